@@ -1,0 +1,25 @@
+"""The `vaxstudy` command line: one command per stage, plus `demo`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="vaxstudy",
+    help="Audit COVID-19 vaccination registries against the population register.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the vaxstudy version."""
+    from vaxstudy import __version__
+
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+# Commands of the vaxstudy CLI, one module per command; registered in vaxstudy.cli.
