@@ -13,6 +13,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """Audit COVID-19 vaccination registries against the population register."""
+
+
 @app.command("version")
 def version() -> None:
     """Print the vaxstudy version."""
