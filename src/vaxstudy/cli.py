@@ -26,5 +26,9 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from vaxstudy.commands.ingest import ingest as _ingest_cmd  # noqa: E402
+
+app.command("ingest")(_ingest_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,31 @@
+"""`vaxstudy ingest`: load a data folder into the DuckDB file and print the row accounting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def ingest(
+    data: Path = typer.Option(..., "--data", help="Data folder holding the CONTRACT tables (.csv/.parquet/.xlsx)."),
+    db: Path = typer.Option(..., "--db", help="DuckDB database file to write (created if absent)."),
+    quarantine: Path = typer.Option(None, "--quarantine",
+                                    help="Where to write quarantine.csv (default: next to the database)."),
+) -> None:
+    """Read population, vaccinations, sites, tallies (and truth) into DuckDB; quarantine unusable rows."""
+    from rich.console import Console
+
+    from vaxstudy.ingest import IngestError, ingest as run_ingest, summary_table
+
+    console = Console()
+    try:
+        with console.status("ingesting …") as status:
+            result = run_ingest(data, db, quarantine_path=quarantine,
+                                progress=lambda t: status.update(f"ingesting {t} …"))
+    except IngestError as exc:
+        Console(stderr=True).print(f"[bold red]ingest failed:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    console.print(summary_table(result))
+    if result.rows_quarantined:
+        console.print(f"{result.rows_quarantined:,} row(s) quarantined with their reasons: {result.quarantine_path}")

@@ -1,0 +1,640 @@
+"""Ingest: load a data folder (CONTRACT §1) into typed DuckDB tables, quarantining unusable rows.
+
+Each table is one file named after it (``population.csv``, ``vaccinations.parquet``,
+``sites.xlsx`` …). Files are first read as text (every column VARCHAR) with DuckDB,
+then typed in SQL (``TRY_CAST`` / ``TRY_STRPTIME``); rows whose required values
+cannot be typed go to ``quarantine`` with a reason, the others to the table.
+
+Readers
+-------
+* CSV: the encoding is detected (UTF-8, UTF-8 with BOM, UTF-16 LE/BE, Windows-1258;
+  charset-normalizer ranks the single-byte candidates). Anything but plain UTF-8 is
+  transcoded to a temporary UTF-8 file and NFC-normalised (Windows-1258 spells tones as
+  combining marks). The delimiter (``, ; tab |``) is taken from the header line. Rows with
+  too many or too few fields are captured by DuckDB's ``store_rejects`` with their line.
+* Parquet: read with DuckDB, every column cast to VARCHAR.
+* XLSX: read with openpyxl (through pandas); title rows above the header are skipped by
+  finding the first row, among the first 30, that holds the table's required columns.
+
+columns.yaml (optional, in the data folder)
+-------------------------------------------
+Maps a user's layout onto the contract, per table::
+
+    vaccinations:
+      file: export_2021_nghe_an.csv     # file name, when not <table>.<ext>
+      encoding: cp1258                  # skip detection
+      sheet: Sheet1                     # xlsx sheet (default: the first)
+      columns:                          # their header -> contract column
+        "Ho ten": full_name
+        "Ngay tiem": vaccination_date
+      date_formats:                     # strptime format per date column
+        vaccination_date: "%d/%m/%Y"
+
+Header names are matched to the contract case-insensitively after trimming.
+Without a date format, required dates accept ISO (``2021-07-15``, also with a time)
+and ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``-`` or ``.`` as separator).
+
+Validation
+----------
+Stops with :class:`IngestError` (file, column, a few values): missing table file,
+missing required column, duplicate ``person_id`` in the register, unreadable file.
+Quarantines (table ``quarantine`` and ``quarantine.csv``, one row per input row, all
+reasons joined with ``; ``): rows with too many / too few fields, missing required
+values, unparseable or impossible dates (before 2020-12-01 for doses, before 1900 or in
+the future for birth dates), ``dose_number`` not an integer ≥ 1, non-numeric or negative
+counts, a repeated ``record_id`` / ``site_id`` (the first occurrence is kept). An
+optional ``entered_date`` that cannot be parsed is set to NULL, not quarantined: the
+dose itself is still usable. Per table, rows read = rows loaded + rows quarantined;
+``ingest_log`` records the three counts and the file's sha256.
+
+``_row`` is the 1-based data-row number in the source file (the entry order of the
+export); for CSV it counts physical lines after the header, so a quoted field with an
+embedded newline shifts later numbers by one.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from vaxstudy.config import OPTIONAL_TABLES, TABLES
+
+# --------------------------------------------------------------------------- schema
+
+#: Contract columns per table (CONTRACT §1), in order; extension columns after.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "population": (
+        "person_id", "full_name", "date_of_birth", "sex",
+        "province_code", "district_code", "commune_code", "phone",
+    ),
+    "vaccinations": (
+        "record_id", "subject_id", "full_name", "date_of_birth", "sex", "id_number", "phone",
+        "province_code", "district_code", "commune_code", "vaccination_date",
+        "dose_number", "vaccine", "site_id", "entered_date",
+    ),
+    "sites": ("site_id", "site_name", "province_code", "district_code", "commune_code"),
+    "tallies": ("site_id", "vaccination_date", "dose_number", "doses_administered"),
+    "truth": ("record_id", "true_person_id", "true_person_key"),
+}
+
+#: Columns that must exist in the file.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "population": ("person_id", "full_name", "date_of_birth", "sex"),
+    "vaccinations": ("record_id", "subject_id", "vaccination_date", "dose_number", "site_id"),
+    "sites": ("site_id",),
+    "tallies": ("site_id", "vaccination_date", "dose_number", "doses_administered"),
+    "truth": ("record_id", "true_person_id"),
+}
+
+#: Typed columns: name -> kind (date_required, date_optional, int_pos, int_nonneg).
+TYPED: dict[str, dict[str, str]] = {
+    "population": {"date_of_birth": "dob"},
+    "vaccinations": {
+        "vaccination_date": "dose_date", "dose_number": "int_pos", "entered_date": "date_optional",
+    },
+    "sites": {},
+    "tallies": {"vaccination_date": "dose_date", "dose_number": "int_pos",
+                "doses_administered": "int_nonneg"},
+    "truth": {},
+}
+
+#: Text columns that must hold a value for the row to be usable.
+NOT_EMPTY: dict[str, tuple[str, ...]] = {
+    "population": ("person_id",),
+    "vaccinations": ("record_id", "subject_id", "site_id"),
+    "sites": ("site_id",),
+    "tallies": ("site_id",),
+    "truth": ("record_id",),
+}
+
+#: Columns whose repeated values are quarantined (first occurrence kept).
+UNIQUE_QUARANTINE: dict[str, str] = {"vaccinations": "record_id", "sites": "site_id",
+                                      "truth": "record_id"}
+
+EARLIEST_DOSE = "2020-12-01"  # first COVID-19 vaccine given anywhere
+EARLIEST_BIRTH = "1900-01-01"
+SUPPORTED = (".csv", ".parquet", ".xlsx")
+EXCEL_HEADER_SEARCH = 30
+
+
+class IngestError(Exception):
+    """An input problem that stops the run: names the file, the column and a few values."""
+
+
+@dataclass
+class TableCounts:
+    """Row accounting of one loaded table."""
+
+    table: str
+    source_file: str
+    sha256: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+@dataclass
+class IngestResult:
+    """What :func:`ingest` loaded: per-table counts and where the quarantine file went."""
+
+    db_path: Path
+    quarantine_path: Path
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+
+    def __getitem__(self, table: str) -> TableCounts:
+        return self.tables[table]
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(t.rows_quarantined for t in self.tables.values())
+
+
+# --------------------------------------------------------------------------- config
+
+
+def load_columns_yaml(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """Read ``columns.yaml`` (or ``.yml``) from the data folder; {} when absent."""
+    import yaml
+
+    for name in ("columns.yaml", "columns.yml"):
+        path = data_dir / name
+        if path.exists():
+            try:
+                cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise IngestError(f"{path}: not valid YAML: {exc}") from exc
+            if not isinstance(cfg, dict):
+                raise IngestError(f"{path}: expected a mapping of table names, got {type(cfg).__name__}")
+            unknown = set(cfg) - set(COLUMNS)
+            if unknown:
+                raise IngestError(f"{path}: unknown table(s) {sorted(unknown)}; expected some of {list(COLUMNS)}")
+            for table, spec in cfg.items():
+                if not isinstance(spec, dict):
+                    raise IngestError(f"{path}: entry {table!r} must be a mapping")
+                for key in ("columns", "date_formats"):
+                    if spec.get(key) is not None and not isinstance(spec[key], dict):
+                        raise IngestError(f"{path}: {table}.{key} must be a mapping")
+            return cfg
+    return {}
+
+
+def find_table_file(data_dir: Path, table: str, spec: dict[str, Any]) -> Path | None:
+    """The file holding ``table``: ``spec['file']`` or ``<table>.csv|parquet|xlsx``."""
+    if spec.get("file"):
+        path = data_dir / str(spec["file"])
+        if not path.exists():
+            raise IngestError(f"{path}: file named for table {table!r} in columns.yaml does not exist")
+        return path
+    hits = [data_dir / f"{table}{ext}" for ext in SUPPORTED if (data_dir / f"{table}{ext}").exists()]
+    if len(hits) > 1:
+        raise IngestError(f"{data_dir}: table {table!r} is given twice: {[h.name for h in hits]}; keep one")
+    return hits[0] if hits else None
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def detect_encoding(path: Path, sample_size: int = 256 * 1024) -> str:
+    """Python codec name of a CSV file: BOMs first, then strict UTF-8, UTF-16 by NUL bytes,
+    else the best single-byte candidate by charset-normalizer (Windows-1258 preferred)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(sample_size)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    # UTF-16 without BOM: ASCII text has a NUL in every other byte.
+    if len(sample) >= 4:
+        even_nuls = sample[0::2].count(0) / max(1, len(sample[0::2]))
+        odd_nuls = sample[1::2].count(0) / max(1, len(sample[1::2]))
+        if odd_nuls > 0.3 and even_nuls < 0.05:
+            return "utf-16-le"
+        if even_nuls > 0.3 and odd_nuls < 0.05:
+            return "utf-16-be"
+    cut = sample if len(sample) < sample_size else sample[: sample.rfind(b"\n") + 1 or len(sample)]
+    try:
+        cut.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(cut, cp_isolation=["cp1258", "cp1252", "latin_1"]).best()
+    # Vietnamese exports in a single-byte code page are Windows-1258; the Western
+    # code pages only win when the bytes are impossible in cp1258.
+    if best is None or best.encoding in ("cp1252", "latin_1"):
+        try:
+            cut.decode("cp1258")
+            return "cp1258"
+        except UnicodeDecodeError:
+            return best.encoding if best is not None else "latin-1"
+    return best.encoding
+
+
+def transcode_to_utf8(src: Path, encoding: str, dst: Path) -> None:
+    """Stream ``src`` to UTF-8 NFC text in ``dst`` (blocks of whole lines, never row by row)."""
+    with open(src, encoding=encoding, newline="") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+        while True:
+            lines = fin.readlines(4 * 1024 * 1024)
+            if not lines:
+                break
+            fout.write(unicodedata.normalize("NFC", "".join(lines)))
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _read_csv(con, path: Path, spec: dict, tmpdir: Path, raw: str, rejects: list[tuple]) -> None:
+    """Load a CSV as all-VARCHAR table ``raw`` with _row; malformed lines appended to ``rejects``."""
+    encoding = spec.get("encoding") or detect_encoding(path)
+    src = path
+    if codecs.lookup(encoding).name != "utf-8":
+        src = tmpdir / (path.stem + ".utf8.csv")
+        try:
+            transcode_to_utf8(path, encoding, src)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise IngestError(f"{path}: cannot decode as {encoding}: {exc}") from exc
+    with open(src, encoding="utf-8", newline="") as fh:
+        header_line = fh.readline()
+    if not header_line.strip():
+        raise IngestError(f"{path}: empty file (no header line)")
+    delim = _sniff_delimiter(header_line)
+    con.execute("DROP TABLE IF EXISTS _rj; DROP TABLE IF EXISTS _rs")
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM read_csv({_lit(str(src))},
+                all_varchar=true, header=true, delim={_lit(delim)}, quote='"', escape='"',
+                auto_detect=false, columns=_cols, store_rejects=true,
+                rejects_table='_rj', rejects_scan='_rs', null_padding=false)""".replace(
+                "columns=_cols", "columns=" + _csv_columns_literal(header_line, delim)
+            )
+        )
+    except duckdb.Error as exc:
+        raise IngestError(f"{path}: cannot read as CSV: {exc}") from exc
+    bad = con.execute(
+        "SELECT line - 1 AS data_row, min(error_type) AS error_type, min(error_message), min(csv_line) "
+        "FROM _rj GROUP BY line ORDER BY line"
+    ).fetchall()
+    n_ok = con.execute("SELECT count(*) FROM _csv").fetchone()[0]
+    # Loaded rows keep file order; their data-row numbers are the integers 1..N not rejected.
+    con.execute("CREATE OR REPLACE TEMP TABLE _bad(data_row BIGINT)")
+    if bad:
+        con.executemany("INSERT INTO _bad VALUES (?)", [(b[0],) for b in bad])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {raw} AS
+            WITH _slots AS (
+                SELECT r AS _row, row_number() OVER (ORDER BY r) AS _k
+                FROM range(1, {n_ok + len(bad) + 1}) t(r) ANTI JOIN _bad ON r = _bad.data_row),
+            _src AS (SELECT *, rowid + 1 AS _k FROM _csv)
+            SELECT _src.* EXCLUDE (_k), _slots._row FROM _src JOIN _slots ON _src._k = _slots._k
+            ORDER BY _slots._row"""
+    )
+    for data_row, etype, msg, line in bad:
+        reason = "too many fields" if "TOO MANY" in etype else (
+            "too few fields" if "MISSING" in etype else f"malformed CSV row ({etype.lower()})")
+        rejects.append((data_row, None, f"{reason}: {msg}", line))
+
+
+def _csv_columns_literal(header_line: str, delim: str) -> str:
+    """DuckDB ``columns={...}`` literal from the header line (names kept as written)."""
+    import csv
+    import io
+
+    names = next(csv.reader(io.StringIO(header_line), delimiter=delim))
+    names = [n.strip().lstrip("\ufeff") or f"column{i}" for i, n in enumerate(names)]
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        key = n.lower()
+        seen[key] = seen.get(key, 0) + 1
+        out.append(n if seen[key] == 1 else f"{n}_{seen[key]}")
+    return "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in out) + "}"
+
+
+def _read_parquet(con, path: Path, raw: str) -> None:
+    """Load a Parquet file as all-VARCHAR table ``raw`` with _row."""
+    try:
+        cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
+    except duckdb.Error as exc:
+        raise IngestError(f"{path}: cannot read as Parquet: {exc}") from exc
+    casts = ", ".join(f"CAST({_q(c[0])} AS VARCHAR) AS {_q(c[0])}" for c in cols)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {raw} AS
+            SELECT {casts}, file_row_number + 1 AS _row
+            FROM read_parquet({_lit(str(path))}, file_row_number=true) ORDER BY _row"""
+    )
+
+
+def _read_xlsx(con, path: Path, table: str, spec: dict, raw: str) -> None:
+    """Load the first (or named) sheet, skipping title rows above the header."""
+    import pandas as pd
+
+    try:
+        df = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, dtype=object,
+                           engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a bad workbook
+        raise IngestError(f"{path}: cannot read as XLSX: {exc}") from exc
+    renames = _rename_map(spec)
+    wanted = set(REQUIRED[table])
+    header_idx = None
+    for i in range(min(EXCEL_HEADER_SEARCH, len(df))):
+        cells = {_canon(str(v)) for v in df.iloc[i].tolist() if v is not None and str(v) != "nan"}
+        cells = {renames.get(c, c) for c in cells}
+        if wanted <= cells:
+            header_idx = i
+            break
+    if header_idx is None:
+        # No row holds every required column: take the first row with the most filled
+        # cells, so the missing-column error below names what is absent.
+        filled = df.head(EXCEL_HEADER_SEARCH).notna().sum(axis=1)
+        header_idx = int(filled.idxmax()) if len(filled) else 0
+    names = [str(v).strip() if v is not None and str(v) != "nan" else f"column{j}"
+             for j, v in enumerate(df.iloc[header_idx].tolist())] if len(df) else []
+    body = df.iloc[header_idx + 1:].reset_index(drop=True)
+    body.columns = names
+    body = body.dropna(how="all")
+    out = pd.DataFrame({"_row": (body.index + 1).astype("int64")})
+    for name in names:
+        col = body[name]
+        as_dt = pd.to_datetime(col.where(col.map(type).astype(str).str.contains("datetime|Timestamp")),
+                               errors="coerce")
+        text = col.astype("string").str.replace(r"\.0$", "", regex=True)
+        text = text.where(as_dt.isna(), as_dt.dt.strftime("%Y-%m-%d"))
+        out[name] = text.values
+    out = out[names + ["_row"]]
+    con.register("_xlsx_df", out)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _xlsx_df ORDER BY _row")
+    con.unregister("_xlsx_df")
+
+
+# --------------------------------------------------------------------------- typing
+
+
+def _canon(name: str) -> str:
+    return name.strip().lstrip("\ufeff").lower()
+
+
+def _rename_map(spec: dict) -> dict[str, str]:
+    return {_canon(str(k)): str(v) for k, v in (spec.get("columns") or {}).items()}
+
+
+def date_sql(expr: str, fmt: str | None = None) -> str:
+    """SQL DATE from text: a user format, else ISO date/time or d/m/yyyy (separators / - .)."""
+    s = f"trim({expr})"
+    if fmt:
+        return f"CAST(TRY_STRPTIME({s}, {_lit(fmt)}) AS DATE)"
+    dmy = f"regexp_replace({s}, '[-.]', '/', 'g')"
+    return (
+        f"CASE WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([ T].*)?') "
+        f"THEN TRY_CAST(TRY_CAST({s} AS TIMESTAMP) AS DATE) "
+        f"WHEN regexp_full_match({s}, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{4}}') "
+        f"THEN CAST(TRY_STRPTIME({dmy}, '%d/%m/%Y') AS DATE) END"
+    )
+
+
+def int_sql(expr: str) -> str:
+    """SQL BIGINT from text holding an integer (``3``, ``3.0``); NULL for ``1.5``, ``x``."""
+    return (f"CASE WHEN regexp_full_match(trim({expr}), '[+-]?\\d+(\\.0+)?') "
+            f"THEN TRY_CAST(regexp_replace(trim({expr}), '\\.0+$', '') AS BIGINT) END")
+
+
+def _fmt_values(values: list) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableCounts:
+    """Read one file, check its columns, type it, write ``table`` and its quarantine rows."""
+    raw = f"_raw_{table}"
+    rejects: list[tuple] = []
+    ext = path.suffix.lower()
+    if ext == ".csv":
+        _read_csv(con, path, spec, tmpdir, raw, rejects)
+    elif ext == ".parquet":
+        _read_parquet(con, path, raw)
+    elif ext == ".xlsx":
+        _read_xlsx(con, path, table, spec, raw)
+    else:
+        raise IngestError(f"{path}: unsupported file type {ext!r}; use one of {SUPPORTED}")
+
+    # Map the file's headers onto contract names.
+    renames = _rename_map(spec)
+    file_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall() if r[0] != "_row"]
+    mapping: dict[str, str] = {}
+    for c in file_cols:
+        target = renames.get(_canon(c), _canon(c))
+        if target in COLUMNS[table] and target not in mapping:
+            mapping[target] = c
+    missing = [c for c in REQUIRED[table] if c not in mapping]
+    if missing:
+        raise IngestError(
+            f"{path}: required column(s) {missing} missing from table {table!r}; "
+            f"the file has {file_cols[:12]}{' …' if len(file_cols) > 12 else ''}. "
+            f"Rename them in the file or map them in columns.yaml."
+        )
+    for target in renames.values():
+        if target not in COLUMNS[table]:
+            raise IngestError(f"columns.yaml: {table}.columns maps to {target!r}, "
+                              f"not a column of {table!r} {list(COLUMNS[table])}")
+
+    date_formats = spec.get("date_formats") or {}
+    for col in date_formats:
+        if TYPED[table].get(col) not in ("dob", "dose_date", "date_optional"):
+            raise IngestError(f"columns.yaml: {table}.date_formats names {col!r}, not a date column of {table!r}")
+
+    # Typed projection plus one reason expression per check.
+    select, checks = [], []
+    for col in COLUMNS[table]:
+        if col not in mapping:
+            if col in TYPED[table]:
+                kind = TYPED[table][col]
+                typ = "DATE" if kind in ("dob", "dose_date", "date_optional") else "INTEGER"
+                select.append(f"CAST(NULL AS {typ}) AS {col}")
+            else:
+                select.append(f"CAST(NULL AS VARCHAR) AS {col}")
+            continue
+        src = _q(mapping[col])
+        kind = TYPED[table].get(col)
+        if kind in ("dob", "dose_date", "date_optional"):
+            d = date_sql(src, date_formats.get(col))
+            select.append(f"{d} AS {col}")
+            if kind == "date_optional":
+                continue
+            lo, hi = (EARLIEST_BIRTH, "current_date") if kind == "dob" else (EARLIEST_DOSE, "current_date")
+            how = f"format {date_formats[col]!r}" if col in date_formats else "ISO or dd/mm/yyyy"
+            checks.append((col, f"""CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}'
+                WHEN {d} IS NULL THEN 'unparseable date ' || {_lit(col)} || '=' || trim({src}) || ' (expected {how})'
+                WHEN {d} < DATE '{lo}' OR {d} > {hi} THEN 'impossible date ' || {_lit(col)} || '=' || trim({src}) END"""))
+        elif kind in ("int_pos", "int_nonneg"):
+            i = int_sql(src)
+            select.append(f"CAST({i} AS INTEGER) AS {col}")
+            lo = 1 if kind == "int_pos" else 0
+            what = "an integer >= 1" if kind == "int_pos" else "a count >= 0"
+            checks.append((col, f"""CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}'
+                WHEN {i} IS NULL OR {i} < {lo} OR {i} > 2147483647
+                THEN {_lit(col)} || '=' || trim({src}) || ' is not {what}' END"""))
+        else:
+            select.append(f"nullif(trim({src}), '') AS {col}")
+            if col in NOT_EMPTY[table]:
+                checks.append((col, f"CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}' END"))
+
+    ucol = UNIQUE_QUARANTINE.get(table)
+    if ucol and ucol in mapping:
+        src = _q(mapping[ucol])
+        checks.append((ucol, f"""CASE WHEN nullif(trim({src}), '') IS NOT NULL
+            AND row_number() OVER (PARTITION BY trim({src}) ORDER BY _row) > 1
+            THEN 'duplicate {ucol} ' || trim({src}) || ' (first at row '
+                 || min(_row) OVER (PARTITION BY trim({src})) || ')' END"""))
+
+    reason_list = "list_filter([" + ", ".join(e for _, e in checks) + "], lambda x: x IS NOT NULL)" if checks else "[]"
+    col_list = ("list_filter([" + ", ".join(f"CASE WHEN ({e}) IS NOT NULL THEN {_lit(c)} END" for c, e in checks)
+                + "], lambda x: x IS NOT NULL)") if checks else "[]"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _checked AS
+            SELECT {', '.join(select)}, _row, {_lit(path.name)} AS _source,
+                   {reason_list} AS _reasons, {col_list} AS _cols, to_json(r) AS _raw
+            FROM {raw} r"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {table} AS
+            SELECT * EXCLUDE (_reasons, _cols, _raw) FROM _checked WHERE len(_reasons) = 0 ORDER BY _row"""
+    )
+    con.execute(
+        f"""INSERT INTO quarantine
+            SELECT {_lit(table)}, {_lit(path.name)}, _row, _cols[1], array_to_string(_reasons, '; '), _raw
+            FROM _checked WHERE len(_reasons) > 0"""
+    )
+    if rejects:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, to_json({'csv_line': ?}))",
+            [(table, path.name, r[0], r[1], r[2], r[3]) for r in rejects],
+        )
+
+    if table == "population":
+        dups = con.execute(
+            "SELECT person_id, count(*) n, list(_row ORDER BY _row)[1:3] FROM population "
+            "GROUP BY person_id HAVING n > 1 ORDER BY min(_row) LIMIT 5"
+        ).fetchall()
+        if dups:
+            n_dup = con.execute(
+                "SELECT count(*) FROM (SELECT person_id FROM population GROUP BY 1 HAVING count(*) > 1)"
+            ).fetchone()[0]
+            shown = "; ".join(f"{pid!r} at rows {rows}" for pid, _, rows in dups)
+            raise IngestError(
+                f"{path}: column 'person_id' must be unique in the population register, "
+                f"but {n_dup} value(s) repeat: {shown}{' …' if n_dup > len(dups) else ''}"
+            )
+
+    n_read = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] + len(rejects)
+    n_loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    n_quar = con.execute(
+        "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchone()[0]
+    con.execute(f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _csv")
+    return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def ingest(data_dir, db_path, quarantine_path=None, progress=None) -> IngestResult:
+    """Load the CONTRACT tables of ``data_dir`` into ``db_path``; returns per-table counts.
+
+    Raises :class:`IngestError` on a missing table/column or duplicate person_id.
+    ``progress`` (optional) is called with each table name before it is read.
+    """
+    data_dir = Path(data_dir)
+    db_path = Path(db_path)
+    if not data_dir.is_dir():
+        raise IngestError(f"{data_dir}: data folder not found")
+    cfg = load_columns_yaml(data_dir)
+    files: dict[str, Path] = {}
+    for table in TABLES + OPTIONAL_TABLES:
+        path = find_table_file(data_dir, table, cfg.get(table) or {})
+        if path is None:
+            if table in TABLES:
+                present = sorted(p.name for p in data_dir.iterdir() if p.suffix.lower() in SUPPORTED)
+                raise IngestError(
+                    f"{data_dir}: table {table!r} not found: expected {table}.csv, {table}.parquet "
+                    f"or {table}.xlsx (or a 'file:' entry in columns.yaml); the folder has {present}"
+                )
+            continue
+        files[table] = path
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    qpath = Path(quarantine_path) if quarantine_path else db_path.parent / "quarantine.csv"
+    result = IngestResult(db_path=db_path, quarantine_path=qpath)
+    con = duckdb.connect(str(db_path))
+    try:
+        with tempfile.TemporaryDirectory(prefix="vaxstudy-ingest-") as tmp:
+            con.execute(f"SET temp_directory = {_lit(os.path.join(tmp, 'spill'))}")
+            con.execute(
+                """CREATE OR REPLACE TABLE quarantine (table_name VARCHAR, source_file VARCHAR,
+                   row_number BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"""
+            )
+            if "truth" not in files:
+                con.execute("DROP TABLE IF EXISTS truth")
+            for table, path in files.items():
+                if progress:
+                    progress(table)
+                result.tables[table] = _load_table(con, table, path, cfg.get(table) or {}, Path(tmp))
+            con.execute(
+                """CREATE OR REPLACE TABLE ingest_log (table_name VARCHAR, source_file VARCHAR,
+                   sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT)"""
+            )
+            con.executemany(
+                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?)",
+                [(t.table, t.source_file, t.sha256, t.rows_read, t.rows_loaded, t.rows_quarantined)
+                 for t in result.tables.values()],
+            )
+        qpath.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY (SELECT * FROM quarantine ORDER BY table_name, row_number) TO {_lit(str(qpath))} "
+            "(HEADER, DELIMITER ',')"
+        )
+    finally:
+        con.close()
+    return result
+
+
+def summary_table(result: IngestResult):
+    """A rich Table: per input table, rows read = loaded + quarantined."""
+    from rich.table import Table
+
+    t = Table(title=f"ingest → {result.db_path}")
+    for col in ("table", "file", "rows read", "loaded", "quarantined"):
+        t.add_column(col, justify="right" if col not in ("table", "file") else "left")
+    for c in result.tables.values():
+        t.add_row(c.table, c.source_file, f"{c.rows_read:,}", f"{c.rows_loaded:,}", f"{c.rows_quarantined:,}")
+    return t
