@@ -29,6 +29,9 @@ def version() -> None:
 from vaxstudy.commands.ingest import ingest as _ingest_cmd  # noqa: E402
 
 app.command("ingest")(_ingest_cmd)
+from vaxstudy.commands.standardize import standardize as _standardize_cmd  # noqa: E402
+
+app.command("standardize")(_standardize_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

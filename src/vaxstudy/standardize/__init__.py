@@ -1,0 +1,121 @@
+"""Vietnamese standardisation: raw ``population`` / ``vaccinations`` → ``population_std`` /
+``vaccinations_std`` with the person columns of docs/design.md, so Splink can compare them.
+
+Everything runs in DuckDB SQL, except names, which are standardised in Python once per
+DISTINCT name (a province has millions of rows but far fewer distinct names) and joined
+back. Rules live in the sibling modules: names, dates, ids, phones, sex, admin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaxstudy.standardize.admin import WIDTH, code_sql, commune_valid_sql, register_geo
+from vaxstudy.standardize.dates import dob_table_sql
+from vaxstudy.standardize.ids import id_sql
+from vaxstudy.standardize.names import NAME_COLUMNS, name_table, normalize_name, standardize_name
+from vaxstudy.standardize.phones import phone_sql
+from vaxstudy.standardize.sex import sex_sql
+
+#: Person columns shared by population_std and vaccinations_std (design.md order).
+PERSON_COLUMNS = (
+    "unique_id", "name_original", *NAME_COLUMNS,
+    "dob", "birth_year", "dob_precision", "dob_ambiguous", "sex",
+    "id_number", "id_type", "id_province_code", "id_consistent",
+    "phone", "phone_valid", "province_code", "district_code", "commune_code", "commune_valid",
+)
+#: Extra columns of vaccinations_std.
+VACCINATION_EXTRA = ("record_id", "subject_id", "vaccination_date", "dose_number", "vaccine",
+                     "site_id", "entered_date", "_row")
+
+__all__ = [
+    "PERSON_COLUMNS", "VACCINATION_EXTRA", "standardize_db", "standardize_name", "normalize_name",
+]
+
+
+def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str], id_number_col: str) -> str:
+    """SELECT of the person columns from ``src`` (a FROM clause with alias t, _n names, _d dob)."""
+    ids = id_sql("_s.id_raw", "_s.sex", "_s.birth_year")
+    ph = phone_sql("_s.phone_raw")
+    return f"""
+    WITH _s AS (
+        SELECT t.*, CAST({id_col} AS VARCHAR) AS _uid, {name_col} AS _name,
+               {dob_cols['dob']} AS dob, {dob_cols['birth_year']} AS birth_year,
+               {dob_cols['dob_precision']} AS dob_precision, {dob_cols['dob_ambiguous']} AS dob_ambiguous,
+               {sex_sql('t.sex')} AS _sex_std, {id_number_col} AS id_raw, t.phone AS phone_raw,
+               {code_sql('t.province_code', WIDTH['province_code'])} AS _prov,
+               {code_sql('t.district_code', WIDTH['district_code'])} AS _dist,
+               {code_sql('t.commune_code', WIDTH['commune_code'])} AS _comm,
+               {', '.join(f'_n.{c} AS _n_{c}' for c in NAME_COLUMNS)}
+        FROM {src}
+    ), _s2 AS (SELECT * EXCLUDE (sex), _sex_std AS sex FROM _s)
+    SELECT _s._uid AS unique_id, _s._name AS name_original,
+           {', '.join(f'_s._n_{c} AS {c}' for c in NAME_COLUMNS)},
+           _s.dob, _s.birth_year, _s.dob_precision, _s.dob_ambiguous, _s.sex,
+           {ids['id_number']} AS id_number, {ids['id_type']} AS id_type,
+           {ids['id_province_code']} AS id_province_code, {ids['id_consistent']} AS id_consistent,
+           {ph['phone']} AS phone, {ph['phone_valid']} AS phone_valid,
+           _s._prov AS province_code, _s._dist AS district_code, _s._comm AS commune_code,
+           {commune_valid_sql('_s._comm', '_s._dist')} AS commune_valid
+           {{extra}}
+    FROM _s2 AS _s
+    """
+
+
+def standardize_db(db_path, progress=None) -> None:
+    """Build population_std and vaccinations_std in the DuckDB file ``db_path`` (replacing them).
+
+    ``progress`` (optional) is called with a short message before each step.
+    """
+    import duckdb
+
+    say = progress or (lambda msg: None)
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise FileNotFoundError(f"{db_path}: database not found; run `vaxstudy ingest` first")
+    con = duckdb.connect(str(db_path))
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for needed in ("population", "vaccinations"):
+            if needed not in tables:
+                raise ValueError(f"{db_path}: table {needed!r} missing; run `vaxstudy ingest` first")
+        register_geo(con)
+
+        say("names (distinct values)")
+        names = con.execute(
+            "SELECT full_name FROM population WHERE full_name IS NOT NULL "
+            "UNION SELECT full_name FROM vaccinations WHERE full_name IS NOT NULL"
+        ).fetchdf()["full_name"]
+        con.register("_names_df", name_table(names))
+        con.execute("CREATE OR REPLACE TEMP TABLE _names AS SELECT * FROM _names_df")
+        con.unregister("_names_df")
+
+        say("dates of birth (distinct values)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _vdob AS "
+                    + dob_table_sql("SELECT CAST(date_of_birth AS VARCHAR) AS raw FROM vaccinations"))
+
+        say("population_std")
+        pop_dob = {
+            "dob": "t.date_of_birth",
+            "birth_year": "CAST(year(t.date_of_birth) AS INTEGER)",
+            "dob_precision": "CASE WHEN t.date_of_birth IS NOT NULL THEN 'day' END",
+            # the register holds a typed date: no day/month doubt of its own
+            "dob_ambiguous": "CASE WHEN t.date_of_birth IS NOT NULL THEN FALSE END",
+        }
+        sql = _person_select(
+            "population t LEFT JOIN _names _n ON _n.name_original = t.full_name",
+            "t.person_id", "t.full_name", pop_dob, "t.person_id",
+        ).replace("{extra}", "")
+        con.execute(f"CREATE OR REPLACE TABLE population_std AS {sql} ORDER BY unique_id")
+
+        say("vaccinations_std")
+        vac_dob = {c: f"_d.{c}" for c in ("dob", "birth_year", "dob_precision", "dob_ambiguous")}
+        extra = ", " + ", ".join(f"_s.{c}" for c in VACCINATION_EXTRA)
+        sql = _person_select(
+            "vaccinations t LEFT JOIN _names _n ON _n.name_original = t.full_name "
+            "LEFT JOIN _vdob _d ON _d.raw = CAST(t.date_of_birth AS VARCHAR)",
+            "t.record_id", "t.full_name", vac_dob, "t.id_number",
+        ).replace("{extra}", extra)
+        con.execute(f"CREATE OR REPLACE TABLE vaccinations_std AS {sql} ORDER BY _row")
+    finally:
+        con.close()

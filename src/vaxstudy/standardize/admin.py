@@ -1,0 +1,34 @@
+"""Administrative codes: digits only, zero-padded (province 2, district 3, commune 5),
+checked against the 2021-era GSO list of ``vaxstudy.geo``.
+
+``commune_valid`` is TRUE when the commune exists and lies in the record's district_code,
+FALSE otherwise, NULL when no commune code was typed.
+"""
+
+from __future__ import annotations
+
+WIDTH = {"province_code": 2, "district_code": 3, "commune_code": 5}
+
+
+def code_sql(col: str, width: int) -> str:
+    """SQL: the code zero-padded to ``width`` digits; NULL when empty, non-numeric or too long."""
+    d = f"regexp_replace(trim(CAST({col} AS VARCHAR)), '\\.0$', '')"
+    return (f"CASE WHEN regexp_full_match({d}, '[0-9]{{1,{width}}}') "
+            f"THEN lpad({d}, {width}, '0') END")
+
+
+def register_geo(con) -> None:
+    """Create temp tables _geo_provinces, _geo_districts, _geo_communes from vaxstudy.geo."""
+    from vaxstudy import geo
+
+    for name, df in (("_geo_provinces", geo.provinces()), ("_geo_districts", geo.districts()),
+                     ("_geo_communes", geo.communes())):
+        con.register("_geo_df", df)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _geo_df")
+        con.unregister("_geo_df")
+
+
+def commune_valid_sql(commune: str, district: str) -> str:
+    """SQL (needs _geo_communes): commune exists and lies in ``district``."""
+    return (f"CASE WHEN {commune} IS NULL THEN NULL ELSE coalesce((SELECT g.district_code = {district} "
+            f"FROM _geo_communes g WHERE g.commune_code = {commune}), FALSE) END")

@@ -1,0 +1,20 @@
+"""Sex as typed (Nam/Nữ, nu, male/female, M/F, 1/0, trai/gái …) → 'M', 'F' or NULL.
+
+Matched case- and accent-insensitively; numeric codes follow the registry convention
+1 = male, 0 = female (also 2 = female, as in some GSO forms).
+"""
+
+from __future__ import annotations
+
+MALE = ("m", "nam", "male", "man", "1", "trai", "ong", "boy")
+FEMALE = ("f", "nu", "nư", "female", "woman", "0", "2", "gai", "ba", "girl", "w")
+
+
+def sex_sql(col: str) -> str:
+    """SQL expression: 'M', 'F' or NULL."""
+    key = (f"regexp_replace(lower(strip_accents(trim(CAST({col} AS VARCHAR)))), "
+           f"'[^a-z0-9]', '', 'g')")
+    m = ", ".join(f"'{v}'" for v in MALE)
+    f = ", ".join(f"'{v}'" for v in FEMALE if v.isascii())
+    return (f"CASE WHEN {key} IN ({m}, 'gioitinhnam') THEN 'M' "
+            f"WHEN {key} IN ({f}, 'gioitinhnu') THEN 'F' END")
