@@ -1,0 +1,274 @@
+"""link_db: the whole linkage stage, from *_std tables to record_links."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaxstudy.link import decide
+from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
+from vaxstudy.link.doses import build_record_links
+from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+from vaxstudy.link.settings import build_settings
+
+log = logging.getLogger(__name__)
+
+REGISTER = "register"
+VAX = "vaccinations"
+MODEL_FILE = "link_model.json"
+SUMMARY_FILE = "link_summary.json"
+LINKS_FILE = "record_links.parquet"
+
+
+@dataclass
+class LinkResult:
+    out_dir: Path
+    n_records: int
+    n_identities: int
+    n_register: int
+    n_linked_records: int
+    n_persons_est: int
+    n_duplicate_doses: int
+    threshold: float
+    prior: float
+    model_path: Path
+    parquet_path: Path
+    summary_path: Path
+    timings: dict[str, float] = field(default_factory=dict)
+    comparisons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in d.items()}
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _load_model(model_path: str | Path) -> dict[str, Any]:
+    model = json.loads(Path(model_path).read_text(encoding="utf-8"))
+    model["link_type"] = "link_only"
+    model.pop("linker_uid", None)
+    return model
+
+
+def link_db(
+    db_path: str | Path,
+    out_dir: str | Path,
+    model_path: str | Path | None = None,
+    seed: int = 1,
+    *,
+    threshold: float | None = None,
+    memory_limit: str = "6GB",
+    subject_rescue: bool = True,
+    diagnostics: bool = True,
+    u_max_pairs: float = 2e6,
+    em_max_pairs: float = 3e5,
+) -> LinkResult:
+    """Link every vaccination row to its register person, deduplicate the rest.
+
+    Reads ``population_std`` and ``vaccinations_std`` from ``db_path``; writes
+    ``record_links`` there and, in ``out_dir``: record_links.parquet,
+    link_model.json (reusable with ``model_path``), link_summary.json (threshold
+    and its justification, prior, counts, timings) and diagnostics/.
+
+    ``threshold`` overrides the automatic choice (recorded as such).
+    """
+    from splink import DuckDBAPI, Linker
+
+    _quiet_splink()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".link_tmp"
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+
+    con = open_work_connection(db_path, memory_limit=memory_limit, temp_dir=tmp)
+    try:
+        t = time.perf_counter()
+        counts = prepare_inputs(con)
+        timings["prepare"] = time.perf_counter() - t
+        n_reg, n_vax, n_rows = counts["link_reg"], counts["link_vax"], counts["link_rows"]
+        lam0 = min(0.95 / max(n_reg, 1), 0.5)
+
+        db_api = DuckDBAPI(connection=con)
+        reg = db_api.register("link_reg", dataset_display_name=REGISTER)
+        vax = db_api.register("link_vax", dataset_display_name=VAX)
+        if model_path is not None:
+            settings: Any = _load_model(model_path)
+            settings["probability_two_random_records_match"] = lam0
+            trained = False
+        else:
+            settings = build_settings(probability_two_random_records_match=lam0)
+            trained = True
+        linker = Linker([reg, vax], settings, log_level=None)
+        _quiet_splink()
+
+        if trained:
+            from vaxstudy.link.train import train_model
+
+            t = time.perf_counter()
+            timings.update(
+                train_model(linker, seed=seed, u_max_pairs=u_max_pairs, em_max_pairs=em_max_pairs)
+            )
+            timings["train"] = time.perf_counter() - t
+            # EM may move the prior; restore ours before scoring.
+            linker._settings_obj._probability_two_random_records_match = lam0
+
+        t = time.perf_counter()
+        tf_tables = {c: linker.table_management.compute_tf_table(c).physical_name for c in TF_COLUMNS}
+        pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
+        timings["predict"] = time.perf_counter() - t
+        n_link_pairs = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+
+        t = time.perf_counter()
+        decide.load_link_pairs(con, pred.physical_name, lam0, VAX)
+        decide.best_candidates(con)
+        lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax)
+        con.execute(
+            """CREATE OR REPLACE TABLE link_best AS
+            SELECT b.*, r.n_rows FROM link_best b
+            JOIN (SELECT ident, count(*) AS n_rows FROM link_rows GROUP BY ident) r USING (ident)"""
+        )
+        curve = decide.threshold_curve(con, "link_best", lam)
+        choice = decide.choose_threshold(curve)
+        if threshold is not None:
+            choice = {**choice, "threshold": float(threshold), "rule": "given by the user"}
+        thr = float(choice["threshold"])
+        p = decide.prob_sql("bf", lam)
+        con.execute(
+            f"""CREATE OR REPLACE TABLE ident_link AS
+            SELECT ident, person_id, {p} AS match_probability FROM link_best WHERE {p} >= {thr}"""
+        )
+        timings["decide"] = time.perf_counter() - t
+
+        model = linker.misc.save_model_to_json(None)
+        model["probability_two_random_records_match"] = lam
+        model_file = out / MODEL_FILE
+        model_file.write_text(json.dumps(model, indent=2), encoding="utf-8")
+
+        # Rows of a profile whose other identities link to exactly one person.
+        t = time.perf_counter()
+        n_rescued = 0
+        if subject_rescue:
+            con.execute(
+                """CREATE OR REPLACE TABLE ident_rescue AS
+                WITH subj AS (
+                  SELECT r.subject_id, min(l.person_id) AS person_id,
+                         count(DISTINCT l.person_id) AS n_persons,
+                         max(l.match_probability) AS match_probability
+                  FROM link_rows r JOIN ident_link l USING (ident)
+                  GROUP BY r.subject_id),
+                cand AS (
+                  SELECT r.ident, min(s.person_id) AS person_id,
+                         count(DISTINCT s.person_id) AS n_persons,
+                         max(s.n_persons) AS max_subject_persons,
+                         max(s.match_probability) AS match_probability
+                  FROM link_rows r JOIN subj s USING (subject_id)
+                  WHERE r.ident NOT IN (SELECT ident FROM ident_link)
+                  GROUP BY r.ident)
+                SELECT ident, person_id, match_probability FROM cand
+                WHERE n_persons = 1 AND max_subject_persons = 1"""
+            )
+            n_rescued = con.execute("SELECT count(*) FROM ident_rescue").fetchall()[0][0]
+            con.execute("INSERT INTO ident_link SELECT * FROM ident_rescue")
+
+        con.execute(
+            "CREATE OR REPLACE TABLE dedupe_in AS SELECT * FROM link_vax "
+            "WHERE unique_id NOT IN (SELECT ident FROM ident_link)"
+        )
+        dd = dedupe_unlinked(con, model, tf_tables, thr)
+        timings["dedupe"] = time.perf_counter() - t
+
+        con.execute(
+            """CREATE OR REPLACE TABLE link_rows_keyed AS
+            SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
+                   COALESCE(l.person_id,
+                            'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key
+            FROM link_rows r
+            LEFT JOIN ident_link l USING (ident)
+            LEFT JOIN dedupe_clusters c USING (ident)"""
+        )
+        build_record_links(con, "link_rows_keyed")
+        con.execute("CREATE OR REPLACE TABLE proj.record_links AS SELECT * FROM record_links")
+        parquet = out / LINKS_FILE
+        con.execute(
+            f"COPY (SELECT * FROM record_links ORDER BY rowid) TO '{parquet.as_posix()}' "
+            "(FORMAT PARQUET)"
+        )
+        stats = con.execute(
+            """SELECT count(*), count(person_id), count(DISTINCT person_key),
+                      count(*) FILTER (WHERE is_duplicate_dose) FROM record_links"""
+        ).fetchall()[0]
+        timings["total_link_dedupe"] = time.perf_counter() - t_all
+
+        if diagnostics:
+            from vaxstudy.link.diagnostics import write_diagnostics
+
+            t = time.perf_counter()
+            try:
+                write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
+                                  pred_table=pred.physical_name, seed=seed)
+            except Exception as exc:  # diagnostics must never sink a run
+                log.warning("diagnostics failed: %s", exc)
+            timings["diagnostics"] = time.perf_counter() - t
+
+        summary = {
+            "inputs": {"n_register": n_reg, "n_records": n_rows, "n_identities": n_vax},
+            "model": {
+                "trained_here": trained,
+                "model_path": str(model_file),
+                "reused_from": str(model_path) if model_path else None,
+                "seed": seed,
+                "prior_initial": lam0,
+                "prior": lam,
+                "prior_iterations": len(lam_hist) - 1,
+                "prior_method": "fixed point lam = sum of best-candidate probabilities "
+                "/ (n_register * n_identities)",
+            },
+            "decision": {**choice, "threshold_curve": curve},
+            "comparisons": {"register_link_pairs_kept": int(n_link_pairs)},
+            "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
+            "dedupe": dd,
+            "results": {
+                "n_records": int(stats[0]),
+                "n_linked_records": int(stats[1]),
+                "n_persons_est": int(stats[2]),
+                "n_duplicate_doses": int(stats[3]),
+                "expected_false_links": float(
+                    con.execute(
+                        "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
+                        "WHERE person_id IS NOT NULL"
+                    ).fetchall()[0][0]
+                ),
+            },
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        }
+        summary_file = out / SUMMARY_FILE
+        summary_file.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        return LinkResult(
+            out_dir=out,
+            n_records=int(stats[0]),
+            n_identities=int(n_vax),
+            n_register=int(n_reg),
+            n_linked_records=int(stats[1]),
+            n_persons_est=int(stats[2]),
+            n_duplicate_doses=int(stats[3]),
+            threshold=thr,
+            prior=lam,
+            model_path=model_file,
+            parquet_path=parquet,
+            summary_path=summary_file,
+            timings=timings,
+            comparisons={"register_link_pairs_kept": int(n_link_pairs)},
+        )
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)

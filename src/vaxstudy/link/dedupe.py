@@ -1,0 +1,118 @@
+"""People outside the register: deduplicate the identities that linked to nobody.
+
+The trained link model's m and u values are reused with ``link_type =
+dedupe_only`` (the comparisons are the same, and no further training is needed);
+term frequencies are the ones computed on register + registry. The prior is set
+by the same fixed-point argument as for the link, over all pairs (a person
+may now have several identities): lam = sum p / (n (n - 1) / 2).
+
+Edges for clustering: scored pairs at or above the threshold, plus identities
+that share a registry ``subject_id`` (the software's own profile: the doses of
+one profile are one person). Connected components then give one cluster per
+estimated person.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import duckdb
+
+from vaxstudy.link.decide import log2_odds, prob_sql
+
+log = logging.getLogger(__name__)
+
+TF_COLUMNS = (
+    "surname",
+    "surname_ascii",
+    "middle_name",
+    "middle_name_ascii",
+    "given_name",
+    "given_name_ascii",
+)
+
+
+def dedupe_unlinked(
+    con: duckdb.DuckDBPyConnection,
+    model: dict[str, Any],
+    tf_tables: dict[str, str],
+    threshold: float,
+    *,
+    use_subject_edges: bool = True,
+) -> dict[str, Any]:
+    """Cluster the identities in ``dedupe_in`` (unique_id + link columns).
+
+    Writes ``dedupe_clusters(ident, cluster)``; returns a small summary.
+    """
+    from splink import DuckDBAPI, Linker
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    n = con.execute("SELECT count(*) FROM dedupe_in").fetchall()[0][0]
+    summary: dict[str, Any] = {"n_identities": int(n)}
+    con.execute("CREATE OR REPLACE TABLE dedupe_edges (unique_id_l VARCHAR, unique_id_r VARCHAR)")
+    if n >= 2:
+        settings = copy.deepcopy(model)
+        settings["link_type"] = "dedupe_only"
+        settings.pop("linker_uid", None)
+        lam0 = float(settings.get("probability_two_random_records_match", 1e-6))
+        db_api = DuckDBAPI(connection=con)
+        sdf = db_api.register("dedupe_in", dataset_display_name="unlinked")
+        linker = Linker(sdf, settings, log_level=None)
+        for col, table in tf_tables.items():
+            linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+        pred = linker.inference.predict(threshold_match_weight=-20, warning_mode="never")
+        con.execute(
+            f"""CREATE OR REPLACE TABLE dedupe_pairs AS
+            SELECT unique_id_l, unique_id_r, match_weight - ({log2_odds(lam0)!r}) AS bf
+            FROM {pred.physical_name}"""
+        )
+        total = n * (n - 1) / 2.0
+        lam = lam0
+        for _ in range(50):
+            s = con.execute(f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs").fetchall()[0][0]
+            new = min(max(s / total, 1e-15), 0.5)
+            if abs(new - lam) <= 1e-4 * lam:
+                lam = new
+                break
+            lam = new
+        summary.update(
+            n_pairs_scored=int(con.execute("SELECT count(*) FROM dedupe_pairs").fetchall()[0][0]),
+            prior=lam,
+        )
+        con.execute(
+            f"INSERT INTO dedupe_edges SELECT unique_id_l, unique_id_r FROM dedupe_pairs "
+            f"WHERE {prob_sql('bf', lam)} >= {threshold}"
+        )
+        summary["n_model_edges"] = int(con.execute("SELECT count(*) FROM dedupe_edges").fetchall()[0][0])
+        linker.table_management.delete_tables_created_by_splink_from_db()
+    if use_subject_edges:
+        # identities sharing a subject_id: chain each to the subject's first identity
+        con.execute(
+            """INSERT INTO dedupe_edges
+            SELECT DISTINCT first_ident, ident FROM (
+              SELECT r.ident, min(r.ident) OVER (PARTITION BY r.subject_id) AS first_ident
+              FROM link_rows r SEMI JOIN dedupe_in d ON r.ident = d.unique_id
+            ) WHERE ident <> first_ident"""
+        )
+    summary["n_edges"] = int(con.execute("SELECT count(*) FROM dedupe_edges").fetchall()[0][0])
+    if n == 0:
+        con.execute("CREATE OR REPLACE TABLE dedupe_clusters (ident VARCHAR, cluster VARCHAR)")
+        return summary
+    api2 = DuckDBAPI(connection=con)
+    clusters = cluster_pairwise_predictions_at_threshold(
+        nodes=con.sql("SELECT unique_id FROM dedupe_in"),
+        edges=con.sql("SELECT unique_id_l, unique_id_r FROM dedupe_edges"),
+        db_api=api2,
+        node_id_column_name="unique_id",
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE dedupe_clusters AS
+        SELECT unique_id AS ident, cluster_id AS cluster FROM {clusters.physical_name}"""
+    )
+    summary["n_clusters"] = int(
+        con.execute("SELECT count(DISTINCT cluster) FROM dedupe_clusters").fetchall()[0][0]
+    )
+    api2.delete_tables_created_by_splink_from_db()
+    return summary

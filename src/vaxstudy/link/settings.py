@@ -1,0 +1,260 @@
+"""Splink model specification: comparisons, blocking rules, training blocks.
+
+Everything here is plain data (Splink creators and SQL strings); nothing runs.
+The comparisons read the standardised person columns of design.md, plus three
+columns that :mod:`vaxstudy.link.prepare` derives for linkage:
+
+* ``dob_swapped``  the date of birth with day and month exchanged (NULL unless
+  both are <= 12 and differ), so a day/month swap is an exact equi-join;
+* ``id_prefix``    the first six digits of a CCCD (birth-registration
+  province, sex/century digit, two birth-year digits);
+* ``name_ascii``   the whole name without diacritics (blocking only).
+
+Levels are listed from most to least specific; Splink takes the first level
+whose condition holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+
+# Columns the linkage reads from population_std / vaccinations_std (plus the
+# derived ones above). Missing columns are filled with NULL by prepare.py.
+STD_COLUMNS: tuple[str, ...] = (
+    "surname",
+    "middle_name",
+    "given_name",
+    "surname_ascii",
+    "middle_name_ascii",
+    "given_name_ascii",
+    "name_ascii",
+    "dob",
+    "birth_year",
+    "dob_precision",
+    "sex",
+    "id_number",
+    "id_type",
+    "phone",
+    "district_code",
+    "commune_code",
+)
+DERIVED_COLUMNS: tuple[str, ...] = ("dob_swapped", "id_prefix")
+LINK_COLUMNS: tuple[str, ...] = ("unique_id", *STD_COLUMNS, *DERIVED_COLUMNS)
+
+
+def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComparison:
+    """Surname, middle or given name: diacritic form, then ASCII form, then fuzzy."""
+    a = f"{part}_ascii"
+    exact_diacritic = cll.ExactMatchLevel(part, term_frequency_adjustments=tf)
+    exact_ascii = cll.ExactMatchLevel(a, term_frequency_adjustments=tf)
+    levels: list[Any] = [
+        cll.CustomLevel(
+            f'("{a}_l" IS NULL OR "{a}_r" IS NULL)'
+            + ("" if empty_level else f" OR \"{a}_l\" = '' OR \"{a}_r\" = ''"),
+            label_for_charts=f"{part} missing",
+        ).configure(is_null_level=True),
+        exact_diacritic.configure(label_for_charts=f"{part} exact (diacritics)"),
+        exact_ascii.configure(label_for_charts=f"{part} exact (ASCII)"),
+    ]
+    if empty_level:
+        levels.append(
+            cll.CustomLevel(
+                f"\"{a}_l\" = '' OR \"{a}_r\" = ''",
+                label_for_charts=f"{part} empty on one side",
+            )
+        )
+    levels += [
+        cll.CustomLevel(
+            f'damerau_levenshtein("{a}_l", "{a}_r") <= 1',
+            label_for_charts=f"{part} ASCII one edit",
+        ),
+        cll.CustomLevel(
+            f'jaro_winkler_similarity("{a}_l", "{a}_r") >= 0.88',
+            label_for_charts=f"{part} ASCII Jaro-Winkler >= 0.88",
+        ),
+        cll.ElseLevel(),
+    ]
+    return cl.CustomComparison(
+        levels, output_column_name=part, comparison_description=f"{part} (name part)"
+    )
+
+
+def dob_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                '"birth_year_l" IS NULL OR "birth_year_r" IS NULL',
+                label_for_charts="dob missing",
+            ).configure(is_null_level=True),
+            cll.CustomLevel('"dob_l" = "dob_r"', label_for_charts="dob exact"),
+            cll.CustomLevel(
+                '"dob_swapped_l" = "dob_r"', label_for_charts="dob day/month swapped"
+            ),
+            cll.CustomLevel(
+                "(\"dob_precision_l\" = 'year' OR \"dob_precision_r\" = 'year') "
+                'AND "birth_year_l" = "birth_year_r"',
+                label_for_charts="year-only dob, year agrees",
+            ),
+            cll.CustomLevel(
+                'damerau_levenshtein(strftime("dob_l", \'%Y%m%d\'), '
+                'strftime("dob_r", \'%Y%m%d\')) <= 1',
+                label_for_charts="dob one digit off",
+            ),
+            cll.CustomLevel(
+                '"birth_year_l" = "birth_year_r"', label_for_charts="same birth year"
+            ),
+            cll.CustomLevel(
+                'abs("birth_year_l" - "birth_year_r") <= 1',
+                label_for_charts="birth year +/- 1",
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="dob",
+        comparison_description="date of birth (full or year only)",
+    )
+
+
+def id_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                '"id_number_l" IS NULL OR "id_number_r" IS NULL',
+                label_for_charts="id missing",
+            ).configure(is_null_level=True),
+            cll.CustomLevel('"id_number_l" = "id_number_r"', label_for_charts="id exact"),
+            cll.CustomLevel(
+                'length("id_number_l") = length("id_number_r") '
+                'AND damerau_levenshtein("id_number_l", "id_number_r") <= 1',
+                label_for_charts="id one digit off",
+            ),
+            cll.CustomLevel(
+                '"id_prefix_l" = "id_prefix_r"',
+                label_for_charts="CCCD prefix (province, sex, birth year) agrees",
+            ),
+            cll.CustomLevel(
+                '"id_type_l" IS DISTINCT FROM "id_type_r"',
+                label_for_charts="id types differ (CMND vs CCCD, invalid)",
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="id_number",
+        comparison_description="ID number (CCCD/CMND)",
+    )
+
+
+def phone_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("phone"),
+            cll.ExactMatchLevel("phone"),
+            cll.CustomLevel(
+                'damerau_levenshtein("phone_l", "phone_r") <= 1',
+                label_for_charts="phone one digit off",
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="phone",
+    )
+
+
+def place_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                '("commune_code_l" IS NULL OR "commune_code_r" IS NULL) '
+                'AND ("district_code_l" IS NULL OR "district_code_r" IS NULL)',
+                label_for_charts="residence missing",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                '"commune_code_l" = "commune_code_r"', label_for_charts="same commune"
+            ),
+            cll.CustomLevel(
+                '"district_code_l" = "district_code_r"', label_for_charts="same district"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="residence",
+    )
+
+
+def sex_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        [cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
+        output_column_name="sex",
+    )
+
+
+def comparisons() -> list[cl.CustomComparison]:
+    return [
+        _name_comparison("surname", tf=True, empty_level=False),
+        _name_comparison("middle_name", tf=True, empty_level=True),
+        _name_comparison("given_name", tf=True, empty_level=False),
+        dob_comparison(),
+        sex_comparison(),
+        id_comparison(),
+        phone_comparison(),
+        place_comparison(),
+    ]
+
+
+# Blocking rules for prediction, each an equi-join (DuckDB hash join). Chosen
+# by measurement on synthetic provinces: see docs/linkage.md and
+# benchmarks/bench_link.py --blocking.
+PREDICTION_BLOCKING_RULES: dict[str, str] = {
+    "id": 'l."id_number" = r."id_number"',
+    "phone": 'l."phone" = r."phone"',
+    "dob+given": 'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"',
+    "dob+surname": 'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii"',
+    "dob+commune": 'l."dob" = r."dob" AND l."commune_code" = r."commune_code"',
+    "swapped_dob+given": (
+        'l."dob_swapped" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"'
+    ),
+    "dob+swapped_given": (
+        'l."dob" = r."dob_swapped" AND l."given_name_ascii" = r."given_name_ascii"'
+    ),
+    "name+year": 'l."name_ascii" = r."name_ascii" AND l."birth_year" = r."birth_year"',
+    "given+surname+year+district": (
+        'l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."birth_year" = r."birth_year" AND l."district_code" = r."district_code"'
+    ),
+}
+
+# Blocks for expectation maximisation: each leaves the other comparisons free.
+TRAINING_BLOCKING_RULES: tuple[str, ...] = (
+    'l."id_number" = r."id_number"',
+    'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"',
+    'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
+    'AND l."commune_code" = r."commune_code"',
+)
+
+
+def blocking_rules(names: list[str] | None = None) -> list[str]:
+    names = list(PREDICTION_BLOCKING_RULES) if names is None else names
+    return [PREDICTION_BLOCKING_RULES[n] for n in names]
+
+
+def build_settings(
+    link_type: str = "link_only",
+    *,
+    probability_two_random_records_match: float = 1e-6,
+    rules: list[str] | None = None,
+    retain_columns: bool = False,
+) -> dict[str, Any]:
+    """The Splink settings (untrained) as a creator dict."""
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type=link_type,
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=rules if rules is not None else blocking_rules(),
+        probability_two_random_records_match=probability_two_random_records_match,
+        retain_matching_columns=retain_columns,
+        retain_intermediate_calculation_columns=retain_columns,
+        unique_id_column_name="unique_id",
+        em_convergence=0.001,
+        max_iterations=20,
+    )
