@@ -487,7 +487,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             lo, hi = (EARLIEST_BIRTH, "current_date") if kind == "dob" else (EARLIEST_DOSE, "current_date")
             how = f"format {date_formats[col]!r}" if col in date_formats else "ISO or dd/mm/yyyy"
             checks.append((col, f"""CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}'
-                WHEN {d} IS NULL THEN 'unparseable date ' || {_lit(col)} || '=' || trim({src}) || ' (expected {how})'
+                WHEN {d} IS NULL THEN 'unparseable date ' || {_lit(col)} || '=' || trim({src}) || {_lit(f' (expected {how})')}
                 WHEN {d} < DATE '{lo}' OR {d} > {hi} THEN 'impossible date ' || {_lit(col)} || '=' || trim({src}) END"""))
         elif kind in ("int_pos", "int_nonneg"):
             i = int_sql(src)
