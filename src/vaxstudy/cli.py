@@ -32,6 +32,15 @@ app.command("ingest")(_ingest_cmd)
 from vaxstudy.commands.standardize import standardize as _standardize_cmd  # noqa: E402
 
 app.command("standardize")(_standardize_cmd)
+from vaxstudy.commands.link import link as _link_cmd  # noqa: E402
+
+app.command("link")(_link_cmd)
+from vaxstudy.commands.evaluate import evaluate as _evaluate_cmd  # noqa: E402
+
+app.command("evaluate")(_evaluate_cmd)
+from vaxstudy.commands.synth import synth as _synth_cmd  # noqa: E402
+
+app.command("synth")(_synth_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -118,6 +118,9 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
         "CASE WHEN day(dob) <= 12 AND month(dob) <= 12 AND day(dob) <> month(dob) "
         "THEN make_date(year(dob), day(dob), month(dob)) END AS dob_swapped",
         f"CASE WHEN length({id_number}) = 12 THEN left({id_number}, 6) END AS id_prefix",
+        "array_to_string(list_sort(string_split(COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', "
+        "surname_ascii, NULLIF(middle_name_ascii, ''), given_name_ascii), '')), ' ')), ' ') "
+        "AS name_key",
     ]
     replaced = "id_number, birth_year, dob_precision, name_ascii, id_type, _pid"
     return (

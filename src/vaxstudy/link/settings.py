@@ -8,7 +8,9 @@ columns that :mod:`vaxstudy.link.prepare` derives for linkage:
   both are <= 12 and differ), so a day/month swap is an exact equi-join;
 * ``id_prefix``    the first six digits of a CCCD (birth-registration
   province, sex/century digit, two birth-year digits);
-* ``name_ascii``   the whole name without diacritics (blocking only).
+* ``name_ascii``   the whole name without diacritics (blocking only);
+* ``name_key``     the ASCII name's words sorted: equal when name parts were
+  typed in another order ("Hoa Nguyen Thi" for "Nguyen Thi Hoa").
 
 Levels are listed from most to least specific; Splink takes the first level
 whose condition holds.
@@ -41,7 +43,7 @@ STD_COLUMNS: tuple[str, ...] = (
     "district_code",
     "commune_code",
 )
-DERIVED_COLUMNS: tuple[str, ...] = ("dob_swapped", "id_prefix")
+DERIVED_COLUMNS: tuple[str, ...] = ("dob_swapped", "id_prefix", "name_key")
 LINK_COLUMNS: tuple[str, ...] = ("unique_id", *STD_COLUMNS, *DERIVED_COLUMNS)
 
 
@@ -58,6 +60,10 @@ def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComp
         ).configure(is_null_level=True),
         exact_diacritic.configure(label_for_charts=f"{part} exact (diacritics)"),
         exact_ascii.configure(label_for_charts=f"{part} exact (ASCII)"),
+        cll.CustomLevel(
+            '"name_key_l" = "name_key_r"',
+            label_for_charts="same name words in another order",
+        ),
     ]
     if empty_level:
         levels.append(
@@ -215,7 +221,7 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     "dob+swapped_given": (
         'l."dob" = r."dob_swapped" AND l."given_name_ascii" = r."given_name_ascii"'
     ),
-    "name+year": 'l."name_ascii" = r."name_ascii" AND l."birth_year" = r."birth_year"',
+    "name+year": 'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year"',
     "given+surname+year+district": (
         'l."given_name_ascii" = r."given_name_ascii" '
         'AND l."surname_ascii" = r."surname_ascii" '

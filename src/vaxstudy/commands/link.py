@@ -1,0 +1,61 @@
+"""`vaxstudy link`: link every vaccination row to its register person (Splink)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def link(
+    db: Path = typer.Option(..., "--db", help="DuckDB file holding population_std and vaccinations_std."),
+    out: Path = typer.Option(..., "--out", help="Output folder (record_links.parquet, model, diagnostics)."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", help="Saved link_model.json to reuse (no retraining)."
+    ),
+    seed: int = typer.Option(1, "--seed", help="Seed of the random sampling in training."),
+    threshold: Optional[float] = typer.Option(
+        None, "--threshold", help="Override the automatically chosen match-probability threshold."
+    ),
+    no_diagnostics: bool = typer.Option(False, "--no-diagnostics", help="Skip charts and review files."),
+) -> None:
+    """Registry -> register linkage, unlinked-row deduplication, duplicate-dose flags."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vaxstudy.link import link_db
+
+    console = Console()
+    if not db.exists():
+        Console(stderr=True).print(f"[bold red]link failed:[/] {db} not found", highlight=False)
+        raise typer.Exit(code=1)
+    if model is not None and not model.exists():
+        Console(stderr=True).print(f"[bold red]link failed:[/] {model} not found", highlight=False)
+        raise typer.Exit(code=1)
+    try:
+        with console.status("linking …"):
+            res = link_db(db, out, model_path=model, seed=seed, threshold=threshold,
+                          diagnostics=not no_diagnostics)
+    except RuntimeError as exc:
+        Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    # Counts only: no personal data is ever printed.
+    t = Table(title=f"link → {out}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    rows = [
+        ("register persons", f"{res.n_register:,}"),
+        ("vaccination rows", f"{res.n_records:,}"),
+        ("distinct identities", f"{res.n_identities:,}"),
+        ("rows linked to the register", f"{res.n_linked_records:,}"),
+        ("estimated persons", f"{res.n_persons_est:,}"),
+        ("duplicate doses", f"{res.n_duplicate_doses:,}"),
+        ("threshold (match probability)", f"{res.threshold:g}"),
+        ("prior", f"{res.prior:.3g}"),
+        ("time link+dedupe (s)", f"{res.timings.get('total_link_dedupe', 0):.1f}"),
+    ]
+    for a, b in rows:
+        t.add_row(a, b)
+    console.print(t)
+    console.print(f"record_links → {res.parquet_path}; model → {res.model_path}; summary → {res.summary_path}")
