@@ -1,0 +1,147 @@
+"""True values of the figures of CONTRACT §3, computed from the files of a synthetic data folder.
+
+Reads ``population``, ``vaccinations``, ``sites``, ``tallies``, ``truth`` and
+the hidden ``truth_doses.parquet`` (every true dose event given, entered or
+not). Interpretations (the contract's wording, made exact):
+
+* Scope: records with vaccination_date in [period_start, period_end]; file
+  order is record order.
+* n_persons_est: distinct true persons (``true_person_key``) among those rows.
+* duplicate_subject_rate: (n_subjects − distinct true persons among the
+  subjects) / n_subjects.
+* duplicate_dose_rate: rows whose (true person, dose_number) already appeared
+  in an earlier row *in scope*, / n_records.
+* unlinked_record_rate: rows whose true_person_id is empty / n_records.
+* missing_entry_rate: 1 − distinct (true person, dose_number) among rows in
+  scope / sum of tallies (as written) with vaccination_date in the period, over
+  all sites of the province.
+* coverage_dose1/2: register residents of the province aged ≥ 18 at period_end
+  with ≥ 1 true dose / a true dose numbered ≥ 2 given on or before period_end
+  (from truth_doses, never-entered doses included), over all such residents.
+* coverage_dose1/2_recorded: the same counting only doses present in the export
+  (any row with vaccination_date ≤ period_end linked to the resident by truth;
+  "≥ 2 doses" = a row with dose_number ≥ 2).
+* by_district: coverage by residence district in the register; record and
+  tally figures by the district of the row's site (duplicate flags are decided
+  over the whole scope, then counted where the repeating row's site is).
+* by_sex, by_age_group: coverage figures only. Rates with an empty
+  denominator are null.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+AGE_GROUPS = [("18-29", 18, 29), ("30-49", 30, 49), ("50-64", 50, 64), ("65+", 65, 200)]
+COVERAGE_KEYS = ("coverage_dose1", "coverage_dose2", "coverage_dose1_recorded", "coverage_dose2_recorded")
+
+
+def read_table(data_dir: Path, name: str) -> pd.DataFrame:
+    data_dir = Path(data_dir)
+    pq = data_dir / f"{name}.parquet"
+    if pq.exists():
+        df = pd.read_parquet(pq)
+        for c in df.columns:
+            if str(df[c].dtype).startswith(("date", "object")):
+                df[c] = df[c].astype(str).where(df[c].notna(), "")
+        return df
+    return pd.read_csv(data_dir / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def _rate(num, den):
+    return None if den == 0 else float(num) / float(den)
+
+
+def age_at(dob: pd.Series, on: date) -> np.ndarray:
+    d = pd.to_datetime(dob)
+    before = (d.dt.month > on.month) | ((d.dt.month == on.month) & (d.dt.day > on.day))
+    return (on.year - d.dt.year - before.astype(int)).to_numpy()
+
+
+def _record_figures(rec: pd.DataFrame, tally_sum: float) -> dict:
+    n_records = len(rec)
+    n_subjects = rec["subject_id"].nunique()
+    n_persons = rec["true_person_key"].nunique()
+    subj_persons = rec.drop_duplicates("subject_id")["true_person_key"].nunique()
+    events = rec.drop_duplicates(["true_person_key", "dose_number"]).shape[0]
+    return {
+        "n_records": int(n_records),
+        "n_subjects": int(n_subjects),
+        "n_persons_est": int(n_persons),
+        "duplicate_subject_rate": _rate(n_subjects - subj_persons, n_subjects),
+        "duplicate_dose_rate": _rate(int(rec["dup_dose"].sum()), n_records),
+        "unlinked_record_rate": _rate(int((rec["true_person_id"] == "").sum()), n_records),
+        "missing_entry_rate": None if tally_sum == 0 else 1.0 - events / tally_sum,
+    }
+
+
+def _coverage(res: pd.DataFrame) -> dict:
+    n = len(res)
+    return {k: _rate(int(res[k].sum()), n) for k in COVERAGE_KEYS}
+
+
+def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
+    """True value of every figure of CONTRACT §3 (no ``_ci``) for the province and period."""
+    data_dir = Path(data_dir)
+    province = str(province).zfill(2)
+    start = pd.Timestamp(period_start).date()
+    end = pd.Timestamp(period_end).date()
+    s_iso, e_iso = start.isoformat(), end.isoformat()
+
+    pop = read_table(data_dir, "population")
+    vac = read_table(data_dir, "vaccinations")
+    sites = read_table(data_dir, "sites")
+    tallies = read_table(data_dir, "tallies")
+    truth = read_table(data_dir, "truth")
+    doses = pd.read_parquet(data_dir / "truth_doses.parquet")
+    doses["vaccination_date"] = doses["vaccination_date"].astype(str)
+
+    site_district = dict(zip(sites["site_id"], sites["district_code"]))
+    prov_sites = set(sites.loc[sites["province_code"] == province, "site_id"])
+
+    vac = vac[["record_id", "subject_id", "vaccination_date", "dose_number", "site_id"]].copy()
+    vac["_pos"] = np.arange(len(vac))
+    vac = vac.merge(truth[["record_id", "true_person_id", "true_person_key"]], on="record_id", how="left")
+    vac["dose_number"] = vac["dose_number"].astype(int)
+    vac["vaccination_date"] = vac["vaccination_date"].astype(str).str[:10]
+    rec = vac[(vac["vaccination_date"] >= s_iso) & (vac["vaccination_date"] <= e_iso)
+              & vac["site_id"].isin(prov_sites)].sort_values("_pos")
+    rec = rec.assign(dup_dose=rec.duplicated(["true_person_key", "dose_number"], keep="first"),
+                     site_district=rec["site_id"].map(site_district))
+
+    tallies = tallies.assign(vaccination_date=tallies["vaccination_date"].astype(str).str[:10],
+                             doses_administered=tallies["doses_administered"].astype(int))
+    tal = tallies[(tallies["vaccination_date"] >= s_iso) & (tallies["vaccination_date"] <= e_iso)
+                  & tallies["site_id"].isin(prov_sites)]
+    tal = tal.assign(site_district=tal["site_id"].map(site_district))
+
+    # residents aged >= 18 at period_end, with their true and recorded doses
+    res = pop[pop["province_code"].astype(str).str.zfill(2) == province].copy()
+    res["age"] = age_at(res["date_of_birth"].astype(str).str[:10], end)
+    res = res[res["age"] >= 18]
+    given = doses[(doses["vaccination_date"] <= e_iso) & (doses["true_person_id"] != "")]
+    held = vac[(vac["vaccination_date"] <= e_iso) & (vac["true_person_id"] != "")]
+    res["coverage_dose1"] = res["person_id"].isin(given["true_person_id"])
+    res["coverage_dose2"] = res["person_id"].isin(given.loc[given["dose_number"] >= 2, "true_person_id"])
+    res["coverage_dose1_recorded"] = res["person_id"].isin(held["true_person_id"])
+    res["coverage_dose2_recorded"] = res["person_id"].isin(held.loc[held["dose_number"] >= 2, "true_person_id"])
+
+    out: dict = {"province_code": province, "period_start": s_iso, "period_end": e_iso}
+    out.update(_record_figures(rec, float(tal["doses_administered"].sum())))
+    out.update(_coverage(res))
+
+    by_district = {}
+    districts = sorted(set(res["district_code"]) | set(rec["site_district"].dropna()) | set(tal["site_district"].dropna()))
+    for d in districts:
+        fig = _record_figures(rec[rec["site_district"] == d],
+                              float(tal.loc[tal["site_district"] == d, "doses_administered"].sum()))
+        fig.update(_coverage(res[res["district_code"] == d]))
+        by_district[d] = fig
+    out["by_district"] = by_district
+    out["by_sex"] = {s: _coverage(res[res["sex"] == s]) for s in ("M", "F")}
+    out["by_age_group"] = {g: _coverage(res[(res["age"] >= lo) & (res["age"] <= hi)]) for g, lo, hi in AGE_GROUPS}
+    return out
