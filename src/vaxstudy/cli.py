@@ -41,9 +41,6 @@ app.command("evaluate")(_evaluate_cmd)
 from vaxstudy.commands.synth import synth as _synth_cmd  # noqa: E402
 
 app.command("synth")(_synth_cmd)
-from vaxstudy.commands.synth import synth as _synth_cmd  # noqa: E402
-
-app.command("synth")(_synth_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
