@@ -49,7 +49,7 @@ class LinkResult:
 
 def _quiet_splink() -> None:
     for name in ("splink", "splink.internals"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _load_model(model_path: str | Path) -> dict[str, Any]:
