@@ -1,0 +1,278 @@
+"""Aggregates the report shows, read from a run's outputs and the shared DuckDB file.
+
+Only counts and rates leave this module: no function returns a row about a
+person. Scope follows CONTRACT §3: records with vaccination_date in the
+period at the province's sites (a site's province from `sites`, else the most
+frequent province typed on its rows); register residents of the province aged
+≥ 18 at period_end for coverage denominators.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+AGE_GROUPS = ("18-29", "30-49", "50-64", "65+")
+LATE_ENTRY_DAYS = 7
+
+_SEX_SQL = """CASE
+  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('M', 'MALE', 'NAM', '1') THEN 'M'
+  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('F', 'FEMALE', 'NỮ', 'NỮ', 'NU', '0', '2') THEN 'F'
+  ELSE NULL END"""
+
+
+def _pad(c: str, n: int) -> str:
+    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), '{'0' * n}')"
+
+
+def _iso(d) -> str:
+    return d.isoformat() if isinstance(d, date) else str(d)[:10]
+
+
+def load_metrics(run_dir: str | Path) -> dict:
+    """metrics.json of a run folder."""
+    return json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+
+
+def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(db_path), read_only=True)
+
+
+def tables(con) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+
+
+def columns(con, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where table_name = ? "
+        "and database_name = current_database()", [table]).fetchall()}
+
+
+def _site_province_cte(con) -> str:
+    """CTE `site_prov(site_id, district_code, province_code, site_name)`."""
+    has_sites = "sites" in tables(con)
+    rows = f"""seen AS (
+        SELECT CAST(site_id AS VARCHAR) site_id, mode({_pad('district_code', 3)}) d,
+               mode({_pad('province_code', 2)}) p
+        FROM vaccinations WHERE site_id IS NOT NULL GROUP BY 1)"""
+    if not has_sites:
+        return f"""{rows}, site_prov AS (
+            SELECT site_id, d AS district_code, p AS province_code, NULL AS site_name FROM seen)"""
+    return f"""{rows}, st AS (
+            SELECT CAST(site_id AS VARCHAR) site_id, any_value({_pad('district_code', 3)}) d,
+                   any_value({_pad('province_code', 2)}) p, any_value(site_name) site_name
+            FROM sites GROUP BY 1),
+        site_prov AS (
+            SELECT coalesce(st.site_id, seen.site_id) site_id, coalesce(st.d, seen.d) district_code,
+                   coalesce(st.p, seen.p) province_code, st.site_name
+            FROM st FULL OUTER JOIN seen ON st.site_id = seen.site_id)"""
+
+
+def _scope_cte(con, province: str) -> str:
+    """CTEs site_prov and `scope` (the period's records at the province's sites, with links)."""
+    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    has_links = "record_links" in tables(con)
+    link_cols = ("l.person_id, l.match_probability, coalesce(l.is_duplicate_dose, false) is_dup"
+                 if has_links else
+                 "CAST(NULL AS VARCHAR) person_id, CAST(NULL AS DOUBLE) match_probability, false is_dup")
+    join = "LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" \
+        if has_links else ""
+    return f"""WITH {_site_province_cte(con)},
+        scope AS (
+            SELECT v.*, s.district_code AS site_district, s.site_name, {link_cols}
+            FROM {vt} v JOIN site_prov s ON CAST(v.site_id AS VARCHAR) = s.site_id
+            {join}
+            WHERE s.province_code = '{str(province).zfill(2)}'
+              AND v.vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE))"""
+
+
+def weekly_entry_gap(con, province: str, period_start, period_end) -> pd.DataFrame:
+    """week (Monday), entered (distinct dose events entered), tallied (doses on paper)."""
+    params = {"start": _iso(period_start), "end": _iso(period_end)}
+    entered = con.execute(
+        _scope_cte(con, province) + """
+        SELECT CAST(date_trunc('week', vaccination_date) AS DATE) AS week,
+               count(*) FILTER (WHERE NOT is_dup) entered
+        FROM scope GROUP BY 1""", params).df()
+    if "tallies" in tables(con):
+        tallied = con.execute(
+            f"WITH {_site_province_cte(con)} "
+            """SELECT CAST(date_trunc('week', t.vaccination_date) AS DATE) AS week,
+                      sum(t.doses_administered) tallied
+               FROM tallies t JOIN site_prov s ON CAST(t.site_id AS VARCHAR) = s.site_id
+               WHERE s.province_code = $prov
+                 AND t.vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
+               GROUP BY 1""", {**params, "prov": str(province).zfill(2)}).df()
+    else:
+        tallied = pd.DataFrame({"week": pd.Series(dtype="datetime64[ns]"), "tallied": []})
+    out = entered.merge(tallied, on="week", how="outer").sort_values("week", ignore_index=True)
+    out["entered"] = out["entered"].fillna(0).astype(int)
+    out["tallied"] = out["tallied"].fillna(0).astype(int)
+    out["week"] = pd.to_datetime(out["week"])
+    return out
+
+
+def site_table(con, province: str, period_start, period_end) -> pd.DataFrame:
+    """Per site: records, duplicate doses and the data-quality problem counts."""
+    params = {"start": _iso(period_start), "end": _iso(period_end)}
+    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    cols = columns(con, vt)
+
+    def has(c: str) -> bool:
+        return c in cols
+
+    q = {
+        "missing_id": "count(*) FILTER (WHERE id_number IS NULL)" if has("id_number") else "NULL",
+        "invalid_id": "count(*) FILTER (WHERE id_type = 'invalid' OR id_consistent = false)"
+        if has("id_type") and has("id_consistent") else "NULL",
+        "invalid_phone": "count(*) FILTER (WHERE phone_valid = false)" if has("phone_valid") else "NULL",
+        "dob_year_only": "count(*) FILTER (WHERE dob_precision = 'year')" if has("dob_precision") else "NULL",
+        "no_dob": "count(*) FILTER (WHERE dob_precision IS NULL)" if has("dob_precision") else "NULL",
+        "bad_commune": "count(*) FILTER (WHERE commune_valid = false OR commune_valid IS NULL)"
+        if has("commune_valid") else "NULL",
+        "late_entry": f"count(*) FILTER (WHERE entered_date - vaccination_date > {LATE_ENTRY_DAYS})"
+        if has("entered_date") else "NULL",
+    }
+    sel = ",\n".join(f"{v} AS {k}" for k, v in q.items())
+    df = con.execute(
+        _scope_cte(con, province) + f"""
+        SELECT CAST(site_id AS VARCHAR) site_id, any_value(site_name) site_name,
+               any_value(site_district) district_code, count(*) n_records,
+               count(*) FILTER (WHERE is_dup) n_dup, {sel}
+        FROM scope GROUP BY 1 ORDER BY 1""", params).df()
+    return df
+
+
+def match_probabilities(con, province: str, period_start, period_end) -> np.ndarray:
+    """Match probability of every linked record in scope."""
+    if "record_links" not in tables(con):
+        return np.array([])
+    params = {"start": _iso(period_start), "end": _iso(period_end)}
+    df = con.execute(_scope_cte(con, province) + """
+        SELECT match_probability FROM scope
+        WHERE person_id IS NOT NULL AND match_probability IS NOT NULL""", params).df()
+    return df["match_probability"].to_numpy(dtype=float)
+
+
+def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
+    """basis ('id', 'name_dob', 'other'), n: what each link to the register rests on.
+
+    'id': the record's ID number equals the resident's person_id (a CCCD) or
+    ID number; 'name_dob': otherwise the diacritic-free name and the full
+    date of birth agree; 'other': neither (partial evidence: name variants,
+    birth year, address, phone).
+    """
+    needed = {"record_links", "vaccinations_std", "population_std"}
+    if not needed <= tables(con):
+        return pd.DataFrame({"basis": ["id", "name_dob", "other"], "n": [0, 0, 0]})
+    params = {"start": _iso(period_start), "end": _iso(period_end)}
+    pcols = columns(con, "population_std")
+    p_id = "p.id_number" if "id_number" in pcols else "NULL"
+    df = con.execute(_scope_cte(con, province) + f"""
+        , b AS (
+            SELECT CASE
+                WHEN sc.id_number IS NOT NULL AND (sc.id_number = CAST(p.unique_id AS VARCHAR)
+                                                   OR sc.id_number = {p_id}) THEN 'id'
+                WHEN sc.name_ascii = p.name_ascii AND sc.dob IS NOT NULL AND sc.dob = p.dob THEN 'name_dob'
+                ELSE 'other' END basis
+            FROM scope sc JOIN population_std p ON CAST(p.unique_id AS VARCHAR) = CAST(sc.person_id AS VARCHAR))
+        SELECT basis, count(*) n FROM b GROUP BY 1""", params).df()
+    out = pd.DataFrame({"basis": ["id", "name_dob", "other"]}).merge(df, on="basis", how="left")
+    out["n"] = out["n"].fillna(0).astype(int)
+    return out
+
+
+def adult_population(con, province: str, period_end) -> pd.DataFrame:
+    """district_code, sex, age_group, n: register residents of the province aged ≥ 18 at period_end."""
+    end = _iso(period_end)
+    df = con.execute(f"""
+        WITH p AS (
+            SELECT {_pad('district_code', 3)} district_code, {_SEX_SQL.format(c='sex')} sex,
+                   date_diff('year', CAST(date_of_birth AS DATE), CAST($end AS DATE))
+                     - CASE WHEN strftime(CAST(date_of_birth AS DATE), '%m-%d') > strftime(CAST($end AS DATE), '%m-%d')
+                            THEN 1 ELSE 0 END AS age
+            FROM (SELECT DISTINCT ON (person_id) * FROM population)
+            WHERE {_pad('province_code', 2)} = $prov)
+        SELECT coalesce(district_code, 'unknown') district_code, coalesce(sex, 'U') sex,
+               CASE WHEN age < 30 THEN '18-29' WHEN age < 50 THEN '30-49'
+                    WHEN age < 65 THEN '50-64' ELSE '65+' END age_group, count(*) n
+        FROM p WHERE age >= 18 GROUP BY ALL ORDER BY ALL""",
+        {"end": end, "prov": str(province).zfill(2)}).df()
+    df["n"] = df["n"].astype(int)
+    return df
+
+
+_REASON_VALUE = re.compile(r"\s*(=|:|\().*$")
+
+
+def generic_reason(reason: str) -> str:
+    """A quarantine reason without the offending value (values may be personal data)."""
+    r = reason.strip()
+    m = re.match(r"^(\w+)=.* is not (.*)$", r)
+    if m:
+        return f"{m.group(1)} is not {m.group(2)}"
+    if r.startswith("duplicate "):
+        return " ".join(r.split()[:2])
+    return _REASON_VALUE.sub("", r).strip()
+
+
+def quarantine_summary(con) -> pd.DataFrame:
+    """table_name, reason (value-free), rows — one quarantined row may count under several reasons."""
+    if "quarantine" not in tables(con):
+        return pd.DataFrame({"table_name": [], "reason": [], "rows": []})
+    q = con.execute("SELECT table_name, reason FROM quarantine").df()
+    rows = []
+    for tname, reason in zip(q["table_name"], q["reason"].fillna("")):
+        for part in {generic_reason(p) for p in str(reason).split(";") if p.strip()}:
+            rows.append((tname, part))
+    df = pd.DataFrame(rows, columns=["table_name", "reason"])
+    if df.empty:
+        return pd.DataFrame({"table_name": [], "reason": [], "rows": []})
+    return (df.value_counts().rename("rows").reset_index()
+            .sort_values(["rows", "table_name", "reason"], ascending=[False, True, True],
+                         ignore_index=True))
+
+
+def model_match_weights(model_path: str | Path | None) -> pd.DataFrame:
+    """comparison, level, m, u, weight (log2 m/u) from a saved Splink model JSON."""
+    empty = pd.DataFrame({"comparison": [], "level": [], "m": [], "u": [], "weight": []})
+    if model_path is None or not Path(model_path).exists():
+        return empty
+    settings = json.loads(Path(model_path).read_text(encoding="utf-8"))
+    rows = []
+    for comp in settings.get("comparisons", []):
+        cname = comp.get("output_column_name") or comp.get("comparison_description") or "?"
+        for lvl in comp.get("comparison_levels", []):
+            if lvl.get("is_null_level"):
+                continue
+            m, u = lvl.get("m_probability"), lvl.get("u_probability")
+            if m is None or u is None or m <= 0 or u <= 0:
+                continue
+            rows.append({
+                "comparison": cname,
+                "level": lvl.get("label_for_charts") or lvl.get("sql_condition", "?")[:40],
+                "m": float(m), "u": float(u), "weight": float(np.log2(m / u)),
+            })
+    return pd.DataFrame(rows) if rows else empty
+
+
+def find_model(*dirs: str | Path | None) -> Path | None:
+    """The saved Splink model JSON in the first folder holding one."""
+    for d in dirs:
+        if d is None or not Path(d).is_dir():
+            continue
+        for p in sorted(Path(d).glob("*.json")):
+            try:
+                obj = json.loads(p.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(obj, dict) and "comparisons" in obj:
+                return p
+    return None

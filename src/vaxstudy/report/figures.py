@@ -1,0 +1,284 @@
+"""Report figures: matplotlib, from plain DataFrames and arrays, suppression applied.
+
+Every function returns a `matplotlib.figure.Figure` (no pyplot state) and
+takes the language and suppression threshold; `to_png` gives deterministic
+bytes (fixed size, dpi and metadata), so the same inputs give the same image.
+Suppressed values are never drawn: a bar or point whose count is small is
+replaced by the suppression mark.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+
+from vaxstudy.config import SUPPRESSION_THRESHOLD  # noqa: E402
+from vaxstudy.report.i18n import fmt_number, fmt_pct, t  # noqa: E402
+from vaxstudy.report.suppress import MARK, suppress_series  # noqa: E402
+
+DPI = 100
+COLORS = {"dose1": "#1f6fb2", "dose2": "#7fb3e0", "entered": "#1f6fb2", "tallied": "#c0392b",
+          "bar": "#1f6fb2", "muted": "#9aa5b1", "id": "#1f6fb2", "name_dob": "#7fb3e0",
+          "other": "#f0ad4e"}
+RC = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "vaxstudy",
+    "font.family": "DejaVu Sans",  # has the Vietnamese letters
+}
+
+
+def _figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    return fig
+
+
+def to_png(fig: Figure) -> bytes:
+    """PNG bytes, identical for identical figures (no timestamp or version in the metadata)."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _pct_axis(ax, language: str, axis: str = "x") -> None:
+    f = FuncFormatter(lambda v, _: fmt_pct(v, language, 0))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(f)
+
+
+def _count_axis(ax, language: str, axis: str = "y") -> None:
+    f = FuncFormatter(lambda v, _: fmt_number(v, language, 0))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(f)
+
+
+def coverage_bars(
+    df: pd.DataFrame,
+    label_col: str,
+    rate_cols: Sequence[str] = ("coverage_dose1", "coverage_dose2"),
+    *,
+    mask: pd.DataFrame | None = None,
+    title: str | None = None,
+    language: str = "vi",
+    threshold: int = SUPPRESSION_THRESHOLD,
+    legend: Mapping[str, str] | None = None,
+) -> Figure:
+    """Horizontal bars of rates with 95% whiskers (`<rate>_ci` columns), one row per group.
+
+    `mask` (same index as df, a column per rate) marks suppressed cells, drawn as MARK.
+    """
+    labels = [str(x) for x in df[label_col]]
+    n = len(labels)
+    fig = _figure(8.5, max(2.2, 0.42 * n * max(1, len(rate_cols)) / 1.6 + 1.2))
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        height = 0.8 / len(rate_cols)
+        y = np.arange(n)
+        legend = legend or {"coverage_dose1": t("dose1", language), "coverage_dose2": t("dose2", language)}
+        for k, col in enumerate(rate_cols):
+            key = "dose1" if "dose1" in col else "dose2"
+            vals = df[col].astype(float).to_numpy()
+            hidden = (mask[col].to_numpy(dtype=bool) if mask is not None and col in mask
+                      else np.zeros(n, dtype=bool))
+            vals = np.where(hidden, np.nan, vals)
+            ci = df[col + "_ci"] if col + "_ci" in df else pd.Series([None] * n)
+            lo = np.array([c[0] if c is not None and not hidden[i] else np.nan for i, c in enumerate(ci)], float)
+            hi = np.array([c[1] if c is not None and not hidden[i] else np.nan for i, c in enumerate(ci)], float)
+            pos = y + (k - (len(rate_cols) - 1) / 2) * height
+            ax.barh(pos, np.nan_to_num(vals), height=height * 0.92, color=COLORS.get(key, COLORS["bar"]),
+                    label=legend.get(col, col))
+            ok = ~np.isnan(lo) & ~np.isnan(hi) & ~np.isnan(vals)
+            if ok.any():
+                ax.errorbar(vals[ok], pos[ok], xerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]], fmt="none",
+                            ecolor="#222222", elinewidth=1, capsize=2.5)
+            for i in np.where(hidden)[0]:
+                ax.text(0.005, pos[i], t("suppressed", language, k=threshold), va="center", ha="left",
+                        fontsize=8, color="#555555")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        _pct_axis(ax, language, "x")
+        ax.set_xlabel(t("axis_coverage", language))
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        if len(rate_cols) > 1:
+            ax.legend(loc="lower right", frameon=False, fontsize=9)
+        if title:
+            ax.set_title(title, loc="left")
+    return fig
+
+
+def entry_gap_chart(weekly: pd.DataFrame, *, language: str = "vi",
+                    threshold: int = SUPPRESSION_THRESHOLD) -> Figure:
+    """Weekly doses entered (line) and tallied on paper (line), small weeks suppressed.
+
+    `weekly`: week (date), entered, tallied. A week whose count is small
+    (or hidden so it cannot be recovered from the published totals) is left
+    out of the line and marked.
+    """
+    fig = _figure(9, 3.6)
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        if weekly.empty:
+            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
+            return fig
+        x = pd.to_datetime(weekly["week"]).to_numpy()
+        for col in ("tallied", "entered"):
+            v = weekly[col].astype(float).to_numpy()
+            hidden = suppress_series(v, threshold)
+            shown = np.where(hidden, np.nan, v)
+            ax.plot(x, shown, marker="o", markersize=3, linewidth=1.8, color=COLORS[col],
+                    label=t(f"col_{col}", language))
+            if hidden.any():
+                ax.plot(x[hidden], np.zeros(hidden.sum()), linestyle="none", marker="x",
+                        color=COLORS[col], markersize=5)
+        e = np.where(suppress_series(weekly["entered"], threshold), np.nan, weekly["entered"])
+        tl = np.where(suppress_series(weekly["tallied"], threshold), np.nan, weekly["tallied"])
+        ax.fill_between(x, e.astype(float), tl.astype(float), where=tl > e, color=COLORS["tallied"],
+                        alpha=0.15, interpolate=False, label=t("col_gap", language))
+        _count_axis(ax, language, "y")
+        ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax.set_ylabel(t("axis_doses", language))
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        ax.set_title(t("fig_entry_gap", language), loc="left")
+        fig.autofmt_xdate()
+    return fig
+
+
+def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, language: str = "vi",
+              xlabel: str | None = None) -> Figure:
+    """Horizontal bars of rates (e.g. the duplicate-dose rate of the worst sites); already suppressed."""
+    n = len(labels)
+    fig = _figure(8.5, max(2.0, 0.32 * n + 1.0))
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        if n == 0:
+            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        y = np.arange(n)
+        r = np.asarray(rates, dtype=float)
+        ax.barh(y, np.nan_to_num(r), color=COLORS["bar"], height=0.7)
+        for i, v in enumerate(r):
+            ax.text((0 if np.isnan(v) else v) + 0.002, i, MARK if np.isnan(v) else fmt_pct(v, language),
+                    va="center", fontsize=8)
+        ax.set_yticks(y, [str(s) for s in labels])
+        ax.invert_yaxis()
+        top = np.nanmax(r) if np.isfinite(r).any() else 0.1
+        ax.set_xlim(0, max(0.05, top * 1.18))
+        _pct_axis(ax, language, "x")
+        ax.set_xlabel(xlabel or t("axis_rate", language))
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.set_title(title, loc="left")
+    return fig
+
+
+def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
+                           threshold: int = SUPPRESSION_THRESHOLD, bins: int = 20) -> Figure:
+    """Histogram of link match probabilities; bins with a small count are marked, not drawn."""
+    p = np.asarray(probs, dtype=float)
+    p = p[~np.isnan(p)]
+    counts, edges = np.histogram(p, bins=bins, range=(0.0, 1.0))
+    hidden = suppress_series(counts, threshold)  # the number of links is published
+    shown = np.where(hidden, 0, counts)
+    fig = _figure(8.5, 3.2)
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        width = edges[1] - edges[0]
+        ax.bar(edges[:-1], shown, width=width * 0.95, align="edge", color=COLORS["bar"])
+        for i in np.where(hidden)[0]:
+            ax.text(edges[i] + width / 2, 0, MARK, ha="center", va="bottom", fontsize=8, color="#555555")
+        ax.set_yscale("symlog", linthresh=max(1, threshold))
+        _count_axis(ax, language, "y")
+        _pct_axis(ax, language, "x")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(t("axis_probability", language))
+        ax.set_ylabel(t("axis_count", language))
+        ax.set_title(t("fig_match_hist", language), loc="left")
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    return fig
+
+
+def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figure:
+    """Splink model: match weight log2(m/u) of each comparison level (a replot of Splink's chart)."""
+    n = len(weights)
+    fig = _figure(8.5, max(2.0, 0.24 * n + 1.0))
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        if n == 0:
+            ax.text(0.5, 0.5, t("not_available", language), ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        y = np.arange(n)
+        w = weights["weight"].to_numpy(dtype=float)
+        ax.barh(y, w, color=np.where(w >= 0, COLORS["dose1"], COLORS["tallied"]), height=0.7)
+        labels = [f"{c}: {lv}" for c, lv in zip(weights["comparison"], weights["level"])]
+        ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in labels], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_xlabel(t("axis_weight", language))
+        ax.set_title(t("fig_match_weights", language), loc="left")
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    return fig
+
+
+def link_basis_chart(basis: pd.DataFrame, *, language: str = "vi",
+                     threshold: int = SUPPRESSION_THRESHOLD) -> Figure:
+    """One stacked bar: share of links resting on ID number, on name + birth date, on partial evidence.
+
+    `basis`: basis, n. Small categories are merged out of sight (shown as MARK).
+    """
+    fig = _figure(8.5, 1.9)
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        n = basis["n"].to_numpy(dtype=float)
+        total = n.sum()
+        if total <= 0:
+            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        hidden = suppress_series(n, threshold)
+        left = 0.0
+        for b, v, h in zip(basis["basis"], n, hidden):
+            share = v / total
+            ax.barh([0], [share], left=left, color=COLORS.get(b, COLORS["muted"]), height=0.6,
+                    label=t(f"basis_{b}", language) + f" ({MARK if h else fmt_pct(share, language)})")
+            left += share
+        ax.set_xlim(0, 1)
+        ax.set_yticks([])
+        _pct_axis(ax, language, "x")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False, fontsize=9)
+        ax.set_title(t("fig_basis", language), loc="left")
+    return fig
+
+
+def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float]], *,
+                language: str = "vi") -> Figure:
+    """Small line chart of rates across periods (the batch index)."""
+    fig = _figure(3.6, 1.6)
+    with matplotlib.rc_context(RC):
+        ax = fig.add_subplot()
+        x = np.arange(len(periods))
+        for name, vals in series.items():
+            key = "dose1" if "dose1" in name else "dose2"
+            ax.plot(x, np.asarray(vals, dtype=float), marker="o", markersize=3,
+                    color=COLORS.get(key, COLORS["bar"]), label=t(key, language))
+        ax.set_xticks(x, list(periods), fontsize=7)
+        ax.set_ylim(0, 1)
+        _pct_axis(ax, language, "y")
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, frameon=False, loc="lower right")
+    return fig

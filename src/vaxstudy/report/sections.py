@@ -1,0 +1,507 @@
+"""The sections of the provincial report, as lists of displayable objects.
+
+The report notebook holds parameters and one call per section
+(`rep.show("coverage_district")`); everything a section computes, suppresses,
+formats and draws is here, where tests reach it. Sections return IPython
+display objects (HTML, Markdown, PNG images) so they also work outside a
+kernel (`Report.html()`).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, Image, Markdown
+
+from vaxstudy.config import SUPPRESSION_THRESHOLD
+from vaxstudy.report import data as rdata
+from vaxstudy.report import figures as F
+from vaxstudy.report import tables as T
+from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t
+from vaxstudy.report.suppress import MARK, primary_mask, suppress_counts, suppress_rates
+
+SECTIONS = (
+    "summary",
+    "coverage_district",
+    "coverage_age_sex",
+    "entry_gap",
+    "duplicates",
+    "linkage",
+    "quality",
+    "methods",
+    "manifest",
+)
+HEADLINE_RATES = (
+    "coverage_dose1",
+    "coverage_dose2",
+    "coverage_dose1_recorded",
+    "coverage_dose2_recorded",
+    "duplicate_subject_rate",
+    "duplicate_dose_rate",
+    "unlinked_record_rate",
+    "missing_entry_rate",
+)
+TOP_SITES = 15
+QUALITY_COLS = ("missing_id", "invalid_id", "invalid_phone", "dob_year_only", "no_dob",
+                "bad_commune", "late_entry")
+
+
+def heading(section: str, language: str) -> HTML:
+    return HTML(f'<h2 id="sec-{section}" class="vx-section">{_html.escape(t("sec_" + section, language))}</h2>')
+
+
+def image(fig) -> Image:
+    return Image(data=F.to_png(fig), format="png")
+
+
+def _district_names(province: str) -> dict[str, str]:
+    try:
+        from vaxstudy import geo
+
+        d = geo.province_districts(province)
+        return dict(zip(d["district_code"], d["district_name"]))
+    except Exception:  # geography lookup is a nicety; codes are shown otherwise
+        return {}
+
+
+def _province_name(province: str) -> str:
+    try:
+        from vaxstudy import geo
+
+        return geo.province_name(province)
+    except Exception:
+        return str(province)
+
+
+@dataclass
+class Report:
+    """One provincial report: parameters, the run's metrics and the database aggregates."""
+
+    run_dir: str | Path = "."
+    db_path: str | Path | None = None
+    province: str = "40"
+    period_start: str = "2021-03-08"
+    period_end: str = "2021-10-31"
+    language: str = "vi"
+    suppression_threshold: int = SUPPRESSION_THRESHOLD
+    model_path: str | Path | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.language = check_language(self.language)
+        self.province = str(self.province).zfill(2)
+        self.run_dir = Path(self.run_dir)
+        self.metrics = rdata.load_metrics(self.run_dir)
+        self.k = int(self.suppression_threshold)
+
+    # -- data ------------------------------------------------------------------
+    def _db(self, fn, *args):
+        key = (fn.__name__, args)
+        if key not in self._cache:
+            if self.db_path is None or not Path(self.db_path).exists():
+                self._cache[key] = None
+            else:
+                con = rdata.connect(self.db_path)
+                try:
+                    self._cache[key] = fn(con, *args)
+                finally:
+                    con.close()
+        return self._cache[key]
+
+    def _scope(self):
+        return (self.province, self.period_start, self.period_end)
+
+    @property
+    def adults(self) -> pd.DataFrame | None:
+        return self._db(rdata.adult_population, self.province, self.period_end)
+
+    @property
+    def weekly(self) -> pd.DataFrame | None:
+        return self._db(rdata.weekly_entry_gap, *self._scope())
+
+    @property
+    def sites(self) -> pd.DataFrame | None:
+        return self._db(rdata.site_table, *self._scope())
+
+    @property
+    def probabilities(self) -> np.ndarray | None:
+        return self._db(rdata.match_probabilities, *self._scope())
+
+    @property
+    def basis(self) -> pd.DataFrame | None:
+        return self._db(rdata.link_basis, *self._scope())
+
+    @property
+    def quarantine(self) -> pd.DataFrame | None:
+        return self._db(rdata.quarantine_summary)
+
+    def _t(self, key: str, **kw) -> str:
+        return t(key, self.language, **kw)
+
+    def _pct(self, v) -> str:
+        return fmt_pct(v, self.language)
+
+    def _ci(self, v) -> str:
+        return fmt_interval(v, self.language)
+
+    def _count(self, n) -> str:
+        """A headline count, suppressed when small."""
+        if n is None:
+            return "–"
+        return MARK if primary_mask([n], self.k)[0] else fmt_int(n, self.language)
+
+    def _note(self) -> HTML:
+        return HTML(f'<p class="vx-note">{_html.escape(self._t("suppressed_note", mark=MARK, k=self.k))}</p>')
+
+    # -- sections --------------------------------------------------------------
+    def title(self) -> list:
+        name = _province_name(self.province)
+        return [
+            HTML(T.CSS),
+            HTML(f'<h1 class="vx-title">{_html.escape(self._t("report_title", province=name))}</h1>'
+                 f'<p>{_html.escape(self._t("report_subtitle", start=fmt_date(self.period_start, self.language), end=fmt_date(self.period_end, self.language), code=self.province))}</p>'),
+        ]
+
+    def summary(self) -> list:
+        m = self.metrics
+        cards = []
+        for key in ("coverage_dose1", "coverage_dose2", "duplicate_dose_rate", "missing_entry_rate"):
+            cards.append(
+                f'<div class="vx-card"><div class="l">{_html.escape(self._t(key))}</div>'
+                f'<div class="v">{self._pct(m.get(key))}</div>'
+                f'<div class="ci">{_html.escape(self._t("col_interval"))}: {self._ci(m.get(key + "_ci"))}</div></div>'
+            )
+        words = [
+            self._t("summary_coverage", d1=self._pct(m.get("coverage_dose1")), d1ci=self._ci(m.get("coverage_dose1_ci")),
+                    d2=self._pct(m.get("coverage_dose2")), d2ci=self._ci(m.get("coverage_dose2_ci")),
+                    r1=self._pct(m.get("coverage_dose1_recorded")), r2=self._pct(m.get("coverage_dose2_recorded"))),
+            self._t("summary_records", n_records=self._count(m.get("n_records")),
+                    n_subjects=self._count(m.get("n_subjects")), n_persons=self._count(m.get("n_persons_est"))),
+            self._t("summary_quality", dup_subj=self._pct(m.get("duplicate_subject_rate")),
+                    dup_dose=self._pct(m.get("duplicate_dose_rate")), unlinked=self._pct(m.get("unlinked_record_rate")),
+                    missing=self._pct(m.get("missing_entry_rate"))),
+        ]
+        if m.get("coverage_dose1") is not None and m.get("coverage_dose1_recorded") is not None:
+            gap = (m["coverage_dose1"] - m["coverage_dose1_recorded"]) * 100
+            words.append(self._t("summary_gap", gap=fmt_number(gap, self.language, 1)))
+        rows = pd.DataFrame({
+            "metric": [self._t(k) for k in HEADLINE_RATES],
+            "value": [self._pct(m.get(k)) for k in HEADLINE_RATES],
+            "ci": [self._ci(m.get(k + "_ci")) for k in HEADLINE_RATES],
+        })
+        rows.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
+        return [
+            heading("summary", self.language),
+            HTML('<div class="vx-headline">' + "".join(cards) + "</div>"),
+            Markdown("\n\n".join(words)),
+            HTML(T.to_html(rows)),
+        ]
+
+    def _group_frame(self, breakdown: str, group_col: str) -> pd.DataFrame:
+        """The metrics breakdown as rows, with the adult population of each group as `n`."""
+        groups = self.metrics.get(breakdown) or {}
+        rows = []
+        for g, vals in groups.items():
+            r = {"group": str(g)}
+            for c in ("coverage_dose1", "coverage_dose2", "coverage_dose1_recorded", "coverage_dose2_recorded"):
+                r[c] = vals.get(c)
+                r[c + "_ci"] = vals.get(c + "_ci")
+            rows.append(r)
+        df = pd.DataFrame(rows)
+        if df.empty:
+            return df
+        adults = self.adults
+        if adults is not None and not adults.empty:
+            n = adults.groupby(group_col)["n"].sum()
+            df["n"] = df["group"].map(n).fillna(0).astype(int)
+        else:
+            df["n"] = np.nan
+        return df
+
+    def _coverage_block(self, df: pd.DataFrame, label_col: str, title: str, fig_height_rows: bool = True) -> list:
+        rates = ["coverage_dose1", "coverage_dose2", "coverage_dose1_recorded"]
+        for c in rates:
+            df[c] = df[c].astype(float)
+        if df["n"].notna().all():
+            sup = suppress_rates(df, rates, "n", self.k)
+            ns = suppress_counts(df, ["n"], self.k)
+            mask = sup.mask.join(ns.mask)
+        else:  # without group sizes nothing can be checked: hide nothing but say so
+            mask = pd.DataFrame(False, index=df.index, columns=rates + ["n"])
+        fig = F.coverage_bars(df, label_col, ("coverage_dose1", "coverage_dose2"), mask=mask, title=title,
+                              language=self.language, threshold=self.k)
+        tab = T.format_table(
+            df,
+            {label_col: T.text(), "n": T.count(self.language),
+             "coverage_dose1": T.pct(self.language), "coverage_dose1_ci": T.interval(self.language),
+             "coverage_dose2": T.pct(self.language), "coverage_dose2_ci": T.interval(self.language),
+             "coverage_dose1_recorded": T.pct(self.language)},
+            mask=mask,
+            hidden_with={"coverage_dose1_ci": "coverage_dose1", "coverage_dose2_ci": "coverage_dose2"},
+            headers={label_col: self._t("col_group"), "n": self._t("col_adults"),
+                     "coverage_dose1": self._t("coverage_dose1"), "coverage_dose1_ci": self._t("col_interval"),
+                     "coverage_dose2": self._t("coverage_dose2"), "coverage_dose2_ci": self._t("col_interval"),
+                     "coverage_dose1_recorded": self._t("coverage_dose1_recorded")},
+        )
+        return [image(fig), HTML(T.to_html(tab))]
+
+    def coverage_district(self) -> list:
+        out = [heading("coverage_district", self.language)]
+        df = self._group_frame("by_district", "district_code")
+        if df.empty:
+            return out + [Markdown(self._t("not_available"))]
+        names = _district_names(self.province)
+        df["label"] = [names.get(g, g) for g in df["group"]]
+        df = df.sort_values("group", ignore_index=True)
+        out += self._coverage_block(df, "label", self._t("fig_coverage_district"))
+        return out + [self._note()]
+
+    def coverage_age_sex(self) -> list:
+        out = [heading("coverage_age_sex", self.language)]
+        age = self._group_frame("by_age_group", "age_group")
+        if not age.empty:
+            order = {g: i for i, g in enumerate(rdata.AGE_GROUPS)}
+            age = age.sort_values("group", key=lambda s: s.map(order), ignore_index=True)
+            age["label"] = age["group"]
+            out += self._coverage_block(age, "label", self._t("fig_coverage_age"))
+        sex = self._group_frame("by_sex", "sex")
+        if not sex.empty:
+            sex = sex.sort_values("group", ascending=False, ignore_index=True)  # M, F
+            sex["label"] = [self._t(f"sex_{g}") if g in ("M", "F") else g for g in sex["group"]]
+            out += self._coverage_block(sex, "label", self._t("fig_coverage_sex"))
+        if age.empty and sex.empty:
+            out.append(Markdown(self._t("not_available")))
+        return out + [self._note()]
+
+    def entry_gap(self) -> list:
+        out = [heading("entry_gap", self.language)]
+        w = self.weekly
+        m = self.metrics
+        if w is None:
+            return out + [Markdown(self._t("not_available"))]
+        out.append(image(F.entry_gap_chart(w, language=self.language, threshold=self.k)))
+        out.append(Markdown(
+            self._t("entry_gap_text", entered=self._count(int(w["entered"].sum())),
+                    tallied=self._count(int(w["tallied"].sum())))
+            + " " + f"{self._t('missing_entry_rate')}: **{self._pct(m.get('missing_entry_rate'))}** "
+            f"({self._ci(m.get('missing_entry_rate_ci'))})."
+        ))
+        return out + [self._note()]
+
+    def _district_record_rates(self) -> list:
+        groups = self.metrics.get("by_district") or {}
+        names = _district_names(self.province)
+        rows = []
+        for g, v in sorted(groups.items()):
+            rows.append({"label": names.get(g, g), "n_records": v.get("n_records"),
+                         "duplicate_dose_rate": v.get("duplicate_dose_rate"),
+                         "duplicate_subject_rate": v.get("duplicate_subject_rate"),
+                         "unlinked_record_rate": v.get("unlinked_record_rate"),
+                         "missing_entry_rate": v.get("missing_entry_rate")})
+        df = pd.DataFrame(rows)
+        if df.empty or df["n_records"].isna().all():
+            return []
+        rates = ["duplicate_dose_rate", "duplicate_subject_rate", "unlinked_record_rate", "missing_entry_rate"]
+        for c in rates:
+            df[c] = df[c].astype(float)
+        df["n_records"] = df["n_records"].fillna(0).astype(float)
+        sup = suppress_rates(df, rates, "n_records", self.k)
+        ns = suppress_counts(df, ["n_records"], self.k)
+        mask = sup.mask.join(ns.mask)
+        tab = T.format_table(
+            df, {"label": T.text(), "n_records": T.count(self.language),
+                 **{c: T.pct(self.language) for c in rates}},
+            mask=mask,
+            headers={"label": self._t("col_district"), "n_records": self._t("col_records"),
+                     **{c: self._t(c) for c in rates}})
+        return [HTML(T.to_html(tab))]
+
+    def _site_frame(self) -> pd.DataFrame | None:
+        s = self.sites
+        if s is None or s.empty:
+            return None
+        s = s.copy()
+        names = _district_names(self.province)
+        s["label"] = [f"{sid} · {name}" if isinstance(name, str) and name else str(sid)
+                      for sid, name in zip(s["site_id"], s["site_name"])]
+        s["district"] = [names.get(d, d) for d in s["district_code"]]
+        return s
+
+    def duplicates(self) -> list:
+        out = [heading("duplicates", self.language)]
+        s = self._site_frame()
+        if s is None:
+            return out + [Markdown(self._t("not_available"))]
+        sup = suppress_counts(s, ["n_records", "n_dup"], self.k)
+        mask = sup.mask.copy()
+        mask["dup_rate"] = mask["n_dup"] | mask["n_records"]
+        s["dup_rate"] = s["n_dup"] / s["n_records"].where(s["n_records"] > 0)
+        s = s.join(mask.add_prefix("_h_"))
+        # the worst sites that can be shown at all
+        shown = s[~s["_h_dup_rate"]].sort_values(["dup_rate", "n_records", "site_id"],
+                                                 ascending=[False, False, True]).head(TOP_SITES)
+        out.append(image(F.rate_bars(shown["label"].tolist(), shown["dup_rate"].tolist(),
+                                     title=self._t("fig_duplicates"), language=self.language)))
+        top = s.sort_values(["_h_dup_rate", "dup_rate", "site_id"], ascending=[True, False, True]).head(TOP_SITES)
+        m = top[["_h_n_records", "_h_n_dup", "_h_dup_rate"]].set_axis(["n_records", "n_dup", "dup_rate"], axis=1)
+        tab = T.format_table(
+            top, {"label": T.text(), "district": T.text(), "n_records": T.count(self.language),
+                  "n_dup": T.count(self.language), "dup_rate": T.pct(self.language)},
+            mask=m,
+            headers={"label": self._t("col_site"), "district": self._t("col_district"),
+                     "n_records": self._t("col_records"), "n_dup": self._t("col_dup_doses"),
+                     "dup_rate": self._t("col_dup_rate")})
+        out.append(HTML(T.to_html(tab, numeric_cols=[2, 3, 4])))
+        out += self._district_record_rates()
+        return out + [self._note()]
+
+    def linkage(self) -> list:
+        out = [heading("linkage", self.language)]
+        p = self.probabilities
+        b = self.basis
+        if p is None:
+            return out + [Markdown(self._t("not_available"))]
+        out.append(image(F.match_probability_hist(p, language=self.language, threshold=self.k)))
+        if b is not None and b["n"].sum() > 0:
+            total = int(b["n"].sum())
+            share_id = b.loc[b["basis"] == "id", "n"].sum() / total
+            out.append(Markdown(self._t("linkage_text", linked=self._count(total), share_id=self._pct(share_id))))
+            out.append(image(F.link_basis_chart(b, language=self.language, threshold=self.k)))
+            sup = suppress_counts(b, ["n"], self.k)
+            bb = b.assign(share=b["n"] / total)
+            tab = T.format_table(
+                bb.assign(basis=[self._t(f"basis_{x}") for x in bb["basis"]]),
+                {"basis": T.text(), "n": T.count(self.language), "share": T.pct(self.language)},
+                mask=sup.mask.assign(share=sup.mask["n"]),
+                headers={"basis": self._t("col_basis"), "n": self._t("col_links"), "share": self._t("col_share")})
+            out.append(HTML(T.to_html(tab)))
+        model = self.model_path if self.model_path else rdata.find_model(self.run_dir)
+        weights = rdata.model_match_weights(model)
+        if not weights.empty:
+            out.append(image(F.match_weights_chart(weights, language=self.language)))
+        acc = self.metrics.get("linkage")
+        if isinstance(acc, dict) and acc:
+            keys = [k for k in ("link_precision", "link_recall", "link_f1", "dup_precision", "dup_recall", "dup_f1")
+                    if k in acc]
+            tab = pd.DataFrame({"k": keys, "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
+            tab.columns = [self._t("col_metric"), self._t("col_value")]
+            out.append(HTML(T.to_html(tab)))
+        return out + [self._note()]
+
+    def quality(self) -> list:
+        out = [heading("quality", self.language)]
+        s = self._site_frame()
+        if s is not None:
+            cols = [c for c in QUALITY_COLS if c in s and s[c].notna().any()]
+            for c in cols:
+                s[c] = s[c].astype(float)
+            s["n_dup"] = s["n_dup"].astype(float)
+            cols_all = cols + ["n_dup"]
+            sup = suppress_counts(s, ["n_records"] + cols_all, self.k)
+            denom = s["n_records"].where(s["n_records"] > 0)
+            rates = pd.DataFrame({c: s[c] / denom for c in cols_all})
+            s["score"] = rates.mean(axis=1)
+            for c in cols_all:
+                s["r_" + c] = rates[c]
+            mask = pd.DataFrame({"r_" + c: sup.mask[c] | sup.mask["n_records"] for c in cols_all})
+            mask["n_records"] = sup.mask["n_records"]
+            mask["score"] = sup.mask["n_records"]
+            # worst first, among sites large enough to show
+            order = s.assign(_h=mask["score"]).sort_values(["_h", "score", "site_id"], ascending=[True, False, True])
+            top = order.head(TOP_SITES)
+            labels = {"missing_id": "q_missing_id", "invalid_id": "q_invalid_id", "invalid_phone": "q_invalid_phone",
+                      "dob_year_only": "q_dob_year_only", "no_dob": "q_no_dob", "bad_commune": "q_bad_commune",
+                      "late_entry": "q_late_entry", "n_dup": "col_dup_rate"}
+            tab = T.format_table(
+                top, {"label": T.text(), "n_records": T.count(self.language), "score": T.pct(self.language),
+                      **{"r_" + c: T.pct(self.language) for c in cols_all}},
+                mask=mask.loc[top.index],
+                headers={"label": self._t("col_site"), "n_records": self._t("col_records"),
+                         "score": self._t("col_score"), **{"r_" + c: self._t(labels[c]) for c in cols_all}})
+            out.append(Markdown(self._t("quality_text")))
+            out.append(HTML(T.to_html(tab)))
+        q = self.quarantine
+        if q is not None and not q.empty:
+            sup = suppress_counts(q, ["rows"], self.k)
+            tab = T.format_table(q, {"table_name": T.text(), "reason": T.text(), "rows": T.count(self.language)},
+                                 mask=sup.mask,
+                                 headers={"table_name": self._t("col_table"), "reason": self._t("col_reason"),
+                                          "rows": self._t("col_rows")})
+            out.append(Markdown(self._t("quarantine_text")))
+            out.append(HTML(T.to_html(tab, numeric_cols=[2])))
+        if s is None and (q is None or q.empty):
+            out.append(Markdown(self._t("not_available")))
+        return out + [self._note()]
+
+    def methods(self) -> list:
+        out = [heading("methods", self.language), Markdown(self._t("methods_text", k=self.k))]
+        notes = self.metrics.get("notes")
+        if isinstance(notes, list) and notes:
+            out.append(Markdown("\n".join(f"- {n}" for n in notes)))
+        return out
+
+    def manifest(self) -> list:
+        out = [heading("manifest", self.language), Markdown(self._t("manifest_text"))]
+        path = self.run_dir / "manifest.json"
+        if not path.exists():
+            return out + [Markdown(self._t("not_available"))]
+        man = json.loads(path.read_text(encoding="utf-8"))
+        params = pd.DataFrame({"k": list(man.get("parameters", {}).keys()),
+                               "v": [json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+                                     for v in man.get("parameters", {}).values()]})
+        params.columns = [self._t("m_parameter"), self._t("col_value")]
+        files = pd.DataFrame({"f": list(man.get("inputs", {}).get("sha256", {}).keys()),
+                              "h": list(man.get("inputs", {}).get("sha256", {}).values())})
+        files.columns = [self._t("m_file"), "SHA-256"]
+        pk = {"python": man.get("python"), **(man.get("packages") or {})}
+        pkgs = pd.DataFrame({"p": list(pk.keys()), "v": [v or "–" for v in pk.values()]})
+        pkgs.columns = [self._t("m_package"), self._t("m_version")]
+        tm = man.get("timings_seconds") or {}
+        times = pd.DataFrame({"s": list(tm.keys()), "v": [fmt_number(v, self.language, 1) for v in tm.values()]})
+        times.columns = [self._t("m_stage"), self._t("m_seconds")]
+        out += [HTML(T.to_html(params, numeric_cols=[])), HTML(T.to_html(files, numeric_cols=[])),
+                HTML(T.to_html(pkgs, numeric_cols=[])), HTML(T.to_html(times))]
+        return out
+
+    # -- helpers for notebooks and tests ----------------------------------------
+    def section(self, name: str) -> list:
+        if name not in SECTIONS and name != "title":
+            raise KeyError(f"unknown section {name!r}; one of {SECTIONS}")
+        return getattr(self, name)()
+
+    def show(self, name: str) -> None:
+        from IPython.display import display
+
+        display(*self.section(name))
+
+    def html(self) -> str:
+        """All sections as one HTML fragment (without a kernel)."""
+        import base64
+
+        parts: list[str] = []
+        for name in ("title",) + SECTIONS:
+            for obj in self.section(name):
+                if isinstance(obj, Image):
+                    parts.append('<img src="data:image/png;base64,' + base64.b64encode(obj.data).decode() + '">')
+                elif isinstance(obj, Markdown):
+                    parts.append("<div>" + _html.escape(obj.data) + "</div>")
+                else:
+                    parts.append(obj.data)
+        return "\n".join(parts)
+
+
+def section_ids() -> list[str]:
+    return [f"sec-{s}" for s in SECTIONS]
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of a metrics.json (for the batch index)."""
+    return {k: metrics.get(k) for k in ("coverage_dose1", "coverage_dose1_ci", "coverage_dose2",
+                                        "coverage_dose2_ci", "duplicate_dose_rate", "missing_entry_rate",
+                                        "unlinked_record_rate", "n_records")}
