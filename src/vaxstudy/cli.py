@@ -41,6 +41,9 @@ app.command("evaluate")(_evaluate_cmd)
 from vaxstudy.commands.synth import synth as _synth_cmd  # noqa: E402
 
 app.command("synth")(_synth_cmd)
+from vaxstudy.commands.estimate import estimate as _estimate_cmd  # noqa: E402
+
+app.command("estimate")(_estimate_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

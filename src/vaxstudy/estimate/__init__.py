@@ -1,0 +1,101 @@
+"""Estimates with 95% intervals and a data-quality audit (stage ``estimate``).
+
+``estimate_db`` reads the raw, standardised and ``record_links`` tables of the
+shared DuckDB file and writes, into ``out_dir``:
+
+* ``metrics.json`` — the figures of CONTRACT section 3 with a ``_ci`` beside
+  each rate, breakdowns, the naive missing-entry rate, a sensitivity block, a
+  data-quality summary; validated against ``schemas/metrics.schema.json``;
+  sorted keys and rounded floats, so the same inputs and seed give the same
+  bytes;
+* ``data_quality/`` — the audit tables (parquet and CSV), one row per unit and
+  check, and ``worst_sites``.
+
+See :mod:`vaxstudy.estimate.intervals` for what the intervals cover and
+:mod:`vaxstudy.estimate.coverage` for the assumption behind corrected coverage.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from vaxstudy.estimate.data import Inputs, connect, load_inputs
+from vaxstudy.estimate.metrics import HEADLINE_RATES, compute_metrics
+
+__all__ = [
+    "HEADLINE_RATES",
+    "Inputs",
+    "compute_metrics",
+    "estimate_db",
+    "load_inputs",
+    "metrics_schema",
+    "validate_metrics",
+    "write_metrics",
+]
+
+DEFAULT_N_BOOT = 1000
+
+
+def metrics_schema() -> dict:
+    from vaxstudy.config import SCHEMAS_DIR
+
+    return json.loads((SCHEMAS_DIR / "metrics.schema.json").read_text(encoding="utf-8"))
+
+
+def validate_metrics(metrics: dict) -> None:
+    """Raise jsonschema.ValidationError unless ``metrics`` follows the schema."""
+    import jsonschema
+
+    jsonschema.validate(metrics, metrics_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def dumps_metrics(metrics: dict) -> str:
+    return json.dumps(metrics, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_metrics(metrics: dict, path: str | Path) -> Path:
+    """Validate and write metrics.json (sorted keys, UTF-8, trailing newline)."""
+    validate_metrics(metrics)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps_metrics(metrics), encoding="utf-8")
+    return path
+
+
+def estimate_db(
+    db_path: str | Path,
+    province: str,
+    period_start: str | date,
+    period_end: str | date,
+    out_dir: str | Path,
+    seed: int = 1,
+    n_boot: int = DEFAULT_N_BOOT,
+    link_threshold: float | None = None,
+    audit: bool = True,
+) -> dict:
+    """Compute the figures of CONTRACT section 3 and the data-quality audit.
+
+    Writes ``out_dir/metrics.json`` and ``out_dir/data_quality/*.{parquet,csv}``
+    and returns the metrics dict. ``link_threshold`` overrides the threshold
+    the linkage recorded (used by the sensitivity block only).
+    """
+    from vaxstudy.estimate import quality, truthcheck
+
+    out_dir = Path(out_dir)
+    con = connect(db_path)
+    try:
+        inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold)
+        dq_tables = quality.audit(con, inp) if audit else {}
+        linkage = truthcheck.linkage_accuracy(con, inp)
+    finally:
+        con.close()
+    metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
+    if audit:
+        metrics["data_quality"] = quality.summary(dq_tables, inp)
+        quality.write_tables(dq_tables, out_dir / "data_quality")
+    if linkage is not None:
+        metrics["linkage"] = linkage
+    write_metrics(metrics, out_dir / "metrics.json")
+    return metrics

@@ -1,0 +1,210 @@
+"""Coverage of register adults, as recorded and corrected with the paper tallies.
+
+Denominator: register residents of the province aged >= 18 at period_end.
+Everything is counted per *cell* (residence district x sex x age group at
+period_end); province, district, sex and age-group figures are sums of cells.
+Rows count up to period_end (coverage is cumulative), at any site.
+
+Recorded coverage (``coverage_doseK_recorded``): residents whose linked rows
+reach dose K (highest ``dose_number`` >= K) / residents.
+
+Corrected coverage (``coverage_doseK``) adds the dose-K events never entered:
+
+* per site, ``missing_K = tally_K - entered_K`` where ``entered_K`` counts the
+  dose-K rows that are not duplicate doses (net: a site-day where the tally is
+  short of the entries lowers the total);
+* **assumption**: the missing doses of a site belong to the same mix of cells
+  (and of "not an adult resident of the province": unlinked people, children,
+  other provinces) as the dose-K events entered at that site up to period_end
+  (a site with no entry for that dose takes the province-wide mix);
+* a missing dose-K event only adds a covered person when that person is not
+  already counted through a higher dose: residents with a dose above K but no
+  dose-K row (``D_K``) had their dose K missed already, so they are subtracted
+  (floor 0).
+
+   coverage_doseK[G] = (recorded_K[G] + max(0, sum_s missing_K[s] * mix_K[s, G] - D_K[G])) / N[G]
+
+How wrong this can be: if the missed doses of a site come from a different
+mix than its entered doses (e.g. older people entered less), the error for a
+group G is ``sum_s missing_K[s] * (true share of G among missing - mix_K[s, G])
+/ N[G]``; it cancels in the province total as long as the missing doses are
+residents in the same proportion as the entered ones. The
+``sensitivity.coverage_bounds`` block gives the extremes (no missing dose
+belongs to a resident / every missing dose does), which hold whatever the mix.
+``tests/unit/test_estimate_coverage.py`` checks both the formula and the size
+of that error on a hand-made case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
+
+COVERAGE_RATES = (
+    "coverage_dose1",
+    "coverage_dose2",
+    "coverage_dose1_recorded",
+    "coverage_dose2_recorded",
+)
+DOSES = (1, 2)
+
+
+@dataclass
+class CoverageParts:
+    N: np.ndarray  # (C,) adult residents per cell (0 in the 'other' cell)
+    rec: np.ndarray  # (2, C) residents covered as recorded, dose >= 1 / >= 2
+    e: np.ndarray  # (2, S, C) entered distinct dose-K events by site and cell
+    tally: np.ndarray  # (2, S) tallied dose-K doses by site
+    c: np.ndarray  # (2, S, C) imputed missing dose-K events by site and cell
+    D: np.ndarray  # (2, C) residents with a higher dose but no dose-K row
+    person_maxdose: pd.Series  # highest recorded dose per linked resident (index person_id)
+    person_dose_rows: pd.DataFrame  # per linked resident: n rows with dose >= 1, >= 2
+
+
+def coverage_parts(inp: Inputs) -> CoverageParts:
+    C, S = inp.n_cells, len(inp.sites)
+    other = inp.other_cell
+    N = np.bincount(inp.pop["cell"].to_numpy(), minlength=C).astype(float)
+    N[other] = 0.0
+    rows = inp.rows
+    res = rows[rows["cell"].to_numpy() != other]
+    d = res["dose"].to_numpy()
+    res = res.assign(
+        is1=(d == 1).astype(np.int64),
+        is2=(d == 2).astype(np.int64),
+        ge1=(d >= 1).astype(np.int64),
+        ge2=(d >= 2).astype(np.int64),
+    )
+    per = res.groupby("person_id", sort=True).agg(
+        cell=("cell", "first"),
+        maxdose=("dose", "max"),
+        has1=("is1", "max"),
+        has2=("is2", "max"),
+        n_ge1=("ge1", "sum"),
+        n_ge2=("ge2", "sum"),
+    )
+    per["has1"] = per["has1"].astype(bool)
+    per["has2"] = per["has2"].astype(bool)
+    cell = per["cell"].to_numpy(dtype=np.int64)
+    md = per["maxdose"].to_numpy()
+    rec = np.stack(
+        [np.bincount(cell, weights=(md >= k).astype(float), minlength=C) for k in DOSES]
+    )
+    D = np.stack(
+        [
+            np.bincount(cell, weights=((md > 1) & ~per["has1"].to_numpy()).astype(float), minlength=C),
+            np.bincount(cell, weights=((md > 2) & ~per["has2"].to_numpy()).astype(float), minlength=C),
+        ]
+    )
+    e = np.zeros((2, S, C))
+    tally = np.zeros((2, S))
+    c = np.zeros((2, S, C))
+    ent = rows[~rows["is_dup"].to_numpy()]
+    for i, k in enumerate(DOSES):
+        ek = ent[ent["dose"].to_numpy() == k]
+        np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
+        tk = inp.tallies[inp.tallies["dose"].to_numpy() == k]
+        tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
+        m = tally[i] - e[i].sum(axis=1)
+        tot = e[i].sum(axis=1, keepdims=True)
+        overall = e[i].sum(axis=0)
+        overall = overall / overall.sum() if overall.sum() > 0 else np.eye(C)[other]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mix = np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), overall[None, :])
+        c[i] = m[:, None] * mix
+    return CoverageParts(
+        N=N,
+        rec=rec,
+        e=e,
+        tally=tally,
+        c=c,
+        D=D,
+        person_maxdose=per["maxdose"],
+        person_dose_rows=per[["n_ge1", "n_ge2"]],
+    )
+
+
+def group_matrices(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Cell -> group indicator matrices (C x G) for province, district, sex, age group."""
+    cells = inp.cells
+    C = len(cells)
+    real = np.arange(C) != inp.other_cell
+    out: dict[str, tuple[list[str], np.ndarray]] = {"province": ([inp.province], real[:, None].astype(float))}
+    dists = sorted(set(cells.loc[real, "district_code"]))
+    out["district"] = (
+        dists,
+        np.stack([(cells["district_code"].to_numpy() == d) & real for d in dists], axis=1).astype(float)
+        if dists
+        else np.zeros((C, 0)),
+    )
+    out["sex"] = (
+        list(SEXES),
+        np.stack([(cells["sex"].to_numpy() == s) & real for s in SEXES], axis=1).astype(float),
+    )
+    out["age_group"] = (
+        list(AGE_GROUPS),
+        np.stack([(cells["age_group"].to_numpy() == a) & real for a in AGE_GROUPS], axis=1).astype(float),
+    )
+    return out
+
+
+def coverage_from(
+    parts: CoverageParts,
+    H: np.ndarray,
+    W: np.ndarray | None = None,
+    d_rec: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Coverage rates for the groups of ``H`` (C x G).
+
+    W: (B, S) site weights of bootstrap replicates (None: every site once, B = 1).
+    d_rec: (2, B, C) change of the recorded counts in each replicate (link redraw).
+    Returns arrays of shape (B, G).
+    """
+    S = parts.e.shape[1]
+    if W is None:
+        W = np.ones((1, S))
+    B = W.shape[0]
+    NG = parts.N @ H
+    out: dict[str, np.ndarray] = {}
+    for i, k in enumerate(DOSES):
+        recG = np.broadcast_to(parts.rec[i] @ H, (B, H.shape[1])).copy()
+        if d_rec is not None:
+            recG += d_rec[i] @ H
+        cG = parts.c[i] @ H  # (S, G)
+        eG = parts.e[i] @ H
+        num = W @ cG
+        den = W @ eG
+        E = parts.e[i].sum(axis=0) @ H
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = np.where((E > 0) & (den > 0), num / np.where(den > 0, den, 1.0) * E, num)
+        corr = np.maximum(corr - parts.D[i] @ H, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / np.where(NG > 0, NG, 1), np.nan)
+            # a share of residents cannot exceed 1, whatever the tallies say
+            out[f"coverage_dose{k}"] = np.where(
+                NG > 0, np.minimum((recG + corr) / np.where(NG > 0, NG, 1), 1.0), np.nan
+            )
+    return out
+
+
+def coverage_bounds(parts: CoverageParts, H: np.ndarray) -> dict[str, list[float]]:
+    """Province-level extremes of corrected coverage whatever the mix of the missing doses.
+
+    Low: no missing dose belongs to an adult resident (= recorded coverage).
+    High: every missing dose (sites where the tally exceeds the entries) belongs
+    to an adult resident not yet counted at that dose (capped at 1).
+    """
+    out = {}
+    N = float(parts.N @ H[:, 0])
+    for i, k in enumerate(DOSES):
+        rec = float(parts.rec[i] @ H[:, 0])
+        miss = float(np.maximum(parts.tally[i] - parts.e[i].sum(axis=1), 0).sum())
+        if N > 0:
+            out[f"coverage_dose{k}"] = [rec / N, min(1.0, (rec + miss) / N)]
+        else:
+            out[f"coverage_dose{k}"] = [None, None]
+    return out

@@ -1,0 +1,326 @@
+"""Read what the estimates need from the shared DuckDB file, once.
+
+Everything is pulled in one pass into pandas frames with integer codes, so the
+estimators and the bootstrap work on numpy arrays, never row by row.
+
+Scope (CONTRACT section 3):
+
+* *record rates* use the rows with ``vaccination_date`` in
+  [period_start, period_end] entered at the province's sites (the site's
+  province from ``sites``; for a site missing from ``sites``, the most frequent
+  ``province_code`` typed on its rows);
+* *coverage* is cumulative: every row with ``vaccination_date <= period_end``
+  (at any site: a resident vaccinated elsewhere received the dose), and every
+  tally up to period_end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-64", "65+")
+SEXES: tuple[str, ...] = ("M", "F")
+OTHER = "other"  # cell of entered doses that are not register adults of the province
+
+# Optional record_links columns holding, for every row, its best register
+# candidate (used for unlinked rows by the link-uncertainty redraw).
+CANDIDATE_PERSON_COLUMNS = ("best_person_id", "candidate_person_id", "best_candidate_person_id")
+CANDIDATE_PROB_COLUMNS = (
+    "best_match_probability",
+    "candidate_match_probability",
+    "best_candidate_probability",
+)
+
+
+def as_date(d: str | date) -> date:
+    return d if isinstance(d, date) else date.fromisoformat(str(d))
+
+
+def age_group(age: np.ndarray) -> np.ndarray:
+    """Index into AGE_GROUPS for ages >= 18 (-1 below 18)."""
+    out = np.full(age.shape, -1, dtype=np.int64)
+    out[(age >= 18) & (age <= 29)] = 0
+    out[(age >= 30) & (age <= 49)] = 1
+    out[(age >= 50) & (age <= 64)] = 2
+    out[age >= 65] = 3
+    return out
+
+
+_SEX_SQL = """CASE
+  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('M', 'MALE', 'NAM', '1') THEN 'M'
+  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('F', 'FEMALE', 'NỮ', 'NU', 'NŨ', 'NỮ', '0', '2') THEN 'F'
+  ELSE NULL END"""
+
+
+def _pad(c: str, n: int) -> str:
+    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), '{'0' * n}')"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    q = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()"
+    return con.execute(q, [name]).fetchall()[0][0] > 0
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    q = (
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND database_name = current_database() ORDER BY column_index"
+    )
+    return [r[0] for r in con.execute(q, [name]).fetchall()]
+
+
+@dataclass
+class Inputs:
+    """Everything the estimators read, as frames with integer codes.
+
+    rows: one row per vaccination record with vaccination_date <= period_end:
+      record_id, subject_id, row (entry order), vdate, dose, vaccine, entered_date,
+      site (index into ``sites``), in_scope (bool), person_id (None = unlinked),
+      q (match probability of the chosen link, NaN when unlinked), person_key,
+      is_dup (bool), cand_person_id, cand_q (best candidate, may be missing),
+      cell (index into ``cells`` of the linked person, or the 'other' cell).
+    sites: site_id, district_code (stratum), province_code, in_province (bool).
+    tallies: site (index), vdate, dose, doses (int).
+    pop: register residents of the province aged >= 18 at period_end:
+      person_id, district_code, sex, age_group, cell.
+    cells: district_code, sex, age_group per cell; the last cell is ``other``.
+    """
+
+    province: str
+    period_start: date
+    period_end: date
+    rows: pd.DataFrame
+    sites: pd.DataFrame
+    tallies: pd.DataFrame
+    pop: pd.DataFrame
+    cells: pd.DataFrame
+    link_threshold: float | None = None
+    has_candidates: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cells)
+
+    @property
+    def other_cell(self) -> int:
+        return len(self.cells) - 1
+
+    def scope_rows(self) -> pd.DataFrame:
+        return self.rows[self.rows["in_scope"].to_numpy()]
+
+
+def _first_present(cols: list[str], names: tuple[str, ...]) -> str | None:
+    for n in names:
+        if n in cols:
+            return n
+    return None
+
+
+def load_inputs(
+    con: duckdb.DuckDBPyConnection,
+    province: str,
+    period_start: str | date,
+    period_end: str | date,
+    link_threshold: float | None = None,
+) -> Inputs:
+    """Pull rows, sites, tallies and the adult register population of ``province``."""
+    province = str(province).zfill(2)
+    start, end = as_date(period_start), as_date(period_end)
+    notes: list[str] = []
+    for t in ("population", "vaccinations", "tallies"):
+        if not table_exists(con, t):
+            raise ValueError(f"table {t!r} is missing from the database")
+    has_links = table_exists(con, "record_links")
+    if not has_links:
+        raise ValueError("table 'record_links' is missing: run `vaxstudy link` first")
+    lcols = columns_of(con, "record_links")
+    cand_p = _first_present(lcols, CANDIDATE_PERSON_COLUMNS)
+    cand_q = _first_present(lcols, CANDIDATE_PROB_COLUMNS)
+    has_sites = table_exists(con, "sites")
+
+    # -- sites: sites table, plus any site seen in rows or tallies ---------------
+    site_sql = f"""
+    WITH seen AS (
+        SELECT site_id, mode({_pad('district_code', 3)}) AS d_rows, mode({_pad('province_code', 2)}) AS p_rows
+        FROM vaccinations WHERE site_id IS NOT NULL GROUP BY site_id
+        UNION ALL SELECT site_id, NULL, NULL FROM tallies WHERE site_id IS NOT NULL GROUP BY site_id
+    ), seen1 AS (SELECT site_id, max(d_rows) d_rows, max(p_rows) p_rows FROM seen GROUP BY site_id)
+    """
+    if has_sites:
+        site_sql += f"""
+        , st AS (SELECT site_id, any_value({_pad('district_code', 3)}) d, any_value({_pad('province_code', 2)}) p
+                 FROM sites GROUP BY site_id)
+        SELECT CAST(coalesce(st.site_id, seen1.site_id) AS VARCHAR) AS site_id,
+               coalesce(st.d, seen1.d_rows) AS district_code,
+               coalesce(st.p, seen1.p_rows) AS province_code
+        FROM st FULL OUTER JOIN seen1 ON st.site_id = seen1.site_id
+        ORDER BY 1"""
+    else:
+        notes.append("no sites table: site district/province taken from the rows")
+        site_sql += """SELECT CAST(site_id AS VARCHAR) site_id, d_rows AS district_code, p_rows AS province_code
+                       FROM seen1 ORDER BY 1"""
+    sites = con.execute(site_sql).df()
+    sites["district_code"] = sites["district_code"].fillna("unknown")
+    sites["in_province"] = (sites["province_code"] == province).to_numpy()
+    site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
+
+    # -- adult register residents ------------------------------------------------
+    pop_src = "population"
+    pop = con.execute(
+        f"""
+        SELECT CAST(person_id AS VARCHAR) person_id, {_pad('district_code', 3)} district_code,
+               {_SEX_SQL.format(c='sex')} sex,
+               CAST(date_of_birth AS DATE) dob
+        FROM {pop_src}
+        WHERE {_pad('province_code', 2)} = ? AND person_id IS NOT NULL
+        ORDER BY person_id
+        """,
+        [province],
+    ).df()
+    pop = pop.drop_duplicates("person_id")
+    dob = pd.to_datetime(pop["dob"])
+    before_bday = (dob.dt.month > end.month) | ((dob.dt.month == end.month) & (dob.dt.day > end.day))
+    age = (end.year - dob.dt.year - before_bday.astype(int)).to_numpy(dtype=float)
+    age = np.nan_to_num(age, nan=-1).astype(np.int64)
+    pop["age_group_i"] = age_group(age)
+    pop = pop[pop["age_group_i"] >= 0].copy()
+    n_nosex = int(pop["sex"].isna().sum())
+    if n_nosex:
+        notes.append(f"{n_nosex} adult residents without a usable sex: counted in totals, not in by_sex")
+    pop["district_code"] = pop["district_code"].fillna("unknown")
+    pop["sex"] = pop["sex"].fillna("U")
+    pop["age_group"] = np.asarray(AGE_GROUPS)[pop["age_group_i"].to_numpy()]
+    cells = (
+        pop[["district_code", "sex", "age_group"]]
+        .drop_duplicates()
+        .sort_values(["district_code", "sex", "age_group"], ignore_index=True)
+    )
+    cells = pd.concat(
+        [cells, pd.DataFrame({"district_code": [OTHER], "sex": [OTHER], "age_group": [OTHER]})],
+        ignore_index=True,
+    )
+    cell_key = pd.Series(
+        np.arange(len(cells)),
+        index=pd.MultiIndex.from_frame(cells[["district_code", "sex", "age_group"]]),
+    )
+    pop["cell"] = cell_key.reindex(
+        pd.MultiIndex.from_frame(pop[["district_code", "sex", "age_group"]])
+    ).to_numpy()
+    pop = pop[["person_id", "district_code", "sex", "age_group", "cell"]].reset_index(drop=True)
+
+    # -- vaccination rows with their links -----------------------------------------
+    cand_sel = (
+        f", CAST(l.{cand_p} AS VARCHAR) AS cand_person_id, CAST(l.{cand_q} AS DOUBLE) AS cand_q"
+        if cand_p and cand_q
+        else ", NULL::VARCHAR AS cand_person_id, NULL::DOUBLE AS cand_q"
+    )
+    if not (cand_p and cand_q):
+        notes.append(
+            "record_links has no best-candidate columns: unlinked rows are held fixed "
+            "in the link redraw (missed links are not part of the interval)"
+        )
+    rows = con.execute(
+        f"""
+        SELECT CAST(v.record_id AS VARCHAR) record_id, CAST(v.subject_id AS VARCHAR) subject_id,
+               CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
+               CAST(v.dose_number AS INTEGER) dose, CAST(v.vaccine AS VARCHAR) vaccine,
+               CAST(v.entered_date AS DATE) entered_date, CAST(v.site_id AS VARCHAR) site_id,
+               CAST(l.person_id AS VARCHAR) person_id, CAST(l.match_probability AS DOUBLE) q,
+               CAST(coalesce(l.person_key, l.person_id, 'r:' || v.record_id) AS VARCHAR) person_key,
+               coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false) is_dup
+               {cand_sel}
+        FROM vaccinations v LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
+        WHERE v.vaccination_date <= ? AND v.vaccination_date IS NOT NULL
+        ORDER BY v._row, v.record_id
+        """,
+        [end],
+    ).df()
+    rows["site"] = site_index.reindex(rows["site_id"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+    if (rows["site"] < 0).any():
+        notes.append(f"{int((rows['site'] < 0).sum())} rows without a site_id: left out")
+        rows = rows[rows["site"] >= 0].reset_index(drop=True)
+    rows["vdate"] = pd.to_datetime(rows["vdate"])
+    rows["dose"] = rows["dose"].fillna(0).astype(np.int64)
+    in_prov = sites["in_province"].to_numpy()[rows["site"].to_numpy()]
+    rows["in_scope"] = in_prov & (rows["vdate"].to_numpy() >= np.datetime64(start))
+    q = rows["q"].to_numpy(dtype=float)
+    linked = rows["person_id"].notna().to_numpy()
+    q = np.where(linked, np.nan_to_num(q, nan=1.0), np.nan)
+    rows["q"] = q
+    cell_of_person = pd.Series(pop["cell"].to_numpy(), index=pop["person_id"].to_numpy())
+    rows["cell"] = (
+        cell_of_person.reindex(rows["person_id"].to_numpy()).fillna(len(cells) - 1).to_numpy(dtype=np.int64)
+    )
+    rows["cand_q"] = rows["cand_q"].astype(float)
+    has_cand = bool(cand_p and cand_q)
+
+    # -- tallies -------------------------------------------------------------------
+    tallies = con.execute(
+        """
+        SELECT CAST(site_id AS VARCHAR) site_id, CAST(vaccination_date AS DATE) vdate,
+               CAST(dose_number AS INTEGER) dose, CAST(sum(doses_administered) AS BIGINT) doses
+        FROM tallies WHERE vaccination_date <= ? AND site_id IS NOT NULL
+        GROUP BY ALL ORDER BY 1, 2, 3
+        """,
+        [end],
+    ).df()
+    tallies["site"] = site_index.reindex(tallies["site_id"].to_numpy()).to_numpy(dtype=np.int64)
+    tallies["vdate"] = pd.to_datetime(tallies["vdate"])
+    tallies["doses"] = tallies["doses"].fillna(0).astype(np.int64)
+    tallies["in_scope"] = sites["in_province"].to_numpy()[tallies["site"].to_numpy()] & (
+        tallies["vdate"].to_numpy() >= np.datetime64(start)
+    )
+
+    if link_threshold is None:
+        link_threshold = _read_threshold(con)
+    if link_threshold is None and linked.any():
+        link_threshold = float(np.nanmin(q[linked]))
+        notes.append("link threshold not recorded by the linkage: taken as the lowest linked probability")
+    return Inputs(
+        province=province,
+        period_start=start,
+        period_end=end,
+        rows=rows,
+        sites=sites,
+        tallies=tallies,
+        pop=pop,
+        cells=cells,
+        link_threshold=link_threshold,
+        has_candidates=has_cand,
+        notes=notes,
+    )
+
+
+def _read_threshold(con: duckdb.DuckDBPyConnection) -> float | None:
+    """The link threshold, if the linkage recorded one in a table of the database."""
+    for t in ("link_params", "link_metadata", "link_run", "link_summary"):
+        if not table_exists(con, t):
+            continue
+        cols = columns_of(con, t)
+        for c in ("threshold", "match_threshold", "link_threshold"):
+            if c in cols:
+                v = con.execute(f'SELECT max("{c}") FROM {t}').fetchall()[0][0]
+                if v is not None:
+                    return float(v)
+        if {"key", "value"} <= set(cols):
+            v = con.execute(
+                f"SELECT value FROM {t} WHERE key IN ('threshold','match_threshold','link_threshold') LIMIT 1"
+            ).fetchall()
+            v = v[0] if v else None
+            if v is not None:
+                try:
+                    return float(v[0])
+                except (TypeError, ValueError):
+                    pass
+    return None
+
+
+def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(db_path), read_only=True)

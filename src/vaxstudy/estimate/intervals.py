@@ -1,0 +1,233 @@
+"""95% intervals: a stratified cluster bootstrap over sites, combined with redrawn links.
+
+Each replicate b
+
+1. draws the sites again, with replacement, within each district (the
+   district of the site is the stratum; a site carries all its days, so the
+   site-days of one site stay together, as a cluster). ``W[b, s]`` is the number
+   of times site s is drawn;
+2. redraws the uncertain links: a linked row keeps its link with its
+   ``match_probability`` q and otherwise becomes a record of someone outside
+   the register (probability 1 - q); an unlinked row whose best register
+   candidate is known links to that candidate with the candidate's probability.
+   Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
+   The effect of one flip on the counts is applied as if the flip were alone
+   (first order: several flips in the same person and dose are rare when the
+   probabilities are near 0 or 1);
+3. recomputes every rate from the weighted site totals.
+
+The interval is the 2.5 and 97.5 percentiles of the replicates (percentile
+bootstrap). Because the redraw is centred on the probability-weighted links and
+the point estimate on the thresholded links, the point estimate need not sit in
+the middle of its interval.
+
+Sources of error **covered**: the heterogeneity of sites (and of their days)
+in duplicate, unlinked and missing-entry rates, i.e. what another draw of the
+same entry process at similar sites would give; the linkage's own uncertainty as
+expressed by its match probabilities; for corrected coverage, the site-to-site
+variation of the ratio of missing to entered doses, which is what the
+assumption about the missing doses' owners rests on.
+
+**Not covered**: probabilities that are themselves wrong (a miscalibrated
+linkage model); links to the *wrong* register person (a broken link is
+redrawn as "outside the register", not as another resident); errors in the
+paper tallies themselves; a systematic difference between missed and entered
+doses in age, sex or residence (see :mod:`vaxstudy.estimate.coverage`);
+errors in the population register (the denominator is taken as exact).
+Recorded coverage is a census of the linked rows: its interval only holds the
+linkage uncertainty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vaxstudy.estimate.coverage import CoverageParts
+from vaxstudy.estimate.data import Inputs
+from vaxstudy.estimate.rates import subject_table
+
+MIN_FLIP = 1e-6
+RECORD_KINDS = ("unl", "dup", "dsub")
+
+
+def site_weights(strata: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, S) multiplicities of a stratified with-replacement draw of sites."""
+    S = len(strata)
+    W = np.zeros((n_boot, S))
+    codes, inv = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+    for h in range(len(codes)):
+        idx = np.flatnonzero(inv == h)
+        n = len(idx)
+        W[:, idx] = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+    return W
+
+
+@dataclass
+class LinkFlips:
+    """Rows whose link may flip, and what a flip changes.
+
+    flips: one row per candidate flip: ``row`` (index into inp.rows), ``linked``
+      (True: a link that may break; False: an unlinked row that may link),
+      ``q`` (match probability of the link / of the best candidate).
+    contrib: what each flip adds: ``u`` (index into flips), ``kind`` (one of
+      RECORD_KINDS, or 'cov1'/'cov2'), ``site``, ``cell``, ``value``.
+    """
+
+    flips: pd.DataFrame
+    contrib: pd.DataFrame
+
+    def probabilities(self) -> np.ndarray:
+        q = self.flips["q"].to_numpy(dtype=float)
+        return np.where(self.flips["linked"].to_numpy(), 1.0 - q, q)
+
+
+def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
+    rows = inp.rows.reset_index(drop=True)
+    linked = rows["person_id"].notna().to_numpy()
+    cand_ok = (~linked) & rows["cand_person_id"].notna().to_numpy() & (rows["cand_q"].fillna(0).to_numpy() > 0)
+    sel = linked | cand_ok
+    flips = pd.DataFrame(
+        {
+            "row": np.flatnonzero(sel),
+            "linked": linked[sel],
+            "q": np.where(linked, rows["q"].to_numpy(), rows["cand_q"].fillna(0).to_numpy())[sel],
+        }
+    )
+    fr = rows.iloc[flips["row"].to_numpy()].reset_index(drop=True)
+    u = np.arange(len(fr))
+    sc_mask = fr["in_scope"].to_numpy()
+    is_lk = flips["linked"].to_numpy()
+    site = fr["site"].to_numpy()
+    parts_list: list[pd.DataFrame] = []
+
+    def add(mask: np.ndarray, kind: str, value: float | np.ndarray, site_arr=None, cell_arr=None):
+        if not mask.any():
+            return
+        v = np.broadcast_to(np.asarray(value, dtype=float), mask.shape)[mask]
+        parts_list.append(
+            pd.DataFrame(
+                {
+                    "u": u[mask],
+                    "kind": kind,
+                    "site": (site if site_arr is None else site_arr)[mask],
+                    "cell": (np.full(len(u), -1) if cell_arr is None else cell_arr)[mask],
+                    "value": v,
+                }
+            )
+        )
+
+    # -- record quantities (rows in scope) -----------------------------------------
+    scope = inp.scope_rows()
+    add(sc_mask & is_lk, "unl", 1.0)
+    add(sc_mask & ~is_lk, "unl", -1.0)
+    # duplicate doses: a row leaving its (person, dose) group removes one duplicate
+    # if the group holds any; a row joining a group that exists adds one.
+    dups = scope[scope["is_dup"].to_numpy()].sort_values("row")
+    first_dup = dups.drop_duplicates(["person_key", "dose"]).set_index(["person_key", "dose"])["site"]
+    key = pd.MultiIndex.from_arrays([fr["person_key"].to_numpy(), fr["dose"].to_numpy()])
+    fd_site = first_dup.reindex(key).to_numpy()
+    own_dup = fr["is_dup"].to_numpy()
+    leave_site = np.where(own_dup, site, np.nan_to_num(fd_site, nan=-1)).astype(np.int64)
+    add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
+    groups = pd.MultiIndex.from_frame(scope[["person_key", "dose"]].drop_duplicates())
+    cand_key = pd.MultiIndex.from_arrays([fr["cand_person_id"].astype(object).to_numpy(), fr["dose"].to_numpy()])
+    joins = (~is_lk) & np.asarray(cand_key.isin(groups))
+    add(sc_mask & joins, "dup", 1.0)
+    # duplicate subjects: only single-row profiles change person with their row
+    subj = subject_table(scope)
+    if len(subj):
+        s_idx = subj.set_index("subject_id")
+        n_rows = s_idx["n_rows"].reindex(fr["subject_id"].to_numpy()).fillna(0).to_numpy()
+        rank = s_idx["person_rank"].reindex(fr["subject_id"].to_numpy()).fillna(0).to_numpy()
+        n_sub = subj.groupby("person_key").size()
+        second = subj[subj["person_rank"] == 2].set_index("person_key")["site"]
+        nsub_own = n_sub.reindex(fr["person_key"].to_numpy()).fillna(0).to_numpy()
+        second_site = second.reindex(fr["person_key"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+        single = sc_mask & (n_rows == 1)
+        dsub_site = np.where(rank > 1, site, second_site)
+        add(single & (nsub_own >= 2) & (dsub_site >= 0), "dsub", -1.0, site_arr=dsub_site)
+        nsub_cand = n_sub.reindex(fr["cand_person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
+        add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0)
+
+    # -- coverage (rows up to period_end, residents only) ---------------------------
+    other = inp.other_cell
+    dose = fr["dose"].to_numpy()
+    cell_own = fr["cell"].to_numpy()
+    pdr = parts.person_dose_rows
+    n_ge1 = pdr["n_ge1"].reindex(fr["person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
+    n_ge2 = pdr["n_ge2"].reindex(fr["person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
+    res_own = is_lk & (cell_own != other)
+    add(res_own & (dose >= 1) & (n_ge1 == 1), "cov1", -1.0, cell_arr=cell_own)
+    add(res_own & (dose >= 2) & (n_ge2 == 1), "cov2", -1.0, cell_arr=cell_own)
+    cell_of = pd.Series(inp.pop["cell"].to_numpy(), index=inp.pop["person_id"].to_numpy())
+    cand_ids = fr["cand_person_id"].astype(object).to_numpy()
+    cand_cell = cell_of.reindex(cand_ids).fillna(-1).to_numpy(dtype=np.int64)
+    cand_max = parts.person_maxdose.reindex(cand_ids).fillna(0).to_numpy()
+    res_cand = (~is_lk) & (cand_cell >= 0) & (cand_cell != other)
+    add(res_cand & (dose >= 1) & (cand_max < 1), "cov1", 1.0, cell_arr=cand_cell)
+    add(res_cand & (dose >= 2) & (cand_max < 2), "cov2", 1.0, cell_arr=cand_cell)
+
+    contrib = (
+        pd.concat(parts_list, ignore_index=True)
+        if parts_list
+        else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": []})
+    )
+    return LinkFlips(flips=flips, contrib=contrib)
+
+
+def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
+    """The flips where ``keep`` (boolean over lf.flips) holds, renumbered."""
+    new_u = np.full(len(lf.flips), -1)
+    new_u[keep] = np.arange(int(keep.sum()))
+    c = lf.contrib
+    c = c[keep[c["u"].to_numpy(dtype=np.int64)]] if len(c) else c
+    c = c.assign(u=new_u[c["u"].to_numpy(dtype=np.int64)]) if len(c) else c
+    return LinkFlips(flips=lf.flips[keep].reset_index(drop=True), contrib=c.reset_index(drop=True))
+
+
+def flip_deltas(
+    lf: LinkFlips, F: np.ndarray, S: int, C: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Changes implied by flip indicators F (B x U).
+
+    Returns per-site deltas {kind: (B, S)} for the record quantities and
+    (2, B, C) for the recorded coverage counts.
+    """
+    B = F.shape[0]
+    rec = {k: np.zeros((B, S)) for k in RECORD_KINDS}
+    cov = np.zeros((2, B, C))
+    c = lf.contrib
+    if len(c) == 0 or F.shape[1] == 0:
+        return rec, cov
+    kinds = c["kind"].to_numpy()
+    for k in RECORD_KINDS:
+        m = kinds == k
+        if not m.any():
+            continue
+        uu, ss, vv = c["u"].to_numpy()[m], c["site"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
+        for b in range(B):
+            rec[k][b] = np.bincount(ss, weights=F[b, uu] * vv, minlength=S)
+    for i, k in enumerate(("cov1", "cov2")):
+        m = kinds == k
+        if not m.any():
+            continue
+        uu, cc, vv = c["u"].to_numpy()[m], c["cell"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
+        for b in range(B):
+            cov[i, b] = np.bincount(cc, weights=F[b, uu] * vv, minlength=C)
+    return rec, cov
+
+
+def percentile_ci(reps: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along axis 0, ignoring NaN replicates (NaN if all are)."""
+    a = (1 - level) / 2 * 100
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo = np.nanpercentile(reps, a, axis=0)
+            hi = np.nanpercentile(reps, 100 - a, axis=0)
+    return lo, hi

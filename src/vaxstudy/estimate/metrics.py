@@ -1,0 +1,218 @@
+"""Assemble the figures of CONTRACT section 3 with their 95% intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vaxstudy.estimate import intervals as iv
+from vaxstudy.estimate.coverage import (
+    COVERAGE_RATES,
+    coverage_bounds,
+    coverage_from,
+    coverage_parts,
+    group_matrices,
+)
+from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
+from vaxstudy.estimate.rates import (
+    RECORD_RATES,
+    counts,
+    counts_by_district,
+    record_rates,
+    record_site_aggregates,
+)
+
+HEADLINE_RATES = (
+    "duplicate_subject_rate",
+    "duplicate_dose_rate",
+    "unlinked_record_rate",
+    "missing_entry_rate",
+    "coverage_dose1",
+    "coverage_dose2",
+    "coverage_dose1_recorded",
+    "coverage_dose2_recorded",
+)
+ALL_RATES = (*RECORD_RATES, *COVERAGE_RATES)
+DECIMALS = 6
+CHUNK = 50
+
+
+def rnd(x) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    v = round(x, DECIMALS)
+    return 0.0 if v == 0 else v
+
+
+def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Site -> group matrices (S x G) for the record rates: province and site district."""
+    inprov = inp.sites["in_province"].to_numpy()
+    dist = inp.sites["district_code"].to_numpy()
+    codes = sorted(set(dist[inprov]))
+    G = np.stack([(dist == d) & inprov for d in codes], axis=1).astype(float) if codes else np.zeros((len(dist), 0))
+    return {"province": ([inp.province], inprov[:, None].astype(float)), "district": (codes, G)}
+
+
+def _record_totals(agg, G, W, deltas=None) -> dict[str, np.ndarray]:
+    tot = {}
+    for k, a in agg.items():
+        t = W @ (a[:, None] * G)
+        if deltas is not None and k in deltas:
+            t = t + (W * deltas[k]) @ G
+        tot[k] = t
+    return tot
+
+
+class Estimator:
+    """Point estimates, replicates and intervals for one province and period."""
+
+    def __init__(self, inp: Inputs):
+        self.inp = inp
+        self.S = len(inp.sites)
+        self.C = inp.n_cells
+        self.agg = record_site_aggregates(inp)
+        self.parts = coverage_parts(inp)
+        self.rgroups = _record_groups(inp)
+        self.cgroups = group_matrices(inp)
+        self.flips = iv.link_flips(inp, self.parts)
+
+    # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
+    def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
+        rec_d = cov_d = None
+        if lf is not None and F is not None and F.shape[1] > 0:
+            rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C)
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for fam, (_, G) in self.rgroups.items():
+            out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d))
+        for fam, (_, H) in self.cgroups.items():
+            out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d)
+        return out
+
+    def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
+        return self.evaluate(np.ones((1, self.S)), lf, F)
+
+    def replicates(self, n_boot: int, rng: np.random.Generator):
+        W = iv.site_weights(self.inp.sites["district_code"].to_numpy(), n_boot, rng)
+        p = self.flips.probabilities()
+        lf = iv.subset(self.flips, p > iv.MIN_FLIP)
+        p = lf.probabilities()
+        chunks = []
+        for b0 in range(0, n_boot, CHUNK):
+            b1 = min(n_boot, b0 + CHUNK)
+            F = rng.random((b1 - b0, len(p))) < p[None, :]
+            chunks.append(self.evaluate(W[b0:b1], lf, F))
+        return {
+            fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
+            for fam in chunks[0]
+        }, int(len(p)), float(p.sum())
+
+
+def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
+    d = {}
+    for r in rates:
+        fam, j = (fam_rec, j_rec) if r in RECORD_RATES else (fam_cov, j_cov)
+        if fam is None or j is None:
+            d[r] = None
+            d[f"{r}_ci"] = None
+            continue
+        d[r] = rnd(point[fam][r][0, j])
+        lo, hi = iv.percentile_ci(reps[fam][r][:, j])
+        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd(lo), rnd(hi)]
+    return d
+
+
+def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
+    rng = np.random.default_rng(seed)
+    est = Estimator(inp)
+    point = est.point()
+    reps, n_uncertain, expected_flips = est.replicates(n_boot, rng)
+
+    m: dict = {
+        "province_code": inp.province,
+        "period_start": inp.period_start.isoformat(),
+        "period_end": inp.period_end.isoformat(),
+        **counts(inp),
+        "n_population": int(round(float(est.parts.N.sum()))),
+        "n_tally_doses": int(round(float(est.agg["tally"][inp.sites["in_province"].to_numpy()].sum()))),
+    }
+    m.update(_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES))
+
+    # by district: the site's district for record rates, residence for coverage
+    rcodes = est.rgroups["district"][0]
+    ccodes = est.cgroups["district"][0]
+    cnt = counts_by_district(inp)
+    by_d = {}
+    for d in sorted(set(rcodes) | set(ccodes)):
+        jr = rcodes.index(d) if d in rcodes else None
+        jc = ccodes.index(d) if d in ccodes else None
+        blk = _block(point, reps, "rec:district", "cov:district", jr, jc, ALL_RATES)
+        blk.update(cnt.get(d, {"n_records": 0, "n_subjects": 0, "n_persons_est": 0}))
+        blk["n_population"] = int(round(float(est.parts.N @ est.cgroups["district"][1][:, jc]))) if jc is not None else 0
+        by_d[d] = blk
+    m["by_district"] = by_d
+    for key, fam, groups in (("by_sex", "sex", SEXES), ("by_age_group", "age_group", AGE_GROUPS)):
+        H = est.cgroups[fam][1]
+        m[key] = {}
+        for j, g in enumerate(groups):
+            blk = _block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES)
+            blk["n_population"] = int(round(float(est.parts.N @ H[:, j])))
+            m[key][g] = blk
+
+    m["sensitivity"] = sensitivity(est)
+    m["method"] = {
+        "seed": int(seed),
+        "n_boot": int(n_boot),
+        "interval": "95% percentile interval: stratified (by district) cluster bootstrap of sites "
+        "combined with links redrawn from their match probabilities",
+        "n_uncertain_links": n_uncertain,
+        "expected_link_flips": rnd(expected_flips),
+        "link_candidates_redrawn": bool(inp.has_candidates),
+        "coverage_assumption": "doses tallied but never entered at a site belong to the same mix of "
+        "residence district, sex, age group (and non-residents) as the doses entered at that site "
+        "for that dose number",
+        "denominator": "register residents of the province aged >= 18 at period_end",
+        "notes": list(inp.notes),
+    }
+    return m
+
+
+def _odds_shift(t: float, factor: float) -> float:
+    t = min(max(t, 1e-12), 1 - 1e-12)
+    o = t / (1 - t) * factor
+    return o / (1 + o)
+
+
+def sensitivity(est: Estimator) -> dict:
+    """Headline rates with the links re-thresholded at 10x stricter / looser match odds.
+
+    Stricter: links with match_probability below the stricter threshold are
+    broken (their rows count as outside the register). Looser: unlinked rows
+    whose best candidate clears the looser threshold are linked to it (only when
+    the linkage reports its best candidates). Same first-order update as the
+    interval's redraw.
+    """
+    inp = est.inp
+    t0 = inp.link_threshold
+    out: dict = {"match_threshold": rnd(t0)}
+    lf = est.flips
+    q = lf.flips["q"].to_numpy(dtype=float)
+    linked = lf.flips["linked"].to_numpy()
+    for name, factor in (("stricter", 10.0), ("looser", 0.1)):
+        if t0 is None:
+            out[name] = None
+            continue
+        t = _odds_shift(float(t0), factor)
+        F = (linked & (q < t)) if factor > 1 else (~linked & (q >= t))
+        pt = est.point(lf, F[None, :])
+        blk = {"match_threshold": rnd(t), "n_links_changed": int(F.sum())}
+        for r in ALL_RATES:
+            fam = "rec:province" if r in RECORD_RATES else "cov:province"
+            blk[r] = rnd(pt[fam][r][0, 0])
+        out[name] = blk
+    b = coverage_bounds(est.parts, est.cgroups["province"][1])
+    out["coverage_bounds"] = {k: [rnd(v[0]), rnd(v[1])] for k, v in b.items()}
+    return out

@@ -1,0 +1,122 @@
+"""Record and tally rates of CONTRACT section 3, as site-level aggregates.
+
+Every record rate is a ratio of two sums over sites, so the same site vectors
+give the point estimate (all sites once) and every bootstrap replicate (sites
+drawn with replacement, see :mod:`vaxstudy.estimate.intervals`):
+
+=========================  ==================================  =================
+rate                        numerator (per site)                denominator
+=========================  ==================================  =================
+duplicate_subject_rate      subjects that are not their         subjects (at the
+                            person's first profile              site of their
+                                                                first row)
+duplicate_dose_rate         rows flagged ``is_duplicate_dose``  rows
+unlinked_record_rate        rows without a register person      rows
+missing_entry_rate          1 - (rows - duplicate rows) / tally
+missing_entry_rate_naive    1 - rows / tally (duplicates left in: they hide missing doses)
+=========================  ==================================  =================
+
+A subject (software profile) is given the person of most of its rows (ties:
+the person of its first row). ``n_subjects - distinct persons among them``
+equals the number of subjects that are not the first profile (by entry order)
+of their person, which is what the numerator counts; each is attributed to the
+site of its own first row. By district these rates use the *site's* district.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vaxstudy.estimate.data import Inputs
+
+RECORD_QUANTITIES = ("rec", "subj", "dsub", "dup", "unl", "tally")
+RECORD_RATES = (
+    "duplicate_subject_rate",
+    "duplicate_dose_rate",
+    "unlinked_record_rate",
+    "missing_entry_rate",
+    "missing_entry_rate_naive",
+)
+
+
+def subject_table(scope: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject in scope: person_key, first row, site, is_dup_subject, n_rows.
+
+    ``person_rank`` is the subject's order among the subjects of its person (by
+    first row); a subject with person_rank > 1 is a duplicate profile.
+    """
+    if scope.empty:
+        return pd.DataFrame(
+            columns=["subject_id", "person_key", "first_row", "site", "n_rows", "person_rank", "is_dup_subject"]
+        )
+    g = (
+        scope.groupby(["subject_id", "person_key"], sort=False)
+        .agg(n=("row", "size"), first_pk_row=("row", "min"))
+        .reset_index()
+        .sort_values(["subject_id", "n", "first_pk_row"], ascending=[True, False, True])
+    )
+    modal = g.drop_duplicates("subject_id")[["subject_id", "person_key"]]
+    first = scope.sort_values("row").drop_duplicates("subject_id")[["subject_id", "row", "site"]]
+    first = first.rename(columns={"row": "first_row"})
+    n_rows = scope.groupby("subject_id").size().rename("n_rows").reset_index()
+    s = modal.merge(first, on="subject_id").merge(n_rows, on="subject_id")
+    s = s.sort_values(["person_key", "first_row"], ignore_index=True)
+    s["person_rank"] = s.groupby("person_key").cumcount() + 1
+    s["is_dup_subject"] = s["person_rank"] > 1
+    return s
+
+
+def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
+    """Per-site sums (length = number of sites) of the record/tally quantities, in scope."""
+    S = len(inp.sites)
+    sc = inp.scope_rows()
+    site = sc["site"].to_numpy()
+    out = {
+        "rec": np.bincount(site, minlength=S).astype(float),
+        "dup": np.bincount(site, weights=sc["is_dup"].to_numpy(dtype=float), minlength=S),
+        "unl": np.bincount(site, weights=sc["person_id"].isna().to_numpy(dtype=float), minlength=S),
+    }
+    subj = subject_table(sc)
+    ss = subj["site"].to_numpy(dtype=np.int64)
+    out["subj"] = np.bincount(ss, minlength=S).astype(float)
+    out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
+    t = inp.tallies[inp.tallies["in_scope"].to_numpy()]
+    out["tally"] = np.bincount(t["site"].to_numpy(), weights=t["doses"].to_numpy(dtype=float), minlength=S)
+    return out
+
+
+def record_rates(tot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rates from totals (any shape; arrays broadcast). NaN where a denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rec, tally = tot["rec"], tot["tally"]
+        return {
+            "duplicate_subject_rate": np.where(tot["subj"] > 0, tot["dsub"] / tot["subj"], np.nan),
+            "duplicate_dose_rate": np.where(rec > 0, tot["dup"] / rec, np.nan),
+            "unlinked_record_rate": np.where(rec > 0, tot["unl"] / rec, np.nan),
+            "missing_entry_rate": np.where(tally > 0, 1.0 - (rec - tot["dup"]) / tally, np.nan),
+            "missing_entry_rate_naive": np.where(tally > 0, 1.0 - rec / tally, np.nan),
+        }
+
+
+def counts(inp: Inputs) -> dict[str, int]:
+    """n_records, n_subjects, n_persons_est for the scope (and per site district)."""
+    sc = inp.scope_rows()
+    return {
+        "n_records": int(len(sc)),
+        "n_subjects": int(sc["subject_id"].nunique()),
+        "n_persons_est": int(sc["person_key"].nunique()),
+    }
+
+
+def counts_by_district(inp: Inputs) -> dict[str, dict[str, int]]:
+    sc = inp.scope_rows()
+    d = inp.sites["district_code"].to_numpy()[sc["site"].to_numpy()]
+    out: dict[str, dict[str, int]] = {}
+    for code, g in sc.groupby(d, sort=True):
+        out[str(code)] = {
+            "n_records": int(len(g)),
+            "n_subjects": int(g["subject_id"].nunique()),
+            "n_persons_est": int(g["person_key"].nunique()),
+        }
+    return out
