@@ -311,3 +311,22 @@ def test_quarantine_path_option_and_reingest_replaces(tmp_path):
     assert res.rows_quarantined == 0
     assert table(db, "SELECT count(*) FROM quarantine").iloc[0, 0] == 0
     assert table(db, "SELECT count(*) FROM vaccinations").iloc[0, 0] == 3
+
+
+def test_utf16_without_bom_detected(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_bytes("a,b\nNguyễn,1\n".encode("utf-16-le"))
+    assert detect_encoding(p) == "utf-16-le"
+
+
+def test_columns_yaml_file_entry_and_bad_target(tmp_path):
+    data = write_folder(tmp_path / "data")
+    (data / "sites.csv").rename(data / "danh_sach_diem_tiem.csv")
+    (data / "columns.yaml").write_text("sites:\n  file: danh_sach_diem_tiem.csv\n")
+    assert ingest(data, tmp_path / "db.duckdb")["sites"].source_file == "danh_sach_diem_tiem.csv"
+    (data / "columns.yaml").write_text("sites:\n  file: missing.csv\n")
+    with pytest.raises(IngestError, match=r"missing\.csv: file named for table 'sites'"):
+        ingest(data, tmp_path / "db.duckdb")
+    (data / "columns.yaml").write_text("sites:\n  file: danh_sach_diem_tiem.csv\n  columns: {site_name: ten_diem}\n")
+    with pytest.raises(IngestError, match=r"sites.columns maps to 'ten_diem'"):
+        ingest(data, tmp_path / "db.duckdb")
