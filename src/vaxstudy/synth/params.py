@@ -28,7 +28,7 @@ class SynthParams(BaseModel):
 
     # -- doses never entered ------------------------------------------------
     missing_base: float = Field(
-        0.035, ge=0, le=1,
+        0.022, ge=0, le=1,
         description="Probability that a dose given at a typical site on a typical-load day is never "
         "typed in. Together with the site and load effects and the export backlog it yields ~93% of "
         "first doses entered (Nghệ An, 15 Oct 2021: 757,224 / 812,682).",
@@ -39,7 +39,7 @@ class SynthParams(BaseModel):
         "with no staff for data entry lose many more records than the rest.",
     )
     missing_load_coef: float = Field(
-        0.6, ge=0,
+        0.5, ge=0,
         description="Backlog effect over time: logit(p_missing) rises by this much per unit of "
         "log(day's doses at the site / site's median daily doses). Mass-vaccination days lose more records.",
     )
@@ -49,13 +49,13 @@ class SynthParams(BaseModel):
         description="Share of entered rows typed in on the day of vaccination.",
     )
     lag_mean_days: float = Field(
-        3.0, gt=0,
+        1.5, gt=0,
         description="Mean delay in days (geometric) for rows not entered the same day; multiplied by the "
         "day's load ratio at the site (backlog). Rows whose entered_date falls after the export date "
         "(period_end) are not in the export.",
     )
     lag_late_share: float = Field(
-        0.03, ge=0, le=1,
+        0.015, ge=0, le=1,
         description="Share of entered rows typed in a late catch-up batch, 10–60 days after vaccination.",
     )
     entered_date_empty: float = Field(

@@ -12,7 +12,7 @@ seed gives the same people.
   a household whose head is 22–35 years younger; other adults live alone.
   Children and joining men take the household's (father's) surname, wives and
   joining women keep their own. Twins (~0.6% of children get a twin) share
-  household, surname, date of birth and often middle name: hard negatives.
+  household, surname, date of birth and (same-sex twins, 70%) middle name: hard negatives.
 * CCCD: '0' + 2-digit province of birth registration (the home province for
   92%), sex/century digit (0/1 male/female born 1900s, 2/3 born 2000s), the
   two last digits of the birth year, 6 random digits; unique. People born
@@ -243,7 +243,7 @@ def make_population(province: str, scale: float, rng: np.random.Generator) -> pd
     surname = np.where(keeps_own, own_surname, hh_surname[hh])
     middle, given = sample_names(sex, age, rng)
     tw = np.arange(n - len(twin_src), n)
-    same_mid = (sex[tw] == sex[twin_src]) | (rng.random(len(tw)) < 0.3)
+    same_mid = (sex[tw] == sex[twin_src]) & (rng.random(len(tw)) < 0.7)
     middle[tw[same_mid]] = middle[twin_src[same_mid]]
     full = full_names(surname, middle, given)
 
