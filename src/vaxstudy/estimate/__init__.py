@@ -64,6 +64,18 @@ def write_metrics(metrics: dict, path: str | Path) -> Path:
     return path
 
 
+def _threshold_from_link_summary(out_dir: Path) -> float | None:
+    """The threshold `vaxstudy link` recorded in link_summary.json beside our outputs, if any."""
+    f = out_dir / "link_summary.json"
+    if not f.exists():
+        return None
+    try:
+        t = json.loads(f.read_text(encoding="utf-8")).get("decision", {}).get("threshold")
+        return None if t is None else float(t)
+    except (ValueError, AttributeError):
+        return None
+
+
 def estimate_db(
     db_path: str | Path,
     province: str,
@@ -84,6 +96,8 @@ def estimate_db(
     from vaxstudy.estimate import quality, truthcheck
 
     out_dir = Path(out_dir)
+    if link_threshold is None:
+        link_threshold = _threshold_from_link_summary(out_dir)
     con = connect(db_path)
     try:
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold)

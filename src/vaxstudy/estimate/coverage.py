@@ -106,16 +106,10 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     ent = rows[~rows["is_dup"].to_numpy()]
     for i, k in enumerate(DOSES):
         ek = ent[ent["dose"].to_numpy() == k]
-        np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
         tk = inp.tallies[inp.tallies["dose"].to_numpy() == k]
+        np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
-        m = tally[i] - e[i].sum(axis=1)
-        tot = e[i].sum(axis=1, keepdims=True)
-        overall = e[i].sum(axis=0)
-        overall = overall / overall.sum() if overall.sum() > 0 else np.eye(C)[other]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mix = np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), overall[None, :])
-        c[i] = m[:, None] * mix
+        c[i] = _impute_missing(ek, tk, e[i], S, C, other)
     return CoverageParts(
         N=N,
         rec=rec,
@@ -126,6 +120,51 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         person_maxdose=per["maxdose"],
         person_dose_rows=per[["n_ge1", "n_ge2"]],
     )
+
+
+WEEK_ORIGIN = np.datetime64("2021-01-04")  # a Monday
+
+
+def week_of(d: pd.Series) -> np.ndarray:
+    return ((d.to_numpy().astype("datetime64[D]") - WEEK_ORIGIN).astype(np.int64)) // 7
+
+
+def _impute_missing(ek: pd.DataFrame, tk: pd.DataFrame, e_sc: np.ndarray, S: int, C: int, other: int) -> np.ndarray:
+    """Missing dose events by site and cell: per site-week, net missing x that site-week's mix.
+
+    A site-week with tallies but no entries takes the site's mix over the whole
+    time (or the province-wide mix when the site has no entry at all).
+    """
+    out = np.zeros((S, C))
+    e_w = (
+        pd.DataFrame({"site": ek["site"].to_numpy(), "week": week_of(ek["vdate"]), "cell": ek["cell"].to_numpy()})
+        .value_counts()
+        .rename("n")
+        .reset_index()
+    )
+    tot_w = e_w.groupby(["site", "week"])["n"].sum().rename("e_tot")
+    t_w = (
+        pd.DataFrame({"site": tk["site"].to_numpy(), "week": week_of(tk["vdate"]), "t": tk["doses"].to_numpy(dtype=float)})
+        .groupby(["site", "week"])["t"]
+        .sum()
+    )
+    sw = pd.concat([tot_w, t_w], axis=1).fillna(0.0)
+    sw["m"] = sw["t"] - sw["e_tot"]
+    # site-weeks with entries: m x mix of the site-week
+    with_e = e_w.merge(sw[["m", "e_tot"]].reset_index(), on=["site", "week"])
+    np.add.at(out, (with_e["site"].to_numpy(), with_e["cell"].to_numpy()),
+              (with_e["m"] * with_e["n"] / with_e["e_tot"]).to_numpy())
+    # site-weeks without entries: the site's overall mix, else the province's
+    no_e = sw[(sw["e_tot"] == 0) & (sw["m"] != 0)].groupby(level="site")["m"].sum()
+    if len(no_e):
+        site_tot = e_sc.sum(axis=1, keepdims=True)
+        overall = e_sc.sum(axis=0)
+        overall = overall / overall.sum() if overall.sum() > 0 else np.eye(C)[other]
+        idx = no_e.index.to_numpy(dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mix = np.where(site_tot[idx] > 0, e_sc[idx] / np.where(site_tot[idx] > 0, site_tot[idx], 1), overall[None, :])
+        out[idx] += no_e.to_numpy()[:, None] * mix
+    return out
 
 
 def group_matrices(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:

@@ -83,7 +83,8 @@ class Inputs:
       record_id, subject_id, row (entry order), vdate, dose, vaccine, entered_date,
       site (index into ``sites``), in_scope (bool), person_id (None = unlinked),
       q (match probability of the chosen link, NaN when unlinked), person_key,
-      is_dup (bool), cand_person_id, cand_q (best candidate, may be missing),
+      is_dup (duplicate dose among rows up to period_end), is_dup_scope
+      (duplicate among the rows in scope), cand_person_id, cand_q (best candidate, may be missing),
       cell (index into ``cells`` of the linked person, or the 'other' cell).
     sites: site_id, district_code (stratum), province_code, in_province (bool).
     tallies: site (index), vdate, dose, doses (int).
@@ -250,6 +251,15 @@ def load_inputs(
     rows["dose"] = rows["dose"].fillna(0).astype(np.int64)
     in_prov = sites["in_province"].to_numpy()[rows["site"].to_numpy()]
     rows["in_scope"] = in_prov & (rows["vdate"].to_numpy() >= np.datetime64(start))
+    # Duplicate doses: the linkage's flag, kept only where an earlier row of the
+    # same (person_key, dose) exists among the rows counted (CONTRACT: "already
+    # recorded by an earlier row"): up to period_end for coverage, in scope for
+    # the record rates (as truth_summary reads it).
+    flag = rows["is_dup"].to_numpy(dtype=bool)
+    rows["is_dup"] = flag & (rows.groupby(["person_key", "dose"], sort=False).cumcount().to_numpy() > 0)
+    sc_rank = rows[rows["in_scope"].to_numpy()].groupby(["person_key", "dose"], sort=False).cumcount()
+    rows["is_dup_scope"] = False
+    rows.loc[sc_rank.index, "is_dup_scope"] = flag[sc_rank.index.to_numpy()] & (sc_rank.to_numpy() > 0)
     q = rows["q"].to_numpy(dtype=float)
     linked = rows["person_id"].notna().to_numpy()
     q = np.where(linked, np.nan_to_num(q, nan=1.0), np.nan)

@@ -125,11 +125,11 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     add(sc_mask & ~is_lk, "unl", -1.0)
     # duplicate doses: a row leaving its (person, dose) group removes one duplicate
     # if the group holds any; a row joining a group that exists adds one.
-    dups = scope[scope["is_dup"].to_numpy()].sort_values("row")
+    dups = scope[scope["is_dup_scope"].to_numpy()].sort_values("row")
     first_dup = dups.drop_duplicates(["person_key", "dose"]).set_index(["person_key", "dose"])["site"]
     key = pd.MultiIndex.from_arrays([fr["person_key"].to_numpy(), fr["dose"].to_numpy()])
     fd_site = first_dup.reindex(key).to_numpy()
-    own_dup = fr["is_dup"].to_numpy()
+    own_dup = fr["is_dup_scope"].to_numpy()
     leave_site = np.where(own_dup, site, np.nan_to_num(fd_site, nan=-1)).astype(np.int64)
     add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
     groups = pd.MultiIndex.from_frame(scope[["person_key", "dose"]].drop_duplicates())

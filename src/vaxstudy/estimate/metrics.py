@@ -57,9 +57,10 @@ def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
     return {"province": ([inp.province], inprov[:, None].astype(float)), "district": (codes, G)}
 
 
-def _record_totals(agg, G, W, deltas=None) -> dict[str, np.ndarray]:
+def _record_totals(agg, G, W, deltas=None, family="province") -> dict[str, np.ndarray]:
     tot = {}
-    for k, a in agg.items():
+    for k in ("rec", "subj", "dsub", "dup", "unl", "tally"):
+        a = agg[f"{k}_district"] if family == "district" and f"{k}_district" in agg else agg[k]
         t = W @ (a[:, None] * G)
         if deltas is not None and k in deltas:
             t = t + (W * deltas[k]) @ G
@@ -87,7 +88,7 @@ class Estimator:
             rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C)
         out: dict[str, dict[str, np.ndarray]] = {}
         for fam, (_, G) in self.rgroups.items():
-            out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d))
+            out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d, fam))
         for fam, (_, H) in self.cgroups.items():
             out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d)
         return out

@@ -124,38 +124,41 @@ def tidy(frame: pd.DataFrame, domain: str, checks: dict[str, str | tuple[str, st
     maps a check name to a boolean column (NaN = not applicable, left out of the
     denominator), or to a (numerator, denominator) pair of count columns.
     """
-    out = []
-    levels = (("site", ["site_id", "district_code"]), ("district", ["district_code"]), ("province", []))
-    for check, spec in checks.items():
+    cols: dict[str, np.ndarray] = {}
+    names = list(checks)
+    for n, (check, spec) in enumerate(checks.items()):
         if isinstance(spec, tuple):
-            num_col, den_col = spec
-            f = frame[["site_id", "district_code"]].assign(
-                _n=frame[num_col].astype(float), _d=frame[den_col].astype(float)
-            )
+            cols[f"n{n}"] = frame[spec[0]].to_numpy(dtype=float)
+            cols[f"d{n}"] = frame[spec[1]].to_numpy(dtype=float)
         else:
-            x = frame[spec]
-            ok = x.notna().to_numpy()
-            f = frame[["site_id", "district_code"]].assign(
-                _n=np.where(ok, x.fillna(False).astype(float), 0.0), _d=ok.astype(float)
-            )
-        for unit_type, keys in levels:
-            if keys:
-                g = f.groupby(keys, sort=True)[["_n", "_d"]].sum().reset_index()
-            else:
-                g = pd.DataFrame({"_n": [f["_n"].sum()], "_d": [f["_d"].sum()]})
-            g["unit_type"] = unit_type
-            g["unit_id"] = g["site_id"] if unit_type == "site" else (g["district_code"] if keys else None)
-            if unit_type == "province":
-                g["district_code"] = None
-            out.append(g)
-        t = pd.concat(out[-3:], ignore_index=True)
-        t["check"] = check
-        out[-3:] = [t]
+            x = pd.to_numeric(frame[spec].astype(object).where(frame[spec].notna(), np.nan), errors="coerce")
+            x = x.to_numpy(dtype=float)
+            ok = ~np.isnan(x)
+            cols[f"n{n}"] = np.where(ok, x, 0.0)
+            cols[f"d{n}"] = ok.astype(float)
+    f = pd.DataFrame(cols)
+    f["site_id"] = frame["site_id"].to_numpy()
+    f["district_code"] = frame["district_code"].to_numpy()
+    by_site = f.groupby(["site_id", "district_code"], sort=True).sum().reset_index()
+    by_d = by_site.drop(columns="site_id").groupby("district_code", sort=True).sum().reset_index()
+    prov = by_site.drop(columns=["site_id", "district_code"]).sum().to_frame().T
+    levels = [
+        by_site.assign(unit_type="site", unit_id=by_site["site_id"]),
+        by_d.assign(unit_type="district", unit_id=by_d["district_code"]),
+        prov.assign(unit_type="province", unit_id=None, district_code=None),
+    ]
+    out = []
+    for n, check in enumerate(names):
+        for lv in levels:
+            out.append(pd.DataFrame({
+                "check": check, "unit_type": lv["unit_type"].to_numpy(), "unit_id": lv["unit_id"].to_numpy(),
+                "district_code": lv["district_code"].to_numpy(),
+                "numerator": lv[f"n{n}"].to_numpy(dtype=float), "denominator": lv[f"d{n}"].to_numpy(dtype=float),
+            }))
     res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=TIDY_COLUMNS)
     res["domain"] = domain
-    res = res.rename(columns={"_n": "numerator", "_d": "denominator"})
     with np.errstate(divide="ignore", invalid="ignore"):
-        res["value"] = np.where(res["denominator"] > 0, res["numerator"] / res["denominator"], np.nan)
+        res["value"] = np.where(res["denominator"] > 0, res["numerator"] / np.where(res["denominator"] > 0, res["denominator"], 1), np.nan)
     return res[TIDY_COLUMNS]
 
 

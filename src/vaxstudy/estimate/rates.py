@@ -20,7 +20,9 @@ A subject (software profile) is given the person of most of its rows (ties:
 the person of its first row). ``n_subjects - distinct persons among them``
 equals the number of subjects that are not the first profile (by entry order)
 of their person, which is what the numerator counts; each is attributed to the
-site of its own first row. By district these rates use the *site's* district.
+site of its own first row. By district these rates use the *site's* district,
+and a district's subjects and their persons are counted among the district's
+rows only (a profile whose twin is in another district is no duplicate there).
 """
 
 from __future__ import annotations
@@ -74,13 +76,22 @@ def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
     site = sc["site"].to_numpy()
     out = {
         "rec": np.bincount(site, minlength=S).astype(float),
-        "dup": np.bincount(site, weights=sc["is_dup"].to_numpy(dtype=float), minlength=S),
+        "dup": np.bincount(site, weights=sc["is_dup_scope"].to_numpy(dtype=float), minlength=S),
         "unl": np.bincount(site, weights=sc["person_id"].isna().to_numpy(dtype=float), minlength=S),
     }
     subj = subject_table(sc)
     ss = subj["site"].to_numpy(dtype=np.int64)
     out["subj"] = np.bincount(ss, minlength=S).astype(float)
     out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
+    # by district, subjects and their persons are counted within the district's rows
+    dist = inp.sites["district_code"].to_numpy()[site]
+    subj_d, dsub_d = np.zeros(S), np.zeros(S)
+    for _, g in sc.groupby(dist, sort=True):
+        st = subject_table(g)
+        s_site = st["site"].to_numpy(dtype=np.int64)
+        subj_d += np.bincount(s_site, minlength=S)
+        dsub_d += np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
+    out["subj_district"], out["dsub_district"] = subj_d, dsub_d
     t = inp.tallies[inp.tallies["in_scope"].to_numpy()]
     out["tally"] = np.bincount(t["site"].to_numpy(), weights=t["doses"].to_numpy(dtype=float), minlength=S)
     return out
