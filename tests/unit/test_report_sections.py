@@ -216,8 +216,15 @@ def test_figures_are_deterministic_and_hide_small_bins():
     b = F.to_png(F.match_probability_hist(probs, threshold=10))
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
     c = F.to_png(F.match_probability_hist(np.linspace(0.9, 1.0, 200), threshold=10))
-    # the 3 records at 0.42 are suppressed, so the figure does not show them (differs only by the mark)
     assert a != c
+
+
+def test_small_histogram_bins_are_merged_not_shown():
+    counts, edges = F.merge_small_bins([0, 3, 0, 50, 2, 400], [0, 1, 2, 3, 4, 5, 6], threshold=10)
+    assert counts.tolist() == [0, 53, 402] and edges.tolist() == [0, 1, 4, 6]
+    assert counts.sum() == 455  # nothing lost
+    counts, _ = F.merge_small_bins([4, 0, 0], [0, 1, 2, 3], threshold=10)
+    assert counts.tolist() == [4, 0, 0]  # nothing to merge with: left as is (total below threshold)
 
 
 def test_unknown_section_is_refused(run):

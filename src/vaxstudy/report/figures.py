@@ -25,6 +25,7 @@ from vaxstudy.report.i18n import fmt_number, fmt_pct, t  # noqa: E402
 from vaxstudy.report.suppress import MARK, suppress_series  # noqa: E402
 
 DPI = 100
+WEIGHT_CLIP = 15.0
 COLORS = {"dose1": "#1f6fb2", "dose2": "#7fb3e0", "entered": "#1f6fb2", "tallied": "#c0392b",
           "bar": "#1f6fb2", "muted": "#9aa5b1", "id": "#1f6fb2", "name_dob": "#7fb3e0",
           "other": "#f0ad4e"}
@@ -79,7 +80,7 @@ def coverage_bars(
     """
     labels = [str(x) for x in df[label_col]]
     n = len(labels)
-    fig = _figure(8.5, max(2.2, 0.42 * n * max(1, len(rate_cols)) / 1.6 + 1.2))
+    fig = _figure(8.5, max(2.2, 0.17 * n * max(1, len(rate_cols)) + 1.2))
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         height = 0.8 / len(rate_cols)
@@ -158,7 +159,7 @@ def entry_gap_chart(weekly: pd.DataFrame, *, language: str = "vi",
 
 
 def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, language: str = "vi",
-              xlabel: str | None = None) -> Figure:
+              xlabel: str | None = None, ci: Sequence | None = None) -> Figure:
     """Horizontal bars of rates (e.g. the duplicate-dose rate of the worst sites); already suppressed."""
     n = len(labels)
     fig = _figure(8.5, max(2.0, 0.32 * n + 1.0))
@@ -171,12 +172,20 @@ def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, lang
         y = np.arange(n)
         r = np.asarray(rates, dtype=float)
         ax.barh(y, np.nan_to_num(r), color=COLORS["bar"], height=0.7)
+        hi = np.full(n, np.nan)
+        if ci is not None:
+            lo = np.array([c[0] if c is not None and not np.isnan(v) else np.nan for c, v in zip(ci, r)], float)
+            hi = np.array([c[1] if c is not None and not np.isnan(v) else np.nan for c, v in zip(ci, r)], float)
+            ok = ~np.isnan(lo) & ~np.isnan(hi)
+            if ok.any():
+                ax.errorbar(r[ok], y[ok], xerr=[np.maximum(r[ok] - lo[ok], 0), np.maximum(hi[ok] - r[ok], 0)],
+                            fmt="none", ecolor="#222222", elinewidth=1, capsize=2.5)
         for i, v in enumerate(r):
-            ax.text((0 if np.isnan(v) else v) + 0.002, i, MARK if np.isnan(v) else fmt_pct(v, language),
-                    va="center", fontsize=8)
+            x = 0 if np.isnan(v) else (hi[i] if not np.isnan(hi[i]) else v)
+            ax.text(x + 0.002, i, MARK if np.isnan(v) else fmt_pct(v, language), va="center", fontsize=8)
         ax.set_yticks(y, [str(s) for s in labels])
         ax.invert_yaxis()
-        top = np.nanmax(r) if np.isfinite(r).any() else 0.1
+        top = np.nanmax(np.r_[r, hi]) if np.isfinite(np.r_[r, hi]).any() else 0.1
         ax.set_xlim(0, max(0.05, top * 1.18))
         _pct_axis(ax, language, "x")
         ax.set_xlabel(xlabel or t("axis_rate", language))
@@ -186,23 +195,57 @@ def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, lang
     return fig
 
 
+def merge_small_bins(counts: Sequence[int], edges: Sequence[float],
+                     threshold: int = SUPPRESSION_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Merge each non-empty bin holding fewer than `threshold` into a neighbour until none is left.
+
+    Merging (rather than hiding) keeps every record in the picture and no
+    small count can be recovered from the total. Returns (counts, edges).
+    """
+    c = [int(x) for x in counts]
+    e = [float(x) for x in edges]
+    while True:
+        small = [i for i, v in enumerate(c) if 0 < v < threshold]
+        if not small or len(c) == 1:
+            break
+        i = small[0]
+        left = i - 1 if i > 0 else None
+        right = i + 1 if i < len(c) - 1 else None
+        # merge into the nearest non-empty neighbour (the right one on ties)
+        def dist(j, step):
+            while j is not None and 0 <= j < len(c) and c[j] == 0:
+                j += step
+            return j if j is not None and 0 <= j < len(c) else None
+        lj, rj = dist(left, -1), dist(right, 1)
+        if lj is None and rj is None:
+            break
+        j = rj if lj is None or (rj is not None and (rj - i) <= (i - lj)) else lj
+        a, b = min(i, j), max(i, j)
+        merged = sum(c[a:b + 1])
+        c = c[:a] + [merged] + c[b + 1:]
+        e = e[:a + 1] + e[b + 1:]
+    return np.asarray(c), np.asarray(e)
+
+
 def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
                            threshold: int = SUPPRESSION_THRESHOLD, bins: int = 20) -> Figure:
-    """Histogram of link match probabilities; bins with a small count are marked, not drawn."""
+    """Histogram of link match probabilities; small bins are merged with a neighbour."""
     p = np.asarray(probs, dtype=float)
     p = p[~np.isnan(p)]
     counts, edges = np.histogram(p, bins=bins, range=(0.0, 1.0))
-    hidden = suppress_series(counts, threshold)  # the number of links is published
-    shown = np.where(hidden, 0, counts)
+    counts, edges = merge_small_bins(counts, edges, threshold)
     fig = _figure(8.5, 3.2)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
-        width = edges[1] - edges[0]
-        ax.bar(edges[:-1], shown, width=width * 0.95, align="edge", color=COLORS["bar"])
-        for i in np.where(hidden)[0]:
-            ax.text(edges[i] + width / 2, 0, MARK, ha="center", va="bottom", fontsize=8, color="#555555")
-        ax.set_yscale("symlog", linthresh=max(1, threshold))
-        _count_axis(ax, language, "y")
+        widths = np.diff(edges)
+        nz = counts > 0
+        if not nz.any():
+            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
+        else:
+            ax.bar(edges[:-1][nz], counts[nz], width=widths[nz] * 0.97, align="edge", color=COLORS["bar"])
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=max(1, threshold) * 0.8, top=counts.max() * 2)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v, language, 0)))
         _pct_axis(ax, language, "x")
         ax.set_xlim(0, 1)
         ax.set_xlabel(t("axis_probability", language))
@@ -223,8 +266,13 @@ def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figur
             ax.set_axis_off()
             return fig
         y = np.arange(n)
-        w = weights["weight"].to_numpy(dtype=float)
+        w_raw = weights["weight"].to_numpy(dtype=float)
+        w = np.clip(w_raw, -WEIGHT_CLIP, WEIGHT_CLIP)  # as Splink's own chart: extremes drawn at the edge
         ax.barh(y, w, color=np.where(w >= 0, COLORS["dose1"], COLORS["tallied"]), height=0.7)
+        for i in np.where(np.abs(w_raw) > WEIGHT_CLIP)[0]:
+            ax.text(w[i] + (0.3 if w[i] > 0 else -0.3), i, fmt_number(w_raw[i], language, 0),
+                    va="center", ha="left" if w[i] > 0 else "right", fontsize=7)
+        ax.set_xlim(-WEIGHT_CLIP - 4, WEIGHT_CLIP + 4)
         labels = [f"{c}: {lv}" for c, lv in zip(weights["comparison"], weights["level"])]
         ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in labels], fontsize=8)
         ax.invert_yaxis()

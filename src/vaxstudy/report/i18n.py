@@ -98,6 +98,44 @@ LABELS: dict[str, dict[str, str]] = {
     "q_no_dob": {"vi": "Thiếu ngày sinh", "en": "Birth date missing"},
     "q_bad_commune": {"vi": "Mã xã không hợp lệ", "en": "Commune code invalid"},
     "q_late_entry": {"vi": "Nhập muộn > 7 ngày", "en": "Entered > 7 days late"},
+    "ind_vf_gap": {"vi": "Lệch so với kiểm đếm", "en": "Gap to tallies"},
+    "ind_invalid_share": {"vi": "Giá trị không hợp lệ", "en": "Invalid values"},
+    "ind_identifiers_empty_share": {"vi": "Thiếu thông tin định danh", "en": "Identifiers empty"},
+    "ind_late_share": {"vi": "Nhập muộn > 7 ngày", "en": "Entered > 7 days late"},
+    "ind_outlier_day_share": {"vi": "Ngày bất thường", "en": "Outlier days"},
+    "zero_checks_text": {
+        "vi": "Không phát hiện lỗi nào ở các kiểm tra: {checks}.",
+        "en": "No problem found by the checks: {checks}.",
+    },
+    "col_worst": {"vi": "Vấn đề lớn nhất", "en": "Worst problem"},
+    "col_check": {"vi": "Kiểm tra", "en": "Check"},
+    "col_domain": {"vi": "Nhóm kiểm tra", "en": "Domain"},
+    "dom_completeness": {"vi": "Đầy đủ (ô trống)", "en": "Completeness (empty)"},
+    "dom_validity": {"vi": "Hợp lệ", "en": "Validity"},
+    "dom_timeliness": {"vi": "Kịp thời", "en": "Timeliness"},
+    "dom_consistency": {"vi": "Nhất quán", "en": "Consistency"},
+    "worst_sites_text": {
+        "vi": "Các điểm tiêm có ít nhất {k} bản ghi, xếp theo điểm lỗi tổng hợp (điểm tệ nhất trước); {n_small} điểm nhỏ hơn không được liệt kê.",
+        "en": "Sites with at least {k} records, ordered by the combined problem score (worst first); {n_small} smaller sites are not listed.",
+    },
+    "dup_sites_text": {
+        "vi": "{n_shown} điểm tiêm có số mũi nhập trùng đủ lớn để công bố (được liệt kê dưới đây); {n_hidden} điểm khác có mũi trùng nhưng số đếm bị ẩn.",
+        "en": "{n_shown} sites have enough duplicate doses to publish (listed below); {n_hidden} other sites have duplicates whose counts are suppressed.",
+    },
+    "fig_dup_district": {
+        "vi": "Tỷ lệ mũi tiêm nhập trùng theo huyện (khoảng tin cậy 95%)",
+        "en": "Duplicate-dose rate by district (95% intervals)",
+    },
+    "accuracy_text": {
+        "vi": "Độ chính xác của liên kết so với dữ liệu đối chứng (chỉ có với dữ liệu tổng hợp hoặc mẫu đã kiểm tra):",
+        "en": "Linkage accuracy against known truth (synthetic data or an audited sample only):",
+    },
+    "link_precision": {"vi": "Liên kết: độ chính xác", "en": "Links: precision"},
+    "link_recall": {"vi": "Liên kết: độ nhạy", "en": "Links: recall"},
+    "link_f1": {"vi": "Liên kết: F1", "en": "Links: F1"},
+    "dup_precision": {"vi": "Mũi trùng: độ chính xác", "en": "Duplicates: precision"},
+    "dup_recall": {"vi": "Mũi trùng: độ nhạy", "en": "Duplicates: recall"},
+    "dup_f1": {"vi": "Mũi trùng: F1", "en": "Duplicates: F1"},
     # groups
     "sex_M": {"vi": "Nam", "en": "Male"},
     "sex_F": {"vi": "Nữ", "en": "Female"},
@@ -227,6 +265,11 @@ def check_language(language: str) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
     return lang
+
+
+def t_or(key: str, fallback: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The label `key` if there is one, else `fallback` (for codes of other modules)."""
+    return t(key, language) if key in LABELS else fallback
 
 
 def t(key: str, language: str = DEFAULT_LANGUAGE, **fields: Any) -> str:

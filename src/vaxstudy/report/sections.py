@@ -23,7 +23,7 @@ from vaxstudy.config import SUPPRESSION_THRESHOLD
 from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
-from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t
+from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t, t_or
 from vaxstudy.report.suppress import MARK, primary_mask, suppress_counts, suppress_rates
 
 SECTIONS = (
@@ -335,29 +335,38 @@ class Report:
 
     def duplicates(self) -> list:
         out = [heading("duplicates", self.language)]
+        groups = self.metrics.get("by_district") or {}
+        if groups:
+            names = _district_names(self.province)
+            df = pd.DataFrame([{"label": names.get(g, g), "n": v.get("n_records"),
+                                "rate": v.get("duplicate_dose_rate"), "rate_ci": v.get("duplicate_dose_rate_ci")}
+                               for g, v in sorted(groups.items())])
+            if df["n"].notna().all():
+                df["rate"] = df["rate"].astype(float)
+                sup = suppress_rates(df, ["rate"], "n", self.k)
+                df = sup.values
+            out.append(image(F.rate_bars(df["label"].tolist(), df["rate"].tolist(), ci=df["rate_ci"].tolist(),
+                                         title=self._t("fig_dup_district"), language=self.language)))
         s = self._site_frame()
         if s is None:
             return out + [Markdown(self._t("not_available"))]
         sup = suppress_counts(s, ["n_records", "n_dup"], self.k)
-        mask = sup.mask.copy()
-        mask["dup_rate"] = mask["n_dup"] | mask["n_records"]
+        hidden = sup.mask["n_dup"] | sup.mask["n_records"]
         s["dup_rate"] = s["n_dup"] / s["n_records"].where(s["n_records"] > 0)
-        s = s.join(mask.add_prefix("_h_"))
-        # the worst sites that can be shown at all
-        shown = s[~s["_h_dup_rate"]].sort_values(["dup_rate", "n_records", "site_id"],
-                                                 ascending=[False, False, True]).head(TOP_SITES)
-        out.append(image(F.rate_bars(shown["label"].tolist(), shown["dup_rate"].tolist(),
-                                     title=self._t("fig_duplicates"), language=self.language)))
-        top = s.sort_values(["_h_dup_rate", "dup_rate", "site_id"], ascending=[True, False, True]).head(TOP_SITES)
-        m = top[["_h_n_records", "_h_n_dup", "_h_dup_rate"]].set_axis(["n_records", "n_dup", "dup_rate"], axis=1)
-        tab = T.format_table(
-            top, {"label": T.text(), "district": T.text(), "n_records": T.count(self.language),
-                  "n_dup": T.count(self.language), "dup_rate": T.pct(self.language)},
-            mask=m,
-            headers={"label": self._t("col_site"), "district": self._t("col_district"),
-                     "n_records": self._t("col_records"), "n_dup": self._t("col_dup_doses"),
-                     "dup_rate": self._t("col_dup_rate")})
-        out.append(HTML(T.to_html(tab, numeric_cols=[2, 3, 4])))
+        visible = s[~hidden & (s["n_dup"] > 0)]
+        n_hidden = int((hidden & (s["n_dup"] > 0)).sum())
+        out.append(Markdown(self._t("dup_sites_text", n_shown=fmt_int(len(visible), self.language),
+                                    n_hidden=fmt_int(n_hidden, self.language))))
+        if not visible.empty:
+            top = visible.sort_values(["dup_rate", "n_records", "site_id"],
+                                      ascending=[False, False, True]).head(TOP_SITES)
+            tab = T.format_table(
+                top, {"label": T.text(), "district": T.text(), "n_records": T.count(self.language),
+                      "n_dup": T.count(self.language), "dup_rate": T.pct(self.language)},
+                headers={"label": self._t("col_site"), "district": self._t("col_district"),
+                         "n_records": self._t("col_records"), "n_dup": self._t("col_dup_doses"),
+                         "dup_rate": self._t("col_dup_rate")})
+            out.append(HTML(T.to_html(tab, numeric_cols=[2, 3, 4])))
         out += self._district_record_rates()
         return out + [self._note()]
 
@@ -389,43 +398,104 @@ class Report:
         if isinstance(acc, dict) and acc:
             keys = [k for k in ("link_precision", "link_recall", "link_f1", "dup_precision", "dup_recall", "dup_f1")
                     if k in acc]
-            tab = pd.DataFrame({"k": keys, "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
+            tab = pd.DataFrame({"k": [self._t(k) for k in keys],
+                                "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
             tab.columns = [self._t("col_metric"), self._t("col_value")]
-            out.append(HTML(T.to_html(tab)))
+            out += [Markdown(self._t("accuracy_text")), HTML(T.to_html(tab))]
         return out + [self._note()]
+
+    def _province_checks(self) -> list:
+        dq = self.metrics.get("data_quality")
+        n = self.metrics.get("n_records")
+        if not isinstance(dq, dict) or not n:
+            return []
+        rows = []
+        for domain in ("completeness", "validity", "timeliness"):
+            for check, v in sorted((dq.get(domain) or {}).items()):
+                if v is None or "days" in check or not (0 <= float(v) <= 1):
+                    continue
+                rows.append({"domain": t_or(f"dom_{domain}", domain, self.language), "check": check,
+                             "rate": float(v), "n": float(n)})
+        zero = [r["check"] for r in rows if r["rate"] == 0]
+        rows = [r for r in rows if r["rate"] > 0]
+        out = [Markdown(self._t("zero_checks_text", checks=", ".join(zero)))] if zero else []
+        if not rows:
+            return out
+        df = pd.DataFrame(rows)
+        sup = suppress_rates(df, ["rate"], "n", self.k, secondary=False)
+        tab = T.format_table(df, {"domain": T.text(), "check": T.text(), "rate": T.pct(self.language)},
+                             mask=sup.mask,
+                             headers={"domain": self._t("col_domain"), "check": self._t("col_check"),
+                                      "rate": self._t("axis_rate")})
+        return [HTML(T.to_html(tab, numeric_cols=[2]))] + out
+
+    def _worst_sites(self) -> list:
+        path = self.run_dir / "data_quality" / "worst_sites.parquet"
+        if not path.exists():
+            return []
+        w = pd.read_parquet(path)
+        if w.empty:
+            return []
+        ind = [c for c in ("vf_gap", "invalid_share", "identifiers_empty_share", "late_share", "outlier_day_share")
+               if c in w]
+        w = w.copy()
+        w["n_records"] = w["n_records"].astype(float)
+        for c in ind:
+            w[c] = w[c].astype(float)
+        sup = suppress_rates(w, ind, "n_records", self.k)
+        big = w["n_records"] >= self.k
+        sites = self._site_frame()
+        site_names = dict(zip(sites["site_id"], sites["label"])) if sites is not None else {}
+        names = _district_names(self.province)
+        w["label"] = [site_names.get(x, x) for x in w["site_id"]]
+        w["district"] = [names.get(d, d) for d in w["district_code"]]
+        w["worst"] = [t_or(f"ind_{x}", str(x), self.language) for x in w["worst_indicator"]]
+        order = w[big].sort_values(["score", "site_id"], ascending=[False, True]).head(TOP_SITES)
+        tab = T.format_table(
+            order, {"label": T.text(), "district": T.text(), "n_records": T.count(self.language),
+                    "score": lambda v: fmt_number(v, self.language, 2), "worst": T.text(),
+                    **{c: T.pct(self.language) for c in ind}},
+            mask=sup.mask.loc[order.index],
+            headers={"label": self._t("col_site"), "district": self._t("col_district"),
+                     "n_records": self._t("col_records"), "score": self._t("col_score"),
+                     "worst": self._t("col_worst"), **{c: self._t(f"ind_{c}") for c in ind}})
+        return [Markdown(self._t("worst_sites_text", k=self.k, n_small=fmt_int(int((~big).sum()), self.language))),
+                HTML(T.to_html(tab, numeric_cols=[2, 3] + list(range(5, 5 + len(ind)))))]
+
+    def _own_site_audit(self) -> list:
+        """Site audit from the standardised records (when estimate wrote no worst_sites table)."""
+        s = self._site_frame()
+        if s is None:
+            return []
+        cols = [c for c in QUALITY_COLS if c in s and s[c].notna().any()] + ["n_dup"]
+        for c in cols + ["n_records"]:
+            s[c] = s[c].astype(float)
+        n_sup = suppress_counts(s, ["n_records"], self.k)
+        sup = suppress_counts(s, cols, self.k, row_totals=True)
+        denom = s["n_records"].where(s["n_records"] > 0)
+        rates = pd.DataFrame({c: s[c] / denom for c in cols})
+        s["score"] = rates.mean(axis=1)
+        for c in cols:
+            s["r_" + c] = rates[c]
+        mask = pd.DataFrame({"r_" + c: sup.mask[c] | n_sup.mask["n_records"] for c in cols})
+        mask["n_records"] = n_sup.mask["n_records"]
+        mask["score"] = n_sup.mask["n_records"]
+        top = s[~mask["score"]].sort_values(["score", "site_id"], ascending=[False, True]).head(TOP_SITES)
+        labels = {"missing_id": "q_missing_id", "invalid_id": "q_invalid_id", "invalid_phone": "q_invalid_phone",
+                  "dob_year_only": "q_dob_year_only", "no_dob": "q_no_dob", "bad_commune": "q_bad_commune",
+                  "late_entry": "q_late_entry", "n_dup": "col_dup_rate"}
+        tab = T.format_table(
+            top, {"label": T.text(), "n_records": T.count(self.language), "score": T.pct(self.language),
+                  **{"r_" + c: T.pct(self.language) for c in cols}},
+            mask=mask.loc[top.index],
+            headers={"label": self._t("col_site"), "n_records": self._t("col_records"),
+                     "score": self._t("col_score"), **{"r_" + c: self._t(labels[c]) for c in cols}})
+        return [Markdown(self._t("quality_text")), HTML(T.to_html(tab))]
 
     def quality(self) -> list:
         out = [heading("quality", self.language)]
-        s = self._site_frame()
-        if s is not None:
-            cols = [c for c in QUALITY_COLS if c in s and s[c].notna().any()]
-            for c in cols:
-                s[c] = s[c].astype(float)
-            s["n_dup"] = s["n_dup"].astype(float)
-            cols_all = cols + ["n_dup"]
-            sup = suppress_counts(s, ["n_records"] + cols_all, self.k)
-            denom = s["n_records"].where(s["n_records"] > 0)
-            rates = pd.DataFrame({c: s[c] / denom for c in cols_all})
-            s["score"] = rates.mean(axis=1)
-            for c in cols_all:
-                s["r_" + c] = rates[c]
-            mask = pd.DataFrame({"r_" + c: sup.mask[c] | sup.mask["n_records"] for c in cols_all})
-            mask["n_records"] = sup.mask["n_records"]
-            mask["score"] = sup.mask["n_records"]
-            # worst first, among sites large enough to show
-            order = s.assign(_h=mask["score"]).sort_values(["_h", "score", "site_id"], ascending=[True, False, True])
-            top = order.head(TOP_SITES)
-            labels = {"missing_id": "q_missing_id", "invalid_id": "q_invalid_id", "invalid_phone": "q_invalid_phone",
-                      "dob_year_only": "q_dob_year_only", "no_dob": "q_no_dob", "bad_commune": "q_bad_commune",
-                      "late_entry": "q_late_entry", "n_dup": "col_dup_rate"}
-            tab = T.format_table(
-                top, {"label": T.text(), "n_records": T.count(self.language), "score": T.pct(self.language),
-                      **{"r_" + c: T.pct(self.language) for c in cols_all}},
-                mask=mask.loc[top.index],
-                headers={"label": self._t("col_site"), "n_records": self._t("col_records"),
-                         "score": self._t("col_score"), **{"r_" + c: self._t(labels[c]) for c in cols_all}})
-            out.append(Markdown(self._t("quality_text")))
-            out.append(HTML(T.to_html(tab)))
+        out += self._province_checks()
+        out += self._worst_sites() or self._own_site_audit()
         q = self.quarantine
         if q is not None and not q.empty:
             sup = suppress_counts(q, ["rows"], self.k)
@@ -435,7 +505,7 @@ class Report:
                                           "rows": self._t("col_rows")})
             out.append(Markdown(self._t("quarantine_text")))
             out.append(HTML(T.to_html(tab, numeric_cols=[2])))
-        if s is None and (q is None or q.empty):
+        if len(out) == 1:
             out.append(Markdown(self._t("not_available")))
         return out + [self._note()]
 
