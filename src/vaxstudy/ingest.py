@@ -124,6 +124,7 @@ EARLIEST_DOSE = "2020-12-01"  # first COVID-19 vaccine given anywhere
 EARLIEST_BIRTH = "1900-01-01"
 SUPPORTED = (".csv", ".parquet", ".xlsx")
 EXCEL_HEADER_SEARCH = 30
+_SEP = "\x1f"  # column / reason separator inside check results (SQL chr(31))
 
 
 class IngestError(Exception):
@@ -269,8 +270,9 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _read_csv(con, path: Path, spec: dict, tmpdir: Path, raw: str, rejects: list[tuple]) -> None:
-    """Load a CSV as all-VARCHAR table ``raw`` with _row; malformed lines appended to ``rejects``."""
+def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -> int:
+    """Load a CSV as all-VARCHAR table ``raw`` with _row; malformed lines go straight to
+    quarantine. Returns their number."""
     encoding = spec.get("encoding") or detect_encoding(path)
     src = path
     if codecs.lookup(encoding).name != "utf-8":
@@ -296,28 +298,38 @@ def _read_csv(con, path: Path, spec: dict, tmpdir: Path, raw: str, rejects: list
         )
     except duckdb.Error as exc:
         raise IngestError(f"{path}: cannot read as CSV: {exc}") from exc
-    bad = con.execute(
-        "SELECT line - 1 AS data_row, min(error_type) AS error_type, min(error_message), min(csv_line) "
-        "FROM _rj GROUP BY line ORDER BY line"
-    ).fetchall()
-    n_ok = con.execute("SELECT count(*) FROM _csv").fetchone()[0]
+    # One quarantine row per rejected line (DuckDB may log several errors for one line).
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _bad AS
+            SELECT line - 1 AS data_row, min(error_type) AS error_type, min(error_message) AS msg,
+                   min(csv_line) AS csv_line FROM _rj GROUP BY line"""
+    )
+    n_bad = con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+    if n_bad:
+        con.execute(
+            f"""INSERT INTO quarantine
+                SELECT {_lit(table)}, {_lit(path.name)}, data_row, NULL,
+                       CASE WHEN error_type LIKE '%TOO MANY%' THEN 'too many fields'
+                            WHEN error_type LIKE '%MISSING%' THEN 'too few fields'
+                            ELSE 'malformed CSV row (' || lower(error_type) || ')' END || ': ' || msg,
+                       to_json({{'csv_line': csv_line}})
+                FROM _bad ORDER BY data_row"""
+        )
+    if not n_bad:  # every line loaded: the data-row number is the position
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT *, rowid + 1 AS _row FROM _csv")
+        return 0
     # Loaded rows keep file order; their data-row numbers are the integers 1..N not rejected.
-    con.execute("CREATE OR REPLACE TEMP TABLE _bad(data_row BIGINT)")
-    if bad:
-        con.executemany("INSERT INTO _bad VALUES (?)", [(b[0],) for b in bad])
+    n_ok = con.execute("SELECT count(*) FROM _csv").fetchone()[0]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {raw} AS
             WITH _slots AS (
                 SELECT r AS _row, row_number() OVER (ORDER BY r) AS _k
-                FROM range(1, {n_ok + len(bad) + 1}) t(r) ANTI JOIN _bad ON r = _bad.data_row),
+                FROM range(1, {n_ok + n_bad + 1}) t(r) ANTI JOIN _bad ON r = _bad.data_row),
             _src AS (SELECT *, rowid + 1 AS _k FROM _csv)
             SELECT _src.* EXCLUDE (_k), _slots._row FROM _src JOIN _slots ON _src._k = _slots._k
             ORDER BY _slots._row"""
     )
-    for data_row, etype, msg, line in bad:
-        reason = "too many fields" if "TOO MANY" in etype else (
-            "too few fields" if "MISSING" in etype else f"malformed CSV row ({etype.lower()})")
-        rejects.append((data_row, None, f"{reason}: {msg}", line))
+    return n_bad
 
 
 def _csv_columns_literal(header_line: str, delim: str) -> str:
@@ -430,10 +442,10 @@ def _fmt_values(values: list) -> str:
 def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableCounts:
     """Read one file, check its columns, type it, write ``table`` and its quarantine rows."""
     raw = f"_raw_{table}"
-    rejects: list[tuple] = []
+    n_rejected = 0
     ext = path.suffix.lower()
     if ext == ".csv":
-        _read_csv(con, path, spec, tmpdir, raw, rejects)
+        n_rejected = _read_csv(con, path, table, spec, tmpdir, raw)
     elif ext == ".parquet":
         _read_parquet(con, path, raw)
     elif ext == ".xlsx":
@@ -466,73 +478,71 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
         if TYPED[table].get(col) not in ("dob", "dose_date", "date_optional"):
             raise IngestError(f"columns.yaml: {table}.date_formats names {col!r}, not a date column of {table!r}")
 
-    # Typed projection plus one reason expression per check.
-    select, checks = [], []
+    # Typed values are computed once (inner query, columns "__t_<col>"); each check then
+    # yields NULL or "<column>" _SEP "<reason>"; only rejected rows are turned into JSON.
+    inner, select, checks = [], [], []
     for col in COLUMNS[table]:
+        kind = TYPED[table].get(col)
         if col not in mapping:
-            if col in TYPED[table]:
-                kind = TYPED[table][col]
-                typ = "DATE" if kind in ("dob", "dose_date", "date_optional") else "INTEGER"
-                select.append(f"CAST(NULL AS {typ}) AS {col}")
-            else:
-                select.append(f"CAST(NULL AS VARCHAR) AS {col}")
+            typ = {None: "VARCHAR", "int_pos": "INTEGER", "int_nonneg": "INTEGER"}.get(kind, "DATE")
+            select.append(f"CAST(NULL AS {typ}) AS {col}")
             continue
         src = _q(mapping[col])
-        kind = TYPED[table].get(col)
+        val = f"nullif(trim({src}), '')"
+        t = _q(f"__t_{col}")
+        missing = f"WHEN {val} IS NULL THEN {_lit(col + _SEP + f'missing {col}')}"
         if kind in ("dob", "dose_date", "date_optional"):
-            d = date_sql(src, date_formats.get(col))
-            select.append(f"{d} AS {col}")
+            inner.append(f"{date_sql(src, date_formats.get(col))} AS {t}")
+            select.append(f"{t} AS {col}")
             if kind == "date_optional":
                 continue
-            lo, hi = (EARLIEST_BIRTH, "current_date") if kind == "dob" else (EARLIEST_DOSE, "current_date")
+            lo = EARLIEST_BIRTH if kind == "dob" else EARLIEST_DOSE
             how = f"format {date_formats[col]!r}" if col in date_formats else "ISO or dd/mm/yyyy"
-            checks.append((col, f"""CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}'
-                WHEN {d} IS NULL THEN 'unparseable date ' || {_lit(col)} || '=' || trim({src}) || {_lit(f' (expected {how})')}
-                WHEN {d} < DATE '{lo}' OR {d} > {hi} THEN 'impossible date ' || {_lit(col)} || '=' || trim({src}) END"""))
+            checks.append(f"""CASE {missing}
+                WHEN {t} IS NULL THEN {_lit(col + _SEP + f'unparseable date {col}=')} || {val} || {_lit(f' (expected {how})')}
+                WHEN {t} < DATE '{lo}' OR {t} > current_date
+                THEN {_lit(col + _SEP + f'impossible date {col}=')} || {val} END""")
         elif kind in ("int_pos", "int_nonneg"):
-            i = int_sql(src)
-            select.append(f"CAST({i} AS INTEGER) AS {col}")
+            inner.append(f"{int_sql(src)} AS {t}")
+            select.append(f"CAST({t} AS INTEGER) AS {col}")
             lo = 1 if kind == "int_pos" else 0
             what = "an integer >= 1" if kind == "int_pos" else "a count >= 0"
-            checks.append((col, f"""CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}'
-                WHEN {i} IS NULL OR {i} < {lo} OR {i} > 2147483647
-                THEN {_lit(col)} || '=' || trim({src}) || ' is not {what}' END"""))
+            checks.append(f"""CASE {missing}
+                WHEN {t} IS NULL OR {t} < {lo} OR {t} > 2147483647
+                THEN {_lit(col + _SEP + f'{col}=')} || {val} || {_lit(f' is not {what}')} END""")
         else:
-            select.append(f"nullif(trim({src}), '') AS {col}")
+            select.append(f"{val} AS {col}")
             if col in NOT_EMPTY[table]:
-                checks.append((col, f"CASE WHEN nullif(trim({src}), '') IS NULL THEN 'missing {col}' END"))
+                checks.append(f"CASE {missing} END")
 
     ucol = UNIQUE_QUARANTINE.get(table)
-    if ucol and ucol in mapping:
-        src = _q(mapping[ucol])
-        checks.append((ucol, f"""CASE WHEN nullif(trim({src}), '') IS NOT NULL
-            AND row_number() OVER (PARTITION BY trim({src}) ORDER BY _row) > 1
-            THEN 'duplicate {ucol} ' || trim({src}) || ' (first at row '
-                 || min(_row) OVER (PARTITION BY trim({src})) || ')' END"""))
+    windowed = bool(ucol and ucol in mapping)
+    if windowed:
+        key = f"nullif(trim({_q(mapping[ucol])}), '')"
+        checks.append(f"""CASE WHEN {key} IS NOT NULL
+            AND row_number() OVER (PARTITION BY {key} ORDER BY _row) > 1
+            THEN {_lit(ucol + _SEP + f'duplicate {ucol} ')} || {key} || ' (first at row '
+                 || min(_row) OVER (PARTITION BY {key}) || ')' END""")
 
-    reason_list = "list_filter([" + ", ".join(e for _, e in checks) + "], lambda x: x IS NOT NULL)" if checks else "[]"
-    col_list = ("list_filter([" + ", ".join(f"CASE WHEN ({e}) IS NOT NULL THEN {_lit(c)} END" for c, e in checks)
-                + "], lambda x: x IS NOT NULL)") if checks else "[]"
+    reasons = ("list_filter([" + ", ".join(checks) + "], lambda x: x IS NOT NULL)") if checks else "[]::VARCHAR[]"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _checked AS
-            SELECT {', '.join(select)}, _row, {_lit(path.name)} AS _source,
-                   {reason_list} AS _reasons, {col_list} AS _cols, to_json(r) AS _raw
-            FROM {raw} r"""
+            SELECT {', '.join(select)}, _row, {_lit(path.name)} AS _source, {reasons} AS _reasons
+            FROM (SELECT r.*{''.join(', ' + e for e in inner)} FROM {raw} r)
+            {'ORDER BY _row' if windowed else ''}"""
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE {table} AS
-            SELECT * EXCLUDE (_reasons, _cols, _raw) FROM _checked WHERE len(_reasons) = 0 ORDER BY _row"""
+            SELECT * EXCLUDE (_reasons) FROM _checked WHERE len(_reasons) = 0"""
     )
     con.execute(
         f"""INSERT INTO quarantine
-            SELECT {_lit(table)}, {_lit(path.name)}, _row, _cols[1], array_to_string(_reasons, '; '), _raw
-            FROM _checked WHERE len(_reasons) > 0"""
+            SELECT {_lit(table)}, {_lit(path.name)}, c._row, split_part(c._reasons[1], chr(31), 1),
+                   array_to_string(list_transform(c._reasons, lambda x: split_part(x, chr(31), 2)), '; '),
+                   to_json(r)
+            FROM (SELECT _row, _reasons FROM _checked WHERE len(_reasons) > 0) c
+            JOIN {raw} r ON r._row = c._row ORDER BY c._row"""
     )
-    if rejects:
-        con.executemany(
-            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, to_json({'csv_line': ?}))",
-            [(table, path.name, r[0], r[1], r[2], r[3]) for r in rejects],
-        )
 
     if table == "population":
         dups = con.execute(
@@ -549,7 +559,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
                 f"but {n_dup} value(s) repeat: {shown}{' …' if n_dup > len(dups) else ''}"
             )
 
-    n_read = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] + len(rejects)
+    n_read = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] + n_rejected
     n_loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     n_quar = con.execute(
         "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchone()[0]
