@@ -44,6 +44,13 @@ app.command("synth")(_synth_cmd)
 from vaxstudy.commands.estimate import estimate as _estimate_cmd  # noqa: E402
 
 app.command("estimate")(_estimate_cmd)
+from vaxstudy.commands.report import demo as _demo_cmd  # noqa: E402
+from vaxstudy.commands.report import report as _report_cmd  # noqa: E402
+from vaxstudy.commands.report import report_all as _report_all_cmd  # noqa: E402
+
+app.command("report")(_report_cmd)
+app.command("report-all")(_report_all_cmd)
+app.command("demo")(_demo_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,87 @@
+"""`vaxstudy report`, `vaxstudy report-all` and `vaxstudy demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _fail(msg: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]failed:[/] {msg}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+def report(
+    data: Path = typer.Option(..., "--data", help="Data folder holding the CONTRACT tables."),
+    province: str = typer.Option(..., "--province", help="GSO province code, e.g. 40 (Nghệ An)."),
+    period: str = typer.Option(..., "--period", help="START:END in ISO dates, e.g. 2021-10-01:2021-10-31."),
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for the run folders and the working database."),
+    model: Path = typer.Option(None, "--model", help="Saved linkage model JSON to reuse instead of training."),
+    language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of linkage and intervals."),
+    suppression_threshold: int = typer.Option(10, "--suppress-below", help="Hide counts below this (default 10)."),
+) -> None:
+    """Run ingest → standardise → link → estimate → render for one province and period."""
+    from vaxstudy.pipeline import PipelineError, parse_period, run_report
+
+    try:
+        start, end = parse_period(period)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--period") from None
+    if language not in ("vi", "en"):
+        raise typer.BadParameter("vi or en", param_hint="--language")
+    try:
+        res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
+                         suppression_threshold=suppression_threshold)
+    except PipelineError as e:
+        _fail(str(e))
+    typer.echo(str(res.report_html))
+
+
+def report_all(
+    config: Path = typer.Option(..., "--config", help="YAML listing provinces and periods (see docs/reports.md)."),
+) -> None:
+    """Render every province × period of the config, continue past failures, write <out>/index.html."""
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from vaxstudy.report.batch import load_config, run_batch
+
+    try:
+        cfg = load_config(config)
+    except (OSError, ValueError, ValidationError) as e:
+        raise typer.BadParameter(str(e), param_hint="--config") from None
+    res = run_batch(cfg)
+    console = Console(stderr=True)
+    for e in res.failed:
+        console.print(f"[red]failed[/] {e.province} {e.period_start}:{e.period_end} — {e.stage}: {e.error}",
+                      highlight=False)
+    ok = len(res.entries) - len(res.failed)
+    console.print(f"{ok}/{len(res.entries)} reports rendered", highlight=False)
+    typer.echo(str(res.index_html))
+    if res.failed:
+        raise typer.Exit(code=1)
+
+
+def demo(
+    data: Path = typer.Option(Path("data/synthetic/nghe_an"), "--data", help="Where the synthetic province lives (generated if absent)."),
+    out: Path = typer.Option(Path("reports/demo"), "--out", help="Where to write the demo report."),
+    language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
+) -> None:
+    """Generate the synthetic Nghệ An province (once), run the whole pipeline, print the report's path."""
+    from vaxstudy.config import DEMO_PERIOD, DEMO_PROVINCE
+    from vaxstudy.pipeline import PipelineError, run_report
+
+    if not (data / "vaccinations.csv").exists() and not (data / "vaccinations.parquet").exists():
+        from vaxstudy.synth import generate
+
+        typer.echo(f"generating the synthetic Nghệ An province in {data} …", err=True)
+        generate(data, province=DEMO_PROVINCE, scale=0.02, seed=1, period=DEMO_PERIOD)
+    try:
+        res = run_report(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, language=language, seed=1)
+    except PipelineError as e:
+        _fail(str(e))
+    typer.echo(str(res.report_html.resolve()))
