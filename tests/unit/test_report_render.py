@@ -1,0 +1,116 @@
+"""papermill + nbconvert rendering, the manifest, and the pipeline's atomic output on a hand-made run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from vaxstudy.report import manifest as mf
+from vaxstudy.report.render import RenderError, render
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_report_sections import make_run  # noqa: E402
+
+
+def tiny_notebook(path: Path, body: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell('x = 1\nlabel = "a"')
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_render_hides_code_embeds_figures_and_applies_parameters(tmp_path):
+    nb = tiny_notebook(tmp_path / "t.ipynb",
+                       "import matplotlib.pyplot as plt\n"
+                       "from IPython.display import display\n"
+                       "fig, ax = plt.subplots(); ax.bar([1, 2], [x, 2 * x]); display(fig); plt.close(fig)\n"
+                       "print('value', x * 10, label)")
+    res = render({"x": 7, "label": "zz"}, tmp_path / "out", notebook=nb, title="T")
+    html = res.html.read_text(encoding="utf-8")
+    assert "value 70 zz" in html
+    assert "plt.subplots" not in html and "print(" not in html  # code hidden
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 1  # figure embedded
+    assert not any(s in html for s in ('src="https://', "src='https://"))  # no external scripts
+    out_nb = nbformat.read(str(res.ipynb), as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in out_nb.cells)
+
+
+def test_failing_cell_is_named(tmp_path):
+    nb = tiny_notebook(tmp_path / "bad.ipynb", "y = 1\nraise ValueError('no metrics for this period')")
+    with pytest.raises(RenderError) as err:
+        render({}, tmp_path / "out", notebook=nb)
+    msg = str(err.value)
+    assert "cell" in msg and "ValueError" in msg and "no metrics for this period" in msg
+    assert err.value.cell_index is not None
+
+
+def test_manifest_checksums_versions_and_timings(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "population.csv").write_text("person_id\n1\n")
+    (data / ".hidden.csv").write_text("x")
+    m = mf.build_manifest({"province": "40", "period_start": "2021-10-01"}, data_dir=data, seed=3,
+                          timings={"link": 1.23456})
+    assert m["inputs"]["sha256"] == {
+        "population.csv": hashlib.sha256(b"person_id\n1\n").hexdigest()}
+    assert m["seed"] == 3 and m["timings_seconds"] == {"link": 1.235}
+    assert m["packages"]["pandas"] and m["python"].count(".") == 2
+    p = mf.write_manifest(tmp_path / "manifest.json", m)
+    assert mf.read_manifest(p)["parameters"]["province"] == "40"
+
+
+def _fake_prepared(tmp_path, monkeypatch):
+    """A Prepared pointing at the hand-made DB; estimate_db replaced by copying hand-made metrics."""
+    import vaxstudy.estimate as est
+    from vaxstudy.pipeline import Prepared
+
+    run, db, _ = make_run(tmp_path / "hand")
+    link_dir = tmp_path / "link"
+    link_dir.mkdir()
+    shutil.copy(run / "link_model.json", link_dir / "link_model.json")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "population.csv").write_text("person_id\n")
+
+    def fake_estimate(db_path, province, start, end, out_dir, seed=1, **kw):
+        m = json.loads((run / "metrics.json").read_text())
+        m.update(period_start=start, period_end=end)
+        (Path(out_dir) / "metrics.json").write_text(json.dumps(m))
+        return m
+
+    monkeypatch.setattr(est, "estimate_db", fake_estimate)
+    return Prepared(data_dir=data, province="40", db_path=db, link_dir=link_dir,
+                    quarantine_path=tmp_path / "none.csv", model_path=link_dir / "link_model.json", seed=1)
+
+
+def test_render_period_writes_layout_and_a_failure_keeps_the_good_report(tmp_path, monkeypatch):
+    from vaxstudy.pipeline import PipelineError, render_period
+
+    prepared = _fake_prepared(tmp_path, monkeypatch)
+    out = tmp_path / "reports"
+    res = render_period(prepared, "2021-09-01", "2021-10-31", out, language="en")
+    names = {p.name for p in res.run_dir.iterdir()}
+    assert {"metrics.json", "report.ipynb", "report.html", "manifest.json", "link_model.json"} <= names
+    assert res.run_dir.name == "40_2021-09-01_2021-10-31"
+    html = res.report_html.read_text(encoding="utf-8")
+    assert "One-minute summary" in html and "Run manifest" in html
+    man = json.loads((res.run_dir / "manifest.json").read_text())
+    assert set(man["timings_seconds"]) >= {"estimate", "render"}
+    good = res.report_html.read_bytes()
+
+    bad = tiny_notebook(tmp_path / "bad.ipynb", "raise RuntimeError('boom in section')")
+    with pytest.raises(PipelineError) as err:
+        render_period(prepared, "2021-09-01", "2021-10-31", out, notebook=bad)
+    assert err.value.stage == "render" and "cell" in str(err.value) and "boom in section" in str(err.value)
+    assert res.report_html.read_bytes() == good  # the good report is untouched
+    assert [p.name for p in out.iterdir() if p.name.startswith(".tmp")] == []  # no half-written folder
