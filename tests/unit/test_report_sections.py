@@ -201,6 +201,13 @@ def test_privacy_scan_finds_names_typed_without_diacritics(tmp_path):
     assert [x.kind for x in privacy.scan_files([f], ids)] == ["number"]
 
 
+def test_place_names_are_not_person_names():
+    ids = privacy.Identifiers(allowed=privacy.place_names())
+    ids.add_names(["Hoàng Mai", "Hoàng Thị Mai"])  # a town of Nghệ An, and a person
+    found = privacy.scan_text("Thị xã Hoàng Mai: 95% · hoàng thị mai", ids)
+    assert [f.kind for f in found] == ["name"]
+
+
 def test_quarantine_reasons_drop_values():
     from vaxstudy.report.data import generic_reason
 

@@ -64,19 +64,44 @@ def _phone_forms(digits: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_NUMBER_DIGITS}
 
 
+def place_names() -> set[tuple[str, ...]]:
+    """Every province, district and commune name (word tuples): public, and printed in reports.
+
+    Some Vietnamese person names are also place names ("Hoàng Mai" is a
+    person and a town of Nghệ An); such a name in a report is the place and
+    identifies no one, so the scan does not count it.
+    """
+    from vaxstudy import geo
+
+    out: set[tuple[str, ...]] = set()
+    for df, col in ((geo.provinces(), "province_name"), (geo.districts(), "district_name"),
+                    (geo.communes(), "commune_name")):
+        for x in df[col].dropna():
+            w = tuple(_words(str(x)))
+            out.add(w)
+            out.add(tuple(fold(v) for v in w))
+    return out
+
+
 @dataclass
 class Identifiers:
-    """What must never appear: name word-tuples and digit strings."""
+    """What must never appear: name word-tuples and digit strings.
+
+    Names equal to a word tuple in `allowed` (place names) are not searched.
+    """
 
     names: set[tuple[str, ...]] = field(default_factory=set)
     folded_names: set[tuple[str, ...]] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
+    allowed: set[tuple[str, ...]] = field(default_factory=set)
 
     def add_names(self, names: Iterable) -> None:
         for n in names:
             if n is None or not isinstance(n, str):
                 continue
             w = tuple(_words(n))
+            if w in self.allowed or tuple(fold(x) for x in w) in self.allowed:
+                continue
             if len(w) >= 2:
                 self.names.add(w)
                 if len(w) >= 3:
@@ -98,7 +123,7 @@ def identifiers_from_db(db_path: str | Path) -> Identifiers:
     """Every name, person_id, ID number and phone in the raw (and standardised) tables."""
     import duckdb
 
-    ids = Identifiers()
+    ids = Identifiers(allowed=place_names())
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
