@@ -71,6 +71,7 @@ def link_db(
     diagnostics: bool = True,
     u_max_pairs: float = 2e6,
     em_max_pairs: float = 3e5,
+    m_floor: float = 1e-4,
 ) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
 
@@ -101,6 +102,7 @@ def link_db(
         db_api = DuckDBAPI(connection=con)
         reg = db_api.register("link_reg", dataset_display_name=REGISTER)
         vax = db_api.register("link_vax", dataset_display_name=VAX)
+        smoothed: list[str] = []
         if model_path is not None:
             settings: Any = _load_model(model_path)
             settings["probability_two_random_records_match"] = lam0
@@ -118,6 +120,9 @@ def link_db(
             timings.update(
                 train_model(linker, seed=seed, u_max_pairs=u_max_pairs, em_max_pairs=em_max_pairs)
             )
+            from vaxstudy.link.train import smooth_m_probabilities
+
+            smoothed = smooth_m_probabilities(linker, floor=m_floor)
             timings["train"] = time.perf_counter() - t
             # EM may move the prior; restore ours before scoring.
             linker._settings_obj._probability_two_random_records_match = lam0
@@ -227,6 +232,8 @@ def link_db(
                 "model_path": str(model_file),
                 "reused_from": str(model_path) if model_path else None,
                 "seed": seed,
+                "m_floor": m_floor,
+                "m_floored_levels": smoothed,
                 "prior_initial": lam0,
                 "prior": lam,
                 "prior_iterations": len(lam_hist) - 1,

@@ -24,14 +24,7 @@ from vaxstudy.link.decide import log2_odds, prob_sql
 
 log = logging.getLogger(__name__)
 
-TF_COLUMNS = (
-    "surname",
-    "surname_ascii",
-    "middle_name",
-    "middle_name_ascii",
-    "given_name",
-    "given_name_ascii",
-)
+TF_COLUMNS = ("surname_ascii", "middle_name_ascii", "given_name_ascii")
 
 
 def dedupe_unlinked(

@@ -28,6 +28,7 @@ from vaxstudy.link.settings import STD_COLUMNS
 log = logging.getLogger(__name__)
 
 _TEXT_NULL_IF_EMPTY = {
+    "name_norm",
     "surname",
     "given_name",
     "surname_ascii",
@@ -89,6 +90,12 @@ def _clean_expr(c: str, present: set[str]) -> str:
     return f"CAST({e} AS VARCHAR)"
 
 
+_NAME_ASCII = (
+    "COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', surname_ascii, NULLIF(middle_name_ascii, ''), "
+    "given_name_ascii), ''))"
+)
+
+
 def _layered_select(source: str, present: set[str], *, register: bool, extra: list[str]) -> str:
     """SELECT producing STD_COLUMNS and the derived columns from a *_std table.
 
@@ -121,6 +128,10 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
         "array_to_string(list_sort(string_split(COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', "
         "surname_ascii, NULLIF(middle_name_ascii, ''), given_name_ascii), '')), ' ')), ' ') "
         "AS name_key",
+        f"CASE WHEN len(string_split({_NAME_ASCII}, ' ')) > 1 THEN array_to_string("
+        f"list_concat(string_split({_NAME_ASCII}, ' ')[2:], string_split({_NAME_ASCII}, ' ')[1:1]), ' ') "
+        "END AS name_rot",
+        "CASE WHEN dob IS NULL THEN COALESCE(birth_year, NULL) END AS year_only_birth_year",
     ]
     replaced = "id_number, birth_year, dob_precision, name_ascii, id_type, _pid"
     return (

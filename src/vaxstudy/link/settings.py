@@ -10,7 +10,11 @@ columns that :mod:`vaxstudy.link.prepare` derives for linkage:
   province, sex/century digit, two birth-year digits);
 * ``name_ascii``   the whole name without diacritics (blocking only);
 * ``name_key``     the ASCII name's words sorted: equal when name parts were
-  typed in another order ("Hoa Nguyen Thi" for "Nguyen Thi Hoa").
+  typed in another order ("Hoa Nguyen Thi" for "Nguyen Thi Hoa");
+* ``name_rot``     the ASCII name with its first word moved last: undoes the
+  common "given name typed first" error;
+* ``year_only_birth_year``  birth_year where only the year was typed, else
+  NULL (lets a blocking rule reach year-only records alone).
 
 Levels are listed from most to least specific; Splink takes the first level
 whose condition holds.
@@ -26,6 +30,7 @@ import splink.comparison_library as cl
 # Columns the linkage reads from population_std / vaccinations_std (plus the
 # derived ones above). Missing columns are filled with NULL by prepare.py.
 STD_COLUMNS: tuple[str, ...] = (
+    "name_norm",
     "surname",
     "middle_name",
     "given_name",
@@ -43,27 +48,58 @@ STD_COLUMNS: tuple[str, ...] = (
     "district_code",
     "commune_code",
 )
-DERIVED_COLUMNS: tuple[str, ...] = ("dob_swapped", "id_prefix", "name_key")
+DERIVED_COLUMNS: tuple[str, ...] = (
+    "dob_swapped",
+    "id_prefix",
+    "name_key",
+    "name_rot",
+    "year_only_birth_year",
+)
 LINK_COLUMNS: tuple[str, ...] = ("unique_id", *STD_COLUMNS, *DERIVED_COLUMNS)
 
 
+ROTATED_SQL = (
+    '(damerau_levenshtein("name_rot_l", "name_ascii_r") <= 2 '
+    'OR damerau_levenshtein("name_ascii_l", "name_rot_r") <= 2)'
+)
+# u of the rotated-name level, fixed: random pairs practically never agree on a
+# whole rotated name, so sampling cannot estimate it; an agreement is taken to
+# be about as rare as an exact match on a whole name among random pairs.
+ROTATED_U = 1e-4
+
+
+def _rotated_level(part: str) -> Any:
+    """Name parts typed in another order (given name first).
+
+    The evidence is counted once, in the surname comparison; for middle and
+    given name the level only stops the parts from counting as disagreements.
+    """
+    lvl = cll.CustomLevel(ROTATED_SQL, label_for_charts="name parts typed in another order")
+    if part == "surname":
+        return lvl.configure(u_probability=ROTATED_U, fix_u_probability=True)
+    return lvl.configure(is_null_level=True)
+
+
 def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComparison:
-    """Surname, middle or given name: diacritic form, then ASCII form, then fuzzy."""
+    """Surname, middle or given name, compared on the ASCII form.
+
+    Term-frequency adjustment is made on the ASCII form, whose exact-match level
+    is the first one, so Splink's u for that level and the term frequencies
+    describe the same event. Whether the diacritics also agree is a separate
+    comparison (:func:`diacritics_comparison`).
+    """
     a = f"{part}_ascii"
-    exact_diacritic = cll.ExactMatchLevel(part, term_frequency_adjustments=tf)
-    exact_ascii = cll.ExactMatchLevel(a, term_frequency_adjustments=tf)
+    null_sql = f'"{a}_l" IS NULL OR "{a}_r" IS NULL'
+    if not empty_level:
+        null_sql += f" OR \"{a}_l\" = '' OR \"{a}_r\" = ''"
     levels: list[Any] = [
-        cll.CustomLevel(
-            f'("{a}_l" IS NULL OR "{a}_r" IS NULL)'
-            + ("" if empty_level else f" OR \"{a}_l\" = '' OR \"{a}_r\" = ''"),
-            label_for_charts=f"{part} missing",
-        ).configure(is_null_level=True),
-        exact_diacritic.configure(label_for_charts=f"{part} exact (diacritics)"),
-        exact_ascii.configure(label_for_charts=f"{part} exact (ASCII)"),
-        cll.CustomLevel(
-            '"name_key_l" = "name_key_r"',
-            label_for_charts="same name words in another order",
+        cll.CustomLevel(null_sql, label_for_charts=f"{part} missing").configure(
+            is_null_level=True
         ),
+        cll.ExactMatchLevel(a, term_frequency_adjustments=tf).configure(
+            label_for_charts=f"{part} exact (ASCII)"
+        ),
+        _rotated_level(part),
     ]
     if empty_level:
         levels.append(
@@ -85,6 +121,32 @@ def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComp
     ]
     return cl.CustomComparison(
         levels, output_column_name=part, comparison_description=f"{part} (name part)"
+    )
+
+
+def diacritics_comparison() -> cl.CustomComparison:
+    """Do the diacritics agree, where the ASCII names already do?
+
+    Only informative when both names were typed with diacritics and agree
+    without them ("Hà" vs "Hạ" are different names); everything else is a null
+    level, so disagreements already counted by the name parts are not counted
+    twice.
+    """
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(
+                '"name_norm_l" IS NULL OR "name_norm_r" IS NULL '
+                'OR "name_ascii_l" IS DISTINCT FROM "name_ascii_r" '
+                'OR "name_norm_l" = "name_ascii_l" OR "name_norm_r" = "name_ascii_r"',
+                label_for_charts="not comparable (no diacritics, or names differ)",
+            ).configure(is_null_level=True),
+            cll.CustomLevel(
+                '"name_norm_l" = "name_norm_r"', label_for_charts="diacritics agree"
+            ),
+            cll.ElseLevel().configure(label_for_charts="diacritics differ"),
+        ],
+        output_column_name="name_diacritics",
+        comparison_description="name with diacritics, where the ASCII names agree",
     )
 
 
@@ -198,6 +260,7 @@ def comparisons() -> list[cl.CustomComparison]:
         _name_comparison("surname", tf=True, empty_level=False),
         _name_comparison("middle_name", tf=True, empty_level=True),
         _name_comparison("given_name", tf=True, empty_level=False),
+        diacritics_comparison(),
         dob_comparison(),
         sex_comparison(),
         id_comparison(),
@@ -222,6 +285,22 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'l."dob" = r."dob_swapped" AND l."given_name_ascii" = r."given_name_ascii"'
     ),
     "name+year": 'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year"',
+    "yearonly+surname+commune": (
+        'l."year_only_birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."commune_code" = r."commune_code"'
+    ),
+    "yearonly+given+commune": (
+        'l."year_only_birth_year" = r."birth_year" '
+        'AND l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code"'
+    ),
+    "surname+yearonly+commune": (
+        'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."commune_code" = r."commune_code"'
+    ),
+    "given+yearonly+commune": (
+        'l."birth_year" = r."year_only_birth_year" '
+        'AND l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code"'
+    ),
     "given+surname+year+district": (
         'l."given_name_ascii" = r."given_name_ascii" '
         'AND l."surname_ascii" = r."surname_ascii" '
