@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaxstudy.standardize.admin import WIDTH, code_sql, commune_valid_sql, register_geo
+from vaxstudy.standardize.admin import WIDTH, code_sql, register_geo
 from vaxstudy.standardize.dates import dob_table_sql
-from vaxstudy.standardize.ids import id_sql
+from vaxstudy.standardize.ids import id_digits_sql, id_fields_sql
 from vaxstudy.standardize.names import NAME_COLUMNS, name_table, normalize_name, standardize_name
-from vaxstudy.standardize.phones import phone_sql
+from vaxstudy.standardize.phones import phone_convert_sql, phone_fields_sql, phone_national_sql
 from vaxstudy.standardize.sex import sex_sql
 
 #: Person columns shared by population_std and vaccinations_std (design.md order).
@@ -34,21 +34,28 @@ __all__ = [
 
 
 def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str], id_number_col: str) -> str:
-    """SELECT of the person columns from ``src`` (a FROM clause with alias t, _n names, _d dob)."""
-    ids = id_sql("_s.id_raw", "_s.sex", "_s.birth_year")
-    ph = phone_sql("_s.phone_raw")
+    """SELECT of the person columns from ``src`` (a FROM clause with alias t, _n names, _d dob).
+
+    Staged so each costly expression (regexes, the phone table) runs once per row.
+    """
+    ids = id_fields_sql("_s._idd", "_s.sex", "_s.birth_year")
+    ph = phone_fields_sql("_s._phc", "_s._phone_typed")
     return f"""
-    WITH _s AS (
-        SELECT t.*, CAST({id_col} AS VARCHAR) AS _uid, {name_col} AS _name,
+    WITH _s1 AS (
+        SELECT t.* EXCLUDE (sex), CAST({id_col} AS VARCHAR) AS _uid, {name_col} AS _name,
                {dob_cols['dob']} AS dob, {dob_cols['birth_year']} AS birth_year,
                {dob_cols['dob_precision']} AS dob_precision, {dob_cols['dob_ambiguous']} AS dob_ambiguous,
-               {sex_sql('t.sex')} AS _sex_std, {id_number_col} AS id_raw, t.phone AS phone_raw,
+               {sex_sql('t.sex')} AS sex, {id_digits_sql(id_number_col)} AS _idd,
+               t.phone AS _phone_typed, {phone_national_sql('t.phone')} AS _phn,
                {code_sql('t.province_code', WIDTH['province_code'])} AS _prov,
                {code_sql('t.district_code', WIDTH['district_code'])} AS _dist,
                {code_sql('t.commune_code', WIDTH['commune_code'])} AS _comm,
                {', '.join(f'_n.{c} AS _n_{c}' for c in NAME_COLUMNS)}
         FROM {src}
-    ), _s2 AS (SELECT * EXCLUDE (sex), _sex_std AS sex FROM _s)
+    ), _s AS (
+        SELECT _s1.*, {phone_convert_sql('_s1._phn')} AS _phc, _g.district_code AS _geo_dist
+        FROM _s1 LEFT JOIN _geo_communes _g ON _g.commune_code = _s1._comm
+    )
     SELECT _s._uid AS unique_id, _s._name AS name_original,
            {', '.join(f'_s._n_{c} AS {c}' for c in NAME_COLUMNS)},
            _s.dob, _s.birth_year, _s.dob_precision, _s.dob_ambiguous, _s.sex,
@@ -56,9 +63,9 @@ def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str
            {ids['id_province_code']} AS id_province_code, {ids['id_consistent']} AS id_consistent,
            {ph['phone']} AS phone, {ph['phone_valid']} AS phone_valid,
            _s._prov AS province_code, _s._dist AS district_code, _s._comm AS commune_code,
-           {commune_valid_sql('_s._comm', '_s._dist')} AS commune_valid
+           CASE WHEN _s._comm IS NULL THEN NULL ELSE coalesce(_s._geo_dist = _s._dist, FALSE) END AS commune_valid
            {{extra}}
-    FROM _s2 AS _s
+    FROM _s
     """
 
 

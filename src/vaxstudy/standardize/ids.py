@@ -10,18 +10,27 @@ whichever of the two is known), FALSE when one disagrees, NULL when nothing is c
 from __future__ import annotations
 
 
-def id_sql(col: str, sex: str, birth_year: str, provinces: str = "_geo_provinces") -> dict[str, str]:
-    """SQL expressions for id_number, id_type, id_province_code, id_consistent.
+def id_digits_sql(col: str) -> str:
+    """SQL: the digits of a typed ID, NULL when none."""
+    return f"nullif(regexp_replace(CAST({col} AS VARCHAR), '[^0-9]', '', 'g'), '')"
+
+
+def id_fields_sql(digits: str, sex: str, birth_year: str, province_codes=None) -> dict[str, str]:
+    """SQL for id_number, id_type, id_province_code, id_consistent from a digits column.
 
     ``sex`` / ``birth_year`` are SQL expressions of the standardised record values;
-    ``provinces`` a table with ``province_code`` (for id_province_code).
+    ``province_codes`` the valid 2-digit codes (default: all of vaxstudy.geo).
     """
-    digits = f"nullif(regexp_replace(CAST({col} AS VARCHAR), '[^0-9]', '', 'g'), '')"
+    if province_codes is None:
+        from vaxstudy import geo
+
+        province_codes = geo.provinces()["province_code"].tolist()
+    in_list = ", ".join(f"'{c}'" for c in province_codes)
     id_type = (f"CASE WHEN {digits} IS NULL THEN NULL WHEN length({digits}) = 12 THEN 'CCCD' "
                f"WHEN length({digits}) = 9 THEN 'CMND' ELSE 'invalid' END")
     is_cccd = f"({digits} IS NOT NULL AND length({digits}) = 12)"
     prov = (f"CASE WHEN {is_cccd} AND substr({digits}, 1, 1) = '0' AND substr({digits}, 2, 2) IN "
-            f"(SELECT province_code FROM {provinces}) THEN substr({digits}, 2, 2) END")
+            f"({in_list}) THEN substr({digits}, 2, 2) END")
     g = f"CAST(substr({digits}, 4, 1) AS INTEGER)"
     id_sex = f"CASE WHEN {g} % 2 = 0 THEN 'M' ELSE 'F' END"
     id_year = f"(1900 + 100 * ({g} // 2) + CAST(substr({digits}, 5, 2) AS INTEGER))"
@@ -30,3 +39,8 @@ def id_sql(col: str, sex: str, birth_year: str, provinces: str = "_geo_provinces
         f"ELSE coalesce({id_sex} = {sex}, TRUE) AND coalesce({id_year} = {birth_year}, TRUE) END"
     )
     return {"id_number": digits, "id_type": id_type, "id_province_code": prov, "id_consistent": consistent}
+
+
+def id_sql(col: str, sex: str, birth_year: str, province_codes=None) -> dict[str, str]:
+    """The four ID fields straight from a typed column (see :func:`id_fields_sql`)."""
+    return id_fields_sql(id_digits_sql(col), sex, birth_year, province_codes)

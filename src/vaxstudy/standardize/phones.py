@@ -21,22 +21,33 @@ MOBILE_RE = "^0[35789][0-9]{8}$"
 LANDLINE_RE = "^02[0-9]{9}$"
 
 
-def phone_sql(col: str) -> dict[str, str]:
-    """SQL expressions for phone (normalised or NULL) and phone_valid."""
+def phone_national_sql(col: str) -> str:
+    """SQL: digits of the typed phone in national form (+84/84/0084 → 0, lost leading 0 restored)."""
     d = f"regexp_replace(regexp_replace(CAST({col} AS VARCHAR), '\\.0$', ''), '[^0-9]', '', 'g')"
-    # international prefix -> national 0
-    n = (f"CASE WHEN {d} LIKE '0084%' THEN '0' || substr({d}, 5) "
-         f"WHEN {d} LIKE '84%' AND length({d}) IN (11, 12) THEN '0' || substr({d}, 3) "
-         # a spreadsheet dropped the leading zero
-         f"WHEN length({d}) = 9 AND substr({d}, 1, 1) IN ('3','5','7','8','9') THEN '0' || {d} "
-         f"WHEN length({d}) = 10 AND substr({d}, 1, 1) IN ('1','2') THEN '0' || {d} "
-         f"ELSE {d} END")
+    return (f"CASE WHEN {d} LIKE '0084%' THEN '0' || substr({d}, 5) "
+            f"WHEN {d} LIKE '84%' AND length({d}) IN (11, 12) THEN '0' || substr({d}, 3) "
+            # a spreadsheet dropped the leading zero
+            f"WHEN length({d}) = 9 AND substr({d}, 1, 1) IN ('3','5','7','8','9') THEN '0' || {d} "
+            f"WHEN length({d}) = 10 AND substr({d}, 1, 1) IN ('1','2') THEN '0' || {d} "
+            f"ELSE {d} END")
+
+
+def phone_convert_sql(national: str) -> str:
+    """SQL: an old 11-digit mobile number rewritten with its 2018 10-digit prefix."""
     cases = " ".join(f"WHEN '{old}' THEN '{new}'" for old, new in OLD_MOBILE_PREFIXES.items())
-    converted = (f"CASE WHEN length(_n) = 11 THEN coalesce(CASE substr(_n, 1, 4) {cases} END || substr(_n, 5), _n) "
-                 f"ELSE _n END")
-    converted = converted.replace("_n", f"({n})")
+    return (f"CASE WHEN length({national}) = 11 THEN coalesce(CASE substr({national}, 1, 4) {cases} END "
+            f"|| substr({national}, 5), {national}) ELSE {national} END")
+
+
+def phone_fields_sql(converted: str, typed: str) -> dict[str, str]:
+    """SQL for phone and phone_valid from the converted digits and the typed value."""
     valid = f"(regexp_matches({converted}, '{MOBILE_RE}') OR regexp_matches({converted}, '{LANDLINE_RE}'))"
     return {
         "phone": f"CASE WHEN {valid} THEN {converted} END",
-        "phone_valid": f"CASE WHEN nullif(trim(CAST({col} AS VARCHAR)), '') IS NULL THEN NULL ELSE {valid} END",
+        "phone_valid": f"CASE WHEN nullif(trim(CAST({typed} AS VARCHAR)), '') IS NULL THEN NULL ELSE {valid} END",
     }
+
+
+def phone_sql(col: str) -> dict[str, str]:
+    """phone and phone_valid straight from a typed column (nested form of the three steps)."""
+    return phone_fields_sql(phone_convert_sql(phone_national_sql(col)), col)
