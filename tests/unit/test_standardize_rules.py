@@ -71,6 +71,8 @@ CCCD_M_2003 = "001203123456"  # Hà Nội, male, 2000s, '03
         (CCCD_M_2003, "M", 2003, (CCCD_M_2003, "CCCD", "01", True)),
         (CCCD_M_2003, "M", 1903, (CCCD_M_2003, "CCCD", "01", False)),   # century digit matters
         ("099190123456", "F", 1990, ("099190123456", "CCCD", None, True)),  # 99 is no province
+        ("40190123456", "F", 1990, (CCCD_F_1990, "CCCD", "40", True)),  # leading 0 lost in Excel
+        ("40190123456.0", "F", 1990, (CCCD_F_1990, "CCCD", "40", True)),
         ("186123456", "M", 1990, ("186123456", "CMND", None, None)),
         ("12345", "M", 1990, ("12345", "invalid", None, None)),
         ("", "M", 1990, (None, None, None, None)),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 
 def id_digits_sql(col: str) -> str:
-    """SQL: the digits of a typed ID, NULL when none."""
-    return f"nullif(regexp_replace(CAST({col} AS VARCHAR), '[^0-9]', '', 'g'), '')"
+    """SQL: the digits of a typed ID, NULL when none; 11 digits get back the leading 0 a
+    spreadsheet drops (every CCCD starts with 0: its province part is 001-096)."""
+    d = f"regexp_replace(regexp_replace(CAST({col} AS VARCHAR), '\\.0$', ''), '[^0-9]', '', 'g')"
+    return f"nullif(CASE WHEN length({d}) = 11 THEN '0' || {d} ELSE {d} END, '')"
 
 
 def id_fields_sql(digits: str, sex: str, birth_year: str, province_codes=None) -> dict[str, str]:
