@@ -205,8 +205,9 @@ def find_table_file(data_dir: Path, table: str, spec: dict[str, Any]) -> Path | 
 
 
 def detect_encoding(path: Path, sample_size: int = 256 * 1024) -> str:
-    """Python codec name of a CSV file: BOMs first, then strict UTF-8, UTF-16 by NUL bytes,
-    else the best single-byte candidate by charset-normalizer (Windows-1258 preferred)."""
+    """Python codec name of a CSV file: BOMs first, UTF-16 by NUL bytes, then strict UTF-8 over
+    the whole file, else the best single-byte candidate by charset-normalizer (Windows-1258
+    preferred)."""
     with open(path, "rb") as fh:
         sample = fh.read(sample_size)
     if sample.startswith(codecs.BOM_UTF8):
@@ -221,12 +222,9 @@ def detect_encoding(path: Path, sample_size: int = 256 * 1024) -> str:
             return "utf-16-le"
         if even_nuls > 0.3 and odd_nuls < 0.05:
             return "utf-16-be"
-    cut = sample if len(sample) < sample_size else sample[: sample.rfind(b"\n") + 1 or len(sample)]
-    try:
-        cut.decode("utf-8")
+    if _is_utf8(path):  # the whole file, so late non-UTF-8 bytes are not missed
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    cut = sample if len(sample) < sample_size else sample[: sample.rfind(b"\n") + 1 or len(sample)]
     from charset_normalizer import from_bytes
 
     best = from_bytes(cut, cp_isolation=["cp1258", "cp1252", "latin_1"]).best()
@@ -239,6 +237,19 @@ def detect_encoding(path: Path, sample_size: int = 256 * 1024) -> str:
         except UnicodeDecodeError:
             return best.encoding if best is not None else "latin-1"
     return best.encoding
+
+
+def _is_utf8(path: Path, block: int = 8 * 1024 * 1024) -> bool:
+    """True when the whole file decodes as UTF-8 (streamed in blocks)."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(block):
+                dec.decode(chunk)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def transcode_to_utf8(src: Path, encoding: str, dst: Path) -> None:

@@ -330,3 +330,16 @@ def test_columns_yaml_file_entry_and_bad_target(tmp_path):
     (data / "columns.yaml").write_text("sites:\n  file: danh_sach_diem_tiem.csv\n  columns: {site_name: ten_diem}\n")
     with pytest.raises(IngestError, match=r"sites.columns maps to 'ten_diem'"):
         ingest(data, tmp_path / "db.duckdb")
+
+
+def test_cp1258_after_a_long_ascii_start(tmp_path):
+    """Non-UTF-8 bytes far beyond the detection sample still switch the file to cp1258."""
+    ascii_rows = [f"0400{i:08d},Nguyen Van A,1990-01-01,Nam,40,412,16681," for i in range(9000)]
+    data = write_folder(tmp_path / "data", pop=ascii_rows + ["040199999999,Nguyễn Thị Hoà,1990-05-01,Nữ,40,412,16681,"],
+                        encoding="cp1258")
+    assert (data / "population.csv").stat().st_size > 256 * 1024
+    assert detect_encoding(data / "population.csv") == "cp1258"
+    res = ingest(data, tmp_path / "db.duckdb")
+    assert res["population"].rows_loaded == 9001
+    last = table(tmp_path / "db.duckdb", "SELECT full_name FROM population WHERE _row = 9001").iloc[0, 0]
+    assert last == "Nguyễn Thị Hoà"
