@@ -343,3 +343,31 @@ def test_cp1258_after_a_long_ascii_start(tmp_path):
     assert res["population"].rows_loaded == 9001
     last = table(tmp_path / "db.duckdb", "SELECT full_name FROM population WHERE _row = 9001").iloc[0, 0]
     assert last == "Nguyễn Thị Hoà"
+
+
+def test_empty_and_corrupt_files(tmp_path):
+    data = write_folder(tmp_path / "data")
+    (data / "sites.csv").write_text("")
+    with pytest.raises(IngestError, match=r"sites\.csv: empty file"):
+        ingest(data, tmp_path / "db.duckdb")
+    (data / "sites.csv").unlink()
+    (data / "sites.parquet").write_bytes(b"not a parquet file")
+    with pytest.raises(IngestError, match=r"sites\.parquet: cannot read as Parquet"):
+        ingest(data, tmp_path / "db.duckdb")
+
+
+def test_cli_prints_the_row_accounting(tmp_path):
+    from typer.testing import CliRunner
+
+    from vaxstudy.cli import app
+
+    data = write_folder(tmp_path / "data", vac=BROKEN_VAC)
+    r = CliRunner().invoke(app, ["ingest", "--data", str(data), "--db", str(tmp_path / "db.duckdb")],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in r.output.splitlines() if "vaccinations" in ln)
+    assert [c.strip() for c in line.split("│") if c.strip()] == ["vaccinations", "vaccinations.csv", "14", "3", "11"]
+    assert "quarantined with their reasons" in r.output
+    r2 = CliRunner().invoke(app, ["standardize", "--db", str(tmp_path / "db.duckdb")], env={"COLUMNS": "200"})
+    assert r2.exit_code == 0, r2.output
+    assert "vaccinations_std" in r2.output
