@@ -21,6 +21,7 @@ Same arguments and seed → byte-identical files.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -77,6 +78,17 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     sites = campaign.make_sites(province)
     n_res = len(residents)
     residents.index = np.arange(n_res)
+    # the register file, in random order (written now to free its copy early)
+    reg = residents[["person_id", "full_name", "dob", "sex", "province_code", "district_code", "commune_code",
+                     "register_phone"]].iloc[r_shuf.permutation(n_res)].reset_index(drop=True)
+    pop_out = pd.DataFrame({
+        "person_id": reg["person_id"], "full_name": reg["full_name"],
+        "date_of_birth": pd.Series(reg["dob"].to_numpy().astype("datetime64[D]").astype(str), dtype="str"),
+        "sex": reg["sex"], "province_code": reg["province_code"], "district_code": reg["district_code"],
+        "commune_code": reg["commune_code"], "phone": reg["register_phone"],
+    })
+    _write(pop_out, out / "population", fmt, dates=["date_of_birth"])
+    del reg, pop_out
 
     n_out = int(round(outsider_share / (1 - outsider_share) * (residents["age_ref"] >= 18).sum() * 0.93))
     outsiders = population.make_outsiders(n_out, province, r_out, residents["cccd"].to_numpy())
@@ -109,15 +121,6 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     # --- files
     keys = persons.index.to_numpy()
     pkey = pd.Series([f"P{k + 1:08d}" for k in keys], index=keys)
-    reg = residents.iloc[r_shuf.permutation(n_res)]
-    pop_out = pd.DataFrame({
-        "person_id": reg["person_id"].to_numpy(), "full_name": reg["full_name"].to_numpy(),
-        "date_of_birth": reg["dob"].to_numpy().astype("datetime64[D]").astype(str),
-        "sex": reg["sex"].to_numpy(), "province_code": reg["province_code"].to_numpy(),
-        "district_code": reg["district_code"].to_numpy(), "commune_code": reg["commune_code"].to_numpy(),
-        "phone": reg["register_phone"].to_numpy(),
-    })
-    _write(pop_out, out / "population", fmt, dates=["date_of_birth"])
     _write(vac, out / "vaccinations", fmt, dates=["vaccination_date", "entered_date"], ints=["dose_number"])
     _write(sites, out / "sites", fmt)
     _write(tal[["site_id", "vaccination_date", "dose_number", "doses_administered"]], out / "tallies", fmt,
@@ -150,6 +153,8 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     tal[["site_id", "vaccination_date", "dose_number", "true_doses", "doses_administered"]].to_parquet(
         out / "truth_tallies.parquet", index=False)
 
+    del persons, residents, outsiders, work, events, vac, truth_rec, prof_flags, tal, td, tr, truth
+    gc.collect()
     summary = truth_summary(out, province, p_start.isoformat(), p_end.isoformat())
     summary["generator"] = {
         "province": province, "scale": scale, "seed": int(seed), "format": fmt,

@@ -113,29 +113,36 @@ def vaccinate(people: pd.DataFrame, sites: pd.DataFrame, period_end: np.datetime
     d_uptake = dict(zip(districts, rng.uniform(0.86, 0.99, size=len(districts))))
     d_shift = dict(zip(districts, rng.integers(-12, 13, size=len(districts))))
     age_f = np.select([age < 30, age < 65, age < 80], [0.92, 0.97, 0.92], 0.75)
-    dist = people["district_code"].to_numpy()
+    dist = people["district_code"].to_numpy(dtype=object)
     p = pd.Series(dist).map(d_uptake).to_numpy() * age_f
     p = np.where(people["in_register"].to_numpy(), p, 1.0)  # outsiders are drawn as recipients
     willing = rng.random(n) < p
     day1 = _dose1_dates(rng.random(n)) + pd.Series(dist).map(d_shift).fillna(0).to_numpy().astype(np.int64)
     day1 = day1 - np.select([age >= 65, age >= 50], [10, 5], 0)
     day1 = np.maximum(day1, CAMPAIGN_START.astype(np.int64))
-    dob = people["dob"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    adult_then = day1 >= (pd.DatetimeIndex(people["dob"]) + pd.DateOffset(years=18)).to_numpy().astype("datetime64[D]").astype(np.int64)
-    del dob
+    dob = pd.DatetimeIndex(people["dob"])
+    # 18th birthday (29 February -> 1 March)
+    eighteen = pd.to_datetime({"year": dob.year + 18, "month": dob.month, "day": np.where(
+        (dob.month == 2) & (dob.day == 29), 28, dob.day)}) + pd.to_timedelta(
+        ((dob.month == 2) & (dob.day == 29)).astype(int), unit="D")
+    adult_then = day1 >= eighteen.to_numpy().astype("datetime64[D]").astype(np.int64)
     got1 = willing & adult_then & (day1 <= period_end.astype(np.int64))
     vac = _vaccine_for(day1, rng)
     lo = np.array([INTERVAL[v][0] for v in range(4)])[vac]
     hi = np.array([INTERVAL[v][1] for v in range(4)])[vac]
     day2 = day1 + lo + np.floor(rng.random(n) * (hi - lo)).astype(np.int64)
     got2 = got1 & (rng.random(n) < dose2_completion) & (day2 <= period_end.astype(np.int64))
-    site1 = _sites_for(dist, people["commune_code"].to_numpy(), sites, rng)
+    i1 = np.flatnonzero(got1)
+    com = people["commune_code"].to_numpy(dtype=object)
+    site1 = _sites_for(dist[i1], com[i1], sites, rng)
     # most second doses at the same site
-    site2 = np.where(rng.random(n) < 0.9, site1, _sites_for(dist, people["commune_code"].to_numpy(), sites, rng))
+    site2 = np.where(rng.random(len(i1)) < 0.9, site1, _sites_for(dist[i1], com[i1], sites, rng))
+    g2 = got2[i1]
     keys = people.index.to_numpy()
     ev = pd.concat([
-        pd.DataFrame({"person_key": keys[got1], "dose_number": 1, "day": day1[got1], "vaccine": vac[got1], "site_id": site1[got1]}),
-        pd.DataFrame({"person_key": keys[got2], "dose_number": 2, "day": day2[got2], "vaccine": vac[got2], "site_id": site2[got2]}),
+        pd.DataFrame({"person_key": keys[i1], "dose_number": 1, "day": day1[i1], "vaccine": vac[i1], "site_id": site1}),
+        pd.DataFrame({"person_key": keys[i1][g2], "dose_number": 2, "day": day2[i1][g2], "vaccine": vac[i1][g2],
+                      "site_id": site2[g2]}),
     ], ignore_index=True)
     ev["vaccine"] = np.array(VACCINES, dtype=object)[ev["vaccine"].to_numpy()]
     return ev

@@ -222,6 +222,31 @@ def noisy_address(prov, dist, com, site_com, district_communes: dict, p: SynthPa
     return (prov, dist, com), flags
 
 
+PROFILE_CHUNK = 200_000
+
+
+def _noisy_profiles(per: pd.DataFrame, site_com: np.ndarray, district_communes: dict, params: SynthParams,
+                    rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed person fields (Arrow-backed strings) and noise flags for one chunk of profiles."""
+    n = len(per)
+    names, f_name = noisy_names(per["full_name"].to_numpy(dtype=object), params, rng)
+    dobs, f_dob = noisy_dobs(per["dob"].to_numpy(), params, rng)
+    f_sex = {"sex_empty": rng.random(n) < params.sex_empty}
+    sex = np.where(f_sex["sex_empty"], "", np.where(per["sex"].to_numpy() == "M", "Nam", "Nữ"))
+    ids, f_id = noisy_ids(per["person_id"].to_numpy(dtype=object), per["cmnd"].to_numpy(dtype=object), params, rng)
+    own = per["own_phone"].to_numpy(dtype=object)
+    base_phone = np.where(own != "", own,
+                          np.where(rng.random(n) < 0.7, per["contact_phone"].to_numpy(dtype=object), "")).astype(object)
+    phones, f_ph = noisy_phones(base_phone, params, rng)
+    (pv, ds, cm), f_ad = noisy_address(per["province_code"].to_numpy(dtype=object), per["district_code"].to_numpy(dtype=object),
+                                       per["commune_code"].to_numpy(dtype=object), site_com, district_communes, params, rng)
+    cols = {"full_name": names, "date_of_birth": dobs, "sex": sex, "id_number": ids, "phone": phones,
+            "province_code": pv, "district_code": ds, "commune_code": cm}
+    pf = pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in cols.items()})
+    flags = pd.DataFrame({k: v for f in (f_name, f_dob, f_sex, f_id, f_ph, f_ad) for k, v in f.items()})
+    return pf, flags
+
+
 def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFrame, params: SynthParams,
                   export_day: int, district_communes: dict, rng: np.random.Generator):
     """Return (vaccinations, truth_records) from events carrying entry times."""
@@ -262,25 +287,20 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
     first_event = rows.loc[prof["first_pos"].to_numpy(), "event_id"].to_numpy()
     site_com = ev_site.reindex(first_event).map(dict(zip(sites["site_id"], sites["commune_code"]))).to_numpy(dtype=object)
 
-    per = persons.loc[prof["person_key"].to_numpy()]
-    names, f_name = noisy_names(per["full_name"].to_numpy(dtype=object), params, rng)
-    dobs, f_dob = noisy_dobs(per["dob"].to_numpy(), params, rng)
-    sex = np.where(per["sex"].to_numpy() == "M", "Nam", "Nữ").astype(object)
-    f_sex = {"sex_empty": rng.random(len(prof)) < params.sex_empty}
-    sex[f_sex["sex_empty"]] = ""
-    ids, f_id = noisy_ids(per["person_id"].to_numpy(dtype=object), per["cmnd"].to_numpy(dtype=object), params, rng)
-    own = per["own_phone"].to_numpy(dtype=object)
-    base_phone = np.where(own != "", own,
-                          np.where(rng.random(len(prof)) < 0.7, per["contact_phone"].to_numpy(dtype=object), "")).astype(object)
-    phones, f_ph = noisy_phones(base_phone, params, rng)
-    (pv, ds, cm), f_ad = noisy_address(per["province_code"].to_numpy(dtype=object), per["district_code"].to_numpy(dtype=object),
-                                       per["commune_code"].to_numpy(dtype=object), site_com, district_communes, params, rng)
-    pf = pd.DataFrame({
-        "subject_id": prof["subject_id"].to_numpy(), "full_name": names, "date_of_birth": dobs, "sex": sex,
-        "id_number": ids, "phone": phones, "province_code": pv, "district_code": ds, "commune_code": cm,
-    })
-    flags = pd.DataFrame({"subject_id": prof["subject_id"].to_numpy(),
-                          **{k: v for f in (f_name, f_dob, f_sex, f_id, f_ph, f_ad) for k, v in f.items()}})
+    # person fields of each profile, noised in chunks (bounded memory for Python strings)
+    pf_parts, flag_parts = [], []
+    for lo in range(0, len(prof), PROFILE_CHUNK):
+        sl = slice(lo, lo + PROFILE_CHUNK)
+        per = persons.loc[prof["person_key"].to_numpy()[sl]]
+        pf, fl = _noisy_profiles(per, site_com[sl], district_communes, params, rng)
+        pf.insert(0, "subject_id", prof["subject_id"].to_numpy()[sl])
+        fl.insert(0, "subject_id", prof["subject_id"].to_numpy()[sl])
+        pf_parts.append(pf)
+        flag_parts.append(fl)
+        del per, pf, fl
+    pf = pd.concat(pf_parts, ignore_index=True)
+    flags = pd.concat(flag_parts, ignore_index=True)
+    del pf_parts, flag_parts
 
     evx = events.set_index("event_id").loc[rows["event_id"].to_numpy()]
     entered = (rows["ts"].to_numpy() // 86400).astype("datetime64[D]").astype(str).astype(object)

@@ -106,9 +106,10 @@ def sample_surnames(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(sn, dtype=object)[rng.choice(len(sn), size=n, p=p)]
 
 
-def full_names(surname, middle, given) -> np.ndarray:
-    s = pd.Series(surname, dtype=object) + " " + pd.Series(middle, dtype=object) + " " + pd.Series(given, dtype=object)
-    return s.str.replace("  ", " ", regex=False).to_numpy(dtype=object)
+def full_names(surname, middle, given) -> pd.Series:
+    """'surname middle given' as an Arrow-backed string Series (no per-row Python objects)."""
+    s = pd.Series(surname, dtype="str") + " " + pd.Series(middle, dtype="str") + " " + pd.Series(given, dtype="str")
+    return s.str.replace("  ", " ", regex=False)
 
 
 def make_cccd(birth_prov: np.ndarray, sex: np.ndarray, dob: np.ndarray, rng: np.random.Generator,
@@ -127,23 +128,26 @@ def make_cccd(birth_prov: np.ndarray, sex: np.ndarray, dob: np.ndarray, rng: np.
     return ids
 
 
-def cccd_str(ids: np.ndarray) -> np.ndarray:
-    return pd.Series(ids).astype(str).str.zfill(12).to_numpy(dtype=object)
+def digits(values: np.ndarray, width: int) -> pd.Series:
+    """Zero-padded decimal strings of non-negative integers, as an Arrow-backed string Series."""
+    return pd.Series(np.char.zfill(np.asarray(values, dtype=np.int64).astype(f"U{width}"), width), dtype="str")
 
 
-def make_phones(n: int, rng: np.random.Generator, taken: set | None = None) -> np.ndarray:
-    pre = np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), size=n)]
-    num = rng.integers(0, 10**7, size=n)
-    s = pd.Series(pre, dtype=object) + pd.Series(num).astype(str).str.zfill(7)
-    # uniqueness: redraw the (rare) collisions
-    while True:
-        dup = s.duplicated(keep="first").to_numpy()
+def cccd_str(ids: np.ndarray) -> pd.Series:
+    return digits(ids, 12)
+
+
+def make_phones(n: int, rng: np.random.Generator) -> pd.Series:
+    """Unique 10-digit mobile numbers (prefix 03x/05x/07x/08x/09x + 7 digits)."""
+    pre = np.array([int(p) for p in PHONE_PREFIXES], dtype=np.int64)
+    num = pre[rng.integers(0, len(pre), size=n)] * 10**7 + rng.integers(0, 10**7, size=n)
+    while True:  # redraw the (rare) collisions
+        dup = pd.Series(num).duplicated(keep="first").to_numpy()
         if not dup.any():
             break
         k = int(dup.sum())
-        s[dup] = (pd.Series(np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), size=k)], dtype=object)
-                  + pd.Series(rng.integers(0, 10**7, size=k)).astype(str).str.zfill(7)).to_numpy()
-    return s.to_numpy(dtype=object)
+        num[dup] = pre[rng.integers(0, len(pre), size=k)] * 10**7 + rng.integers(0, 10**7, size=k)
+    return digits(num, 10)
 
 
 def phone_ownership(age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -151,9 +155,9 @@ def phone_ownership(age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.random(len(age)) < p
 
 
-def make_cmnd(province: str, n: int, rng: np.random.Generator) -> np.ndarray:
+def make_cmnd(province: str, n: int, rng: np.random.Generator) -> pd.Series:
     pre = CMND_PREFIX.get(province, f"{(int(province) * 7) % 38 + 1:02d}")
-    return (pre + pd.Series(rng.integers(0, 10**7, size=n)).astype(str).str.zfill(7)).to_numpy(dtype=object)
+    return pre + digits(rng.integers(0, 10**7, size=n), 7)
 
 
 def _attach(target_age: np.ndarray, head_age_sorted: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -253,23 +257,22 @@ def make_population(province: str, scale: float, rng: np.random.Generator) -> pd
                           np.array(other_provs, dtype=np.int64)[rng.integers(0, len(other_provs), size=n)])
     cccd = make_cccd(birth_prov, sex, dob, rng)
     born_year = dob.astype("datetime64[Y]").astype(np.int64) + 1970
-    cmnd = np.where(born_year < 2006, make_cmnd(province, n, rng), "")
+    cmnd = make_cmnd(province, n, rng).where(born_year < 2006, "")
     has_phone = phone_ownership(age, rng)
-    phone_all = make_phones(n, rng)
-    own_phone = np.where(has_phone, phone_all, "").astype(object)
+    own_phone = make_phones(n, rng).where(has_phone, "")
     # household contact phone: the first phone owner of the household (head first)
     ord_ = np.lexsort((np.arange(n), role, ~has_phone, hh))
-    first = pd.Series(own_phone[ord_]).groupby(hh[ord_]).first()
-    hh_phone = first.reindex(np.arange(n_hh)).fillna("").to_numpy(dtype=object)
-    contact = hh_phone[hh]
-    reg_phone = np.where(has_phone & (rng.random(n) < 0.8), own_phone,
-                         np.where(~has_phone & (rng.random(n) < 0.3), contact, "")).astype(object)
+    first_pos = pd.Series(ord_).groupby(hh[ord_]).first()
+    hh_first = first_pos.reindex(np.arange(n_hh)).to_numpy()
+    contact = own_phone.take(hh_first[hh]).reset_index(drop=True)
+    u = rng.random(n)
+    reg_phone = own_phone.where(has_phone & (u < 0.8), contact.where(~has_phone & (u < 0.3), ""))
 
     return pd.DataFrame({
         "cccd": cccd,
         "person_id": cccd_str(cccd),
         "cmnd": cmnd,
-        "surname": surname, "middle": middle, "given": given, "full_name": full,
+        "full_name": full,
         "sex": sex, "dob": dob, "age_ref": age,
         "province_code": province,
         "district_code": communes["district_code"].to_numpy()[ci],
@@ -294,13 +297,10 @@ def make_outsiders(n: int, province: str, rng: np.random.Generator, taken_cccd: 
     middle, given = sample_names(sex, age, rng)
     cccd = make_cccd(home.astype(np.int64), sex, dob, rng, taken=taken_cccd)
     born_year = dob.astype("datetime64[Y]").astype(np.int64) + 1970
-    has_phone = rng.random(n) < 0.95
-    phones = make_phones(n, rng)
-    own = np.where(has_phone, phones, "").astype(object)
+    own = make_phones(n, rng).where(rng.random(n) < 0.95, "")
     return pd.DataFrame({
         "cccd": cccd, "person_id": cccd_str(cccd),
-        "cmnd": np.where(born_year < 2006, make_cmnd(province, n, rng), ""),
-        "surname": surname, "middle": middle, "given": given,
+        "cmnd": make_cmnd(province, n, rng).where(born_year < 2006, ""),
         "full_name": full_names(surname, middle, given),
         "sex": sex, "dob": dob, "age_ref": age,
         "province_code": home,

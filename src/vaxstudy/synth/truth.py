@@ -35,21 +35,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 AGE_GROUPS = [("18-29", 18, 29), ("30-49", 30, 49), ("50-64", 50, 64), ("65+", 65, 200)]
 COVERAGE_KEYS = ("coverage_dose1", "coverage_dose2", "coverage_dose1_recorded", "coverage_dose2_recorded")
 
 
-def read_table(data_dir: Path, name: str) -> pd.DataFrame:
+def read_table(data_dir: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A table of the data folder as text columns ('' for empty), from .parquet or .csv."""
     data_dir = Path(data_dir)
     pq = data_dir / f"{name}.parquet"
     if pq.exists():
-        df = pd.read_parquet(pq)
+        df = pd.read_parquet(pq, columns=columns)
         for c in df.columns:
-            if str(df[c].dtype).startswith(("date", "object")):
+            if not pd.api.types.is_string_dtype(df[c]):
                 df[c] = df[c].astype(str).where(df[c].notna(), "")
         return df
-    return pd.read_csv(data_dir / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    return pd.read_csv(data_dir / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8", usecols=columns)
+
+
+def _member(values, pool) -> np.ndarray:
+    """values.isin(pool) for text columns, hashed by Arrow (fast for millions of strings)."""
+    v = pa.array(pd.Series(values, dtype="str").array)
+    p = pa.array(pd.Series(pool, dtype="str").drop_duplicates().array)
+    return pc.is_in(v, value_set=p).to_numpy(zero_copy_only=False)
 
 
 def _rate(num, den):
@@ -92,12 +102,12 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
     end = pd.Timestamp(period_end).date()
     s_iso, e_iso = start.isoformat(), end.isoformat()
 
-    pop = read_table(data_dir, "population")
-    vac = read_table(data_dir, "vaccinations")
+    pop = read_table(data_dir, "population", ["person_id", "date_of_birth", "sex", "province_code", "district_code"])
+    vac = read_table(data_dir, "vaccinations", ["record_id", "subject_id", "vaccination_date", "dose_number", "site_id"])
     sites = read_table(data_dir, "sites")
     tallies = read_table(data_dir, "tallies")
     truth = read_table(data_dir, "truth")
-    doses = pd.read_parquet(data_dir / "truth_doses.parquet")
+    doses = pd.read_parquet(data_dir / "truth_doses.parquet", columns=["true_person_id", "dose_number", "vaccination_date"])
     doses["vaccination_date"] = doses["vaccination_date"].astype(str)
 
     site_district = dict(zip(sites["site_id"], sites["district_code"]))
@@ -109,14 +119,14 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
     vac["dose_number"] = vac["dose_number"].astype(int)
     vac["vaccination_date"] = vac["vaccination_date"].astype(str).str[:10]
     rec = vac[(vac["vaccination_date"] >= s_iso) & (vac["vaccination_date"] <= e_iso)
-              & vac["site_id"].isin(prov_sites)].sort_values("_pos")
+              & _member(vac["site_id"], list(prov_sites))].sort_values("_pos")
     rec = rec.assign(dup_dose=rec.duplicated(["true_person_key", "dose_number"], keep="first"),
                      site_district=rec["site_id"].map(site_district))
 
     tallies = tallies.assign(vaccination_date=tallies["vaccination_date"].astype(str).str[:10],
                              doses_administered=tallies["doses_administered"].astype(int))
     tal = tallies[(tallies["vaccination_date"] >= s_iso) & (tallies["vaccination_date"] <= e_iso)
-                  & tallies["site_id"].isin(prov_sites)]
+                  & _member(tallies["site_id"], list(prov_sites))]
     tal = tal.assign(site_district=tal["site_id"].map(site_district))
 
     # residents aged >= 18 at period_end, with their true and recorded doses
@@ -125,17 +135,18 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
     res = res[res["age"] >= 18]
     given = doses[(doses["vaccination_date"] <= e_iso) & (doses["true_person_id"] != "")]
     held = vac[(vac["vaccination_date"] <= e_iso) & (vac["true_person_id"] != "")]
-    res["coverage_dose1"] = res["person_id"].isin(given["true_person_id"])
-    res["coverage_dose2"] = res["person_id"].isin(given.loc[given["dose_number"] >= 2, "true_person_id"])
-    res["coverage_dose1_recorded"] = res["person_id"].isin(held["true_person_id"])
-    res["coverage_dose2_recorded"] = res["person_id"].isin(held.loc[held["dose_number"] >= 2, "true_person_id"])
+    res["coverage_dose1"] = _member(res["person_id"], given["true_person_id"])
+    res["coverage_dose2"] = _member(res["person_id"], given.loc[given["dose_number"] >= 2, "true_person_id"])
+    res["coverage_dose1_recorded"] = _member(res["person_id"], held["true_person_id"])
+    res["coverage_dose2_recorded"] = _member(res["person_id"], held.loc[held["dose_number"] >= 2, "true_person_id"])
 
     out: dict = {"province_code": province, "period_start": s_iso, "period_end": e_iso}
     out.update(_record_figures(rec, float(tal["doses_administered"].sum())))
     out.update(_coverage(res))
 
     by_district = {}
-    districts = sorted(set(res["district_code"]) | set(rec["site_district"].dropna()) | set(tal["site_district"].dropna()))
+    districts = sorted(set(pd.unique(res["district_code"])) | set(pd.unique(rec["site_district"].dropna()))
+                       | set(pd.unique(tal["site_district"].dropna())))
     for d in districts:
         fig = _record_figures(rec[rec["site_district"] == d],
                               float(tal.loc[tal["site_district"] == d, "doses_administered"].sum()))

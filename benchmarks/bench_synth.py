@@ -1,0 +1,60 @@
+"""Time and peak memory of `vaxstudy.synth.generate` at scale 0.01 and 1.0 (full Nghệ An).
+
+Each scale runs in a fresh subprocess so that ru_maxrss is that run's peak.
+Usage: python benchmarks/bench_synth.py [scale ...]   (default: 0.01 1.0)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from vaxstudy.synth import generate
+out = generate(sys.argv[1], province="40", scale=float(sys.argv[2]), seed=1)
+dt = time.perf_counter() - t0
+s = json.loads((Path(out) / "truth_summary.json").read_text(encoding="utf-8"))
+size = sum(p.stat().st_size for p in Path(out).iterdir())
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+print(json.dumps({"seconds": dt, "peak_rss_mib": rss / 1024, "n_records": s["n_records"],
+                  "n_subjects": s["n_subjects"], "bytes_written": size}))
+"""
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+        mem = f", {kb / 1024**2:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs{mem}, Python {platform.python_version()}"
+
+
+def main(scales: list[float]) -> None:
+    print(f"machine: {machine()}")
+    for scale in scales:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([sys.executable, "-c", CHILD, tmp, str(scale)], capture_output=True, text=True, check=True)
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            print(f"scale {scale:g}: {res['seconds']:.1f} s, peak RSS {res['peak_rss_mib']:.0f} MiB, "
+                  f"{res['n_records']:,} records, {res['n_subjects']:,} subjects, "
+                  f"{res['bytes_written'] / 1e6:.0f} MB written", flush=True)
+
+
+if __name__ == "__main__":
+    main([float(a) for a in sys.argv[1:]] or [0.01, 1.0])
