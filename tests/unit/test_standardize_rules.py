@@ -8,7 +8,8 @@ import pytest
 from vaxstudy.standardize.admin import code_sql, commune_valid_sql, register_geo
 from vaxstudy.standardize.dates import parse_dobs
 from vaxstudy.standardize.ids import id_sql
-from vaxstudy.standardize.phones import OLD_MOBILE_PREFIXES, phone_sql
+from vaxstudy.standardize.phones import (OLD_MOBILE_PREFIXES, phone_convert_sql, phone_fields_sql,
+                                         phone_national_sql)
 from vaxstudy.standardize.sex import sex_sql
 
 
@@ -114,14 +115,24 @@ def test_id(con, typed, sex, year, expected):
     ],
 )
 def test_phone(con, typed, phone, valid):
-    e = phone_sql("CAST($1 AS VARCHAR)")
-    assert (ev(con, e["phone"], typed), ev(con, e["phone_valid"], typed)) == (phone, valid)
+    assert phones(con, [typed]) == [(phone, valid)]
+
+
+def phones(con, typed_values):
+    """(phone, phone_valid) per typed value, through the same three SQL stages as standardize_db."""
+    f = phone_fields_sql("c", "typed")
+    con.execute("CREATE OR REPLACE TEMP TABLE _ph(i INTEGER, typed VARCHAR)")
+    con.executemany("INSERT INTO _ph VALUES (?, ?)", list(enumerate(typed_values)))
+    return con.execute(
+        f"""SELECT {f['phone']}, {f['phone_valid']} FROM (
+                SELECT i, typed, {phone_convert_sql('n')} AS c FROM (
+                    SELECT i, typed, {phone_national_sql('typed')} AS n FROM _ph)) ORDER BY i"""
+    ).fetchall()
 
 
 def test_every_old_prefix_converts(con):
-    e = phone_sql("CAST($1 AS VARCHAR)")
-    for old, new in OLD_MOBILE_PREFIXES.items():
-        assert ev(con, e["phone"], old + "1234567") == new + "1234567"
+    got = phones(con, [old + "1234567" for old in OLD_MOBILE_PREFIXES])
+    assert got == [(new + "1234567", True) for new in OLD_MOBILE_PREFIXES.values()]
     assert len(OLD_MOBILE_PREFIXES) == 21
 
 
@@ -150,8 +161,14 @@ def test_commune_valid(con):
 
     row = geo.communes().iloc[0]
     other_district = geo.districts().query("district_code != @row.district_code").iloc[0].district_code
-    e = commune_valid_sql("CAST($1 AS VARCHAR)", "CAST($2 AS VARCHAR)")
-    assert ev(con, e, row.commune_code, row.district_code) is True
-    assert ev(con, e, row.commune_code, other_district) is False
-    assert ev(con, e, "99999", row.district_code) is False
-    assert ev(con, e, None, row.district_code) is None
+    def valid(commune, district):
+        return con.execute(
+            f"""SELECT {commune_valid_sql('c', 'd', 'g.district_code')}
+                FROM (SELECT CAST($1 AS VARCHAR) c, CAST($2 AS VARCHAR) d) LEFT JOIN _geo_communes g
+                ON g.commune_code = c""", [commune, district]).fetchone()[0]
+
+    assert valid(row.commune_code, row.district_code) is True
+    assert valid(row.commune_code, other_district) is False
+    assert valid("99999", row.district_code) is False
+    assert valid(row.commune_code, None) is False
+    assert valid(None, row.district_code) is None

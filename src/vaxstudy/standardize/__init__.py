@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaxstudy.standardize.admin import WIDTH, code_sql, register_geo
+from vaxstudy.standardize.admin import WIDTH, code_sql, commune_valid_sql, register_geo
 from vaxstudy.standardize.dates import dob_table_sql
 from vaxstudy.standardize.ids import id_digits_sql, id_fields_sql
 from vaxstudy.standardize.names import NAME_COLUMNS, name_table, normalize_name, standardize_name
@@ -63,7 +63,7 @@ def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str
            {ids['id_province_code']} AS id_province_code, {ids['id_consistent']} AS id_consistent,
            {ph['phone']} AS phone, {ph['phone_valid']} AS phone_valid,
            _s._prov AS province_code, _s._dist AS district_code, _s._comm AS commune_code,
-           CASE WHEN _s._comm IS NULL THEN NULL ELSE coalesce(_s._geo_dist = _s._dist, FALSE) END AS commune_valid
+           {commune_valid_sql('_s._comm', '_s._dist', '_s._geo_dist')} AS commune_valid
            {{extra}}
     FROM _s
     """

@@ -28,7 +28,8 @@ def register_geo(con) -> None:
         con.unregister("_geo_df")
 
 
-def commune_valid_sql(commune: str, district: str) -> str:
-    """SQL (needs _geo_communes): commune exists and lies in ``district``."""
-    return (f"CASE WHEN {commune} IS NULL THEN NULL ELSE coalesce((SELECT g.district_code = {district} "
-            f"FROM _geo_communes g WHERE g.commune_code = {commune}), FALSE) END")
+def commune_valid_sql(commune: str, district: str, geo_district: str) -> str:
+    """SQL for commune_valid, where ``geo_district`` is the district of ``commune`` in the GSO
+    list (from ``LEFT JOIN _geo_communes ON commune_code = commune``; NULL if unknown)."""
+    return (f"CASE WHEN {commune} IS NULL THEN NULL "
+            f"ELSE coalesce({geo_district} = {district}, FALSE) END")

@@ -46,8 +46,3 @@ def phone_fields_sql(converted: str, typed: str) -> dict[str, str]:
         "phone": f"CASE WHEN {valid} THEN {converted} END",
         "phone_valid": f"CASE WHEN nullif(trim(CAST({typed} AS VARCHAR)), '') IS NULL THEN NULL ELSE {valid} END",
     }
-
-
-def phone_sql(col: str) -> dict[str, str]:
-    """phone and phone_valid straight from a typed column (nested form of the three steps)."""
-    return phone_fields_sql(phone_convert_sql(phone_national_sql(col)), col)
