@@ -31,8 +31,9 @@ Maps a user's layout onto the contract, per table::
         vaccination_date: "%d/%m/%Y"
 
 Header names are matched to the contract case-insensitively after trimming.
-Without a date format, required dates accept ISO (``2021-07-15``, also with a time)
-and ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``-`` or ``.`` as separator).
+Dates always accept ISO (``2021-07-15``, also with a time; spreadsheet date cells arrive
+so); otherwise the column's ``date_formats`` entry, else ``dd/mm/yyyy`` (also ``d/m/yyyy``,
+``-`` or ``.`` as separator).
 
 Validation
 ----------
@@ -57,7 +58,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -427,27 +427,22 @@ def _rename_map(spec: dict) -> dict[str, str]:
 
 
 def date_sql(expr: str, fmt: str | None = None) -> str:
-    """SQL DATE from text: a user format, else ISO date/time or d/m/yyyy (separators / - .)."""
+    """SQL DATE from text: ISO date/time, then the user's format if given, else d/m/yyyy
+    (separators / - .). ISO comes first because spreadsheet date cells arrive as ISO."""
     s = f"trim({expr})"
+    iso = (f"CASE WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([ T].*)?') "
+           f"THEN TRY_CAST(TRY_CAST({s} AS TIMESTAMP) AS DATE) END")
     if fmt:
-        return f"CAST(TRY_STRPTIME({s}, {_lit(fmt)}) AS DATE)"
+        return f"coalesce({iso}, CAST(TRY_STRPTIME({s}, {_lit(fmt)}) AS DATE))"
     dmy = f"regexp_replace({s}, '[-.]', '/', 'g')"
-    return (
-        f"CASE WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([ T].*)?') "
-        f"THEN TRY_CAST(TRY_CAST({s} AS TIMESTAMP) AS DATE) "
-        f"WHEN regexp_full_match({s}, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{4}}') "
-        f"THEN CAST(TRY_STRPTIME({dmy}, '%d/%m/%Y') AS DATE) END"
-    )
+    return (f"coalesce({iso}, CASE WHEN regexp_full_match({s}, '\\d{{1,2}}[/.-]\\d{{1,2}}[/.-]\\d{{4}}') "
+            f"THEN CAST(TRY_STRPTIME({dmy}, '%d/%m/%Y') AS DATE) END)")
 
 
 def int_sql(expr: str) -> str:
     """SQL BIGINT from text holding an integer (``3``, ``3.0``); NULL for ``1.5``, ``x``."""
     return (f"CASE WHEN regexp_full_match(trim({expr}), '[+-]?\\d+(\\.0+)?') "
             f"THEN TRY_CAST(regexp_replace(trim({expr}), '\\.0+$', '') AS BIGINT) END")
-
-
-def _fmt_values(values: list) -> str:
-    return ", ".join(repr(v) for v in values)
 
 
 def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableCounts:

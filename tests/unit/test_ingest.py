@@ -159,16 +159,18 @@ def test_columns_yaml_renames_and_date_formats(tmp_path):
     (data / "vaccinations.csv").write_text(
         "Ma,Ho so,Ho ten,Ngay tiem,Mui,Diem tiem\n"
         "r1,s1,Nguyễn Thị Hoà,07-01-2021,1,S1\n"      # month-first: only valid with the format
-        "r2,s1,Nguyễn Thị Hoà,08-15-2021,2,S1\n", encoding="utf-8")
+        "r2,s1,Nguyễn Thị Hoà,08-15-2021,2,S1\n"
+        "r3,s2,Lê Văn Bình,2021-09-01,1,S1\n", encoding="utf-8")  # ISO (spreadsheet cells) still read
     (data / "columns.yaml").write_text(
         "vaccinations:\n"
         "  columns: {Ma: record_id, 'Ho so': subject_id, 'Ho ten': full_name, 'Ngay tiem': vaccination_date,\n"
         "            Mui: dose_number, 'Diem tiem': site_id}\n"
         "  date_formats: {vaccination_date: '%m-%d-%Y'}\n", encoding="utf-8")
     res = ingest(data, tmp_path / "db.duckdb")
-    assert res["vaccinations"].rows_loaded == 2
+    assert res["vaccinations"].rows_loaded == 3
     v = table(tmp_path / "db.duckdb", "SELECT vaccination_date, phone FROM vaccinations ORDER BY _row")
-    assert v["vaccination_date"].tolist() == [pd.Timestamp("2021-07-01"), pd.Timestamp("2021-08-15")]
+    assert v["vaccination_date"].tolist() == [pd.Timestamp("2021-07-01"), pd.Timestamp("2021-08-15"),
+                                              pd.Timestamp("2021-09-01")]
     assert v["phone"].isna().all()  # optional columns absent from the file are NULL
 
 
