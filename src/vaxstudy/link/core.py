@@ -219,13 +219,15 @@ def link_db(
 
             t = time.perf_counter()
             try:
-                write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
-                                  pred_table=pred.physical_name, seed=seed)
+                diag = write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
+                                         predictions=pred, seed=seed)
             except Exception as exc:  # diagnostics must never sink a run
                 log.warning("diagnostics failed: %s", exc)
+                diag = {"error": type(exc).__name__}
             timings["diagnostics"] = time.perf_counter() - t
 
         summary = {
+            "diagnostics": diag if diagnostics else None,
             "inputs": {"n_register": n_reg, "n_records": n_rows, "n_identities": n_vax},
             "model": {
                 "trained_here": trained,
