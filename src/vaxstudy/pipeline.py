@@ -126,6 +126,7 @@ class Prepared:
     model_path: Path | None
     seed: int
     timings: dict[str, float] = field(default_factory=dict)
+    model_in: Path | None = None  # the saved model reused (None: trained on this data)
 
 
 @dataclass
@@ -169,7 +170,7 @@ def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_
         res = link_db(db, link_dir, model_path=model_path, seed=seed)
     return Prepared(data_dir=data_dir, province=province, db_path=db, link_dir=link_dir,
                     quarantine_path=quarantine, model_path=Path(res.model_path) if res.model_path else None,
-                    seed=seed, timings=timings)
+                    seed=seed, timings=timings, model_in=Path(model_path) if model_path else None)
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -219,7 +220,8 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
             "province": prepared.province,
             "period_start": period_start,
             "period_end": period_end,
-            "model_path": str(prepared.model_path) if prepared.model_path else None,
+            "model_path": str(prepared.model_in) if prepared.model_in else None,
+            "model_trained_here": prepared.model_in is None,
             "seed": prepared.seed,
             "language": language,
             "suppression_threshold": int(suppression_threshold),

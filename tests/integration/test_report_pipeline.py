@@ -1,0 +1,120 @@
+"""The whole pipeline on the small synthetic province: `vaxstudy report` and `vaxstudy report-all`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vaxstudy.cli import app
+from vaxstudy.report import privacy
+from vaxstudy.report.i18n import fmt_pct
+from vaxstudy.report.sections import section_ids
+from vaxstudy.report.suppress import MARK
+
+pytestmark = pytest.mark.integration
+PERIOD = "2021-09-01:2021-10-31"
+IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+@pytest.fixture(scope="module")
+def single(small_province, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    res = CliRunner().invoke(app, ["report", "--data", str(small_province), "--province", "40",
+                                   "--period", PERIOD, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = Path(res.stdout.strip().splitlines()[-1])
+    assert html.exists()
+    return out, html.parent
+
+
+def test_output_folder_layout(single):
+    out, run = single
+    assert run == out / "40_2021-09-01_2021-10-31"
+    names = {p.name for p in run.iterdir()}
+    assert {"record_links.parquet", "metrics.json", "report.ipynb", "report.html", "quarantine.csv",
+            "manifest.json"} <= names
+    assert not [p for p in out.iterdir() if p.name.startswith((".tmp", ".old"))]
+
+
+def test_sections_figures_and_numbers_from_the_metrics(single):
+    _, run = single
+    html = (run / "report.html").read_text(encoding="utf-8")
+    metrics = json.loads((run / "metrics.json").read_text())
+    for sid in section_ids():
+        assert f'id="{sid}"' in html, sid
+    assert len(IMG.findall(html)) >= 8
+    assert "Tóm tắt trong một phút" in html  # Vietnamese by default
+    assert fmt_pct(metrics["coverage_dose1"], "vi") in html
+    assert fmt_pct(metrics["missing_entry_rate"], "vi") in html
+    assert "def " not in html and "rep.show" not in html  # code hidden
+
+
+def test_no_small_count_is_shown(single):
+    _, run = single
+    html = (run / "report.html").read_text(encoding="utf-8")
+    cells = re.findall(r'<td class="num">([^<]*)</td>', html)
+    ints = [c for c in cells if re.fullmatch(r"\d{1,3}(\.\d{3})*", c)]
+    assert ints, "no count cells found"
+    small = [c for c in ints if 0 < int(c.replace(".", "")) < 10]
+    assert small == []
+    assert cells.count(MARK) > 0  # the small province has small cells, and they are hidden
+
+
+def test_no_name_id_or_phone_in_the_html_or_the_notebook(single, small_province):
+    _, run = single
+    pop = pd.read_csv(small_province / "population.csv", dtype=str)
+    vax = pd.read_csv(small_province / "vaccinations.csv", dtype=str)
+    ids = privacy.Identifiers(allowed=privacy.place_names())
+    ids.add_names(pd.concat([pop["full_name"], vax["full_name"]]).dropna().unique())
+    ids.add_numbers(pd.concat([pop["person_id"], pop["phone"], vax["id_number"], vax["phone"]]).dropna().unique())
+    assert len(ids.numbers) > 5000 and len(ids.names) > 5000
+    assert privacy.scan_files([run / "report.html", run / "report.ipynb"], ids) == []
+
+
+def test_manifest(single, small_province):
+    _, run = single
+    man = json.loads((run / "manifest.json").read_text())
+    sha = hashlib.sha256((small_province / "population.csv").read_bytes()).hexdigest()
+    assert man["inputs"]["sha256"]["population.csv"] == sha
+    assert man["seed"] == 1 and man["parameters"]["province"] == "40"
+    assert {"ingest", "standardize", "link", "estimate", "render"} <= set(man["timings_seconds"])
+    assert man["packages"]["splink"]
+
+
+def test_report_all_two_provinces_two_periods_one_failing(single, small_province, tmp_path):
+    out, run = single
+    cfg = tmp_path / "reports.yaml"
+    cfg.write_text(f"""
+out: {tmp_path / 'batch'}
+model: {run / 'link_model.json'}
+provinces:
+  - code: "40"
+    data: {small_province}
+  - code: "42"
+    data: {tmp_path / 'no_such_folder'}
+periods:
+  - {PERIOD}
+  - 2021-10-01:2021-10-31
+""")
+    res = CliRunner().invoke(app, ["report-all", "--config", str(cfg)])
+    assert res.exit_code == 1, res.output  # one province failed
+    index = tmp_path / "batch" / "index.html"
+    assert index.exists()
+    html = index.read_text(encoding="utf-8")
+    for name in ("40_2021-09-01_2021-10-31", "40_2021-10-01_2021-10-31"):
+        assert (tmp_path / "batch" / name / "report.html").exists()
+        assert f'href="{name}/report.html"' in html
+        man = json.loads((tmp_path / "batch" / name / "manifest.json").read_text())
+        assert man["parameters"]["model_path"] == str(run / "link_model.json")  # the saved model reused
+    assert html.count(">lỗi<") == 2 and "ingest" in html and "does not exist" in html
+    assert len(IMG.findall(html)) == 1  # the trend of the province that worked
+    # same inputs (data, seed, and the model the first run trained) -> the same figures
+    again = IMG.findall((tmp_path / "batch" / "40_2021-09-01_2021-10-31" / "report.html").read_text())
+    first = IMG.findall((run / "report.html").read_text())
+    assert len(first) >= 8 and again == first
