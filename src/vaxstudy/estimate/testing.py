@@ -71,6 +71,7 @@ def make_db(
     vax["_row"] = range(1, len(vax) + 1)
     vax["_source"] = "vaccinations.csv"
     if links is None:
+        with_cand = any("cand" in x for x in vaccinations)
         links = []
         for r in vaccinations:
             p = r.get("person")
@@ -82,7 +83,7 @@ def make_db(
                     "person_key": p or f"k:{r['record_id']}",
                     "is_duplicate_dose": bool(r.get("dup", False)),
                     **({"best_person_id": r.get("cand"), "best_match_probability": r.get("cand_q")}
-                       if any("cand" in x for x in vaccinations) else {}),
+                       if with_cand else {}),
                 }
             )
     lk = pd.DataFrame(links)

@@ -1,0 +1,92 @@
+"""Corrected coverage on hand-made cases: the formula, and how wrong its assumption can be."""
+
+from __future__ import annotations
+
+import pytest
+
+from vaxstudy.estimate import estimate_db
+from vaxstudy.estimate.testing import make_db
+
+START, END = "2021-03-08", "2021-10-31"
+SITES = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]
+
+
+def _tally(dose, n, day="2021-08-01", site="S1"):
+    return dict(site_id=site, vaccination_date=day, dose_number=dose, doses_administered=n)
+
+
+def test_dose2_without_dose1_is_not_counted_twice(tmp_path):
+    """P3's dose 1 was given (tallied) but never entered; their dose 2 was entered.
+
+    The missing dose 1 belongs to P3, who is already counted through dose 2,
+    so corrected dose-1 coverage adds nobody: 3 of 10, not 4 of 10.
+    """
+    pop = [dict(person_id=f"P{i}") for i in range(1, 11)]
+    v = [
+        dict(record_id="a", subject_id="s1", person="P1", dose_number=1),
+        dict(record_id="b", subject_id="s2", person="P2", dose_number=1),
+        dict(record_id="c", subject_id="s3", person="P3", dose_number=2, vaccination_date="2021-09-01"),
+    ]
+    tal = [_tally(1, 3), _tally(2, 1, "2021-09-01")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=20, audit=False)
+    assert m["coverage_dose1_recorded"] == pytest.approx(0.3)
+    assert m["coverage_dose1"] == pytest.approx(0.3)
+    assert m["coverage_dose2"] == pytest.approx(0.1)
+    assert m["missing_entry_rate"] == pytest.approx(1 - 3 / 4)
+
+
+def test_missing_doses_of_non_residents_do_not_raise_coverage(tmp_path):
+    """Half the entered doses at the site are outsiders: half the missing ones are taken as outsiders."""
+    pop = [dict(person_id=f"P{i}") for i in range(1, 11)]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1) for i in (1, 2)]
+    v += [dict(record_id=f"x{i}", subject_id=f"t{i}", person=None, dose_number=1) for i in (1, 2)]
+    tal = [_tally(1, 8)]  # 4 missing
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=20, audit=False)
+    assert m["coverage_dose1_recorded"] == pytest.approx(0.2)
+    assert m["coverage_dose1"] == pytest.approx((2 + 2) / 10)
+    assert m["sensitivity"]["coverage_bounds"]["coverage_dose1"] == [pytest.approx(0.2), pytest.approx(0.6)]
+
+
+def test_how_wrong_the_mix_assumption_can_be(tmp_path):
+    """Entered doses are half young, half old; the 4 missing doses truly all belong to old people.
+
+    The assumption splits them 2/2, so each age group is off by
+    missing * (true share - assumed share) / N = 4 * (1 - 0.5) / 10 = 0.2,
+    in opposite directions; the province total is still right, and the
+    bounds (nobody / everybody missing is a resident) hold the truth.
+    """
+    young = [dict(person_id=f"Y{i}", date_of_birth="1985-06-01") for i in range(10)]
+    old = [dict(person_id=f"O{i}", date_of_birth="1945-06-01") for i in range(10)]
+    v = [dict(record_id=f"y{i}", subject_id=f"sy{i}", person=f"Y{i}", dose_number=1) for i in range(4)]
+    v += [dict(record_id=f"o{i}", subject_id=f"so{i}", person=f"O{i}", dose_number=1) for i in range(4)]
+    tal = [_tally(1, 12)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", young + old, v, SITES, tal), "40", START, END,
+                    tmp_path / "o", n_boot=20, audit=False)
+    true_old, true_young, true_all = 8 / 10, 4 / 10, 12 / 20
+    est_old = m["by_age_group"]["65+"]["coverage_dose1"]
+    est_young = m["by_age_group"]["30-49"]["coverage_dose1"]
+    assert est_old - true_old == pytest.approx(-4 * (1 - 0.5) / 10)
+    assert est_young - true_young == pytest.approx(4 * (0.5 - 0) / 10)  # young: assumed 0.5, truly 0
+    assert m["coverage_dose1"] == pytest.approx(true_all)
+    lo, hi = m["sensitivity"]["coverage_bounds"]["coverage_dose1"]
+    assert lo <= true_all <= hi
+
+
+def test_week_mix_follows_when_the_doses_were_missed(tmp_path):
+    """Young people entered in week 1, old people in week 2; the 2 missing doses are from week 2.
+
+    The site-week mix gives them to the old, as the site-wide mix would not.
+    """
+    young = [dict(person_id=f"Y{i}", date_of_birth="1985-06-01") for i in range(10)]
+    old = [dict(person_id=f"O{i}", date_of_birth="1945-06-01") for i in range(10)]
+    v = [dict(record_id=f"y{i}", subject_id=f"sy{i}", person=f"Y{i}", dose_number=1,
+              vaccination_date="2021-08-02") for i in range(4)]
+    v += [dict(record_id=f"o{i}", subject_id=f"so{i}", person=f"O{i}", dose_number=1,
+               vaccination_date="2021-08-10") for i in range(4)]
+    tal = [_tally(1, 4, "2021-08-02"), _tally(1, 6, "2021-08-10")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", young + old, v, SITES, tal), "40", START, END,
+                    tmp_path / "o", n_boot=20, audit=False)
+    assert m["by_age_group"]["65+"]["coverage_dose1"] == pytest.approx(0.6)
+    assert m["by_age_group"]["30-49"]["coverage_dose1"] == pytest.approx(0.4)

@@ -1,0 +1,113 @@
+"""The 95% intervals: site weights, link redraws, and small calibration checks that can fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vaxstudy.estimate import compute_metrics, estimate_db
+from vaxstudy.estimate.data import connect, load_inputs
+from vaxstudy.estimate.intervals import site_weights
+from vaxstudy.estimate.testing import make_db
+
+START, END = "2021-03-08", "2021-10-31"
+
+
+def test_site_weights_resample_within_districts():
+    strata = np.array(["a", "a", "a", "b", "b", "c"])
+    W = site_weights(strata, 500, np.random.default_rng(0))
+    assert W.shape == (500, 6)
+    assert np.all(W[:, :3].sum(axis=1) == 3) and np.all(W[:, 3:5].sum(axis=1) == 2)
+    assert np.all(W[:, 5] == 1)  # a district with one site cannot vary
+    assert W[:, 0].mean() == pytest.approx(1.0, abs=0.1)
+    W2 = site_weights(strata, 500, np.random.default_rng(0))
+    assert np.array_equal(W, W2)
+
+
+def _uncertain_links_db(path, qs):
+    """One site; row i links resident P{i} with probability qs[i]; 10 extra residents never vaccinated."""
+    n = len(qs)
+    pop = [dict(person_id=f"P{i}") for i in range(n + 10)]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1, q=float(q))
+         for i, q in enumerate(qs)]
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=n)]
+    return make_db(path, pop, v, sites, tal), n + 10
+
+
+def test_link_redraw_interval_is_calibrated_when_probabilities_are(tmp_path):
+    """If each link is right with its match probability, the truth falls in the interval ~95% of the time.
+
+    The data (links and probabilities) are fixed; the truth is drawn many times
+    from the probabilities. This fails if the redraw flips links with the wrong
+    probability (q instead of 1 - q), ignores them, or mis-reads percentiles.
+    """
+    rng = np.random.default_rng(11)
+    qs = rng.choice([0.55, 0.7, 0.85, 0.95, 0.99, 1.0], size=300)
+    db, n_pop = _uncertain_links_db(tmp_path / "d.duckdb", qs)
+    m = estimate_db(db, "40", START, END, tmp_path / "o", seed=2, n_boot=1000, audit=False)
+    assert m["unlinked_record_rate"] == 0.0  # point estimate: every link taken
+    lo, hi = m["unlinked_record_rate_ci"]
+    clo, chi = m["coverage_dose1_recorded_ci"]
+    false = rng.random((4000, len(qs))) > qs[None, :]  # truth draws: link wrong with prob 1 - q
+    t_unl = false.sum(axis=1) / len(qs)
+    t_cov = (len(qs) - false.sum(axis=1)) / n_pop
+    inside_unl = np.mean((t_unl >= lo - 1e-9) & (t_unl <= hi + 1e-9))
+    inside_cov = np.mean((t_cov >= clo - 1e-9) & (t_cov <= chi + 1e-9))
+    assert 0.90 <= inside_unl <= 0.99
+    assert 0.90 <= inside_cov <= 0.99
+    assert m["method"]["expected_link_flips"] == pytest.approx(float(np.sum(1 - qs)), rel=1e-4)
+
+
+def test_unlinked_row_redrawn_to_its_candidate(tmp_path):
+    pop = [dict(person_id=f"P{i}") for i in range(4)]
+    v = [dict(record_id="a", subject_id="s1", person="P0", dose_number=1),
+         dict(record_id="b", subject_id="s2", person="X1", dose_number=1, cand="P1", cand_q=0.5)]
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
+                    n_boot=400, audit=False)
+    assert m["coverage_dose1_recorded"] == 0.25
+    assert m["coverage_dose1_recorded_ci"] == [0.25, 0.5]
+    assert m["unlinked_record_rate_ci"] == [0.0, 0.5]
+    assert m["method"]["link_candidates_redrawn"] is True
+    # the looser threshold (odds / 10 of 1.0 -> still ~1) does not reach 0.5; an explicit one does
+    m2 = estimate_db(tmp_path / "d.duckdb", "40", START, END, tmp_path / "o2", n_boot=50, audit=False,
+                     link_threshold=0.9)
+    assert m2["sensitivity"]["looser"]["n_links_changed"] == 1
+    assert m2["sensitivity"]["looser"]["coverage_dose1_recorded"] == 0.5
+
+
+def test_site_bootstrap_covers_the_process_rate(tmp_path):
+    """25 provinces drawn from one entry process: each site loses doses with its own
+    probability p_s ~ Beta(2, 18) (mean 0.1). The 95% interval of the missing-entry
+    rate should hold the process mean 0.1 in most provinces (it fails if the interval
+    ignores the sites, e.g. treats doses as independent)."""
+    rng = np.random.default_rng(5)
+    pop, v, sites, tal = [], [], [], []
+    provs = [str(p) for p in range(10, 35)]
+    for prov in provs:
+        pop.append(dict(person_id=f"{prov}-P", province_code=prov, district_code=f"{prov}1"))
+        for s in range(20):
+            sid = f"{prov}-S{s}"
+            sites.append(dict(site_id=sid, site_name="x", province_code=prov, district_code=f"{prov}1",
+                              commune_code="1"))
+            n = int(rng.integers(20, 60))
+            p = rng.beta(2, 18)
+            k = int(rng.binomial(n, 1 - p))
+            tal.append(dict(site_id=sid, vaccination_date="2021-08-01", dose_number=1, doses_administered=n))
+            v += [dict(record_id=f"{sid}-{i}", subject_id=f"{sid}-{i}", person=None, dose_number=1,
+                       site_id=sid, province_code=prov) for i in range(k)]
+    db = make_db(tmp_path / "d.duckdb", pop, v, sites, tal)
+    con = connect(db)
+    inside, narrow = 0, 0
+    try:
+        for prov in provs:
+            m = compute_metrics(load_inputs(con, prov, START, END), seed=1, n_boot=200)
+            lo, hi = m["missing_entry_rate_ci"]
+            inside += lo <= 0.1 <= hi
+            narrow += (hi - lo) < 0.01
+    finally:
+        con.close()
+    assert narrow == 0
+    assert inside >= 21  # of 25: P(fewer | calibrated 95%) < 1%
