@@ -105,7 +105,8 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     events["event_id"] = np.arange(1, len(events) + 1)
 
     export_day = int(end_day.astype(np.int64))
-    events = entry.entry_times(events, sites["site_id"].to_numpy(), params, export_day, r_entry)
+    n_adults = int((residents["age_ref"] >= 18).sum())
+    events = entry.entry_times(events, sites["site_id"].to_numpy(), params, export_day, r_entry, n_adults)
     com = sites[sites["site_id"].str.startswith("TYT")]
     district_communes = {d: g.to_numpy() for d, g in com.groupby("district_code")["commune_code"]}
     vac, truth_rec, prof_flags = entry.build_records(persons, events, sites, params, export_day, district_communes, r_rec)

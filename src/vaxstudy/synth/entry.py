@@ -3,8 +3,8 @@
 1. **Never entered.** Each true dose event is lost with probability
    ``expit(logit(missing_base) + site effect + missing_load_coef * log(load))``
    where the site effect is N(0, ``missing_site_sd``) on the logit scale and
-   ``load`` is the day's doses at the site over the site's median daily doses
-   (mass-vaccination days lose more).
+   ``load`` is the province's doses per day (trailing 7-day mean) over a data-entry
+   capacity of ``capacity_share`` × adults per day (mass-vaccination weeks lose more).
 2. **Lag.** A share ``lag_same_day`` is typed the same day, ``lag_late_share``
    in a catch-up batch 10–60 days later, the rest after a geometric delay of
    mean ``lag_mean_days`` × max(1, load). The export is taken at the end of the
@@ -55,17 +55,25 @@ def _logit(p):
     return np.log(p / (1 - p))
 
 
+def daily_load(days: np.ndarray, n_adults: int, params: SynthParams) -> pd.Series:
+    """Province load by day: trailing 7-day mean of doses given / (capacity_share × adults).
+
+    Scale-free (both grow with the population) and causal (a day's load does
+    not depend on later days, so not on the period end).
+    """
+    counts = pd.Series(days).value_counts().sort_index()
+    full = counts.reindex(np.arange(counts.index.min(), counts.index.max() + 1), fill_value=0)
+    return full.rolling(7, min_periods=1).mean() / max(params.capacity_share * n_adults, 1e-9)
+
+
 def entry_times(events: pd.DataFrame, site_ids: np.ndarray, params: SynthParams, export_day: int,
-                rng: np.random.Generator) -> pd.DataFrame:
+                rng: np.random.Generator, n_adults: int) -> pd.DataFrame:
     """Adds load, p_missing, never_entered, entered_ts (seconds since epoch) and exported to ``events``."""
     ev = events
-    sd = ev.groupby(["site_id", "day"])["person_key"].transform("size").to_numpy()
-    site_days = ev.groupby(["site_id", "day"]).size()
-    med = site_days.groupby(level=0).median()
-    load = sd / ev["site_id"].map(med).to_numpy()
+    load = ev["day"].map(daily_load(ev["day"].to_numpy(), n_adults, params)).to_numpy()
     eff = pd.Series(rng.normal(0.0, params.missing_site_sd, size=len(site_ids)), index=site_ids)
     logit = _logit(params.missing_base) + ev["site_id"].map(eff).fillna(0.0).to_numpy() \
-        + params.missing_load_coef * np.log(np.maximum(load, 1e-3))
+        + params.missing_load_coef * np.log(np.maximum(load, 0.05))
     p_miss = _expit(logit) if params.missing_base > 0 else np.zeros(len(ev))
     never = rng.random(len(ev)) < p_miss
     n = len(ev)

@@ -28,7 +28,7 @@ class SynthParams(BaseModel):
 
     # -- doses never entered ------------------------------------------------
     missing_base: float = Field(
-        0.022, ge=0, le=1,
+        0.017, ge=0, le=1,
         description="Probability that a dose given at a typical site on a typical-load day is never "
         "typed in. Together with the site and load effects and the export backlog it yields ~93% of "
         "first doses entered (Nghệ An, 15 Oct 2021: 757,224 / 812,682).",
@@ -40,8 +40,14 @@ class SynthParams(BaseModel):
     )
     missing_load_coef: float = Field(
         0.5, ge=0,
-        description="Backlog effect over time: logit(p_missing) rises by this much per unit of "
-        "log(day's doses at the site / site's median daily doses). Mass-vaccination days lose more records.",
+        description="Backlog effect over time: logit(p_missing) rises by this much per unit of log(load), "
+        "load = province doses per day (trailing 7-day mean) / (capacity_share × adults). Mass-vaccination "
+        "weeks lose more records and are typed later.",
+    )
+    capacity_share: float = Field(
+        0.004, gt=0,
+        description="Daily data-entry capacity as a share of the province's adults (0.4%/day ≈ 10,000 "
+        "records a day for Nghệ An's ~2.5M adults); the October 2021 peak ran at ~2-3× this.",
     )
     # -- entry lag ------------------------------------------------------------
     lag_same_day: float = Field(
@@ -49,7 +55,7 @@ class SynthParams(BaseModel):
         description="Share of entered rows typed in on the day of vaccination.",
     )
     lag_mean_days: float = Field(
-        1.5, gt=0,
+        1.3, gt=0,
         description="Mean delay in days (geometric) for rows not entered the same day; multiplied by the "
         "day's load ratio at the site (backlog). Rows whose entered_date falls after the export date "
         "(period_end) are not in the export.",
