@@ -1,0 +1,64 @@
+"""Best candidate, prior fixed point and threshold choice (vaxstudy.link.decide)."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pytest
+
+from vaxstudy.link import decide
+
+
+def _con_with_pairs(rows):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE link_pairs (ident VARCHAR, person_id VARCHAR, bf DOUBLE)")
+    con.executemany("INSERT INTO link_pairs VALUES (?, ?, ?)", rows)
+    return con
+
+
+def test_best_candidate_is_highest_bf_with_deterministic_ties():
+    con = _con_with_pairs([("a", "p2", 10.0), ("a", "p1", 10.0), ("a", "p3", 3.0), ("b", "p9", -2.0)])
+    decide.best_candidates(con)
+    best = dict((r[0], r[1:]) for r in con.execute(
+        "SELECT ident, person_id, bf, second_bf, n_candidates FROM link_best").fetchall())
+    assert best["a"] == ("p1", 10.0, 10.0, 3)  # tie broken by person_id
+    assert best["b"] == ("p9", -2.0, None, 1)
+
+
+def test_prob_sql_matches_bayes_rule():
+    con = duckdb.connect()
+    lam = 1e-4
+    bf = 15.0
+    p = con.execute(f"SELECT {decide.prob_sql(str(bf), lam)}").fetchall()[0][0]
+    odds = 2**bf * lam / (1 - lam)
+    assert p == pytest.approx(odds / (1 + odds), rel=1e-12)
+
+
+def test_refine_prior_recovers_share_of_matches():
+    # 1000 identities against 10_000 register persons; 900 have a decisive
+    # best candidate (bf 40), 100 only a poor one (bf 0): lam -> 900 / 1e7.
+    rows = [(f"i{i}", f"p{i}", 40.0) for i in range(900)] + [(f"j{i}", f"q{i}", 0.0) for i in range(100)]
+    con = _con_with_pairs(rows)
+    decide.best_candidates(con)
+    lam, hist = decide.refine_prior(con, 1e-4, n_reg=10_000, n_vax=1_000)
+    assert lam == pytest.approx(900 / 1e7, rel=1e-3)
+    assert len(hist) >= 2
+
+
+def test_threshold_curve_and_choice():
+    con = duckdb.connect()
+    # model probabilities 0.999 (x90), 0.6 (x5), 0.2 (x5): every weight 1
+    lam = 0.5  # log2 odds 0, so bf is the log2 odds of p
+    rows = [(math.log2(p / (1 - p)), 1) for p in [0.999] * 90 + [0.6] * 5 + [0.2] * 5]
+    con.execute("CREATE TABLE b (bf DOUBLE, n_rows INTEGER)")
+    con.executemany("INSERT INTO b VALUES (?, ?)", rows)
+    curve = decide.threshold_curve(con, "b", lam)
+    at = {r["threshold"]: r for r in curve}
+    tp = 90 * 0.999 + 5 * 0.6
+    assert at[0.5]["est_precision"] == pytest.approx(tp / 95)
+    assert at[0.5]["est_recall"] == pytest.approx(tp / (tp + 5 * 0.2))
+    choice = decide.choose_threshold(curve)
+    best_f1 = max(r["est_f1"] for r in curve)
+    assert choice["est_f1"] == pytest.approx(best_f1)
+    assert "truth is never used" in choice["rule"]

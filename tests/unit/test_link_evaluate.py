@@ -1,0 +1,43 @@
+"""vaxstudy.evaluate on hand-made links and truth."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from vaxstudy.evaluate import evaluate
+
+
+def test_evaluate_counts(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    pd.DataFrame({
+        "record_id": ["a", "b", "c", "d", "e", "f"],
+        "true_person_id": ["P1", "P1", "P2", None, "P3", None],
+        "true_person_key": ["k1", "k1", "k2", "k4", "k3", "k4"],
+    }).to_csv(truth / "truth.csv", index=False)
+    pd.DataFrame({
+        "record_id": ["a", "b", "c", "d", "e", "f"],
+        "dose_number": [1, 1, 1, 1, 1, 2],
+    }).to_csv(truth / "vaccinations.csv", index=False)
+    pd.DataFrame({
+        "record_id": ["a", "b", "c", "d", "e", "f"],
+        "person_id": ["P1", "P1", "P3", None, None, None],   # c wrong, e missed
+        "match_probability": [0.99, 0.99, 0.7, None, None, None],
+        "person_key": ["P1", "P1", "P3", "Ud", "Ue", "Ud"],
+        "is_duplicate_dose": [False, True, False, False, False, False],
+    }).to_parquet(out / "record_links.parquet")
+    ev = evaluate(out, truth)
+    assert ev["link_precision"] == pytest.approx(2 / 3)
+    assert ev["link_recall"] == pytest.approx(2 / 4)
+    assert ev["link_accuracy"] == pytest.approx(4 / 6)  # a, b, d, f
+    assert ev["dup_precision"] == 1.0 and ev["dup_recall"] == 1.0
+    assert ev["n_persons_est"] == 4 and ev["n_persons_true"] == 4
+    assert (out / "evaluation.json").exists()
+
+
+def test_evaluate_needs_links(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        evaluate(tmp_path, tmp_path)

@@ -1,0 +1,82 @@
+"""link_db end to end on a small hand-rolled standardised province."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from test_link_fake import make_std_db
+from vaxstudy.evaluate import evaluate
+from vaxstudy.link import link_db
+
+FAST = dict(u_max_pairs=2e5, em_max_pairs=1e5)
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    base = tmp_path_factory.mktemp("linkfake")
+    db = base / "fake.duckdb"
+    make_std_db(db, n_persons=700, seed=11)
+    res = link_db(db, base / "out", seed=1, **FAST)
+    return base, db, res
+
+
+def test_record_links_contract_layout(linked):
+    base, db, res = linked
+    df = pd.read_parquet(base / "out" / "record_links.parquet")
+    assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
+                                "is_duplicate_dose"]
+    con = duckdb.connect(str(db), read_only=True)
+    n_vax = con.execute("SELECT count(*) FROM vaccinations_std").fetchall()[0][0]
+    in_db = con.execute("SELECT count(*), count(DISTINCT record_id) FROM record_links").fetchall()[0]
+    con.close()
+    assert len(df) == n_vax == in_db[0] == in_db[1] == res.n_records
+    assert df["person_key"].notna().all()
+    linked_rows = df[df["person_id"].notna()]
+    assert (linked_rows["person_key"] == linked_rows["person_id"]).all()
+    assert linked_rows["match_probability"].between(0, 1).all()
+    assert df.loc[df["person_id"].isna(), "match_probability"].isna().all()
+
+
+def test_accuracy_on_fake_province(linked):
+    base, db, res = linked
+    ev = evaluate(base / "out", base, db_path=db)
+    assert ev["link_precision"] >= 0.99
+    assert ev["link_recall"] >= 0.98
+    assert ev["dup_f1"] >= 0.95
+    assert abs(ev["n_persons_rel_error"]) <= 0.02
+    assert (base / "out" / "evaluation.json").exists()
+
+
+def test_summary_records_threshold_and_justification(linked):
+    base, _, res = linked
+    s = json.loads((base / "out" / "link_summary.json").read_text())
+    d = s["decision"]
+    assert 0 < d["threshold"] < 1 and d["threshold"] == res.threshold
+    assert "truth is never used" in d["rule"]
+    assert len(d["threshold_curve"]) > 5
+    assert 0 < s["model"]["prior"] < 1
+    for f in ("match_weights.html", "m_u_parameters.json", "clerical_review.csv"):
+        assert (base / "out" / "diagnostics" / f).exists(), f
+
+
+def test_saved_model_is_reused_without_training(linked, tmp_path):
+    base, db, res = linked
+    res2 = link_db(db, tmp_path / "out2", model_path=res.model_path, diagnostics=False)
+    s = json.loads((tmp_path / "out2" / "link_summary.json").read_text())
+    assert s["model"]["trained_here"] is False
+    assert "u_random_sampling" not in res2.timings
+    a = pd.read_parquet(base / "out" / "record_links.parquet")
+    b = pd.read_parquet(tmp_path / "out2" / "record_links.parquet")
+    # same model, same data: the same decisions
+    assert (a["person_id"].fillna("-") == b["person_id"].fillna("-")).mean() > 0.999
+
+
+def test_missing_std_tables_raise(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()
+    with pytest.raises(RuntimeError, match="standardize"):
+        link_db(db, tmp_path / "o")
