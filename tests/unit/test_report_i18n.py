@@ -37,3 +37,12 @@ def test_every_label_has_both_languages_and_they_differ_where_words():
 def test_unknown_language_is_refused():
     with pytest.raises(ValueError):
         t("sec_summary", "fr")
+
+
+def test_check_labels():
+    from vaxstudy.report.i18n import check_label
+
+    assert check_label("empty:phone") == "Trống: số điện thoại"
+    assert check_label("empty:phone", "en") == "Empty: phone"
+    assert check_label("dose2_too_soon", "en") == "Dose 2 too soon after dose 1"
+    assert check_label("something_new") == "something_new"

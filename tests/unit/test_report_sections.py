@@ -234,6 +234,14 @@ def test_small_histogram_bins_are_merged_not_shown():
     assert counts.tolist() == [4, 0, 0]  # nothing to merge with: left as is (total below threshold)
 
 
+def test_probability_bands_show_how_near_one_the_links_are():
+    probs = np.r_[np.full(3, 0.42), np.full(40, 0.95), np.full(500, 0.99995)]
+    labels, counts = F.probability_bands(probs, threshold=10, language="en")
+    # the 3 links below 50% are merged into the next non-empty band
+    assert counts.tolist() == [43, 0, 0, 500]
+    assert labels == ["< 99.00%", "99.00%–99.90%", "99.90%–99.99%", "≥ 99.99%"]
+
+
 def test_unknown_section_is_refused(run):
     run_dir, db, _ = run
     with pytest.raises(KeyError):

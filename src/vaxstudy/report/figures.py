@@ -227,31 +227,56 @@ def merge_small_bins(counts: Sequence[int], edges: Sequence[float],
     return np.asarray(c), np.asarray(e)
 
 
-def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
-                           threshold: int = SUPPRESSION_THRESHOLD, bins: int = 20) -> Figure:
-    """Histogram of link match probabilities; small bins are merged with a neighbour."""
+PROBABILITY_BANDS = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0000001)
+
+
+def probability_bands(probs: Sequence[float], threshold: int = SUPPRESSION_THRESHOLD,
+                      language: str = "vi") -> tuple[list[str], np.ndarray]:
+    """Counts of links per certainty band (< 50%, 50–90%, …, ≥ 99.99%), small bands merged.
+
+    Links rest mostly near probability 1, where a linear histogram shows one
+    bar; bands on the 1 − p scale show how near. Returns (labels, counts).
+    """
     p = np.asarray(probs, dtype=float)
     p = p[~np.isnan(p)]
-    counts, edges = np.histogram(p, bins=bins, range=(0.0, 1.0))
+    counts, edges = np.histogram(p, bins=np.asarray(PROBABILITY_BANDS))
     counts, edges = merge_small_bins(counts, edges, threshold)
+
+    def lab(a: float, b: float) -> str:
+        lo = fmt_pct(a, language, 2 if a >= 0.99 else 0)
+        if b > 1:
+            return f"≥ {lo}"
+        hi = fmt_pct(b, language, 2 if b >= 0.99 else 0)
+        return f"< {hi}" if a == 0 else f"{lo}–{hi}"
+
+    return [lab(a, b) for a, b in zip(edges[:-1], edges[1:])], counts
+
+
+def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
+                           threshold: int = SUPPRESSION_THRESHOLD) -> Figure:
+    """Links per match-probability band; a band holding fewer than `threshold` is merged with a neighbour."""
+    labels, counts = probability_bands(probs, threshold, language)
     fig = _figure(8.5, 3.2)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
-        widths = np.diff(edges)
-        nz = counts > 0
-        if not nz.any():
+        if counts.sum() == 0:
             ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
-        else:
-            ax.bar(edges[:-1][nz], counts[nz], width=widths[nz] * 0.97, align="edge", color=COLORS["bar"])
-            ax.set_yscale("log")
-            ax.set_ylim(bottom=max(1, threshold) * 0.8, top=counts.max() * 2)
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_number(v, language, 0)))
-        _pct_axis(ax, language, "x")
-        ax.set_xlim(0, 1)
+            ax.set_axis_off()
+            return fig
+        x = np.arange(len(labels))
+        shown = np.where((counts > 0) & (counts < threshold), 0, counts)  # only if nothing to merge with
+        ax.bar(x, shown, color=COLORS["bar"], width=0.7)
+        for i, v in enumerate(counts):
+            txt = MARK if 0 < v < threshold else fmt_number(v, language, 0)
+            ax.text(i, max(shown[i], 0), txt, ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(x, labels)
+        _count_axis(ax, language, "y")
+        ax.set_ylim(0, max(1, shown.max()) * 1.15)
         ax.set_xlabel(t("axis_probability", language))
         ax.set_ylabel(t("axis_count", language))
         ax.set_title(t("fig_match_hist", language), loc="left")
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
     return fig
 
 

@@ -329,3 +329,46 @@ def fmt_date(d: Any, language: str = DEFAULT_LANGUAGE) -> str:
     if check_language(language) == "vi":
         return d.strftime("%d/%m/%Y")
     return d.strftime("%d %b %Y")
+
+
+# Data-quality checks of vaxstudy.estimate.quality, by name.
+CHECKS: dict[str, dict[str, str]] = {
+    "id_invalid": {"vi": "Số định danh sai dạng (không phải CCCD/CMND)", "en": "ID number neither CCCD nor CMND"},
+    "id_inconsistent": {"vi": "CCCD không khớp giới tính/năm sinh", "en": "CCCD disagrees with sex / birth year"},
+    "phone_invalid": {"vi": "Số điện thoại không hợp lệ", "en": "Phone number invalid"},
+    "commune_invalid": {"vi": "Mã xã không hợp lệ", "en": "Commune code invalid"},
+    "vaccinated_before_birth": {"vi": "Ngày tiêm trước ngày sinh", "en": "Vaccinated before birth"},
+    "age_outside_target": {"vi": "Tuổi ngoài nhóm đích (< 18 hoặc > 110)", "en": "Age outside target (< 18 or > 110)"},
+    "dose_number_invalid": {"vi": "Số mũi không hợp lệ", "en": "Dose number invalid"},
+    "dose2_too_soon": {"vi": "Mũi 2 quá sớm sau mũi 1", "en": "Dose 2 too soon after dose 1"},
+    "dose2_without_dose1": {"vi": "Có mũi 2 nhưng không có mũi 1", "en": "Dose 2 without a dose 1"},
+    "before_campaign": {"vi": "Ngày tiêm trước chiến dịch", "en": "Dated before the campaign"},
+    "after_period": {"vi": "Ngày tiêm sau giai đoạn", "en": "Dated after the period"},
+    "vaccinated_after_entry": {"vi": "Ngày tiêm sau ngày nhập", "en": "Vaccinated after the day of entry"},
+    "entered_date_missing": {"vi": "Thiếu ngày nhập", "en": "Entry date missing"},
+    "entered_within_1d": {"vi": "Nhập trong 1 ngày", "en": "Entered within 1 day"},
+    "entered_within_7d": {"vi": "Nhập trong 7 ngày", "en": "Entered within 7 days"},
+    "entered_within_30d": {"vi": "Nhập trong 30 ngày", "en": "Entered within 30 days"},
+}
+FIELDS: dict[str, dict[str, str]] = {
+    "commune_code": {"vi": "mã xã", "en": "commune code"},
+    "district_code": {"vi": "mã huyện", "en": "district code"},
+    "province_code": {"vi": "mã tỉnh", "en": "province code"},
+    "date_of_birth": {"vi": "ngày sinh", "en": "date of birth"},
+    "entered_date": {"vi": "ngày nhập", "en": "entry date"},
+    "full_name": {"vi": "họ tên", "en": "full name"},
+    "id_number": {"vi": "số CCCD/CMND", "en": "ID number"},
+    "phone": {"vi": "số điện thoại", "en": "phone"},
+    "sex": {"vi": "giới tính", "en": "sex"},
+    "vaccine": {"vi": "loại vắc xin", "en": "vaccine"},
+}
+
+
+def check_label(check: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """A data-quality check's name in words ('empty:phone' -> 'Trống: số điện thoại'); unknown names as is."""
+    lang = check_language(language)
+    if check.startswith("empty:"):
+        field_name = check.split(":", 1)[1]
+        label = FIELDS.get(field_name, {}).get(lang, field_name)
+        return ("Trống: " if lang == "vi" else "Empty: ") + label
+    return CHECKS.get(check, {}).get(lang, check)

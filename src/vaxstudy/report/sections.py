@@ -24,6 +24,7 @@ from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
 from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t, t_or
+from vaxstudy.report.i18n import check_label
 from vaxstudy.report.suppress import MARK, primary_mask, suppress_counts, suppress_rates
 
 SECTIONS = (
@@ -414,7 +415,8 @@ class Report:
             for check, v in sorted((dq.get(domain) or {}).items()):
                 if v is None or "days" in check or not (0 <= float(v) <= 1):
                     continue
-                rows.append({"domain": t_or(f"dom_{domain}", domain, self.language), "check": check,
+                rows.append({"domain": t_or(f"dom_{domain}", domain, self.language),
+                             "check": check_label(check, self.language),
                              "rate": float(v), "n": float(n)})
         zero = [r["check"] for r in rows if r["rate"] == 0]
         rows = [r for r in rows if r["rate"] > 0]
