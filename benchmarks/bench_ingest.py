@@ -5,7 +5,8 @@ names from weighted surname / middle / given lists, the registry's usual noise (
 diacritics or in capitals, hoà/hòa spellings, dd/mm/yyyy and year-only birth dates, +84 and
 old 11-digit phones, CMND instead of CCCD, a few unusable rows) — writes CSVs, then times
 ``vaxstudy.ingest.ingest`` and ``vaxstudy.standardize.standardize_db`` and prints rows/s,
-peak memory (max RSS of this process, DuckDB included) and the machine.
+CPU seconds (wall time is unreliable on a shared machine), peak memory (max RSS of this
+process, DuckDB included) and the machine.
 
     python benchmarks/bench_ingest.py                 # 1M + 3M rows
     python benchmarks/bench_ingest.py --scale 0.1     # 100k + 300k, a quick check
@@ -144,6 +145,12 @@ def peak_rss_mib() -> float:
     return kib / (1024 * 1024) if sys.platform == "darwin" else kib / 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads, DuckDB's included)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M vaccination + 3M population rows")
@@ -168,18 +175,18 @@ def main() -> None:
         mib = sum(f.stat().st_size for f in data.iterdir()) / 2**20
         print(f"generate:    {t_gen:7.1f} s   ({mib:,.0f} MiB of CSV)")
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         res = ingest(data, db)
-        t_ing = time.perf_counter() - t0
+        t_ing, c_ing = time.perf_counter() - t0, cpu_seconds() - c0
         rows_in = res["population"].rows_read + res["vaccinations"].rows_read
-        print(f"ingest:      {t_ing:7.1f} s   {rows_in / t_ing:12,.0f} rows/s   "
-              f"(quarantined {res.rows_quarantined:,}; peak RSS so far {peak_rss_mib():,.0f} MiB)")
+        print(f"ingest:      {t_ing:7.1f} s   {rows_in / t_ing:12,.0f} rows/s   (CPU {c_ing:.1f} s; "
+              f"quarantined {res.rows_quarantined:,}; peak RSS so far {peak_rss_mib():,.0f} MiB)")
         for t in res.tables.values():
             assert t.rows_read == t.rows_loaded + t.rows_quarantined
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         standardize_db(db)
-        t_std = time.perf_counter() - t0
+        t_std, c_std = time.perf_counter() - t0, cpu_seconds() - c0
         con = duckdb.connect(str(db), read_only=True)
         n_std = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                     for t in ("population_std", "vaccinations_std"))
@@ -187,10 +194,14 @@ def main() -> None:
                               "(SELECT name_original FROM population_std UNION ALL "
                               "SELECT name_original FROM vaccinations_std)").fetchone()[0]
         con.close()
-        print(f"standardize: {t_std:7.1f} s   {n_std / t_std:12,.0f} rows/s   ({n_names:,} distinct names)")
+        print(f"standardize: {t_std:7.1f} s   {n_std / t_std:12,.0f} rows/s   (CPU {c_std:.1f} s; "
+              f"{n_names:,} distinct names)")
         total = t_ing + t_std
         print(f"ingest + standardize: {total:.1f} s = {rows_in / total:,.0f} input rows/s; "
-              f"peak memory (max RSS) {peak_rss_mib():,.0f} MiB; DB {db.stat().st_size / 2**20:,.0f} MiB")
+              f"CPU {c_ing + c_std:.1f} s; peak memory (max RSS) {peak_rss_mib():,.0f} MiB; "
+              f"DB {db.stat().st_size / 2**20:,.0f} MiB")
+        load = os.getloadavg()
+        print(f"load average at the end (other work on the machine): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
