@@ -1,0 +1,58 @@
+"""Linkage end to end on the small synthetic province (synth -> ingest ->
+standardize -> link -> evaluate).
+
+The province is tiny (scale 0.003, ~10k residents, ~5k rows), so the
+thresholds are those this scale supports with margin, not the scale-0.1
+targets of the issue (those are measured in benchmarks/bench_link.py and
+reported in docs/linkage.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def linked_small(small_province, tmp_path_factory):
+    from vaxstudy.ingest import ingest
+    from vaxstudy.link import link_db
+    from vaxstudy.standardize import standardize_db
+
+    base = tmp_path_factory.mktemp("link_small")
+    db = base / "small.duckdb"
+    ingest(small_province, db)
+    standardize_db(db)
+    res = link_db(db, base / "out", seed=1, u_max_pairs=5e5, em_max_pairs=2e5)
+    return small_province, db, base / "out", res
+
+
+def test_accuracy_on_small_province(linked_small):
+    from vaxstudy.evaluate import evaluate
+
+    data, db, out, _ = linked_small
+    ev = evaluate(out, data, db_path=db)
+    assert ev["n_records"] == ev["n_records_truth"]
+    assert ev["link_precision"] >= 0.995
+    assert ev["link_recall"] >= 0.99
+    assert ev["dup_f1"] >= 0.95
+    assert abs(ev["n_persons_rel_error"]) <= 0.01
+
+
+def test_outputs_and_cli_evaluate(linked_small):
+    from typer.testing import CliRunner
+
+    from vaxstudy.cli import app
+
+    data, db, out, res = linked_small
+    df = pd.read_parquet(out / "record_links.parquet")
+    assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
+                                "is_duplicate_dose"]
+    assert json.loads((out / "link_model.json").read_text())["link_type"] == "link_only"
+    r = CliRunner().invoke(app, ["evaluate", "--out", str(out), "--db", str(db), "--truth", str(data)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["link_precision"] >= 0.995
