@@ -28,8 +28,8 @@ class SynthParams(BaseModel):
 
     # -- doses never entered ------------------------------------------------
     missing_base: float = Field(
-        0.017, ge=0, le=1,
-        description="Probability that a dose given at a typical site on a typical-load day is never "
+        0.016, ge=0, le=1,
+        description="Probability that a dose given at a typical site (effect 0) on a day at entry capacity (load 1) is never "
         "typed in. Together with the site and load effects and the export backlog it yields ~93% of "
         "first doses entered (Nghệ An, 15 Oct 2021: 757,224 / 812,682).",
     )
