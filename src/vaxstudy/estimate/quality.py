@@ -31,7 +31,8 @@ Domains and checks:
   entered dose events / tallied doses, by site, district, province; 1 is
   perfect, below 1 doses missing from the registry), ``outlier_days``
   (share of a site's active days whose entries or tally are outliers against
-  the site's own history: modified z-score |0.6745 (x − median) / MAD| > 3.5).
+  the site's own history: modified z-score |0.6745 (x − median) / MAD| > 3.5,
+  over the site's days with at least one dose, sites with >= 5 such days).
   The flagged site-days themselves are in the ``outlier_site_days`` table.
 * timeliness — ``entered_within_1d`` / ``_7d`` / ``_30d`` (lag =
   entered_date − vaccination_date, among rows with an entered_date),
@@ -293,7 +294,30 @@ ROW_CHECKS = (
 DATE_CHECKS = ("before_campaign", "after_period", "vaccinated_after_entry")
 
 
+MIN_HISTORY_DAYS = 5
+
+
 def _robust_z(x: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Modified z-score of each day against the site's own active days (x > 0).
+
+    Days with x == 0 are not part of the history and get z = 0; so do sites
+    with fewer than MIN_HISTORY_DAYS active days. When the median absolute
+    deviation is 0, the mean absolute deviation (x 1.2533) stands in for it.
+    """
+    active = x > 0
+    z = np.zeros(len(x))
+    if not active.any():
+        return z
+    xa, ka = x[active], keys[active]
+    z[active.to_numpy()] = _robust_z_all(xa, ka)
+    n = ka.groupby(ka).transform("size").to_numpy()
+    za = z[active.to_numpy()]
+    za[n < MIN_HISTORY_DAYS] = 0.0
+    z[active.to_numpy()] = za
+    return z
+
+
+def _robust_z_all(x: pd.Series, keys: pd.Series) -> np.ndarray:
     med = x.groupby(keys).transform("median")
     mad = (x - med).abs().groupby(keys).transform("median")
     meanad = (x - x.groupby(keys).transform("mean")).abs().groupby(keys).transform("mean")

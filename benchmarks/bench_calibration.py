@@ -1,0 +1,177 @@
+"""Calibration of the estimate stage's 95% intervals, and accuracy at scale 0.1.
+
+For each of N synthetic provinces (different seeds and entry-error rates) the
+whole pipeline runs — synth → ingest → standardise → link → estimate — and
+every headline figure is compared with the simulation's truth
+(truth_summary.json): is the truth inside its 95% interval, and how far is
+the estimate? Then one province at scale 0.1 checks |estimate − truth| against
+0.5 percentage points.
+
+    .venv/bin/python benchmarks/bench_calibration.py                 # 20 provinces at 0.01, one at 0.1
+    .venv/bin/python benchmarks/bench_calibration.py --n 20 --scale 0.005 --accuracy-scale 0
+
+Each run's result is cached as JSON in --work, so an interrupted benchmark
+resumes where it stopped. Prints the machine and the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HEADLINE = (
+    "duplicate_subject_rate",
+    "duplicate_dose_rate",
+    "unlinked_record_rate",
+    "missing_entry_rate",
+    "coverage_dose1",
+    "coverage_dose2",
+    "coverage_dose1_recorded",
+    "coverage_dose2_recorded",
+)
+PERIOD = ("2021-03-08", "2021-10-31")
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB RAM"
+    except OSError:
+        pass
+    import duckdb
+    import numpy
+
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {mem}; "
+            f"Python {platform.python_version()}, duckdb {duckdb.__version__}, numpy {numpy.__version__}")
+
+
+def error_rates(i: int) -> dict:
+    """Entry-error rates of run i: each cycles through low / default / high values."""
+    missing = (0.01, 0.022, 0.04, 0.06)
+    new_subject = (0.02, 0.05, 0.08)
+    dup_dose = (0.005, 0.015, 0.03)
+    tally_error = (0.0, 0.02, 0.05)
+    return {
+        "missing_base": missing[i % 4],
+        "new_subject_rate": new_subject[i % 3],
+        "dup_dose_rate": dup_dose[(i // 3) % 3],
+        "tally_error_rate": tally_error[(i // 2) % 3],
+    }
+
+
+def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep: bool = False) -> dict:
+    from vaxstudy.estimate import estimate_db
+    from vaxstudy.ingest import ingest
+    from vaxstudy.link import link_db
+    from vaxstudy.standardize import standardize_db
+    from vaxstudy.synth import generate
+
+    tag = f"s{scale}_seed{seed}"
+    cache = work / f"{tag}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    base = work / tag
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    t = {}
+    t0 = time.perf_counter()
+    data = generate(base / "data", province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet", **noise)
+    t["synth"] = time.perf_counter() - t0
+    db = base / "work.duckdb"
+    t0 = time.perf_counter()
+    ingest(data, db)
+    standardize_db(db)
+    t["ingest_std"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    link_db(db, base / "out", seed=1, diagnostics=False)
+    t["link"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    m = estimate_db(db, "40", PERIOD[0], PERIOD[1], base / "out", seed=1, n_boot=n_boot, audit=False)
+    t["estimate"] = time.perf_counter() - t0
+    truth = json.loads((data / "truth_summary.json").read_text())
+    res = {"scale": scale, "seed": seed, "noise": noise, "timings_s": t, "n_records": m["n_records"],
+           "linkage": m.get("linkage"), "rates": {}}
+    for r in HEADLINE:
+        est, ci, tv = m[r], m[f"{r}_ci"], truth.get(r)
+        res["rates"][r] = {"estimate": est, "ci": ci, "truth": tv,
+                           "inside": None if (ci is None or tv is None) else bool(ci[0] <= tv <= ci[1])}
+    cache.write_text(json.dumps(res, indent=1))
+    if not keep:
+        shutil.rmtree(base, ignore_errors=True)
+    return res
+
+
+def calibration_table(results: list[dict]) -> str:
+    lines = [f"{'figure':26s} {'runs':>4s} {'truth in 95% CI':>16s} {'mean |err| pp':>14s} "
+             f"{'max |err| pp':>13s} {'mean CI width pp':>17s}"]
+    for r in HEADLINE:
+        rows = [x["rates"][r] for x in results if x["rates"][r]["inside"] is not None]
+        if not rows:
+            continue
+        inside = sum(x["inside"] for x in rows) / len(rows)
+        errs = [abs(x["estimate"] - x["truth"]) * 100 for x in rows]
+        widths = [(x["ci"][1] - x["ci"][0]) * 100 for x in rows]
+        lines.append(f"{r:26s} {len(rows):4d} {inside:16.2f} {sum(errs) / len(errs):14.3f} "
+                     f"{max(errs):13.3f} {sum(widths) / len(widths):17.3f}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20, help="number of synthetic provinces (calibration)")
+    ap.add_argument("--scale", type=float, default=0.01, help="scale of the calibration provinces")
+    ap.add_argument("--accuracy-scale", type=float, default=0.1, help="scale of the accuracy run (0: skip)")
+    ap.add_argument("--accuracy-seeds", type=int, default=1, help="provinces at the accuracy scale")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--work", type=Path, default=Path("data/processed/bench_calibration"))
+    args = ap.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    print("machine:", machine(), flush=True)
+
+    results = []
+    t_all = time.perf_counter()
+    for i in range(args.n):
+        seed = 1000 + i
+        res = run_one(args.work, args.scale, seed, error_rates(i), args.n_boot)
+        results.append(res)
+        misses = [r for r, v in res["rates"].items() if v["inside"] is False]
+        print(f"run {i + 1}/{args.n} seed {seed} {res['noise']} records {res['n_records']:,} "
+              f"times {({k: round(v, 1) for k, v in res['timings_s'].items()})} outside CI: {misses}",
+              flush=True)
+    print(f"\ncalibration: {len(results)} provinces at scale {args.scale} "
+          f"({time.perf_counter() - t_all:.0f} s)\n")
+    print(calibration_table(results), flush=True)
+
+    if args.accuracy_scale > 0:
+        print(f"\naccuracy at scale {args.accuracy_scale} (target |estimate - truth| <= 0.5 pp)\n")
+        for j in range(args.accuracy_seeds):
+            res = run_one(args.work, args.accuracy_scale, 2000 + j, {}, args.n_boot)
+            print(f"seed {2000 + j}: {res['n_records']:,} records, times "
+                  f"{({k: round(v, 1) for k, v in res['timings_s'].items()})}, linkage {res['linkage']}")
+            print(f"{'figure':26s} {'estimate':>9s} {'truth':>9s} {'|err| pp':>9s} {'95% CI':>22s} {'ok':>4s}")
+            for r, v in res["rates"].items():
+                err = abs(v["estimate"] - v["truth"]) * 100
+                ci = f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"
+                print(f"{r:26s} {v['estimate']:9.4f} {v['truth']:9.4f} {err:9.3f} {ci:>22s} "
+                      f"{'yes' if err <= 0.5 else 'NO':>4s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
