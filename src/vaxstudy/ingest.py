@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import os
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -614,7 +613,6 @@ def ingest(data_dir, db_path, quarantine_path=None, progress=None) -> IngestResu
     con = duckdb.connect(str(db_path))
     try:
         with tempfile.TemporaryDirectory(prefix="vaxstudy-ingest-") as tmp:
-            con.execute(f"SET temp_directory = {_lit(os.path.join(tmp, 'spill'))}")
             con.execute(
                 """CREATE OR REPLACE TABLE quarantine (table_name VARCHAR, source_file VARCHAR,
                    row_number BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"""
