@@ -10,8 +10,9 @@ the estimate? Then one province at scale 0.1 checks |estimate − truth| against
     .venv/bin/python benchmarks/bench_calibration.py                 # 20 provinces at 0.01, one at 0.1
     .venv/bin/python benchmarks/bench_calibration.py --n 20 --scale 0.005 --accuracy-scale 0
 
-Each run's result is cached as JSON in --work, so an interrupted benchmark
-resumes where it stopped. Prints the machine and the tables.
+Each run's result is cached as JSON in --work (with its database, unless
+--no-keep), so an interrupted benchmark resumes where it stopped and
+--reestimate re-runs only the estimate stage. Prints the machine and the tables.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def error_rates(i: int) -> dict:
     }
 
 
-def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep: bool = False) -> dict:
+def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep: bool = True,
+            reestimate: bool = False) -> dict:
     from vaxstudy.estimate import estimate_db
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
@@ -84,23 +86,28 @@ def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep:
 
     tag = f"s{scale}_seed{seed}"
     cache = work / f"{tag}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
     base = work / tag
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    t = {}
-    t0 = time.perf_counter()
-    data = generate(base / "data", province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet", **noise)
-    t["synth"] = time.perf_counter() - t0
     db = base / "work.duckdb"
-    t0 = time.perf_counter()
-    ingest(data, db)
-    standardize_db(db)
-    t["ingest_std"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    link_db(db, base / "out", seed=1, diagnostics=False)
-    t["link"] = time.perf_counter() - t0
+    data = base / "data"
+    if cache.exists():
+        old = json.loads(cache.read_text())
+        if not reestimate or not (base / "out" / "link_summary.json").exists():
+            return old
+        t = {k: v for k, v in old["timings_s"].items() if k != "estimate"}
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        t = {}
+        t0 = time.perf_counter()
+        data = generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet", **noise)
+        t["synth"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ingest(data, db)
+        standardize_db(db)
+        t["ingest_std"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        link_db(db, base / "out", seed=1, diagnostics=False)
+        t["link"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     m = estimate_db(db, "40", PERIOD[0], PERIOD[1], base / "out", seed=1, n_boot=n_boot, audit=False)
     t["estimate"] = time.perf_counter() - t0
@@ -140,6 +147,9 @@ def main(argv=None) -> int:
     ap.add_argument("--accuracy-seeds", type=int, default=1, help="provinces at the accuracy scale")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--work", type=Path, default=Path("data/processed/bench_calibration"))
+    ap.add_argument("--reestimate", action="store_true",
+                    help="re-run only the estimate stage on the kept databases of earlier runs")
+    ap.add_argument("--no-keep", action="store_true", help="delete each run's database once done")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     print("machine:", machine(), flush=True)
@@ -148,7 +158,8 @@ def main(argv=None) -> int:
     t_all = time.perf_counter()
     for i in range(args.n):
         seed = 1000 + i
-        res = run_one(args.work, args.scale, seed, error_rates(i), args.n_boot)
+        res = run_one(args.work, args.scale, seed, error_rates(i), args.n_boot, not args.no_keep,
+                      args.reestimate)
         results.append(res)
         misses = [r for r, v in res["rates"].items() if v["inside"] is False]
         print(f"run {i + 1}/{args.n} seed {seed} {res['noise']} records {res['n_records']:,} "
@@ -161,7 +172,8 @@ def main(argv=None) -> int:
     if args.accuracy_scale > 0:
         print(f"\naccuracy at scale {args.accuracy_scale} (target |estimate - truth| <= 0.5 pp)\n")
         for j in range(args.accuracy_seeds):
-            res = run_one(args.work, args.accuracy_scale, 2000 + j, {}, args.n_boot)
+            res = run_one(args.work, args.accuracy_scale, 2000 + j, {}, args.n_boot, not args.no_keep,
+                          args.reestimate)
             print(f"seed {2000 + j}: {res['n_records']:,} records, times "
                   f"{({k: round(v, 1) for k, v in res['timings_s'].items()})}, linkage {res['linkage']}")
             print(f"{'figure':26s} {'estimate':>9s} {'truth':>9s} {'|err| pp':>9s} {'95% CI':>22s} {'ok':>4s}")

@@ -122,6 +122,8 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
             continue
         d[r] = rnd(point[fam][r][0, j])
         lo, hi = iv.percentile_ci(reps[fam][r][:, j])
+        if d[r] is not None and rnd(lo) is not None:
+            lo, hi = min(lo, point[fam][r][0, j]), max(hi, point[fam][r][0, j])
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd(lo), rnd(hi)]
     return d
 
@@ -167,8 +169,8 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     m["method"] = {
         "seed": int(seed),
         "n_boot": int(n_boot),
-        "interval": "95% percentile interval: stratified (by district) cluster bootstrap of sites "
-        "combined with links redrawn from their match probabilities",
+        "interval": "95% percentile interval (widened to hold the point estimate): stratified (by "
+        "district) cluster bootstrap of sites combined with links redrawn from their match probabilities",
         "n_uncertain_links": n_uncertain,
         "expected_link_flips": rnd(expected_flips),
         "link_candidates_redrawn": bool(inp.has_candidates),
