@@ -118,3 +118,17 @@ periods:
     again = IMG.findall((tmp_path / "batch" / "40_2021-09-01_2021-10-31" / "report.html").read_text())
     first = IMG.findall((run / "report.html").read_text())
     assert len(first) >= 8 and again == first
+
+
+def test_analyst_notebooks_run_top_to_bottom_on_a_run(single, small_province, tmp_path):
+    from vaxstudy.config import NOTEBOOKS_DIR
+    from vaxstudy.report.render import execute
+
+    out, run = single
+    params = {"data_dir": str(small_province), "run_dir": str(run), "db_path": str(out / ".work" / "40.duckdb"),
+              "period_start": "2021-09-01", "period_end": "2021-10-31", "model_path": None}
+    for name in ("data_quality", "linkage_diagnostics", "coverage"):
+        nb = execute(NOTEBOOKS_DIR / f"{name}.ipynb", tmp_path / f"{name}.ipynb", params, cwd=tmp_path)
+        cells = json.loads(nb.read_text())["cells"]
+        outputs = [o for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
+        assert outputs and not [o for o in outputs if o["output_type"] == "error"], name

@@ -137,7 +137,7 @@ def test_every_section_renders_with_headings_and_figures(run):
     for sid in section_ids():
         assert f'id="{sid}"' in html
     # district, age, sex, entry gap, duplicates, histogram, basis, model weights
-    assert html.count('<img src="data:image/png;base64,') >= 8
+    assert len(re.findall(r'<img alt="[^"]+"[^>]*src="data:image/png;base64,', html)) >= 8  # with alt text
     assert "Tóm tắt trong một phút" in html and "85,0%" in html
 
 

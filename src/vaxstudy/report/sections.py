@@ -57,8 +57,16 @@ def heading(section: str, language: str) -> HTML:
     return HTML(f'<h2 id="sec-{section}" class="vx-section">{_html.escape(t("sec_" + section, language))}</h2>')
 
 
-def image(fig) -> Image:
-    return Image(data=F.to_png(fig), format="png")
+def image(fig, alt: str | None = None) -> HTML:
+    """The figure as an embedded PNG with alternative text (its title unless given)."""
+    import base64
+
+    if alt is None:
+        titles = [ax.get_title(loc="left") or ax.get_title() for ax in fig.axes]
+        alt = next((x for x in titles if x), "")
+    png = base64.b64encode(F.to_png(fig)).decode()
+    return HTML(f'<img alt="{_html.escape(alt, quote=True)}" style="max-width:100%" '
+                f'src="data:image/png;base64,{png}">')
 
 
 def _district_names(province: str) -> dict[str, str]:
