@@ -191,42 +191,52 @@ def group_matrices(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
     return out
 
 
+def group_sums(parts: CoverageParts, H: np.ndarray) -> dict[str, np.ndarray]:
+    """Everything coverage_from needs, summed from cells to the groups of H (C x G), once."""
+    return {
+        "NG": parts.N @ H,
+        "recG": parts.rec @ H,  # (2, G)
+        "cG": np.stack([parts.c[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
+        "eG": np.stack([parts.e[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
+        "DG": parts.D @ H,  # (2, G)
+    }
+
+
 def coverage_from(
     parts: CoverageParts,
     H: np.ndarray,
     W: np.ndarray | None = None,
     d_rec: np.ndarray | None = None,
+    sums: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Coverage rates for the groups of ``H`` (C x G).
 
     W: (B, S) site weights of bootstrap replicates (None: every site once, B = 1).
     d_rec: (2, B, C) change of the recorded counts in each replicate (link redraw).
+    sums: ``group_sums(parts, H)`` when already computed.
     Returns arrays of shape (B, G).
     """
+    g = sums if sums is not None else group_sums(parts, H)
     S = parts.e.shape[1]
     if W is None:
         W = np.ones((1, S))
     B = W.shape[0]
-    NG = parts.N @ H
+    NG = g["NG"]
+    safe_N = np.where(NG > 0, NG, 1)
     out: dict[str, np.ndarray] = {}
     for i, k in enumerate(DOSES):
-        recG = np.broadcast_to(parts.rec[i] @ H, (B, H.shape[1])).copy()
+        recG = np.broadcast_to(g["recG"][i], (B, H.shape[1])).copy()
         if d_rec is not None:
             recG += d_rec[i] @ H
-        cG = parts.c[i] @ H  # (S, G)
-        eG = parts.e[i] @ H
-        num = W @ cG
-        den = W @ eG
-        E = parts.e[i].sum(axis=0) @ H
+        num = W @ g["cG"][i]
+        den = W @ g["eG"][i]
+        E = g["eG"][i].sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = np.where((E > 0) & (den > 0), num / np.where(den > 0, den, 1.0) * E, num)
-        corr = np.maximum(corr - parts.D[i] @ H, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / np.where(NG > 0, NG, 1), np.nan)
-            # a share of residents cannot exceed 1, whatever the tallies say
-            out[f"coverage_dose{k}"] = np.where(
-                NG > 0, np.minimum((recG + corr) / np.where(NG > 0, NG, 1), 1.0), np.nan
-            )
+        corr = np.maximum(corr - g["DG"][i], 0.0)
+        out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / safe_N, np.nan)
+        # a share of residents cannot exceed 1, whatever the tallies say
+        out[f"coverage_dose{k}"] = np.where(NG > 0, np.minimum((recG + corr) / safe_N, 1.0), np.nan)
     return out
 
 

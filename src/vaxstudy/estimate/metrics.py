@@ -13,6 +13,7 @@ from vaxstudy.estimate.coverage import (
     coverage_from,
     coverage_parts,
     group_matrices,
+    group_sums,
 )
 from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
 from vaxstudy.estimate.rates import (
@@ -80,6 +81,7 @@ class Estimator:
         self.rgroups = _record_groups(inp)
         self.cgroups = group_matrices(inp)
         self.flips = iv.link_flips(inp, self.parts)
+        self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
@@ -90,7 +92,7 @@ class Estimator:
         for fam, (_, G) in self.rgroups.items():
             out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d, fam))
         for fam, (_, H) in self.cgroups.items():
-            out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d)
+            out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d, self.cov_sums[fam])
         return out
 
     def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
