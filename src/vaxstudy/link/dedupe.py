@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from vaxstudy.link.decide import log2_odds, prob_sql
+from vaxstudy.link.settings import blocking_rules
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ def dedupe_unlinked(
     if n >= 2:
         settings = copy.deepcopy(model)
         settings["link_type"] = "dedupe_only"
+        settings["blocking_rules_to_generate_predictions"] = [
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(dedupe=True)
+        ]
         settings.pop("linker_uid", None)
         lam0 = float(settings.get("probability_two_random_records_match", 1e-6))
         db_api = DuckDBAPI(connection=con)

@@ -54,6 +54,7 @@ def open_work_connection(
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the project database attached as proj."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
@@ -131,7 +132,10 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
         f"CASE WHEN len(string_split({_NAME_ASCII}, ' ')) > 1 THEN array_to_string("
         f"list_concat(string_split({_NAME_ASCII}, ' ')[2:], string_split({_NAME_ASCII}, ' ')[1:1]), ' ') "
         "END AS name_rot",
-        "CASE WHEN dob IS NULL THEN COALESCE(birth_year, NULL) END AS year_only_birth_year",
+        "CASE WHEN dob IS NULL THEN birth_year END AS year_only_birth_year",
+        "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN dob END AS dob_no_address",
+        "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN birth_year END "
+        "AS year_no_address",
     ]
     replaced = "id_number, birth_year, dob_precision, name_ascii, id_type, _pid"
     return (

@@ -14,7 +14,9 @@ columns that :mod:`vaxstudy.link.prepare` derives for linkage:
 * ``name_rot``     the ASCII name with its first word moved last: undoes the
   common "given name typed first" error;
 * ``year_only_birth_year``  birth_year where only the year was typed, else
-  NULL (lets a blocking rule reach year-only records alone).
+  NULL (lets a blocking rule reach year-only records alone);
+* ``dob_no_address``, ``year_no_address``  dob / birth_year of rows typed
+  without any residence (NULL otherwise), for the same purpose.
 
 Levels are listed from most to least specific; Splink takes the first level
 whose condition holds.
@@ -54,6 +56,8 @@ DERIVED_COLUMNS: tuple[str, ...] = (
     "name_key",
     "name_rot",
     "year_only_birth_year",
+    "dob_no_address",
+    "year_no_address",
 )
 LINK_COLUMNS: tuple[str, ...] = ("unique_id", *STD_COLUMNS, *DERIVED_COLUMNS)
 
@@ -295,27 +299,28 @@ def comparisons() -> list[cl.CustomComparison]:
 
 # Blocking rules for prediction, each an equi-join (DuckDB hash join). Chosen
 # by measurement on synthetic provinces: see docs/linkage.md and
-# benchmarks/bench_link.py --blocking.
+# benchmarks/bench_link.py --blocking. In the register link, ``l`` is the
+# register and ``r`` the registry (Splink orders link_only inputs by their
+# dataset names, "register" < "vaccinations"), so the year-only rules only
+# look at registry rows typed with a year alone.
 PREDICTION_BLOCKING_RULES: dict[str, str] = {
     "id": 'l."id_number" = r."id_number"',
     "phone": 'l."phone" = r."phone"',
-    "dob+given": 'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"',
-    "dob+surname": 'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii"',
+    "dob+given+district": (
+        'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."district_code" = r."district_code"'
+    ),
+    "dob+surname+district": (
+        'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."district_code" = r."district_code"'
+    ),
     "dob+commune": 'l."dob" = r."dob" AND l."commune_code" = r."commune_code"',
     "swapped_dob+given": (
         'l."dob_swapped" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"'
     ),
-    "dob+swapped_given": (
-        'l."dob" = r."dob_swapped" AND l."given_name_ascii" = r."given_name_ascii"'
-    ),
-    "name+year": 'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year"',
-    "yearonly+surname+commune": (
-        'l."year_only_birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."commune_code" = r."commune_code"'
-    ),
-    "yearonly+given+commune": (
-        'l."year_only_birth_year" = r."birth_year" '
-        'AND l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code"'
+    "name+year+district": (
+        'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year" '
+        'AND l."district_code" = r."district_code"'
     ),
     "surname+yearonly+commune": (
         'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
@@ -325,11 +330,13 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."year_only_birth_year" '
         'AND l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code"'
     ),
-    "given+surname+year+district": (
-        'l."given_name_ascii" = r."given_name_ascii" '
-        'AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."birth_year" = r."birth_year" AND l."district_code" = r."district_code"'
+    "noaddress:dob+given": (
+        'l."dob" = r."dob_no_address" AND l."given_name_ascii" = r."given_name_ascii"'
     ),
+    "noaddress:dob+surname": (
+        'l."dob" = r."dob_no_address" AND l."surname_ascii" = r."surname_ascii"'
+    ),
+    "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
 }
 
 # Blocks for expectation maximisation: each leaves the other comparisons free.
@@ -341,9 +348,28 @@ TRAINING_BLOCKING_RULES: tuple[str, ...] = (
 )
 
 
-def blocking_rules(names: list[str] | None = None) -> list[str]:
+ASYMMETRIC_RULES = (
+    "swapped_dob+given",
+    "surname+yearonly+commune",
+    "given+yearonly+commune",
+    "noaddress:dob+given",
+    "noaddress:dob+surname",
+    "noaddress:name+year",
+)
+
+
+def mirrored(rule: str) -> str:
+    """The rule with the roles of l and r exchanged."""
+    return rule.replace('l."', "\0L").replace('r."', 'l."').replace("\0L", 'r."')
+
+
+def blocking_rules(names: list[str] | None = None, *, dedupe: bool = False) -> list[str]:
+    """Prediction rules; for a dedupe (no l/r roles) the asymmetric ones twice."""
     names = list(PREDICTION_BLOCKING_RULES) if names is None else names
-    return [PREDICTION_BLOCKING_RULES[n] for n in names]
+    rules = [PREDICTION_BLOCKING_RULES[n] for n in names]
+    if dedupe:
+        rules += [mirrored(PREDICTION_BLOCKING_RULES[n]) for n in names if n in ASYMMETRIC_RULES]
+    return rules
 
 
 def build_settings(
