@@ -49,6 +49,17 @@ def rnd(x) -> float | None:
     return 0.0 if v == 0 else v
 
 
+def rnd_down(x: float) -> float:
+    """Round an interval's lower end down (the written interval holds the computed one)."""
+    v = math.floor(float(x) * 10**DECIMALS + 1e-6) / 10**DECIMALS
+    return 0.0 if v == 0 else v
+
+
+def rnd_up(x: float) -> float:
+    v = math.ceil(float(x) * 10**DECIMALS - 1e-6) / 10**DECIMALS
+    return 0.0 if v == 0 else v
+
+
 def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
     """Site -> group matrices (S x G) for the record rates: province and site district."""
     inprov = inp.sites["in_province"].to_numpy()
@@ -126,7 +137,7 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
         lo, hi = iv.percentile_ci(reps[fam][r][:, j])
         if d[r] is not None and rnd(lo) is not None:
             lo, hi = min(lo, point[fam][r][0, j]), max(hi, point[fam][r][0, j])
-        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd(lo), rnd(hi)]
+        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd_down(lo), rnd_up(hi)]
     return d
 
 
