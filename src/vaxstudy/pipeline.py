@@ -102,7 +102,7 @@ class Progress:
             yield note
         except PipelineError:
             raise
-        except BaseException as e:  # noqa: BLE001 — re-raised with the stage named
+        except Exception as e:  # re-raised with the stage named (KeyboardInterrupt passes through)
             if task is not None:
                 self._progress.update(task, description=f"[red]{name} failed[/red]")
             raise PipelineError(name, e) from e

@@ -1,0 +1,11 @@
+"""Provincial reports: parameterised notebooks rendered by papermill into self-contained HTML.
+
+`render(parameters, out_dir)` executes notebooks/report.ipynb and converts it;
+`vaxstudy.pipeline.run_report` runs every stage before it. Modules:
+sections (what the report shows), data (aggregates from the run), figures,
+tables, suppress (small cells), i18n (vi/en), manifest, privacy, batch.
+"""
+
+from vaxstudy.report.render import RenderError, RenderResult, render
+
+__all__ = ["RenderError", "RenderResult", "render"]
