@@ -111,3 +111,16 @@ def test_site_bootstrap_covers_the_process_rate(tmp_path):
         con.close()
     assert narrow == 0
     assert inside >= 21  # of 25: P(fewer | calibrated 95%) < 1%
+
+
+def test_stricter_threshold_breaks_weak_links(tmp_path):
+    qs = [1.0] * 8 + [0.95, 0.97]
+    db, n_pop = _uncertain_links_db(tmp_path / "d.duckdb", qs)
+    m = estimate_db(db, "40", START, END, tmp_path / "o", n_boot=50, audit=False, link_threshold=0.9)
+    s = m["sensitivity"]
+    assert s["match_threshold"] == 0.9
+    assert s["stricter"]["match_threshold"] == pytest.approx(0.989011, abs=1e-6)  # odds 9 -> 90
+    assert s["stricter"]["n_links_changed"] == 2
+    assert s["stricter"]["unlinked_record_rate"] == pytest.approx(0.2)
+    assert s["stricter"]["coverage_dose1_recorded"] == pytest.approx(8 / n_pop)
+    assert m["coverage_dose1_recorded"] == pytest.approx(10 / n_pop)
