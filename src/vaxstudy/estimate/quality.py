@@ -31,7 +31,8 @@ Domains and checks:
   entered dose events / tallied doses, by site, district, province; 1 is
   perfect, below 1 doses missing from the registry), ``outlier_days``
   (share of a site's active days whose entries or tally are outliers against
-  the site's own history: modified z-score |0.6745 (x − median) / MAD| > 3.5,
+  the site's own history: modified z-score |x − median| / max(MAD / 0.6745,
+  sqrt(median)) > 3.5,
   over the site's days with at least one dose, sites with >= 5 such days).
   The flagged site-days themselves are in the ``outlier_site_days`` table.
 * timeliness — ``entered_within_1d`` / ``_7d`` / ``_30d`` (lag =
@@ -302,7 +303,8 @@ def _robust_z(x: pd.Series, keys: pd.Series) -> np.ndarray:
 
     Days with x == 0 are not part of the history and get z = 0; so do sites
     with fewer than MIN_HISTORY_DAYS active days. When the median absolute
-    deviation is 0, the mean absolute deviation (x 1.2533) stands in for it.
+    deviation is 0, the mean absolute deviation (x 1.2533) stands in for it;
+    the spread is never taken below the Poisson one, sqrt(max(median, 1)).
     """
     active = x > 0
     z = np.zeros(len(x))
@@ -321,9 +323,11 @@ def _robust_z_all(x: pd.Series, keys: pd.Series) -> np.ndarray:
     med = x.groupby(keys).transform("median")
     mad = (x - med).abs().groupby(keys).transform("median")
     meanad = (x - x.groupby(keys).transform("mean")).abs().groupby(keys).transform("mean")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(mad > 0, 0.6745 * (x - med) / mad, np.where(meanad > 0, (x - med) / (1.253314 * meanad), 0.0))
-    return z
+    robust_sd = np.where(mad > 0, mad / 0.6745, 1.253314 * meanad)
+    # counts: never a spread below the Poisson one (sqrt of the median, at least 1),
+    # so a site with 1-2 doses a day is not flagged for a day of 3
+    sd = np.maximum(robust_sd, np.sqrt(np.maximum(med.to_numpy(dtype=float), 1.0)))
+    return ((x - med) / sd).to_numpy(dtype=float)
 
 
 def consistency(df: pd.DataFrame, inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
