@@ -457,3 +457,16 @@ def test_cli_synth(tmp_path):
     assert s["generator"]["params"]["dob_iso"] == 0.5 and s["generator"]["params"]["id_empty"] == 0.2
     bad = CliRunner().invoke(app, ["synth", "--out", str(out), "--param", "nope=1"])
     assert bad.exit_code != 0
+
+
+def test_bad_arguments_rejected(tmp_path):
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", scale=0.001, period=("2021-10-31", "2021-03-08"))
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", scale=0.001, period=("2021-01-01", "2021-02-01"))
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", scale=0.001, fmt="xlsx")
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", province="99", scale=0.001)
+    with pytest.raises(Exception):
+        generate(tmp_path / "x", scale=0.001, no_such_param=0.1)

@@ -64,10 +64,14 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     from vaxstudy.synth import campaign, entry, population
 
     params = SynthParams(**noise)
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     province = str(province).zfill(2)
     p_start, p_end = (pd.Timestamp(period[0]).date(), pd.Timestamp(period[1]).date())
     if p_end < p_start:
         raise ValueError("period end before period start")
+    if p_end.isoformat() < "2021-03-08":
+        raise ValueError("period ends before the campaign started (2021-03-08)")
     end_day = np.datetime64(p_end.isoformat(), "D")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
