@@ -129,6 +129,8 @@ def link_db(
 
         t = time.perf_counter()
         tf_tables = {c: linker.table_management.compute_tf_table(c).physical_name for c in TF_COLUMNS}
+        blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
+        n_comparisons = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
         pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         timings["predict"] = time.perf_counter() - t
         n_link_pairs = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
@@ -243,7 +245,11 @@ def link_db(
                 "/ (n_register * n_identities)",
             },
             "decision": {**choice, "threshold_curve": curve},
-            "comparisons": {"register_link_pairs_kept": int(n_link_pairs)},
+            "comparisons": {
+                "register_link_scored": int(n_comparisons),
+                "register_link_pairs_kept": int(n_link_pairs),
+                "dedupe_scored": dd.get("n_pairs_blocked"),
+            },
             "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
             "dedupe": dd,
             "results": {
@@ -276,7 +282,11 @@ def link_db(
             parquet_path=parquet,
             summary_path=summary_file,
             timings=timings,
-            comparisons={"register_link_pairs_kept": int(n_link_pairs)},
+            comparisons={
+                "register_link_scored": int(n_comparisons),
+                "register_link_pairs_kept": int(n_link_pairs),
+                "dedupe_scored": int(dd.get("n_pairs_blocked") or 0),
+            },
         )
     finally:
         con.close()

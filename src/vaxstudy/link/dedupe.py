@@ -59,6 +59,10 @@ def dedupe_unlinked(
         linker = Linker(sdf, settings, log_level=None)
         for col, table in tf_tables.items():
             linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+        blocked = linker.inference.compute_blocked_pairs_for_predict()
+        summary["n_pairs_blocked"] = int(
+            con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
+        )
         pred = linker.inference.predict(threshold_match_weight=-20, warning_mode="never")
         con.execute(
             f"""CREATE OR REPLACE TABLE dedupe_pairs AS

@@ -315,8 +315,9 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'AND l."district_code" = r."district_code"'
     ),
     "dob+commune": 'l."dob" = r."dob" AND l."commune_code" = r."commune_code"',
-    "swapped_dob+given": (
-        'l."dob_swapped" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"'
+    "swapped_dob+given+district": (
+        'l."dob_swapped" = r."dob" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."district_code" = r."district_code"'
     ),
     "name+year+district": (
         'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year" '
@@ -349,7 +350,7 @@ TRAINING_BLOCKING_RULES: tuple[str, ...] = (
 
 
 ASYMMETRIC_RULES = (
-    "swapped_dob+given",
+    "swapped_dob+given+district",
     "surname+yearonly+commune",
     "given+yearonly+commune",
     "noaddress:dob+given",
