@@ -174,3 +174,13 @@ def test_same_inputs_same_bytes_other_seed_other_interval(tmp_path):
     m1 = json.loads(b1)
     assert m1["missing_entry_rate_ci"] != m3["missing_entry_rate_ci"]
     assert list(m1) == sorted(m1)
+
+
+def test_empty_period_and_unknown_province_give_nulls_not_errors(metrics_a, tmp_path):
+    _, d = metrics_a
+    db = d / "a.duckdb"
+    m = estimate_db(db, "40", "2021-01-01", "2021-01-31", tmp_path / "e1", n_boot=20, audit=False)
+    assert m["n_records"] == 0 and m["duplicate_dose_rate"] is None and m["duplicate_dose_rate_ci"] is None
+    assert m["coverage_dose1"] == 0.0  # nobody vaccinated by the end of January
+    m = estimate_db(db, "38", START, END, tmp_path / "e2", n_boot=20, audit=False)
+    assert m["n_population"] == 0 and m["coverage_dose1"] is None and m["by_district"] == {}
