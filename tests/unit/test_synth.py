@@ -221,10 +221,15 @@ def test_duplication_rates(prov, tables):
     rep = old.duplicated(["true_person_key", "dose_number"]).sum()
     events = len(old) - rep
     assert _close(rep / events, P.dup_dose_rate, events), rep / events
-    # retyped rows: same site, date, dose, vaccine as the first
-    g = v.groupby(["true_person_key", "dose_number"])[["site_id", "vaccination_date", "vaccine"]].nunique()
+    # retyped rows: same site, dose, vaccine as the first; same date or the day before
+    g = v.groupby(["true_person_key", "dose_number"])[["site_id", "vaccine"]].nunique()
     assert (g <= 1).all().all()
+    first_date = pd.to_datetime(first.set_index(["true_person_key", "dose_number"])["vaccination_date"])
     retyped = v[v["retyped"]]
+    lag = (first_date.reindex(pd.MultiIndex.from_frame(retyped[["true_person_key", "dose_number"]])).to_numpy()
+           - pd.to_datetime(retyped["vaccination_date"]).to_numpy()) / np.timedelta64(1, "D")
+    assert set(np.unique(lag)) <= {0.0, 1.0}
+    assert _close((lag == 1).mean(), P.dup_dose_date_shift, len(retyped), k=5)
     new_prof = ~retyped["subject_id"].isin(first["subject_id"])
     assert _close(new_prof.mean(), P.dup_dose_new_subject, len(retyped), k=5)
 

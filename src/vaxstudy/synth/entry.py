@@ -15,8 +15,9 @@
    a profile share its person fields (as in the software, where they belong to
    the profile).
 4. **Typed twice.** An exported dose is typed a second time with probability
-   ``dup_dose_rate``: same site, vaccination date, dose number and vaccine,
-   typed 1 minute to 20 days after the first (dropped if after the export).
+   ``dup_dose_rate``: same site, dose number and vaccine, the same vaccination
+   date except for a share ``dup_dose_date_shift`` dated the day before, typed
+   1 minute to 20 days after the first (dropped if after the export).
    With probability ``dup_dose_new_subject`` it is under a freshly created
    profile (the person's fields retyped with fresh noise), otherwise under the
    same profile (then the row differs from the first only by record_id and
@@ -231,6 +232,7 @@ def noisy_address(prov, dist, com, site_com, district_communes: dict, p: SynthPa
 
 
 PROFILE_CHUNK = 200_000
+CAMPAIGN_START_DAY = int(np.datetime64("2021-03-08", "D").astype(np.int64))
 
 
 def _noisy_profiles(per: pd.DataFrame, site_com: np.ndarray, district_communes: dict, params: SynthParams,
@@ -316,7 +318,11 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
     vac = pd.DataFrame({
         "record_id": rows["record_id"].to_numpy(), "subject_id": rows["subject_id"].to_numpy(),
     }).merge(pf, on="subject_id", how="left")
-    vac["vaccination_date"] = evx["day"].to_numpy().astype("datetime64[D]").astype(str)
+    # a few second typings carry the previous day's date (typed from memory / the wrong list)
+    day = evx["day"].to_numpy()
+    shift = np.where(rows["retyped"].to_numpy() & (rng.random(len(rows)) < params.dup_dose_date_shift)
+                     & (day > CAMPAIGN_START_DAY), -1, 0)
+    vac["vaccination_date"] = (day + shift).astype("datetime64[D]").astype(str)
     vac["dose_number"] = evx["dose_number"].to_numpy()
     vac["vaccine"] = evx["vaccine"].to_numpy()
     vac["site_id"] = evx["site_id"].to_numpy()
@@ -325,6 +331,6 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
         "record_id": rows["record_id"].to_numpy(), "event_id": rows["event_id"].to_numpy(),
         "person_key": rows["person_key"].to_numpy(), "subject_id": rows["subject_id"].to_numpy(),
         "retyped": rows["retyped"].to_numpy(), "new_profile": rows["new_profile"].to_numpy(),
-        "entered_ts": rows["ts"].to_numpy(),
+        "entered_ts": rows["ts"].to_numpy(), "date_shift": shift,
     })
     return vac, truth_rec, flags

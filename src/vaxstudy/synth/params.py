@@ -83,6 +83,11 @@ class SynthParams(BaseModel):
         description="Share of second typings made under a freshly created profile (fields retyped with "
         "their own noise); the rest repeat the row under the same profile (identical person fields).",
     )
+    dup_dose_date_shift: float = Field(
+        0.1, ge=0, le=1,
+        description="Share of second typings whose vaccination_date is the day before the true one "
+        "(typed from memory or from the previous day's list); site, dose and vaccine stay the same.",
+    )
     # -- name noise -------------------------------------------------------------
     name_no_diacritics: float = Field(0.12, ge=0, le=1, description="Name typed without diacritics (đ → d).")
     name_nfd: float = Field(0.10, ge=0, le=1, description="Name stored in decomposed Unicode (NFD).")
