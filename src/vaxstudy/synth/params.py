@@ -76,7 +76,7 @@ class SynthParams(BaseModel):
     dup_dose_rate: float = Field(
         0.015, ge=0, le=1,
         description="Probability that an entered dose is typed a second time (a second row: same site, "
-        "vaccination date, dose number and vaccine; entered 0–20 days after the first).",
+        "dose number and vaccine, same vaccination date but see dup_dose_date_shift; entered 0–20 days after the first).",
     )
     dup_dose_new_subject: float = Field(
         0.4, ge=0, le=1,
