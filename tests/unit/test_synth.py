@@ -116,6 +116,9 @@ def test_households_give_hard_negatives(tables):
     grp = ph[shared_phone].assign(s=sur).groupby("phone")
     same = grp.apply(lambda g: g["commune_code"].nunique() == 1)
     assert same.mean() > 0.99  # relatives share a commune
+    # ... and mostly a surname: phone-sharing pairs (parent and child, elder and son) with the same surname
+    pairs = ph[shared_phone].assign(s=sur).groupby("phone")["s"].agg(lambda x: x.nunique() == 1)
+    assert pairs.mean() > 0.6  # chance level (random surnames) is ~0.17
     twins = pop.assign(s=sur).groupby(["s", "date_of_birth", "commune_code"])["person_id"].transform("size") > 1
     assert twins.sum() >= 10
 

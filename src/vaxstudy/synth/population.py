@@ -243,7 +243,7 @@ def make_population(province: str, scale: float, rng: np.random.Generator) -> pd
     # --- names --------------------------------------------------------------------
     hh_surname = sample_surnames(n_hh, rng)
     own_surname = sample_surnames(n, rng)
-    keeps_own = (role == 1) | (role == 4) | ((role == 3) & (sex == "F"))
+    keeps_own = (role == 1) | ((role == 3) & (sex == "F"))
     surname = np.where(keeps_own, own_surname, hh_surname[hh])
     middle, given = sample_names(sex, age, rng)
     tw = np.arange(n - len(twin_src), n)
