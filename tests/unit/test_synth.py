@@ -450,6 +450,10 @@ def test_parquet_format_and_other_province(tmp_path):
     s = json.loads((d / "truth_summary.json").read_text(encoding="utf-8"))
     assert s["province_code"] == "01" and s["period_start"] == "2021-06-01"
     assert s["n_records"] == int(((vac["vaccination_date"].astype(str) >= "2021-06-01")).sum())
+    again = generate(tmp_path / "hn2", province="01", scale=0.0005, seed=2, fmt="parquet",
+                     period=("2021-06-01", "2021-09-30"))
+    for f in sorted(p.name for p in d.iterdir()):
+        assert (d / f).read_bytes() == (again / f).read_bytes(), f
 
 
 def test_cli_synth(tmp_path):
