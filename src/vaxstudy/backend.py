@@ -1,0 +1,443 @@
+"""The one place that knows DuckDB from Spark (the way Splink hides it behind its database API).
+
+A :class:`Backend` gives the stages what they need without them branching on it:
+
+* a session (DuckDB connection / SparkSession), Parquet in and out, SQL;
+* ``standardize(db_path)``: the standardise stage on this engine, writing
+  ``population_std`` / ``vaccinations_std`` into the project database;
+* the Splink side of the link stage: ``splink_api`` (a ``splink.DuckDBAPI`` or a
+  ``splink.SparkAPI`` that sees the working tables under the same names),
+  ``splink_settings`` (settings the engine can run), ``work_table`` (a Splink
+  result as a table of the DuckDB working connection) and ``portable_model``
+  (the trained model in the DuckDB dialect, so a model trained on a cluster
+  can be reused anywhere, and the other way round).
+
+:class:`DuckDBBackend` is the default and reproduces the behaviour the stages
+had before backends existed, call for call. :class:`SparkBackend` runs Spark in
+local mode unless a master is given (``--spark-master URL``, ``SPARK_MASTER``
+or ``MASTER``); pyspark is imported lazily and only needed for it
+(``pip install 'vaxstudy[spark]'``). See docs/spark.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("duckdb", "spark")
+SPARK_INSTALL_HINT = "pip install 'vaxstudy[spark]'"
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend's engine is not installed or cannot start (pyspark, Java)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the stages may ask of an engine."""
+
+    name: str
+
+    def read_parquet(self, path: str | Path) -> Any: ...
+    def write_parquet(self, table: Any, path: str | Path) -> Path: ...
+    def sql(self, query: str) -> Any: ...
+    def standardize(self, db_path: str | Path, progress: Callable[[str], None] | None = None) -> None: ...
+    def splink_api(self, con: Any, tables: Iterable[str]) -> Any: ...
+    def splink_settings(self, settings: Any) -> Any: ...
+    def work_table(self, con: Any, splink_df: Any) -> str: ...
+    def portable_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# DuckDB
+
+
+class DuckDBBackend:
+    """DuckDB, in process: what every stage did before backends existed."""
+
+    name = "duckdb"
+
+    def __init__(self, connection: Any = None) -> None:
+        self._con = connection
+
+    @property
+    def session(self) -> Any:
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect()
+        return self._con
+
+    def read_parquet(self, path: str | Path) -> Any:
+        return self.session.sql(f"SELECT * FROM read_parquet('{_parquet_glob(path)}')")
+
+    def write_parquet(self, table: Any, path: str | Path) -> Path:
+        """``table``: a table name or a DuckDB relation."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        src = table if isinstance(table, str) else table.sql_query()
+        self.session.execute(f"COPY (SELECT * FROM ({_as_query(src)})) TO '{path.as_posix()}' (FORMAT PARQUET)")
+        return path
+
+    def sql(self, query: str) -> Any:
+        return self.session.sql(query)
+
+    def standardize(self, db_path: str | Path, progress: Callable[[str], None] | None = None) -> None:
+        from vaxstudy.standardize import standardize_db
+
+        standardize_db(db_path, progress=progress)
+
+    def splink_api(self, con: Any, tables: Iterable[str] = ()) -> Any:
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=con)
+
+    def splink_settings(self, settings: Any) -> Any:
+        return settings
+
+    def work_table(self, con: Any, splink_df: Any) -> str:
+        return splink_df.physical_name
+
+    def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
+        return model
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __repr__(self) -> str:
+        return "DuckDBBackend()"
+
+
+# --------------------------------------------------------------------------------------------
+# Spark
+
+
+def _spark_dq_dialect():
+    """sqlglot's Spark dialect, but reading "x" as an identifier (as DuckDB and the SQL
+    standard do). The link settings are written for DuckDB (double-quoted columns); Splink's
+    own Spark SQL quotes with backticks and its strings with single quotes, so one reader
+    serves both."""
+    from sqlglot.dialects.spark import Spark
+
+    class SparkDQ(Spark):
+        class Tokenizer(Spark.Tokenizer):
+            QUOTES = ["'"]
+            IDENTIFIERS = ["`", '"']
+
+    return SparkDQ
+
+
+#: DuckDB function names used by the link settings → the names of the same functions in Spark
+#: (Splink's similarity jar registers jaro_winkler and damerau_levenshtein).
+SPARK_FUNCTION_NAMES = {"jaro_winkler_similarity": "jaro_winkler"}
+
+
+def duckdb_sql_to_spark(sql: str, write: str = "spark") -> str:
+    """Transpile a DuckDB-flavoured SQL fragment (as in link/settings.py) to Spark SQL."""
+    import sqlglot
+
+    for a, b in SPARK_FUNCTION_NAMES.items():
+        sql = re.sub(rf"\b{a}\s*\(", f"{b}(", sql, flags=re.I)
+    return sqlglot.transpile(sql, read=_spark_dq_dialect(), write=write)[0]
+
+
+def _make_spark_api_class():
+    from splink import SparkAPI
+
+    class VaxSparkAPI(SparkAPI):
+        """splink.SparkAPI that also runs SQL written for DuckDB (double-quoted identifiers,
+        ``::`` casts, DuckDB function names), so the link settings need no Spark copy."""
+
+        def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+            import splink.internals.spark.spark_helpers.custom_spark_dialect  # noqa: F401  registers customspark
+
+            return duckdb_sql_to_spark(sql, write="customspark")
+
+    return VaxSparkAPI
+
+
+def _import_pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise BackendUnavailable(
+            f"the Spark backend needs pyspark: {SPARK_INSTALL_HINT} (and Java 17)"
+        ) from exc
+    return pyspark
+
+
+def spark_master(master: str | None = None) -> str:
+    """--spark-master, else SPARK_MASTER / MASTER, else local mode on 2 cores."""
+    return master or os.environ.get("SPARK_MASTER") or os.environ.get("MASTER") or "local[2]"
+
+
+def create_spark_session(
+    master: str | None = None,
+    *,
+    app_name: str = "vaxstudy",
+    driver_memory: str | None = None,
+    shuffle_partitions: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    conf: dict[str, str] | None = None,
+) -> Any:
+    """A SparkSession with Splink's similarity UDF jar on the class path.
+
+    Settings come from, in order of precedence: the arguments, ``conf``, the environment
+    (``SPARK_MASTER``, ``SPARK_DRIVER_MEMORY``, ``SPARK_SHUFFLE_PARTITIONS``; Spark itself
+    reads ``SPARK_CONF_DIR/spark-defaults.conf``), then small local-mode defaults.
+    """
+    _import_pyspark()
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    master = spark_master(master)
+    local = master.startswith("local")
+    driver_memory = driver_memory or os.environ.get("SPARK_DRIVER_MEMORY") or "2g"
+    if shuffle_partitions is None:
+        env = os.environ.get("SPARK_SHUFFLE_PARTITIONS")
+        shuffle_partitions = int(env) if env else (8 if local else 800)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if local:
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    b = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Spark 4 turns ANSI mode on; our SQL is written to be correct either way
+        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    )
+    if local:
+        b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+    for k, v in (conf or {}).items():
+        b = b.config(k, v)
+    try:
+        spark = b.getOrCreate()
+    except Exception as exc:  # Java missing, bad master URL …
+        raise BackendUnavailable(f"cannot start Spark ({master}): {exc}") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    if checkpoint_dir is not None:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True) if "://" not in str(checkpoint_dir) else None
+        spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
+    return spark
+
+
+class SparkBackend:
+    """Spark (local mode by default) with Splink's Spark backend.
+
+    ``work_dir`` holds the Parquet files exchanged between the DuckDB project database
+    and Spark, and Splink's lineage-breaking checkpoints; on a cluster it must be
+    storage every executor can read (a shared file system path). ``break_lineage_method``
+    and ``num_partitions_on_repartition`` are passed to ``splink.SparkAPI`` (docs/spark.md).
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        spark: Any = None,
+        *,
+        master: str | None = None,
+        work_dir: str | Path | None = None,
+        driver_memory: str | None = None,
+        shuffle_partitions: int | None = None,
+        break_lineage_method: str = "parquet",
+        num_partitions_on_repartition: int | None = None,
+        conf: dict[str, str] | None = None,
+    ) -> None:
+        _import_pyspark()
+        wd = work_dir or os.environ.get("VAXSTUDY_SPARK_WORK_DIR")
+        self._own_work_dir = wd is None
+        self.work_dir = Path(wd) if wd else Path(tempfile.mkdtemp(prefix="vaxstudy-spark-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._own_session = spark is None
+        self._spark = spark
+        self._session_args = dict(master=master, driver_memory=driver_memory,
+                                  shuffle_partitions=shuffle_partitions, conf=conf)
+        self.break_lineage_method = break_lineage_method
+        self.num_partitions_on_repartition = num_partitions_on_repartition
+        self._duckdb_template: dict[str, Any] | None = None
+
+    # -- session, Parquet, SQL ----------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        if self._spark is None:
+            self._spark = create_spark_session(checkpoint_dir=self.work_dir / "checkpoints",
+                                               **self._session_args)
+        sc = self._spark.sparkContext
+        if sc.getCheckpointDir() is None:
+            (self.work_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            sc.setCheckpointDir(str(self.work_dir / "checkpoints"))
+        return self._spark
+
+    @property
+    def master(self) -> str:
+        return self.session.sparkContext.master
+
+    def read_parquet(self, path: str | Path) -> Any:
+        return self.session.read.parquet(str(path))
+
+    def write_parquet(self, table: Any, path: str | Path) -> Path:
+        """``table``: a Spark DataFrame or the name of a table/view. Writes a Parquet folder."""
+        df = self.session.table(table) if isinstance(table, str) else table
+        df.write.mode("overwrite").parquet(str(path))
+        return Path(path)
+
+    def sql(self, query: str) -> Any:
+        return self.session.sql(query)
+
+    def _scratch(self, stem: str) -> Path:
+        return self.work_dir / f"{stem}_{uuid.uuid4().hex[:8]}"
+
+    def duckdb_to_spark(self, con: Any, query_or_table: str, view: str | None = None) -> Any:
+        """A DuckDB table (or query) of ``con`` as a Spark DataFrame, through Parquet in work_dir."""
+        path = self._scratch(view or "t")
+        path.mkdir(parents=True)
+        con.execute(f"COPY (SELECT * FROM ({_as_query(query_or_table)})) "
+                    f"TO '{(path / 'part-0.parquet').as_posix()}' (FORMAT PARQUET)")
+        df = self.session.read.parquet(str(path))
+        if view:
+            df.createOrReplaceTempView(view)
+        return df
+
+    def spark_to_duckdb(self, con: Any, df: Any, table: str, order_by: str | None = None) -> str:
+        """A Spark DataFrame as table ``table`` of the DuckDB connection ``con`` (via Parquet)."""
+        path = self._scratch(re.sub(r"\W", "_", table)[-40:])
+        df.write.mode("overwrite").parquet(str(path))
+        files = sorted(path.glob("*.parquet"))
+        if files:
+            order = f" ORDER BY {order_by}" if order_by else ""
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM "
+                        f"read_parquet('{(path / '*.parquet').as_posix()}'){order}")
+        else:  # Spark writes no part file for an empty frame with zero partitions
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(f.dataType)}) AS \"{f.name}\"" for f in df.schema.fields)
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} LIMIT 0")
+        return table
+
+    # -- stages ---------------------------------------------------------------------------------
+    def standardize(self, db_path: str | Path, progress: Callable[[str], None] | None = None) -> None:
+        from vaxstudy.spark.standardize import standardize_db_spark
+
+        standardize_db_spark(self, db_path, progress=progress)
+
+    def splink_api(self, con: Any, tables: Iterable[str] = ()) -> Any:
+        """A splink.SparkAPI in which each DuckDB working table of ``tables`` is a Spark view
+        of the same name, so ``db_api.register("link_reg", ...)`` works unchanged."""
+        for t in tables:
+            self.duckdb_to_spark(con, t, view=t)
+        cls = _make_spark_api_class()
+        kw: dict[str, Any] = {}
+        if self.num_partitions_on_repartition:
+            kw["num_partitions_on_repartition"] = self.num_partitions_on_repartition
+        return cls(spark_session=self.session, break_lineage_method=self.break_lineage_method, **kw)
+
+    def splink_settings(self, settings: Any) -> Any:
+        """Settings Spark can run: DuckDB-dialect SQL is translated when executed
+        (:class:`VaxSparkAPI`); a saved model's dialect tag is switched to spark. The DuckDB
+        form is kept as the template of :meth:`portable_model`."""
+        from splink import SettingsCreator
+
+        if isinstance(settings, SettingsCreator):
+            self._duckdb_template = settings.create_settings_dict("duckdb")
+            return settings
+        d = copy.deepcopy(dict(settings))
+        self._duckdb_template = copy.deepcopy(d)
+        self._duckdb_template["sql_dialect"] = "duckdb"
+        d["sql_dialect"] = "spark"
+        d["blocking_rules_to_generate_predictions"] = [
+            {k: v for k, v in br.items() if k != "sql_dialect"} if isinstance(br, dict) else br
+            for br in d.get("blocking_rules_to_generate_predictions", [])
+        ]
+        return d
+
+    def work_table(self, con: Any, splink_df: Any) -> str:
+        """Copy a Splink result computed on Spark into the DuckDB working connection, under
+        the same physical name (predictions are scored pairs above a low threshold and the
+        term-frequency tables are one row per distinct name: both far smaller than the
+        comparisons Spark evaluated)."""
+        return self.spark_to_duckdb(con, splink_df.as_spark_dataframe(), splink_df.physical_name)
+
+    def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
+        """The trained model on the DuckDB-dialect settings: every comparison level's m, u and
+        term-frequency settings copied from the Spark model, level by level."""
+        if self._duckdb_template is None:
+            return model
+        out = copy.deepcopy(self._duckdb_template)
+        for k, v in model.items():
+            if k not in ("comparisons", "blocking_rules_to_generate_predictions", "sql_dialect"):
+                out[k] = v
+        if len(out["comparisons"]) != len(model["comparisons"]):
+            raise ValueError("model and settings template differ in their comparisons")
+        for c_out, c_in in zip(out["comparisons"], model["comparisons"]):
+            lv_out, lv_in = c_out["comparison_levels"], c_in["comparison_levels"]
+            if len(lv_out) != len(lv_in):
+                raise ValueError(f"comparison {c_in.get('output_column_name')}: levels differ")
+            for a, b in zip(lv_out, lv_in):
+                for key in ("m_probability", "u_probability", "tf_adjustment_column",
+                            "tf_adjustment_weight", "tf_minimum_u_value", "fix_m_probability",
+                            "fix_u_probability", "is_null_level", "label_for_charts"):
+                    if key in b:
+                        a[key] = b[key]
+        out["sql_dialect"] = "duckdb"
+        return out
+
+    def close(self) -> None:
+        if self._own_session and self._spark is not None:
+            self._spark.stop()
+            self._spark = None
+        if self._own_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"SparkBackend(master={self._session_args.get('master') or spark_master()!r}, work_dir={str(self.work_dir)!r})"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def get_backend(backend: "str | Backend | None" = None, *, spark_master: str | None = None, **kw: Any) -> Backend:
+    """A backend from its name ('duckdb' default, 'spark'), or the object itself."""
+    if backend is None or backend == "duckdb":
+        if spark_master:
+            raise ValueError("--spark-master needs --backend spark")
+        return DuckDBBackend()
+    if backend == "spark":
+        return SparkBackend(master=spark_master, **kw)
+    if isinstance(backend, str):
+        raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def _as_query(src: str) -> str:
+    s = src.strip()
+    return s if re.match(r"(?is)^(select|with|from)\b", s) else f"SELECT * FROM {s}"
+
+
+def _parquet_glob(path: str | Path) -> str:
+    p = Path(path)
+    return (p / "*.parquet").as_posix() if p.is_dir() else p.as_posix()
+
+
+def _duck_type(spark_type: Any) -> str:
+    name = type(spark_type).__name__
+    return {"StringType": "VARCHAR", "IntegerType": "INTEGER", "LongType": "BIGINT",
+            "DoubleType": "DOUBLE", "FloatType": "FLOAT", "BooleanType": "BOOLEAN",
+            "DateType": "DATE", "TimestampType": "TIMESTAMP"}.get(name, "VARCHAR")
