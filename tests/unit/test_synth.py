@@ -482,3 +482,12 @@ def test_bad_arguments_rejected(tmp_path):
         generate(tmp_path / "x", province="99", scale=0.001)
     with pytest.raises(Exception):
         generate(tmp_path / "x", scale=0.001, no_such_param=0.1)
+    with pytest.raises(ValueError):
+        generate(tmp_path / "x", scale=0.001, outsider_share=1.0)
+
+
+def test_regenerating_in_another_format_replaces_tables(tmp_path):
+    generate(tmp_path, scale=0.0005, seed=1, fmt="csv")
+    generate(tmp_path, scale=0.0005, seed=1, fmt="parquet")
+    assert not list(tmp_path.glob("*.csv"))
+    assert (tmp_path / "vaccinations.parquet").exists()

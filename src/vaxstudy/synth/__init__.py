@@ -73,8 +73,14 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     if p_end.isoformat() < "2021-03-08":
         raise ValueError("period ends before the campaign started (2021-03-08)")
     end_day = np.datetime64(p_end.isoformat(), "D")
+    if not 0 <= outsider_share < 1 or not 0 <= dose2_completion <= 1:
+        raise ValueError("outsider_share must be in [0, 1) and dose2_completion in [0, 1]")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder regenerated in another format must not keep the old tables
+    for t in ("population", "vaccinations", "sites", "tallies", "truth"):
+        for ext in ("csv", "parquet", "xlsx"):
+            (out / f"{t}.{ext}").unlink(missing_ok=True)
     ss = np.random.SeedSequence(int(seed))
     r_pop, r_out, r_vac, r_ovac, r_entry, r_rec, r_tal, r_shuf = (np.random.default_rng(s) for s in ss.spawn(8))
 
