@@ -9,8 +9,9 @@
 * ``truth_summary.json``: ``truth_summary(...)`` for the generated period
 * hidden truth, always Parquet: ``truth_doses.parquet`` (every true dose event
   given up to period_end, entered or not, with its entry outcome),
-  ``truth_records.parquet`` (record → dose event, retyped / new-profile flags)
-  and ``truth_profiles.parquet`` (the noise applied to each subject's fields).
+  ``truth_records.parquet`` (record → dose event, retyped / new-profile flags,
+  date shift), ``truth_profiles.parquet`` (the noise applied to each subject's
+  fields) and ``truth_tallies.parquet`` (true and written tallies).
 
 The simulation runs in calendar time from the campaign start (2021-03-08);
 the period only cuts it: doses are given up to ``period_end`` and the export
