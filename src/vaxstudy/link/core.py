@@ -72,6 +72,7 @@ def link_db(
     u_max_pairs: float = 2e6,
     em_max_pairs: float = 3e5,
     m_floor: float = 1e-4,
+    backend: Any = None,
 ) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
 
@@ -81,8 +82,14 @@ def link_db(
     and its justification, prior, counts, timings) and diagnostics/.
 
     ``threshold`` overrides the automatic choice (recorded as such).
+    ``backend`` (a :mod:`vaxstudy.backend` object or name) is the engine Splink scores
+    on; the default, DuckDB in this process, is what link_db always did.
     """
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
+
+    from vaxstudy.backend import get_backend
+
+    backend = get_backend(backend)
 
     _quiet_splink()
     out = Path(out_dir)
@@ -99,7 +106,7 @@ def link_db(
         n_reg, n_vax, n_rows = counts["link_reg"], counts["link_vax"], counts["link_rows"]
         lam0 = min(0.95 / max(n_reg, 1), 0.5)
 
-        db_api = DuckDBAPI(connection=con)
+        db_api = backend.splink_api(con, ("link_reg", "link_vax"))
         reg = db_api.register("link_reg", dataset_display_name=REGISTER)
         vax = db_api.register("link_vax", dataset_display_name=VAX)
         smoothed: list[str] = []
@@ -110,7 +117,7 @@ def link_db(
         else:
             settings = build_settings(probability_two_random_records_match=lam0)
             trained = True
-        linker = Linker([reg, vax], settings, log_level=None)
+        linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
         _quiet_splink()
 
         if trained:
@@ -128,15 +135,17 @@ def link_db(
             linker._settings_obj._probability_two_random_records_match = lam0
 
         t = time.perf_counter()
-        tf_tables = {c: linker.table_management.compute_tf_table(c).physical_name for c in TF_COLUMNS}
+        tf_tables = {c: backend.work_table(con, linker.table_management.compute_tf_table(c))
+                     for c in TF_COLUMNS}
         blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
         n_comparisons = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
         pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         timings["predict"] = time.perf_counter() - t
-        n_link_pairs = con.execute(f"SELECT count(*) FROM {pred.physical_name}").fetchall()[0][0]
+        pred_table = backend.work_table(con, pred)
+        n_link_pairs = con.execute(f"SELECT count(*) FROM {pred_table}").fetchall()[0][0]
 
         t = time.perf_counter()
-        decide.load_link_pairs(con, pred.physical_name, lam0, VAX)
+        decide.load_link_pairs(con, pred_table, lam0, VAX)
         decide.best_candidates(con)
         lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax)
         con.execute(
@@ -156,7 +165,7 @@ def link_db(
         )
         timings["decide"] = time.perf_counter() - t
 
-        model = linker.misc.save_model_to_json(None)
+        model = backend.portable_model(linker.misc.save_model_to_json(None))
         model["probability_two_random_records_match"] = lam
         model_file = out / MODEL_FILE
         model_file.write_text(json.dumps(model, indent=2), encoding="utf-8")
