@@ -36,7 +36,10 @@ def synth(
         name, _, value = item.partition("=")
         if name not in SynthParams.model_fields:
             raise typer.BadParameter(f"unknown parameter {name!r}", param_hint="--param")
-        noise[name] = float(value)
+        try:
+            noise[name] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{item!r} is not NAME=NUMBER", param_hint="--param") from None
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
     path = generate(out, province=province, scale=scale, seed=seed, period=(period_start, period_end), fmt=fmt,
