@@ -55,6 +55,7 @@ class Backend(Protocol):
     def splink_api(self, con: Any, tables: Iterable[str]) -> Any: ...
     def splink_settings(self, settings: Any) -> Any: ...
     def work_table(self, con: Any, splink_df: Any) -> str: ...
+    def count_rows(self, con: Any, splink_df: Any) -> int: ...
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -108,6 +109,9 @@ class DuckDBBackend:
 
     def work_table(self, con: Any, splink_df: Any) -> str:
         return splink_df.physical_name
+
+    def count_rows(self, con: Any, splink_df: Any) -> int:
+        return int(con.execute(f"SELECT count(*) FROM {splink_df.physical_name}").fetchall()[0][0])
 
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
         return model
@@ -374,6 +378,10 @@ class SparkBackend:
         term-frequency tables are one row per distinct name: both far smaller than the
         comparisons Spark evaluated)."""
         return self.spark_to_duckdb(con, splink_df.as_spark_dataframe(), splink_df.physical_name)
+
+    def count_rows(self, con: Any, splink_df: Any) -> int:
+        """Rows of a Splink result, counted where it lives (blocked pairs stay on Spark)."""
+        return int(splink_df.as_spark_dataframe().count())
 
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
         """The trained model on the DuckDB-dialect settings: every comparison level's m, u and

@@ -138,7 +138,7 @@ def link_db(
         tf_tables = {c: backend.work_table(con, linker.table_management.compute_tf_table(c))
                      for c in TF_COLUMNS}
         blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
-        n_comparisons = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
+        n_comparisons = backend.count_rows(con, blocked)
         pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         timings["predict"] = time.perf_counter() - t
         pred_table = backend.work_table(con, pred)
