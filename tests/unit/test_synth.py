@@ -190,7 +190,7 @@ def test_first_dose_entry_share_calibrated(prov):
     assert peak["lag_days"].mean() > early["lag_days"].mean()
 
 
-def test_export_in_entry_order(tables):
+def test_export_in_entry_order(tables, prov):
     vac = tables[1]
     assert vac["record_id"].is_unique
     assert (vac["record_id"] == sorted(vac["record_id"])).all()
@@ -199,6 +199,12 @@ def test_export_in_entry_order(tables):
     assert (ent >= vac.loc[ent.index, "vaccination_date"]).all()
     assert (vac["entered_date"] <= "2021-10-31").all()
     assert _close((vac["entered_date"] == "").mean(), P.entered_date_empty, len(vac))
+    # share typed on the day (first typings of doses given well before the export)
+    tr = pd.read_parquet(prov / "truth_records.parquet")[["record_id", "retyped"]]
+    first = vac.merge(tr, on="record_id")
+    first = first[~first["retyped"] & (first["vaccination_date"] < "2021-09-01") & (first["entered_date"] != "")]
+    same_day = (first["entered_date"] == first["vaccination_date"]).mean()
+    assert _close(same_day, P.lag_same_day, len(first)), same_day
     # a profile's person fields are the same on all its rows
     cols = ["full_name", "date_of_birth", "sex", "id_number", "phone", "commune_code"]
     assert (vac.groupby("subject_id")[cols].nunique() <= 1).all().all()
