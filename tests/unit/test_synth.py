@@ -439,6 +439,15 @@ def test_deterministic_byte_identical(tmp_path):
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (a / "vaccinations.csv").read_bytes() != (c / "vaccinations.csv").read_bytes()
+    # another process with another string-hash seed writes the same bytes
+    import os
+    import subprocess
+    import sys
+
+    code = f"from vaxstudy.synth import generate; generate({str(tmp_path / 'd')!r}, scale=0.001, seed=5)"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONHASHSEED": "12345"})
+    for f in files:
+        assert (a / f).read_bytes() == (tmp_path / "d" / f).read_bytes(), f
 
 
 def test_parquet_format_and_other_province(tmp_path):
