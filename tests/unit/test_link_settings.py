@@ -23,7 +23,8 @@ def _rec(**kw):
         dob_precision="day", sex="F", id_number="040180123456", id_type="CCCD",
         phone="0912345678", district_code="412", commune_code="16681",
         dob_swapped=dt.date(1980, 7, 3), id_prefix="040180", name_key="hoa nguyen thi",
-        name_rot="thi hoa nguyen", year_only_birth_year=None,
+        name_rot="thi hoa nguyen", year_only_birth_year=None, dob_no_address=None,
+        year_no_address=None,
     )
     base.update(kw)
     return base
@@ -36,7 +37,7 @@ def _level(comparison: str, left: dict, right: dict) -> str:
     cols = [c for c in LINK_COLUMNS if c != "unique_id"]
     con = duckdb.connect()
     types = {"dob": "DATE", "dob_swapped": "DATE", "birth_year": "INTEGER",
-             "year_only_birth_year": "INTEGER"}
+             "year_only_birth_year": "INTEGER", "dob_no_address": "DATE", "year_no_address": "INTEGER"}
     sel = ", ".join(
         f"CAST(? AS {types.get(c, 'VARCHAR')}) AS \"{c}_{side}\""
         for side in ("l", "r") for c in cols
