@@ -90,3 +90,20 @@ def test_week_mix_follows_when_the_doses_were_missed(tmp_path):
                     tmp_path / "o", n_boot=20, audit=False)
     assert m["by_age_group"]["65+"]["coverage_dose1"] == pytest.approx(0.6)
     assert m["by_age_group"]["30-49"]["coverage_dose1"] == pytest.approx(0.4)
+
+
+def test_visible_tally_undercount_lowers_the_interval(tmp_path):
+    """Day 1: 3 doses entered against a tally of 1 (the paper under-counts by 2, visibly);
+    day 2: 5 entered of 10 tallied. Net missing 3, so coverage 11/20; as many over-counts
+    as the 2 visible under-counts may hide behind missing entries, so the interval
+    reaches 2/20 lower (never below recorded coverage)."""
+    pop = [dict(person_id=f"P{i}") for i in range(20)]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1,
+              vaccination_date="2021-08-02" if i < 3 else "2021-08-03") for i in range(8)]
+    tal = [_tally(1, 1, "2021-08-02"), _tally(1, 10, "2021-08-03")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=50, audit=False)
+    assert m["method"]["tally_undercount_doses"] == {"dose1": 2, "dose2": 0}
+    assert m["coverage_dose1"] == pytest.approx(11 / 20)
+    assert m["coverage_dose1_ci"] == [pytest.approx(9 / 20), pytest.approx(11 / 20)]
+    assert m["coverage_dose1_recorded_ci"] == [0.4, 0.4]

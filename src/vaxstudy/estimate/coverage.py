@@ -63,6 +63,8 @@ class CoverageParts:
     D: np.ndarray  # (2, C) residents with a higher dose but no dose-K row
     person_maxdose: pd.Series  # highest recorded dose per linked resident (index person_id)
     person_dose_rows: pd.DataFrame  # per linked resident: n rows with dose >= 1, >= 2
+    a: np.ndarray | None = None  # (2, S, C) tally-error allowance: visible undercounts x site mix
+    undercount: np.ndarray | None = None  # (2,) doses entered beyond the tally, summed over site-days
 
 
 def coverage_parts(inp: Inputs) -> CoverageParts:
@@ -103,6 +105,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     e = np.zeros((2, S, C))
     tally = np.zeros((2, S))
     c = np.zeros((2, S, C))
+    a = np.zeros((2, S, C))
+    undercount = np.zeros(2)
     ent = rows[~rows["is_dup"].to_numpy()]
     for i, k in enumerate(DOSES):
         ek = ent[ent["dose"].to_numpy() == k]
@@ -110,6 +114,11 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
         c[i] = _impute_missing(ek, tk, e[i], S, C, other)
+        u_site = _visible_undercount(ek, tk, S)
+        undercount[i] = u_site.sum()
+        tot = e[i].sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a[i] = u_site[:, None] * np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), 0.0)
     return CoverageParts(
         N=N,
         rec=rec,
@@ -119,7 +128,26 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         D=D,
         person_maxdose=per["maxdose"],
         person_dose_rows=per[["n_ge1", "n_ge2"]],
+        a=a,
+        undercount=undercount,
     )
+
+
+def _visible_undercount(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> np.ndarray:
+    """Per site: sum over site-days of max(0, distinct entered - tallied) for one dose.
+
+    Without counting errors (and with right dates) no site-day holds more
+    distinct entered doses than its tally; what exceeds it is a paper
+    undercount that we can see. If counting errors go up as often as down,
+    about as many doses are over-counted where missing entries hide them, and
+    those inflate the correction: this is the allowance for it.
+    """
+    e = ek.groupby(["site", "vdate"]).size().rename("e")
+    t = tk.groupby(["site", "vdate"])["doses"].sum().rename("t")
+    j = pd.concat([e, t], axis=1).fillna(0.0)
+    u = np.maximum(j["e"] - j["t"], 0.0)
+    u = u[u > 0]
+    return np.bincount(u.index.get_level_values("site").to_numpy(dtype=np.int64), weights=u.to_numpy(), minlength=S)
 
 
 WEEK_ORIGIN = np.datetime64("2021-01-04")  # a Monday
@@ -199,6 +227,8 @@ def group_sums(parts: CoverageParts, H: np.ndarray) -> dict[str, np.ndarray]:
         "cG": np.stack([parts.c[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
         "eG": np.stack([parts.e[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
         "DG": parts.D @ H,  # (2, G)
+        "AG": (np.stack([parts.a[i].sum(axis=0) @ H for i in range(len(DOSES))])
+               if parts.a is not None else np.zeros((len(DOSES), H.shape[1]))),  # (2, G)
     }
 
 
@@ -237,6 +267,9 @@ def coverage_from(
         out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / safe_N, np.nan)
         # a share of residents cannot exceed 1, whatever the tallies say
         out[f"coverage_dose{k}"] = np.where(NG > 0, np.minimum((recG + corr) / safe_N, 1.0), np.nan)
+        # share by which tally over-counts may inflate the correction (lowers the interval)
+        out[f"allowance:coverage_dose{k}"] = np.broadcast_to(
+            np.where(NG > 0, g["AG"][i] / safe_N, np.nan), (B, H.shape[1]))
     return out
 
 

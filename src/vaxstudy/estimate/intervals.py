@@ -34,8 +34,10 @@ assumption about the missing doses' owners rests on.
 
 **Not covered**: probabilities that are themselves wrong (a miscalibrated
 linkage model); links to the *wrong* register person (a broken link is
-redrawn as "outside the register", not as another resident); errors in the
-paper tallies themselves; a systematic difference between missed and entered
+redrawn as "outside the register", not as another resident); links the model
+never scored; errors in the paper tallies beyond the allowance made for them
+(the lower end of corrected coverage is lowered by the visible undercounts,
+see :mod:`vaxstudy.estimate.coverage`); a systematic difference between missed and entered
 doses in age, sex or residence (see :mod:`vaxstudy.estimate.coverage`);
 errors in the population register (the denominator is taken as exact).
 Recorded coverage is a census of the linked rows: its interval only holds the

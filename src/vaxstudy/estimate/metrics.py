@@ -137,6 +137,10 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
         lo, hi = iv.percentile_ci(reps[fam][r][:, j])
         if d[r] is not None and rnd(lo) is not None:
             lo, hi = min(lo, point[fam][r][0, j]), max(hi, point[fam][r][0, j])
+            allow = point[fam].get(f"allowance:{r}")
+            if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
+                # tally over-counts hidden by missing entries: the correction may be too high
+                lo = max(lo - allow[0, j], point[fam][f"{r}_recorded"][0, j])
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd_down(lo), rnd_up(hi)]
     return d
 
@@ -191,6 +195,10 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "residence district, sex, age group (and non-residents) as the doses entered at that site "
         "for that dose number",
         "denominator": "register residents of the province aged >= 18 at period_end",
+        "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
+        "tally_allowance": "the lower end of corrected coverage is lowered by the doses entered beyond "
+        "their site-day tally (visible paper undercounts; as many over-counts may hide behind missing "
+        "entries), spread over the site's mix, never below recorded coverage",
         "notes": list(inp.notes),
     }
     return m
