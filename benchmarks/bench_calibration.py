@@ -176,12 +176,13 @@ def main(argv=None) -> int:
                           args.reestimate)
             print(f"seed {2000 + j}: {res['n_records']:,} records, times "
                   f"{({k: round(v, 1) for k, v in res['timings_s'].items()})}, linkage {res['linkage']}")
-            print(f"{'figure':26s} {'estimate':>9s} {'truth':>9s} {'|err| pp':>9s} {'95% CI':>22s} {'ok':>4s}")
+            print(f"{'figure':26s} {'estimate':>9s} {'truth':>9s} {'|err| pp':>9s} {'95% CI':>22s} "
+                  f"{'in CI':>6s} {'<=0.5pp':>8s}")
             for r, v in res["rates"].items():
                 err = abs(v["estimate"] - v["truth"]) * 100
-                ci = f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"
+                ci = f"[{v['ci'][0]:.5f}, {v['ci'][1]:.5f}]"
                 print(f"{r:26s} {v['estimate']:9.4f} {v['truth']:9.4f} {err:9.3f} {ci:>22s} "
-                      f"{'yes' if err <= 0.5 else 'NO':>4s}")
+                      f"{'yes' if v['inside'] else 'no':>6s} {'yes' if err <= 0.5 else 'NO':>8s}")
     return 0
 
 
