@@ -354,22 +354,31 @@ class SparkBackend:
         return cls(spark_session=self.session, break_lineage_method=self.break_lineage_method, **kw)
 
     def splink_settings(self, settings: Any) -> Any:
-        """Settings Spark can run: DuckDB-dialect SQL is translated when executed
-        (:class:`VaxSparkAPI`); a saved model's dialect tag is switched to spark. The DuckDB
-        form is kept as the template of :meth:`portable_model`."""
+        """The settings (a SettingsCreator or a saved model dict, written for DuckDB) with every
+        comparison-level condition and blocking rule transpiled to Spark SQL. The DuckDB form
+        is kept as the template of :meth:`portable_model`."""
         from splink import SettingsCreator
 
         if isinstance(settings, SettingsCreator):
-            self._duckdb_template = settings.create_settings_dict("duckdb")
-            return settings
-        d = copy.deepcopy(dict(settings))
+            d = settings.create_settings_dict("duckdb")
+        else:
+            d = copy.deepcopy(dict(settings))
+        d["sql_dialect"] = "duckdb"
         self._duckdb_template = copy.deepcopy(d)
-        self._duckdb_template["sql_dialect"] = "duckdb"
         d["sql_dialect"] = "spark"
-        d["blocking_rules_to_generate_predictions"] = [
-            {k: v for k, v in br.items() if k != "sql_dialect"} if isinstance(br, dict) else br
-            for br in d.get("blocking_rules_to_generate_predictions", [])
-        ]
+        for comp in d.get("comparisons", []):
+            for lvl in comp.get("comparison_levels", []):
+                if lvl.get("sql_condition") and lvl["sql_condition"].strip().upper() != "ELSE":
+                    lvl["sql_condition"] = duckdb_sql_to_spark(lvl["sql_condition"])
+        rules = []
+        for br in d.get("blocking_rules_to_generate_predictions", []):
+            if isinstance(br, str):
+                rules.append(duckdb_sql_to_spark(br))
+            else:
+                br = {k: v for k, v in br.items() if k != "sql_dialect"}
+                br["blocking_rule"] = duckdb_sql_to_spark(br["blocking_rule"])
+                rules.append(br)
+        d["blocking_rules_to_generate_predictions"] = rules
         return d
 
     def work_table(self, con: Any, splink_df: Any) -> str:
