@@ -80,3 +80,24 @@ def test_missing_std_tables_raise(tmp_path):
     duckdb.connect(str(db)).close()
     with pytest.raises(RuntimeError, match="standardize"):
         link_db(db, tmp_path / "o")
+
+
+def test_cli_link_prints_counts_but_no_personal_data(linked, tmp_path):
+    from typer.testing import CliRunner
+
+    from vaxstudy.cli import app
+
+    base, db, res = linked
+    r = CliRunner().invoke(app, ["link", "--db", str(db), "--out", str(tmp_path / "cli"),
+                                 "--model", str(res.model_path), "--no-diagnostics"])
+    assert r.exit_code == 0, r.output
+    assert "estimated persons" in r.output
+    con = duckdb.connect(str(db), read_only=True)
+    names = [n for (n,) in con.execute(
+        "SELECT DISTINCT name_norm FROM vaccinations_std LIMIT 200").fetchall()]
+    ids = [i for (i,) in con.execute(
+        "SELECT DISTINCT id_number FROM vaccinations_std WHERE id_number IS NOT NULL LIMIT 200").fetchall()]
+    con.close()
+    assert not any(n in r.output for n in names)
+    assert not any(i in r.output for i in ids)
+    assert (tmp_path / "cli" / "record_links.parquet").exists()
