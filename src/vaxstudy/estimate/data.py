@@ -81,7 +81,8 @@ class Inputs:
 
     rows: one row per vaccination record with vaccination_date <= period_end:
       record_id, subject_id, row (entry order), vdate, dose, vaccine, entered_date,
-      site (index into ``sites``), in_scope (bool), person_id (None = unlinked),
+      site (index into ``sites``), in_scope (bool), person_id (code, NaN = unlinked;
+      the text is in person_id_str), subject_id and person_key (integer codes),
       q (match probability of the chosen link, NaN when unlinked), person_key,
       is_dup (duplicate dose among rows up to period_end), is_dup_scope
       (duplicate among the rows in scope), cand_person_id, cand_q (best candidate, may be missing),
@@ -251,6 +252,29 @@ def load_inputs(
     rows["dose"] = rows["dose"].fillna(0).astype(np.int64)
     in_prov = sites["in_province"].to_numpy()[rows["site"].to_numpy()]
     rows["in_scope"] = in_prov & (rows["vdate"].to_numpy() >= np.datetime64(start))
+    # Ids as integer codes (one code space for register persons, links, keys and
+    # candidates): grouping and look-ups on 1M rows are then fast. person_id and
+    # cand_person_id are float codes, NaN where there is none; the text of
+    # person_id stays in person_id_str (for the truth check).
+    n1, n2 = len(pop), len(rows)
+    codes, _ = pd.factorize(
+        pd.concat([pop["person_id"], rows["person_id"], rows["person_key"], rows["cand_person_id"]],
+                  ignore_index=True).astype(object),
+        use_na_sentinel=True,
+    )
+
+    def _code(a: np.ndarray) -> np.ndarray:
+        a = a.astype(float)
+        a[a < 0] = np.nan
+        return a
+
+    pop["person_id"] = codes[:n1].astype(float)
+    rows["person_id_str"] = rows["person_id"].astype(object)
+    rows["person_id"] = _code(codes[n1 : n1 + n2])
+    rows["person_key"] = codes[n1 + n2 : n1 + 2 * n2].astype(np.int64)
+    rows["cand_person_id"] = _code(codes[n1 + 2 * n2 :])
+    rows["subject_id"] = pd.factorize(rows["subject_id"].astype(object))[0].astype(np.int64)
+
     # Duplicate doses: the linkage's flag, kept only where an earlier row of the
     # same (person_key, dose) exists among the rows counted (CONTRACT: "already
     # recorded by an earlier row"): up to period_end for coverage, in scope for

@@ -139,7 +139,7 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     leave_site = np.where(own_dup, site, np.nan_to_num(fd_site, nan=-1)).astype(np.int64)
     add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
     groups = pd.MultiIndex.from_frame(scope[["person_key", "dose"]].drop_duplicates())
-    cand_key = pd.MultiIndex.from_arrays([fr["cand_person_id"].astype(object).to_numpy(), fr["dose"].to_numpy()])
+    cand_key = pd.MultiIndex.from_arrays([fr["cand_person_id"].to_numpy(), fr["dose"].to_numpy()])
     joins = (~is_lk) & np.asarray(cand_key.isin(groups))
     add(sc_mask & joins, "dup", 1.0)
     # duplicate subjects: only single-row profiles change person with their row
@@ -155,7 +155,7 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
         single = sc_mask & (n_rows == 1)
         dsub_site = np.where(rank > 1, site, second_site)
         add(single & (nsub_own >= 2) & (dsub_site >= 0), "dsub", -1.0, site_arr=dsub_site)
-        nsub_cand = n_sub.reindex(fr["cand_person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
+        nsub_cand = n_sub.reindex(fr["cand_person_id"].to_numpy()).fillna(0).to_numpy()
         add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0)
 
     # -- coverage (rows up to period_end, residents only) ---------------------------
@@ -163,13 +163,13 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     dose = fr["dose"].to_numpy()
     cell_own = fr["cell"].to_numpy()
     pdr = parts.person_dose_rows
-    n_ge1 = pdr["n_ge1"].reindex(fr["person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
-    n_ge2 = pdr["n_ge2"].reindex(fr["person_id"].astype(object).to_numpy()).fillna(0).to_numpy()
+    n_ge1 = pdr["n_ge1"].reindex(fr["person_id"].to_numpy()).fillna(0).to_numpy()
+    n_ge2 = pdr["n_ge2"].reindex(fr["person_id"].to_numpy()).fillna(0).to_numpy()
     res_own = is_lk & (cell_own != other)
     add(res_own & (dose >= 1) & (n_ge1 == 1), "cov1", -1.0, cell_arr=cell_own)
     add(res_own & (dose >= 2) & (n_ge2 == 1), "cov2", -1.0, cell_arr=cell_own)
     cell_of = pd.Series(inp.pop["cell"].to_numpy(), index=inp.pop["person_id"].to_numpy())
-    cand_ids = fr["cand_person_id"].astype(object).to_numpy()
+    cand_ids = fr["cand_person_id"].to_numpy()
     cand_cell = cell_of.reindex(cand_ids).fillna(-1).to_numpy(dtype=np.int64)
     cand_max = parts.person_maxdose.reindex(cand_ids).fillna(0).to_numpy()
     res_cand = (~is_lk) & (cand_cell >= 0) & (cand_cell != other)

@@ -139,9 +139,17 @@ def tidy(frame: pd.DataFrame, domain: str, checks: dict[str, str | tuple[str, st
             cols[f"n{n}"] = np.where(ok, x, 0.0)
             cols[f"d{n}"] = ok.astype(float)
     f = pd.DataFrame(cols)
-    f["site_id"] = frame["site_id"].to_numpy()
-    f["district_code"] = frame["district_code"].to_numpy()
-    by_site = f.groupby(["site_id", "district_code"], sort=True).sum().reset_index()
+    # group on integer codes of the site (its district follows), then name them
+    site_codes, site_names = pd.factorize(frame["site_id"].astype(object), sort=True)
+    dist_of_site = (
+        pd.Series(frame["district_code"].astype(object).to_numpy()).groupby(site_codes).first()
+        if len(frame) else pd.Series(dtype=object)
+    )
+    f["_s"] = site_codes
+    by_site = f.groupby("_s", sort=True).sum()
+    by_site.insert(0, "district_code", dist_of_site.reindex(by_site.index).to_numpy())
+    by_site.insert(0, "site_id", np.asarray(site_names, dtype=object)[by_site.index.to_numpy()])
+    by_site = by_site.reset_index(drop=True)
     by_d = by_site.drop(columns="site_id").groupby("district_code", sort=True).sum().reset_index()
     prov = by_site.drop(columns=["site_id", "district_code"]).sum().to_frame().T
     levels = [

@@ -38,7 +38,8 @@ def linkage_accuracy(con: duckdb.DuckDBPyConnection, inp: Inputs) -> dict | None
         + (f", CAST({key} AS VARCHAR) tk" if key else ", NULL::VARCHAR tk")
         + " FROM truth"
     ).df()
-    rows = inp.rows[["record_id", "person_id", "dose", "row", "is_dup", "in_scope"]].merge(
+    rows = inp.rows[["record_id", "person_id_str", "dose", "row", "is_dup", "in_scope"]].rename(
+        columns={"person_id_str": "person_id"}).merge(
         t, on="record_id", how="left"
     )
     if rows["tp"].isna().all() and rows["tk"].isna().all():
