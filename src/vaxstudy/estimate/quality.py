@@ -133,14 +133,18 @@ def tidy(frame: pd.DataFrame, domain: str, checks: dict[str, str | tuple[str, st
             cols[f"n{n}"] = frame[spec[0]].to_numpy(dtype=float)
             cols[f"d{n}"] = frame[spec[1]].to_numpy(dtype=float)
         else:
-            x = pd.to_numeric(frame[spec].astype(object).where(frame[spec].notna(), np.nan), errors="coerce")
-            x = x.to_numpy(dtype=float)
+            col = frame[spec]
+            if col.dtype.kind in "fbiu":
+                x = col.to_numpy(dtype=float)
+            else:
+                x = pd.to_numeric(col.astype(object).where(col.notna(), np.nan), errors="coerce")
+                x = x.to_numpy(dtype=float)
             ok = ~np.isnan(x)
             cols[f"n{n}"] = np.where(ok, x, 0.0)
             cols[f"d{n}"] = ok.astype(float)
     f = pd.DataFrame(cols)
     # group on integer codes of the site (its district follows), then name them
-    site_codes, site_names = pd.factorize(frame["site_id"].astype(object), sort=True)
+    site_codes, site_names = pd.factorize(frame["site_id"], sort=True)
     dist_of_site = (
         pd.Series(frame["district_code"].astype(object).to_numpy()).groupby(site_codes).first()
         if len(frame) else pd.Series(dtype=object)
@@ -148,7 +152,7 @@ def tidy(frame: pd.DataFrame, domain: str, checks: dict[str, str | tuple[str, st
     f["_s"] = site_codes
     by_site = f.groupby("_s", sort=True).sum()
     by_site.insert(0, "district_code", dist_of_site.reindex(by_site.index).to_numpy())
-    by_site.insert(0, "site_id", np.asarray(site_names, dtype=object)[by_site.index.to_numpy()])
+    by_site.insert(0, "site_id", np.asarray(site_names).astype(object)[by_site.index.to_numpy()])
     by_site = by_site.reset_index(drop=True)
     by_d = by_site.drop(columns="site_id").groupby("district_code", sort=True).sum().reset_index()
     prov = by_site.drop(columns=["site_id", "district_code"]).sum().to_frame().T
@@ -223,6 +227,8 @@ def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs) -> pd.DataFrame:
         """
     ).df()
     con.unregister("_dq_sites")
+    df["site_id"] = df["site_id"].astype("category")
+    df["district_code"] = df["district_code"].astype(object)
     df["vdate"] = pd.to_datetime(df["vdate"])
     df["entered_date"] = pd.to_datetime(df["entered_date"])
     df["dob"] = pd.to_datetime(df["dob"])
