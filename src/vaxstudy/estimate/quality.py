@@ -40,7 +40,7 @@ Domains and checks:
   ``entered_date_missing``, ``entry_lag_median_days``, ``entry_lag_p90_days``;
   the whole lag distribution is in ``entry_lag_distribution``.
 
-``worst_sites`` ranks sites by the mean percentile (among sites) of five
+``worst_sites`` (every site, ranked; the first 10 also in metrics.json) ranks sites by the mean percentile (among sites) of five
 indicators — |1 − verification factor|, share of rows failing any validity
 check, share of identifying fields empty, share not entered within 7 days,
 share of outlier days — and names each site's worst indicator.
@@ -102,6 +102,7 @@ VACCINE_PATTERNS = (
 DEFAULT_MIN_INTERVAL = 21
 GRACE_DAYS = 4
 OUTLIER_Z = 3.5
+WORST_SITES_IN_METRICS = 10
 
 
 def vaccine_family(v: pd.Series) -> pd.Series:
@@ -488,7 +489,8 @@ def _pct_rank(x: pd.Series) -> pd.Series:
     return x.rank(method="average", pct=True).fillna(0.0)
 
 
-def worst_sites(inp, sites_n, invalid, ident_empty, cons, time_tab, top: int = 10) -> pd.DataFrame:
+def worst_sites(inp, sites_n, invalid, ident_empty, cons, time_tab) -> pd.DataFrame:
+    """Every site with records in the period, ranked (rank 1 = visit first)."""
     sites = inp.sites[inp.sites["in_province"]][["site_id", "district_code"]].set_index("site_id")
 
     def site_vals(tab, check):
@@ -511,7 +513,7 @@ def worst_sites(inp, sites_n, invalid, ident_empty, cons, time_tab, top: int = 1
     ind["rank"] = np.arange(1, len(ind) + 1)
     for c in cols:
         ind[c] = ind[c].astype(float).round(6)
-    return ind.head(top).reset_index(drop=True)
+    return ind.reset_index(drop=True)
 
 
 def summary(tables: dict[str, pd.DataFrame], inp: Inputs) -> dict:
@@ -523,7 +525,7 @@ def summary(tables: dict[str, pd.DataFrame], inp: Inputs) -> dict:
         t = tables[k]
         t = t[t["unit_type"] == "province"]
         out[k] = {str(r.check): rnd(r.value) for r in t.itertuples()}
-    ws = tables["worst_sites"]
+    ws = tables["worst_sites"].head(WORST_SITES_IN_METRICS)
     out["worst_sites"] = [
         {
             "site_id": str(r.site_id),
