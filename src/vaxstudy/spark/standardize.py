@@ -31,7 +31,7 @@ from vaxstudy.standardize.names import NAME_COLUMNS
 from vaxstudy.standardize.phones import OLD_MOBILE_PREFIXES
 from vaxstudy.standardize.sex import FEMALE, MALE
 
-__all__ = ["standardize_spark", "standardize_parquet", "standardize_db_spark", "sex_code"]
+__all__ = ["standardize_spark", "standardize_parquet", "standardize_db_spark", "sex_code", "release"]
 
 _TYPES = {
     "dob": "DATE", "birth_year": "INTEGER", "dob_ambiguous": "BOOLEAN", "id_consistent": "BOOLEAN",
@@ -245,14 +245,15 @@ def standardize_spark(spark: Any, population: Any, vaccinations: Any) -> tuple[A
              .union(vax.select(F.col("full_name").cast("string").alias("name_original")))
              .where(F.col("name_original").isNotNull()).distinct())
     name_schema = ", ".join(["name_original string", *(f"{c} string" for c in NAME_COLUMNS)])
-    names.mapInPandas(_names_batches, name_schema).createOrReplaceTempView("_names")
+    # the three lookups are used by both tables: computed once, kept (small: distinct values)
+    names.mapInPandas(_names_batches, name_schema).persist().createOrReplaceTempView("_names")
 
     sexes = (pop.select(F.col("sex").alias("raw")).union(vax.select(F.col("sex").alias("raw")))
              .where(F.col("raw").isNotNull()).distinct())
-    sexes.mapInPandas(_sex_batches, "raw string, sex string").createOrReplaceTempView("_sexes")
+    sexes.mapInPandas(_sex_batches, "raw string, sex string").persist().createOrReplaceTempView("_sexes")
 
     spark.sql(dob_table_sql("(SELECT CAST(date_of_birth AS STRING) AS raw FROM _vs_vaccinations)")) \
-        .createOrReplaceTempView("_vdob")
+        .persist().createOrReplaceTempView("_vdob")
 
     provinces = geo.provinces()["province_code"].tolist()
     pop_dob = {
@@ -275,6 +276,15 @@ def standardize_spark(spark: Any, population: Any, vaccinations: Any) -> tuple[A
     return pop_std, vax_std
 
 
+def release(spark: Any) -> None:
+    """Unpersist the distinct-value lookups of :func:`standardize_spark` and drop its views."""
+    for view in ("_names", "_sexes", "_vdob"):
+        if spark.catalog.tableExists(view):
+            spark.table(view).unpersist()
+    for view in ("_names", "_sexes", "_vdob", "_vs_population", "_vs_vaccinations", "_geo_communes"):
+        spark.catalog.dropTempView(view)
+
+
 def standardize_parquet(spark: Any, population: str | Path, vaccinations: str | Path,
                         out_dir: str | Path) -> dict[str, str]:
     """Parquet in, Parquet out (shared storage on a cluster): writes
@@ -285,6 +295,7 @@ def standardize_parquet(spark: Any, population: str | Path, vaccinations: str | 
            "vaccinations_std": f"{str(out_dir).rstrip('/')}/vaccinations_std"}
     pop_std.write.mode("overwrite").parquet(out["population_std"])
     vax_std.write.mode("overwrite").parquet(out["vaccinations_std"])
+    release(spark)
     return out
 
 
@@ -322,5 +333,6 @@ def standardize_db_spark(backend: Any, db_path: str | Path,
             sel = ", ".join(f"CAST(\"{c}\" AS {_TYPES.get(c, 'VARCHAR')}) AS \"{c}\"" for c in cols)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {sel} FROM "
                         f"read_parquet('{(path / '*.parquet').as_posix()}') ORDER BY {order}")
+        release(spark)
     finally:
         con.close()
