@@ -184,3 +184,13 @@ def test_empty_period_and_unknown_province_give_nulls_not_errors(metrics_a, tmp_
     assert m["coverage_dose1"] == 0.0  # nobody vaccinated by the end of January
     m = estimate_db(db, "38", START, END, tmp_path / "e2", n_boot=20, audit=False)
     assert m["n_population"] == 0 and m["coverage_dose1"] is None and m["by_district"] == {}
+
+
+def test_resident_without_province_code_counts_by_district(tmp_path):
+    pop = [dict(person_id="P1"), dict(person_id="P2", province_code=None),  # 412 is a district of 40
+           dict(person_id="P3", province_code=None, district_code="436")]  # 436 is not
+    v = [dict(record_id="a", subject_id="s1", person="P2", dose_number=1)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=20, audit=False)
+    assert m["n_population"] == 2 and m["coverage_dose1_recorded"] == 0.5

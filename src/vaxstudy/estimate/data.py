@@ -174,17 +174,26 @@ def load_inputs(
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
 
     # -- adult register residents ------------------------------------------------
-    pop_src = "population"
+    # Residents: province_code is the province; where it is empty, a district
+    # code of the province (GSO 2021 list) will do.
+    try:
+        from vaxstudy.geo import province_districts
+
+        prov_districts = sorted(province_districts(province)["district_code"].astype(str))
+    except (ImportError, ValueError, KeyError):
+        prov_districts = []
     pop = con.execute(
         f"""
         SELECT CAST(person_id AS VARCHAR) person_id, {_pad('district_code', 3)} district_code,
                {_SEX_SQL.format(c='sex')} sex,
                CAST(date_of_birth AS DATE) dob
-        FROM {pop_src}
-        WHERE {_pad('province_code', 2)} = ? AND person_id IS NOT NULL
+        FROM population
+        WHERE person_id IS NOT NULL AND (
+            {_pad('province_code', 2)} = ?
+            OR ({_pad('province_code', 2)} IS NULL AND list_contains(?, {_pad('district_code', 3)})))
         ORDER BY person_id
         """,
-        [province],
+        [province, prov_districts],
     ).df()
     pop = pop.drop_duplicates("person_id")
     dob = pd.to_datetime(pop["dob"])
