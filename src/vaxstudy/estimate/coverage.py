@@ -10,19 +10,20 @@ reach dose K (highest ``dose_number`` >= K) / residents.
 
 Corrected coverage (``coverage_doseK``) adds the dose-K events never entered:
 
-* per site, ``missing_K = tally_K - entered_K`` where ``entered_K`` counts the
-  dose-K rows that are not duplicate doses (net: a site-day where the tally is
-  short of the entries lowers the total);
-* **assumption**: the missing doses of a site belong to the same mix of cells
-  (and of "not an adult resident of the province": unlinked people, children,
-  other provinces) as the dose-K events entered at that site up to period_end
-  (a site with no entry for that dose takes the province-wide mix);
+* per site and week, ``missing_K = tally_K - entered_K`` where ``entered_K``
+  counts the dose-K rows that are not duplicate doses (net: a site-day where
+  the tally is short of the entries lowers the total);
+* **assumption**: the missing doses of a site-week belong to the same mix of
+  cells (and of "not an adult resident of the province": unlinked people,
+  children, other provinces) as the dose-K events entered at that site that
+  week (a site-week with no entry takes the site's mix over the whole time,
+  a site with none the province-wide mix);
 * a missing dose-K event only adds a covered person when that person is not
   already counted through a higher dose: residents with a dose above K but no
   dose-K row (``D_K``) had their dose K missed already, so they are subtracted
   (floor 0).
 
-   coverage_doseK[G] = (recorded_K[G] + max(0, sum_s missing_K[s] * mix_K[s, G] - D_K[G])) / N[G]
+   coverage_doseK[G] = (recorded_K[G] + max(0, sum_sw missing_K[s,w] * mix_K[s,w,G] - D_K[G])) / N[G]
 
 How wrong this can be: if the missed doses of a site come from a different
 mix than its entered doses (e.g. older people entered less), the error for a

@@ -191,9 +191,9 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "n_uncertain_links": n_uncertain,
         "expected_link_flips": rnd(expected_flips),
         "link_candidates_redrawn": bool(inp.has_candidates),
-        "coverage_assumption": "doses tallied but never entered at a site belong to the same mix of "
-        "residence district, sex, age group (and non-residents) as the doses entered at that site "
-        "for that dose number",
+        "coverage_assumption": "doses tallied but never entered at a site in a week belong to the same mix "
+        "of residence district, sex, age group (and non-residents) as the doses of that dose number "
+        "entered at that site that week (else that site's, else the province's mix)",
         "denominator": "register residents of the province aged >= 18 at period_end",
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
         "tally_allowance": "the lower end of corrected coverage is lowered by the doses entered beyond "
