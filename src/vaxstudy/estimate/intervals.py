@@ -5,7 +5,9 @@ Each replicate b
 1. draws the sites again, with replacement, within each district (the
    district of the site is the stratum; a site carries all its days, so the
    site-days of one site stay together, as a cluster). ``W[b, s]`` is the number
-   of times site s is drawn;
+   of times site s is drawn. Resampling the first stage only is the usual
+   approximation for a two-stage (site, day) design: the spread of the site
+   totals already holds the day-to-day variation within sites;
 2. redraws the uncertain links: a linked row keeps its link with its
    ``match_probability`` q and otherwise becomes a record of someone outside
    the register (probability 1 - q); an unlinked row whose best register
