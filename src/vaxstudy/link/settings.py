@@ -310,8 +310,9 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii" '
         'AND l."district_code" = r."district_code"'
     ),
-    "dob+surname+district": (
+    "dob+surname+middle+district": (
         'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii" '
         'AND l."district_code" = r."district_code"'
     ),
     "dob+commune": 'l."dob" = r."dob" AND l."commune_code" = r."commune_code"',
@@ -323,9 +324,9 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year" '
         'AND l."district_code" = r."district_code"'
     ),
-    "surname+yearonly+commune": (
+    "surname+middle+yearonly+commune": (
         'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."commune_code" = r."commune_code"'
+        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."commune_code" = r."commune_code"'
     ),
     "given+yearonly+commune": (
         'l."birth_year" = r."year_only_birth_year" '
@@ -334,8 +335,9 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     "noaddress:dob+given": (
         'l."dob" = r."dob_no_address" AND l."given_name_ascii" = r."given_name_ascii"'
     ),
-    "noaddress:dob+surname": (
-        'l."dob" = r."dob_no_address" AND l."surname_ascii" = r."surname_ascii"'
+    "noaddress:dob+surname+middle": (
+        'l."dob" = r."dob_no_address" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii"'
     ),
     "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
 }
@@ -351,10 +353,10 @@ TRAINING_BLOCKING_RULES: tuple[str, ...] = (
 
 ASYMMETRIC_RULES = (
     "swapped_dob+given+district",
-    "surname+yearonly+commune",
+    "surname+middle+yearonly+commune",
     "given+yearonly+commune",
     "noaddress:dob+given",
-    "noaddress:dob+surname",
+    "noaddress:dob+surname+middle",
     "noaddress:name+year",
 )
 
