@@ -284,8 +284,16 @@ class SparkBackend:
     @property
     def session(self) -> Any:
         if self._spark is None:
-            self._spark = create_spark_session(checkpoint_dir=self.work_dir / "checkpoints",
-                                               **self._session_args)
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            if active is not None:  # e.g. a notebook's or a test's session: used, never stopped
+                log.info("using the active SparkSession (%s); session arguments ignored",
+                         active.sparkContext.master)
+                self._spark, self._own_session = active, False
+            else:
+                self._spark = create_spark_session(checkpoint_dir=self.work_dir / "checkpoints",
+                                                   **self._session_args)
         sc = self._spark.sparkContext
         if sc.getCheckpointDir() is None:
             (self.work_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

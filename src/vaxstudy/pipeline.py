@@ -139,11 +139,16 @@ class RunResult:
 
 
 def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_path: str | Path | None = None,
-            seed: int = DEFAULT_SEED, progress: Progress | None = None) -> Prepared:
-    """ingest → standardize → link into `work_dir/<province>.duckdb` (rebuilt from scratch)."""
+            seed: int = DEFAULT_SEED, progress: Progress | None = None, backend: Any = None) -> Prepared:
+    """ingest → standardize → link into `work_dir/<province>.duckdb` (rebuilt from scratch).
+
+    `backend` (vaxstudy.backend: 'duckdb' default, 'spark', or a backend object) runs
+    standardisation and the Splink model."""
+    from vaxstudy.backend import get_backend
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
-    from vaxstudy.standardize import standardize_db
+
+    backend = get_backend(backend)
 
     progress = progress or Progress(False)
     data_dir = Path(data_dir)
@@ -163,11 +168,11 @@ def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_
             shutil.rmtree(link_dir)
         ingest(data_dir, db, quarantine_path=quarantine, progress=note)
     with progress.stage("standardize", timings) as note:
-        standardize_db(db, progress=note)
+        backend.standardize(db, progress=note)
     with progress.stage("link", timings):
         if model_path is not None and not Path(model_path).exists():
             raise FileNotFoundError(f"linkage model {model_path} does not exist")
-        res = link_db(db, link_dir, model_path=model_path, seed=seed)
+        res = link_db(db, link_dir, model_path=model_path, seed=seed, backend=backend)
     return Prepared(data_dir=data_dir, province=province, db_path=db, link_dir=link_dir,
                     quarantine_path=quarantine, model_path=Path(res.model_path) if res.model_path else None,
                     seed=seed, timings=timings, model_in=Path(model_path) if model_path else None)
@@ -270,12 +275,14 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
 def run_report(data_dir: str | Path, province: str, period_start: str, period_end: str, out: str | Path, *,
                model_path: str | Path | None = None, language: str = "vi", seed: int = DEFAULT_SEED,
                suppression_threshold: int = SUPPRESSION_THRESHOLD, progress: bool = True,
-               kernel_name: str | None = None, execution_timeout: int | None = None) -> RunResult:
+               kernel_name: str | None = None, execution_timeout: int | None = None,
+               backend: Any = None) -> RunResult:
     """The whole pipeline for one province and period; returns where the report is."""
     out = Path(out)
     title = f"vaxstudy report · province {str(province).zfill(2)} · {period_start} → {period_end}"
     with Progress(progress, title) as pr:
-        prepared = prepare(data_dir, province, out / WORK_DIR, model_path=model_path, seed=seed, progress=pr)
+        prepared = prepare(data_dir, province, out / WORK_DIR, model_path=model_path, seed=seed, progress=pr,
+                           backend=backend)
         return render_period(prepared, period_start, period_end, out, language=language,
                              suppression_threshold=suppression_threshold, progress=pr,
                              kernel_name=kernel_name, execution_timeout=execution_timeout)

@@ -19,6 +19,10 @@ def link(
         None, "--threshold", help="Override the automatically chosen match-probability threshold."
     ),
     no_diagnostics: bool = typer.Option(False, "--no-diagnostics", help="Skip charts and review files."),
+    backend: str = typer.Option("duckdb", "--backend", help="Engine Splink scores on: duckdb (default) or spark."),
+    spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", help="Spark master URL (default: $SPARK_MASTER, else local mode)."
+    ),
 ) -> None:
     """Registry -> register linkage, unlinked-row deduplication, duplicate-dose flags."""
     from rich.console import Console
@@ -33,13 +37,24 @@ def link(
     if model is not None and not model.exists():
         Console(stderr=True).print(f"[bold red]link failed:[/] {model} not found", highlight=False)
         raise typer.Exit(code=1)
+    from vaxstudy.backend import get_backend
+
+    try:
+        engine = get_backend(backend, spark_master=spark_master)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--backend") from None
+    except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java
+        Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
     try:
         with console.status("linking …"):
             res = link_db(db, out, model_path=model, seed=seed, threshold=threshold,
-                          diagnostics=not no_diagnostics)
-    except RuntimeError as exc:
+                          diagnostics=not no_diagnostics, backend=engine)
+    except RuntimeError as exc:  # includes BackendUnavailable
         Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
+    finally:
+        engine.close()
     # Counts only: no personal data is ever printed.
     t = Table(title=f"link → {out}")
     t.add_column("figure")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
+
+BACKEND_HELP = "Engine for standardise and link: duckdb (default, in process) or spark (needs the spark extra)."
+SPARK_MASTER_HELP = "Spark master URL, e.g. spark://host:7077 or yarn (default: $SPARK_MASTER, else local mode)."
 
 
 def _fail(msg: str) -> None:
@@ -23,8 +27,11 @@ def report(
     language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
     seed: int = typer.Option(1, "--seed", help="Random seed of linkage and intervals."),
     suppression_threshold: int = typer.Option(10, "--suppress-below", help="Hide counts below this (default 10)."),
+    backend: str = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
+    from vaxstudy.backend import BackendUnavailable, get_backend
     from vaxstudy.pipeline import PipelineError, parse_period, run_report
 
     try:
@@ -34,10 +41,18 @@ def report(
     if language not in ("vi", "en"):
         raise typer.BadParameter("vi or en", param_hint="--language")
     try:
+        engine = get_backend(backend, spark_master=spark_master)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--backend") from None
+    except BackendUnavailable as e:
+        _fail(str(e))
+    try:
         res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
-                         suppression_threshold=suppression_threshold)
+                         suppression_threshold=suppression_threshold, backend=engine)
     except PipelineError as e:
         _fail(str(e))
+    finally:
+        engine.close()
     typer.echo(str(res.report_html))
 
 

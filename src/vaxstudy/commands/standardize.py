@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 
 def standardize(
     db: Path = typer.Option(..., "--db", help="DuckDB database file written by `vaxstudy ingest`."),
+    backend: str = typer.Option("duckdb", "--backend", help="Engine: duckdb (default) or spark."),
+    spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", help="Spark master URL (default: $SPARK_MASTER, else local mode)."
+    ),
 ) -> None:
     """Standardise names, dates of birth, IDs, phones, sex and admin codes (Vietnamese rules)."""
     from rich.console import Console
     from rich.table import Table
 
-    from vaxstudy.standardize import standardize_db
+    from vaxstudy.backend import BackendUnavailable, get_backend
 
     console = Console()
     try:
-        with console.status("standardising …") as status:
-            standardize_db(db, progress=lambda msg: status.update(f"standardising {msg} …"))
-    except (FileNotFoundError, ValueError) as exc:
+        engine = get_backend(backend, spark_master=spark_master)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--backend") from None
+    except BackendUnavailable as exc:
         Console(stderr=True).print(f"[bold red]standardize failed:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
+    try:
+        with console.status("standardising …") as status:
+            engine.standardize(db, progress=lambda msg: status.update(f"standardising {msg} …"))
+    except (FileNotFoundError, ValueError, BackendUnavailable) as exc:
+        Console(stderr=True).print(f"[bold red]standardize failed:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.close()
 
     import duckdb
 
