@@ -1,0 +1,183 @@
+"""DuckDB vs Spark (local mode) on the synthetic Nghệ An at two scales: standardise + link.
+
+For each scale the province is generated and ingested once; then each backend runs, in a
+fresh subprocess, standardise and link (trained here, diagnostics off) on its own copy of
+the database. Printed per run: seconds per stage, peak memory (RSS of the Python driver
+and, for Spark, of the JVM and Python workers: the process tree sampled every 0.2 s),
+links and persons found, and whether both backends produced the same record_links. Also
+printed: the comparisons each prediction blocking rule generates at each scale (the input
+of the national arithmetic in docs/spark.md).
+
+Usage: python benchmarks/bench_backends.py [--scales 0.01 0.05] [--master local[2]] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CHILD = r"""
+import json, os, sys, threading, time
+import psutil
+
+backend_name, db, out, master = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+me = psutil.Process()
+peak = {"driver": 0, "tree": 0}
+stop = threading.Event()
+
+def sample():
+    while not stop.is_set():
+        try:
+            procs = [me] + me.children(recursive=True)
+            rss = 0
+            for p in procs:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            peak["tree"] = max(peak["tree"], rss)
+            peak["driver"] = max(peak["driver"], me.memory_info().rss)
+        except psutil.Error:
+            pass
+        stop.wait(0.2)
+
+th = threading.Thread(target=sample, daemon=True)
+th.start()
+t = {}
+t0 = time.perf_counter()
+from vaxstudy.backend import get_backend
+from vaxstudy.link import link_db
+kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
+be = get_backend(backend_name, **kw)
+if backend_name == "spark":
+    be.session
+t["session"] = time.perf_counter() - t0
+t1 = time.perf_counter()
+be.standardize(db)
+t["standardize"] = time.perf_counter() - t1
+t1 = time.perf_counter()
+res = link_db(db, out, seed=1, diagnostics=False, backend=be)
+t["link"] = time.perf_counter() - t1
+be.close()
+t["total"] = time.perf_counter() - t0
+stop.set(); th.join()
+print(json.dumps({"seconds": t, "link_timings": res.timings, "peak_driver_mib": peak["driver"] / 2**20,
+                  "peak_tree_mib": peak["tree"] / 2**20, "n_records": res.n_records,
+                  "n_register": res.n_register, "n_linked": res.n_linked_records,
+                  "n_persons_est": res.n_persons_est, "n_duplicate_doses": res.n_duplicate_doses,
+                  "threshold": res.threshold}))
+"""
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+        mem = f", {kb / 1024**2:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    load = ""
+    try:
+        load = ", load average %.1f %.1f %.1f" % os.getloadavg()
+    except OSError:
+        pass
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    try:
+        import pyspark
+
+        spark_v = pyspark.__version__
+    except ImportError:
+        spark_v = "absent"
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs{mem}{load}, "
+            f"Python {platform.python_version()}, pyspark {spark_v}, {java[0] if java else 'no java'}")
+
+
+def same_links(a: Path, b: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    q = "SELECT * FROM read_parquet('{}')"
+    pa, pb = q.format(a.as_posix()), q.format(b.as_posix())
+    n = con.execute(f"SELECT count(*) FROM ({pa})").fetchone()[0]
+    same_person = con.execute(
+        f"SELECT count(*) FROM ({pa}) x JOIN ({pb}) y USING (record_id) "
+        "WHERE x.person_id IS NOT DISTINCT FROM y.person_id").fetchone()[0]
+    same_flag = con.execute(
+        f"SELECT count(*) FROM ({pa}) x JOIN ({pb}) y USING (record_id) "
+        "WHERE x.is_duplicate_dose = y.is_duplicate_dose").fetchone()[0]
+    dp = con.execute(
+        f"SELECT max(abs(x.match_probability - y.match_probability)) FROM ({pa}) x JOIN ({pb}) y "
+        "USING (record_id) WHERE x.person_id = y.person_id").fetchone()[0]
+    return {"n": n, "same_person_id": same_person, "same_duplicate_flag": same_flag, "max_abs_dprob": dp}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.05])
+    ap.add_argument("--backends", nargs="+", default=["duckdb", "spark"])
+    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    from vaxstudy.ingest import ingest
+    from vaxstudy.link.blocking import blocking_report
+    from vaxstudy.synth import generate
+
+    print(f"machine: {machine()}", flush=True)
+    results = []
+    for scale in args.scales:
+        with tempfile.TemporaryDirectory(prefix="bench_backends_") as tmp:
+            tmp = Path(tmp)
+            data = generate(tmp / "data", province="40", scale=scale, seed=1)
+            raw = tmp / "raw.duckdb"
+            ingest(data, raw)
+            runs = {}
+            for be in args.backends:
+                db = tmp / f"{be}.duckdb"
+                shutil.copy(raw, db)
+                r = subprocess.run([sys.executable, "-c", CHILD, be, str(db), str(tmp / f"out_{be}"), args.master],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(f"scale {scale:g} {be}: FAILED\n{r.stderr[-3000:]}", flush=True)
+                    continue
+                res = json.loads(r.stdout.strip().splitlines()[-1])
+                runs[be] = res
+                s = res["seconds"]
+                print(f"scale {scale:g} {be:6s}: {res['n_register']:,} residents, {res['n_records']:,} records | "
+                      f"session {s['session']:.1f} s, standardise {s['standardize']:.1f} s, link {s['link']:.1f} s "
+                      f"(u {res['link_timings'].get('u_random_sampling', 0):.1f}, "
+                      f"predict {res['link_timings'].get('predict', 0):.1f}), total {s['total']:.1f} s | "
+                      f"peak RSS driver {res['peak_driver_mib']:.0f} MiB, with JVM/workers {res['peak_tree_mib']:.0f} MiB | "
+                      f"linked {res['n_linked']:,}, persons {res['n_persons_est']:,}, dup doses {res['n_duplicate_doses']:,}",
+                      flush=True)
+            agreement = None
+            if len(runs) == 2:
+                a, b = (tmp / f"out_{be}" / "record_links.parquet" for be in args.backends)
+                agreement = same_links(a, b)
+                print(f"scale {scale:g} agreement: {agreement}", flush=True)
+            rules = blocking_report(tmp / f"{args.backends[0]}.duckdb")
+            print(f"scale {scale:g} blocking: register {rules['n_register']:,}, identities {rules['n_identities']:,}, "
+                  f"union {rules['union_comparisons']:,} comparisons", flush=True)
+            for row in rules["rules"]:
+                print(f"    {row['rule']:28s} {row['comparisons']:>14,}", flush=True)
+            results.append({"scale": scale, "runs": runs, "agreement": agreement, "blocking": rules})
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
