@@ -125,13 +125,78 @@ def same_links(a: Path, b: Path) -> dict:
     return {"n": n, "same_person_id": same_person, "same_duplicate_flag": same_flag, "max_abs_dprob": dp}
 
 
+# Scope of each prediction blocking rule of vaxstudy.link.settings: the geographic unit its
+# key includes (comparisons can only happen inside one), or None for a national key.
+RULE_SCOPE = {
+    "id": None, "phone": None, "dob+given+district": "district", "dob+surname+district": "district",
+    "dob+commune": "commune", "swapped_dob+given": None, "name+year+district": "district",
+    "surname+yearonly+commune": "commune", "given+yearonly+commune": "commune",
+    "noaddress:dob+given": None, "noaddress:dob+surname": None, "noaddress:name+year": None,
+}
+NATIONAL = {"residents": 100e6, "records": 200e6}
+
+
+def national_arithmetic(results: list[dict], province: str = "40") -> list[dict]:
+    """Comparisons per blocking rule at national scale, from the counts at two scales.
+
+    Per rule, C = a * N_V + b * N_R * N_V (N_R register persons, N_V registry identities):
+    ``a`` the pairs that grow with the records (the person's own register row, relatives
+    sharing a phone), ``b`` the chance that two unrelated people share the key inside one
+    geographic unit of the rule. Two scales of the same province give a and b. Nationally a
+    rule keyed on a district (commune) compares people inside one of 705 districts (10,599
+    communes) rather than one of the province's 21 (460): b shrinks by that ratio. National
+    identities: N_V scaled from the province's records-per-identity ratio.
+    """
+    from vaxstudy import geo
+
+    units = {"district": (len(geo.districts()), int((geo.districts()["province_code"] == province).sum())),
+             "commune": (len(geo.communes()), int((geo.communes()["province_code"] == province).sum()))}
+    (r1, r2) = sorted(results, key=lambda r: r["scale"])[:1] + sorted(results, key=lambda r: r["scale"])[-1:]
+    out = []
+    ident_per_record = r2["blocking"]["n_identities"] / max(r2["blocking"]["n_rows"], 1)
+    nv_nat = NATIONAL["records"] * ident_per_record
+    for row1, row2 in zip(r1["blocking"]["rules"], r2["blocking"]["rules"]):
+        name = row1["rule"]
+        nr1, nv1 = r1["blocking"]["n_register"], r1["blocking"]["n_identities"]
+        nr2, nv2 = r2["blocking"]["n_register"], r2["blocking"]["n_identities"]
+        c1, c2 = row1["comparisons"], row2["comparisons"]
+        # solve c = a*nv + b*nr*nv at both scales
+        det = nv1 * nr2 * nv2 - nv2 * nr1 * nv1
+        b = (nv1 * c2 - nv2 * c1) / det if det else 0.0
+        a = (c1 - b * nr1 * nv1) / nv1
+        if b < 0:  # no detectable quadratic part: all linear
+            a, b = c2 / nv2, 0.0
+        if a < 0:
+            a, b = 0.0, c2 / (nr2 * nv2)
+        scope = RULE_SCOPE.get(name)
+        shrink = 1.0 if scope is None else units[scope][1] / units[scope][0]
+        c_nat = a * nv_nat + b * shrink * NATIONAL["residents"] * nv_nat
+        out.append({"rule": name, "scope": scope or "national", "a_per_identity": a, "b_per_pair": b,
+                    "comparisons_scale1": c1, "comparisons_scale2": c2, "national_comparisons": c_nat})
+    return out
+
+
+def print_national(results: list[dict]) -> None:
+    rows = national_arithmetic(results)
+    print(f"national arithmetic ({NATIONAL['residents']:.0e} residents, {NATIONAL['records']:.0e} records):")
+    for r in rows:
+        print(f"    {r['rule']:28s} {r['scope']:9s} a={r['a_per_identity']:.3g}/identity "
+              f"b={r['b_per_pair']:.3g}/pair -> {r['national_comparisons']:.3g} comparisons")
+    print(f"    {'sum over rules (upper bound of the union)':38s} {sum(r['national_comparisons'] for r in rows):.3g}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.05])
+    ap.add_argument("--from-json", type=Path, default=None,
+                    help="Only print the national arithmetic from a saved --json run.")
     ap.add_argument("--backends", nargs="+", default=["duckdb", "spark"])
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
+    if args.from_json:
+        print_national(json.loads(args.from_json.read_text())["results"])
+        return
 
     from vaxstudy.ingest import ingest
     from vaxstudy.link.blocking import blocking_report
@@ -175,6 +240,8 @@ def main() -> None:
             for row in rules["rules"]:
                 print(f"    {row['rule']:28s} {row['comparisons']:>14,}", flush=True)
             results.append({"scale": scale, "runs": runs, "agreement": agreement, "blocking": rules})
+    if len(results) >= 2:
+        print_national(results)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
 

@@ -319,12 +319,17 @@ class SparkBackend:
     def _scratch(self, stem: str) -> Path:
         return self.work_dir / f"{stem}_{uuid.uuid4().hex[:8]}"
 
-    def duckdb_to_spark(self, con: Any, query_or_table: str, view: str | None = None) -> Any:
-        """A DuckDB table (or query) of ``con`` as a Spark DataFrame, through Parquet in work_dir."""
-        path = self._scratch(view or "t")
+    def duckdb_to_parquet(self, con: Any, query_or_table: str, stem: str = "t") -> Path:
+        """A DuckDB table (or query) of ``con`` written as a Parquet folder in work_dir."""
+        path = self._scratch(stem)
         path.mkdir(parents=True)
         con.execute(f"COPY (SELECT * FROM ({_as_query(query_or_table)})) "
                     f"TO '{(path / 'part-0.parquet').as_posix()}' (FORMAT PARQUET)")
+        return path
+
+    def duckdb_to_spark(self, con: Any, query_or_table: str, view: str | None = None) -> Any:
+        """A DuckDB table (or query) of ``con`` as a Spark DataFrame, through Parquet in work_dir."""
+        path = self.duckdb_to_parquet(con, query_or_table, view or "t")
         df = self.session.read.parquet(str(path))
         if view:
             df.createOrReplaceTempView(view)

@@ -319,20 +319,16 @@ def standardize_db_spark(backend: Any, db_path: str | Path,
                 raise ValueError(f"{db_path}: table {needed!r} missing; run `vaxstudy ingest` first")
         say("raw tables → Parquet")
         spark = backend.session
-        pop = backend.duckdb_to_spark(con, "population")
-        vax = backend.duckdb_to_spark(con, "vaccinations")
-        say("names, sex, dates of birth (distinct values) and row rules on Spark")
-        pop_std, vax_std = standardize_spark(spark, pop, vax)
-        for name, df, cols, order in (
-            ("population_std", pop_std, PERSON_COLUMNS, "unique_id"),
-            ("vaccinations_std", vax_std, PERSON_COLUMNS + VACCINATION_EXTRA, "_row"),
+        raw = {t: backend.duckdb_to_parquet(con, t, t) for t in ("population", "vaccinations")}
+        say("names, sex, dates of birth (distinct values) and row rules on Spark → Parquet")
+        out = standardize_parquet(spark, raw["population"], raw["vaccinations"], backend._scratch("std"))
+        for name, cols, order in (
+            ("population_std", PERSON_COLUMNS, "unique_id"),
+            ("vaccinations_std", PERSON_COLUMNS + VACCINATION_EXTRA, "_row"),
         ):
             say(name)
-            path = backend._scratch(name)
-            df.write.mode("overwrite").parquet(str(path))
             sel = ", ".join(f"CAST(\"{c}\" AS {_TYPES.get(c, 'VARCHAR')}) AS \"{c}\"" for c in cols)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {sel} FROM "
-                        f"read_parquet('{(path / '*.parquet').as_posix()}') ORDER BY {order}")
-        release(spark)
+                        f"read_parquet('{Path(out[name]).as_posix()}/*.parquet') ORDER BY {order}")
     finally:
         con.close()
