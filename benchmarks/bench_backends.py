@@ -125,14 +125,17 @@ def same_links(a: Path, b: Path) -> dict:
     return {"n": n, "same_person_id": same_person, "same_duplicate_flag": same_flag, "max_abs_dprob": dp}
 
 
-# Scope of each prediction blocking rule of vaxstudy.link.settings: the geographic unit its
-# key includes (comparisons can only happen inside one), or None for a national key.
-RULE_SCOPE = {
-    "id": None, "phone": None, "dob+given+district": "district", "dob+surname+district": "district",
-    "dob+commune": "commune", "swapped_dob+given": None, "name+year+district": "district",
-    "surname+yearonly+commune": "commune", "given+yearonly+commune": "commune",
-    "noaddress:dob+given": None, "noaddress:dob+surname": None, "noaddress:name+year": None,
-}
+def rule_scope(sql: str) -> str | None:
+    """The geographic unit a blocking rule's key includes (comparisons happen only inside
+    one), or None for a national key. Read from the rule itself, so it follows
+    vaxstudy.link.settings as the rules are tuned."""
+    if "commune_code" in sql:
+        return "commune"
+    if "district_code" in sql:
+        return "district"
+    return None
+
+
 NATIONAL = {"residents": 100e6, "records": 200e6}
 
 
@@ -168,7 +171,7 @@ def national_arithmetic(results: list[dict], province: str = "40") -> list[dict]
             a, b = c2 / nv2, 0.0
         if a < 0:
             a, b = 0.0, c2 / (nr2 * nv2)
-        scope = RULE_SCOPE.get(name)
+        scope = rule_scope(row2["sql"])
         shrink = 1.0 if scope is None else units[scope][1] / units[scope][0]
         c_nat = a * nv_nat + b * shrink * NATIONAL["residents"] * nv_nat
         out.append({"rule": name, "scope": scope or "national", "a_per_identity": a, "b_per_pair": b,
