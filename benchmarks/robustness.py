@@ -88,7 +88,7 @@ print(json.dumps(ev))
 def fmt(v: float | None, pct: bool = False) -> str:
     if v is None:
         return "–"
-    return f"{v:+.2%}" if pct else f"{v:.4f}"
+    return f"{v:+.3%}" if pct else f"{v:.5f}"
 
 
 def main() -> None:
