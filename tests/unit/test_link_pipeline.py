@@ -101,3 +101,36 @@ def test_cli_link_prints_counts_but_no_personal_data(linked, tmp_path):
     assert not any(n in r.output for n in names)
     assert not any(i in r.output for i in ids)
     assert (tmp_path / "cli" / "record_links.parquet").exists()
+
+
+def test_people_outside_register_are_counted_once(linked):
+    base, db, res = linked
+    con = duckdb.connect(str(db), read_only=True)
+    # rows of people not in the register: each true person should map to one
+    # estimated person_key, and no key should mix two true persons
+    split, mixed, n = con.execute(
+        """WITH x AS (SELECT t.true_person_key AS t, l.person_key AS k
+                      FROM record_links l JOIN truth t USING (record_id)
+                      WHERE t.true_person_id IS NULL)
+        SELECT (SELECT count(*) FROM (SELECT t FROM x GROUP BY t HAVING count(DISTINCT k) > 1)),
+               (SELECT count(*) FROM (SELECT k FROM x GROUP BY k HAVING count(DISTINCT t) > 1)),
+               (SELECT count(DISTINCT t) FROM x)"""
+    ).fetchall()[0]
+    linked_outsiders = con.execute(
+        "SELECT count(*) FROM record_links l JOIN truth t USING (record_id) "
+        "WHERE t.true_person_id IS NULL AND l.person_id IS NOT NULL").fetchall()[0][0]
+    con.close()
+    assert n >= 10
+    assert split <= 0.05 * n and mixed <= 0.05 * n
+    assert linked_outsiders <= 2
+
+
+def test_blocking_report_reach(linked):
+    from vaxstudy.link.blocking import blocking_report
+
+    base, db, _ = linked
+    rep = blocking_report(db)  # truth table in the database
+    assert rep["n_true_pairs"] > 100
+    assert rep["union_reach"] >= 0.99
+    assert rep["union_comparisons"] <= sum(r["comparisons"] for r in rep["rules"])
+    assert all(0 <= r["true_pairs_only_this_rule"] <= r["true_pairs_share"] for r in rep["rules"])
