@@ -76,6 +76,35 @@ print(json.dumps({"seconds": t, "link_timings": res.timings, "peak_driver_mib": 
 """
 
 
+THROUGHPUT_CHILD = r"""
+import json, sys, time
+from vaxstudy.backend import get_backend
+from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+from splink import Linker
+
+backend_name, db, model_path, master, rule = sys.argv[1:6]
+kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
+be = get_backend(backend_name, **kw)
+con = open_work_connection(db, read_only=True)
+prepare_inputs(con)
+n_cmp = con.execute(f"SELECT count(*) FROM link_reg l JOIN link_vax r ON {rule}").fetchall()[0][0]
+model = json.loads(open(model_path).read())
+model["blocking_rules_to_generate_predictions"] = [rule]
+model.pop("linker_uid", None)
+api = be.splink_api(con, ("link_reg", "link_vax"))
+reg = api.register("link_reg", dataset_display_name="register")
+vax = api.register("link_vax", dataset_display_name="vaccinations")
+linker = Linker([reg, vax], be.splink_settings(model), log_level=None)
+t = time.perf_counter()
+pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
+n_kept = be.count_rows(con, pred)
+dt = time.perf_counter() - t
+be.close()
+print(json.dumps({"comparisons": n_cmp, "seconds": dt, "kept": n_kept}))
+"""
+LOOSE_RULE = 'l."birth_year" = r."birth_year"'
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -167,7 +196,12 @@ def national_arithmetic(results: list[dict], province: str = "40") -> list[dict]
         det = nv1 * nr2 * nv2 - nv2 * nr1 * nv1
         b = (nv1 * c2 - nv2 * c1) / det if det else 0.0
         a = (c1 - b * nr1 * nv1) / nv1
-        if b < 0:  # no detectable quadratic part: all linear
+        # The quadratic part is only trusted when the comparisons per identity grew between
+        # the scales by more than twice their Poisson noise; otherwise the rule is linear
+        # (a tiny drift would be multiplied by 10^8 residents).
+        growth = (c2 / nv2) / (c1 / nv1) - 1 if c1 and nv1 and nv2 else 0.0
+        noise = 2 * (c1 ** -0.5 + c2 ** -0.5) if c1 and c2 else float("inf")
+        if b < 0 or growth <= noise:
             a, b = c2 / nv2, 0.0
         if a < 0:
             a, b = 0.0, c2 / (nr2 * nv2)
@@ -175,22 +209,54 @@ def national_arithmetic(results: list[dict], province: str = "40") -> list[dict]
         shrink = 1.0 if scope is None else units[scope][1] / units[scope][0]
         c_nat = a * nv_nat + b * shrink * NATIONAL["residents"] * nv_nat
         out.append({"rule": name, "scope": scope or "national", "a_per_identity": a, "b_per_pair": b,
+                    "per_identity_growth": growth, "noise": noise,
                     "comparisons_scale1": c1, "comparisons_scale2": c2, "national_comparisons": c_nat})
     return out
+
+
+def throughput(args) -> None:
+    """Comparisons scored per second by each backend (same model, one loose blocking rule)."""
+    from vaxstudy.ingest import ingest
+    from vaxstudy.link import link_db
+    from vaxstudy.standardize import standardize_db
+    from vaxstudy.synth import generate
+
+    print(f"machine: {machine()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench_backends_tp_") as tmp:
+        tmp = Path(tmp)
+        db = tmp / "p.duckdb"
+        ingest(generate(tmp / "data", province="40", scale=args.throughput, seed=1), db)
+        standardize_db(db)
+        res = link_db(db, tmp / "out", seed=1, diagnostics=False)
+        for be in args.backends:
+            r = subprocess.run([sys.executable, "-c", THROUGHPUT_CHILD, be, str(db), str(res.model_path),
+                                args.master, LOOSE_RULE], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"throughput {be}: FAILED\n{r.stderr[-3000:]}", flush=True)
+                continue
+            out = json.loads(r.stdout.strip().splitlines()[-1])
+            print(f"throughput scale {args.throughput:g} {be:6s}: {out['comparisons']:,} comparisons "
+                  f"({LOOSE_RULE}) scored in {out['seconds']:.1f} s = {out['comparisons'] / out['seconds']:,.0f} "
+                  f"comparisons/s on {os.cpu_count()} cores; {out['kept']:,} pairs with p >= 0.5", flush=True)
 
 
 def print_national(results: list[dict]) -> None:
     rows = national_arithmetic(results)
     print(f"national arithmetic ({NATIONAL['residents']:.0e} residents, {NATIONAL['records']:.0e} records):")
     for r in rows:
-        print(f"    {r['rule']:28s} {r['scope']:9s} a={r['a_per_identity']:.3g}/identity "
-              f"b={r['b_per_pair']:.3g}/pair -> {r['national_comparisons']:.3g} comparisons")
+        print(f"    {r['rule']:32s} {r['scope']:9s} {r['comparisons_scale1']:>9,} -> {r['comparisons_scale2']:>9,} "
+              f"(per identity {r['per_identity_growth']:+.1%}, noise {r['noise']:.1%}) "
+              f"a={r['a_per_identity']:.3g}/identity b={r['b_per_pair']:.3g}/pair "
+              f"-> {r['national_comparisons']:.3g} comparisons")
     print(f"    {'sum over rules (upper bound of the union)':38s} {sum(r['national_comparisons'] for r in rows):.3g}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.05])
+    ap.add_argument("--throughput", type=float, default=None, metavar="SCALE",
+                    help="Only measure scoring speed: comparisons per second of each backend on "
+                    "the province at SCALE, blocked on birth year alone (millions of pairs).")
     ap.add_argument("--from-json", type=Path, default=None,
                     help="Only print the national arithmetic from a saved --json run.")
     ap.add_argument("--backends", nargs="+", default=["duckdb", "spark"])
@@ -200,6 +266,8 @@ def main() -> None:
     if args.from_json:
         print_national(json.loads(args.from_json.read_text())["results"])
         return
+    if args.throughput:
+        return throughput(args)
 
     from vaxstudy.ingest import ingest
     from vaxstudy.link.blocking import blocking_report
