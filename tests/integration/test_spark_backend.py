@@ -23,7 +23,9 @@ import shutil
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.spark, pytest.mark.integration]
+# one Spark session for the module: under pytest-xdist keep its tests on one worker
+# (`--dist loadgroup` or `--dist loadfile`; plain `--dist load` may split them)
+pytestmark = [pytest.mark.spark, pytest.mark.integration, pytest.mark.xdist_group("spark")]
 
 pytest.importorskip("pyspark", reason="pyspark not installed: pip install 'vaxstudy[spark]'")
 if shutil.which("java") is None and not __import__("os").environ.get("JAVA_HOME"):
