@@ -62,3 +62,27 @@ def test_threshold_curve_and_choice():
     best_f1 = max(r["est_f1"] for r in curve)
     assert choice["est_f1"] == pytest.approx(best_f1)
     assert "truth is never used" in choice["rule"]
+
+
+def test_exclusive_probability_splits_between_equal_candidates():
+    # two candidates with the same Bayes factor: neither can be more than half
+    rows = [("a", "p1", 30.0), ("a", "p2", 30.0), ("b", "p3", 30.0)]
+    con = _con_with_pairs(rows)
+    decide.best_candidates(con)
+    pi, n_reg = 0.9, 1_000_000
+    p = dict(con.execute(
+        f"SELECT ident, {decide.exclusive_prob_sql(pi, n_reg)} FROM link_best").fetchall())
+    lam = pi / n_reg
+    b = 2.0**30
+    assert p["b"] == pytest.approx(lam * b / ((1 - pi) + lam * b))
+    assert p["a"] == pytest.approx(lam * b / ((1 - pi) + 2 * lam * b))
+    assert p["a"] < 0.5 < p["b"]
+
+
+def test_refine_pi_recovers_share_with_a_register_person():
+    # 950 identities with a decisive candidate, 50 with none worth the name
+    rows = [(f"i{i}", f"p{i}", 60.0) for i in range(950)] + [(f"j{i}", f"q{i}", -30.0) for i in range(50)]
+    con = _con_with_pairs(rows)
+    decide.best_candidates(con)
+    pi, _ = decide.refine_pi(con, 0.5, n_reg=100_000, n_vax=1_000)
+    assert pi == pytest.approx(0.95, abs=1e-3)

@@ -72,6 +72,7 @@ def link_db(
     u_max_pairs: float = 2e6,
     em_max_pairs: float = 3e5,
     m_floor: float = 1e-4,
+    exclusive: bool = True,
     backend: Any = None,
 ) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
@@ -148,17 +149,23 @@ def link_db(
         decide.load_link_pairs(con, pred_table, lam0, VAX)
         decide.best_candidates(con)
         lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax)
+        pi = None
+        if exclusive:
+            pi, pi_hist = decide.refine_pi(con, min(lam * n_reg, 0.99), n_reg, n_vax)
+            lam = pi / n_reg
+            p = decide.exclusive_prob_sql(pi, n_reg)
+        else:
+            p = decide.prob_sql("bf", lam)
         con.execute(
             """CREATE OR REPLACE TABLE link_best AS
             SELECT b.*, r.n_rows FROM link_best b
             JOIN (SELECT ident, count(*) AS n_rows FROM link_rows GROUP BY ident) r USING (ident)"""
         )
-        curve = decide.threshold_curve(con, "link_best", lam)
+        curve = decide.threshold_curve(con, "link_best", lam, p_expr=p)
         choice = decide.choose_threshold(curve)
         if threshold is not None:
             choice = {**choice, "threshold": float(threshold), "rule": "given by the user"}
         thr = float(choice["threshold"])
-        p = decide.prob_sql("bf", lam)
         con.execute(
             f"""CREATE OR REPLACE TABLE ident_link AS
             SELECT ident, person_id, {p} AS match_probability FROM link_best WHERE {p} >= {thr}"""
@@ -231,7 +238,7 @@ def link_db(
             t = time.perf_counter()
             try:
                 diag = write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
-                                         predictions=pred, seed=seed)
+                                         predictions=pred, seed=seed, p_expr=p)
             except Exception as exc:  # diagnostics must never sink a run
                 log.warning("diagnostics failed: %s", exc)
                 diag = {"error": type(exc).__name__}
@@ -252,6 +259,8 @@ def link_db(
                 "prior_iterations": len(lam_hist) - 1,
                 "prior_method": "fixed point lam = sum of best-candidate probabilities "
                 "/ (n_register * n_identities)",
+                "exclusive": exclusive,
+                "share_with_register_person": pi,
             },
             "decision": {**choice, "threshold_curve": curve},
             "comparisons": {

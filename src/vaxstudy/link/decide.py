@@ -51,19 +51,61 @@ def load_link_pairs(
 
 
 def best_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    """link_best: per identity its best register candidate, the runner-up's bf and
-    the number of candidates scored (ties broken by person_id, deterministic)."""
+    """link_best: per identity its best register candidate, the runner-up's bf,
+    the number of candidates scored (ties broken by person_id, deterministic) and
+    ``bf_rest``, log2 of the summed Bayes factors of all the other candidates
+    (NULL when there is none)."""
     con.execute(
         """CREATE OR REPLACE TABLE link_best AS
-        SELECT ident, person_id, bf, second_bf, n_candidates FROM (
+        SELECT ident, person_id, bf, second_bf, n_candidates,
+               CASE WHEN rel_sum - 1.0 > 1e-12 THEN bf + log2(rel_sum - 1.0) END AS bf_rest
+        FROM (
           SELECT ident, person_id, bf,
                  lead(bf) OVER w AS second_bf,
                  count(*) OVER (PARTITION BY ident) AS n_candidates,
+                 sum(pow(2.0, bf - mx)) OVER (PARTITION BY ident) AS rel_sum,
                  row_number() OVER w AS rk
-          FROM link_pairs
+          FROM (SELECT *, max(bf) OVER (PARTITION BY ident) AS mx FROM link_pairs)
           WINDOW w AS (PARTITION BY ident ORDER BY bf DESC, person_id)
         ) WHERE rk = 1"""
     )
+
+
+def exclusive_prob_sql(pi: float, n_reg: int, bf: str = "bf", bf_rest: str = "bf_rest") -> str:
+    """P(best candidate is the person) when an identity has at most one register
+    person: with prior pi that it has one, spread evenly (lam = pi / n_reg),
+    p = lam B / ((1 - pi) + lam (B + R)), B the best candidate's Bayes factor
+    and R the sum over the other candidates scored."""
+    lam = pi / n_reg
+    k = (1.0 - pi) / lam
+    return (f"(1.0 / (1.0 + ({k!r}) * pow(2.0, -({bf})) "
+            f"+ COALESCE(pow(2.0, ({bf_rest}) - ({bf})), 0.0)))")
+
+
+def refine_pi(
+    con: duckdb.DuckDBPyConnection, pi0: float, n_reg: int, n_vax: int,
+    *, max_iter: int = 100, tol: float = 1e-6,
+) -> tuple[float, list[float]]:
+    """Fixed point pi = mean over identities of P(the identity has a register
+    person) = lam S / ((1 - pi) + lam S), S its candidates' summed Bayes factors
+    (identities with no candidate contribute 0)."""
+    pi = pi0
+    hist = [pi]
+    for _ in range(max_iter):
+        lam = pi / n_reg
+        s = con.execute(
+            f"""SELECT coalesce(sum(1.0 / (1.0 + ({(1.0 - pi) / lam!r}) * pow(2.0, -(lse)))), 0)
+            FROM (SELECT CASE WHEN bf_rest IS NULL THEN bf
+                         ELSE greatest(bf, bf_rest) + log2(1 + pow(2.0, -abs(bf - bf_rest))) END AS lse
+                  FROM link_best)"""
+        ).fetchall()[0][0]
+        new = min(max(s / n_vax, 1e-9), 1 - 1e-9)
+        hist.append(new)
+        if abs(new - pi) <= tol:
+            pi = new
+            break
+        pi = new
+    return pi, hist
 
 
 def refine_prior(
@@ -91,11 +133,12 @@ def refine_prior(
 
 
 def threshold_curve(
-    con: duckdb.DuckDBPyConnection, table: str, lam: float, weight: str = "n_rows"
+    con: duckdb.DuckDBPyConnection, table: str, lam: float, weight: str = "n_rows",
+    *, p_expr: str | None = None,
 ) -> list[dict[str, float]]:
     """Estimated precision/recall/F1 at a grid of thresholds (model's own view)."""
     grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
-    p = prob_sql("bf", lam)
+    p = p_expr or prob_sql("bf", lam)
     rows = []
     tot = con.execute(f"SELECT sum({weight} * {p}) FROM {table}").fetchall()[0][0] or 0.0
     for t in grid:

@@ -51,10 +51,11 @@ def _save_chart(chart: Any, path_stem: Path) -> None:
 
 
 def clerical_review(
-    con: duckdb.DuckDBPyConnection, out_file: Path, lam: float, threshold: float, n: int = 500
+    con: duckdb.DuckDBPyConnection, out_file: Path, lam: float, threshold: float, n: int = 500,
+    p_expr: str | None = None,
 ) -> int:
     """Export the ``n`` best-candidate decisions nearest the threshold (in log-odds)."""
-    p = prob_sql("bf", lam)
+    p = p_expr or prob_sql("bf", lam)
     logit_t = f"log2({threshold} / (1 - {threshold}))"
     fields_l = ", ".join(f"v.{c} AS record_{c}" for c in REVIEW_FIELDS)
     fields_r = ", ".join(f"r.{c} AS register_{c}" for c in REVIEW_FIELDS)
@@ -73,7 +74,7 @@ def clerical_review(
         JOIN rows USING (ident)
         JOIN link_vax v ON v.unique_id = b.ident
         JOIN link_reg r ON r.unique_id = b.person_id
-        ORDER BY abs(b.bf + ({_log2_odds(lam)!r}) - {logit_t}), b.ident
+        ORDER BY abs(log2(greatest({p}, 1e-300) / greatest(1 - {p}, 1e-300)) - {logit_t}), b.ident
         LIMIT {int(n)}"""
     )
     con.execute(f"COPY clerical TO '{out_file.as_posix()}' (HEADER, DELIMITER ',')")
@@ -94,11 +95,12 @@ def waterfall_sample(
     *,
     seed: int = 1,
     n: int = 12,
+    p_expr: str | None = None,
 ) -> int:
     """Waterfall charts for a seeded sample of borderline best candidates."""
     from splink import DuckDBAPI, Linker
 
-    p = prob_sql("bf", lam)
+    p = p_expr or prob_sql("bf", lam)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE borderline_pairs AS
         SELECT '0' AS match_key, 'register{SEP}' || person_id AS join_key_l,
@@ -137,6 +139,7 @@ def write_diagnostics(
     predictions: Any = None,
     seed: int = 1,
     n_review: int = 500,
+    p_expr: str | None = None,
 ) -> dict[str, Any]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,9 +157,9 @@ def write_diagnostics(
                         out / "match_weights_histogram")
         steps.append(("match_weights_histogram", _hist))
     steps.append(("waterfall_borderline", lambda: waterfall_sample(
-        linker, con, out / "waterfall_borderline", lam, seed=seed)))
+        linker, con, out / "waterfall_borderline", lam, seed=seed, p_expr=p_expr)))
     steps.append(("clerical_review", lambda: clerical_review(
-        con, out / "clerical_review.csv", lam, threshold, n=n_review)))
+        con, out / "clerical_review.csv", lam, threshold, n=n_review, p_expr=p_expr)))
     for name, fn in steps:
         try:
             res = fn()
