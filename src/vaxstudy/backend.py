@@ -200,9 +200,11 @@ def create_spark_session(
 ) -> Any:
     """A SparkSession with Splink's similarity UDF jar on the class path.
 
-    Settings come from, in order of precedence: the arguments, ``conf``, the environment
-    (``SPARK_MASTER``, ``SPARK_DRIVER_MEMORY``, ``SPARK_SHUFFLE_PARTITIONS``; Spark itself
-    reads ``SPARK_CONF_DIR/spark-defaults.conf``), then small local-mode defaults.
+    Settings come from, in order of precedence: ``conf`` (any Spark key), the arguments,
+    the environment (``SPARK_MASTER``, ``SPARK_DRIVER_MEMORY``, ``SPARK_SHUFFLE_PARTITIONS``),
+    then small local-mode defaults; Spark itself also reads
+    ``SPARK_CONF_DIR/spark-defaults.conf``. Executors run the standardisation's Python
+    (names): they need vaxstudy installed in the same Python version.
     """
     _import_pyspark()
     from pyspark.sql import SparkSession
@@ -226,8 +228,6 @@ def create_spark_session(
         .config("spark.jars", similarity_jar_location())
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Spark 4 turns ANSI mode on; our SQL is written to be correct either way
-        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     )
     if local:
         b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -239,7 +239,8 @@ def create_spark_session(
         raise BackendUnavailable(f"cannot start Spark ({master}): {exc}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     if checkpoint_dir is not None:
-        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True) if "://" not in str(checkpoint_dir) else None
+        if "://" not in str(checkpoint_dir):  # a local or mounted path (not hdfs://, s3a://)
+            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
         spark.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return spark
 
