@@ -26,7 +26,7 @@ demo: $(STAMP) ## Generate the synthetic Nghệ An province and run the whole pi
 	$(BIN)/vaxstudy demo --data $(DEMO_DATA) --out $(DEMO_OUT)
 
 test: $(STAMP) ## Run the test suite (what CI runs)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP) ## Run the benchmark scripts (slow; prints figures and the machine)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
