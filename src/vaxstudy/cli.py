@@ -1,8 +1,20 @@
-"""The `vaxstudy` command line: one command per stage, plus `demo`."""
+"""The `vaxstudy` command line: one command per stage, plus `demo`.
+
+Each command lives in `vaxstudy.commands.<name>` and imports its heavy
+dependencies inside its body, so `vaxstudy --help` stays quick.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from vaxstudy.commands.estimate import estimate
+from vaxstudy.commands.evaluate import evaluate
+from vaxstudy.commands.ingest import ingest
+from vaxstudy.commands.link import link
+from vaxstudy.commands.report import demo, report, report_all
+from vaxstudy.commands.standardize import standardize
+from vaxstudy.commands.synth import synth
 
 app = typer.Typer(
     name="vaxstudy",
@@ -26,31 +38,16 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from vaxstudy.commands.ingest import ingest as _ingest_cmd  # noqa: E402
-
-app.command("ingest")(_ingest_cmd)
-from vaxstudy.commands.standardize import standardize as _standardize_cmd  # noqa: E402
-
-app.command("standardize")(_standardize_cmd)
-from vaxstudy.commands.link import link as _link_cmd  # noqa: E402
-
-app.command("link")(_link_cmd)
-from vaxstudy.commands.evaluate import evaluate as _evaluate_cmd  # noqa: E402
-
-app.command("evaluate")(_evaluate_cmd)
-from vaxstudy.commands.synth import synth as _synth_cmd  # noqa: E402
-
-app.command("synth")(_synth_cmd)
-from vaxstudy.commands.estimate import estimate as _estimate_cmd  # noqa: E402
-
-app.command("estimate")(_estimate_cmd)
-from vaxstudy.commands.report import demo as _demo_cmd  # noqa: E402
-from vaxstudy.commands.report import report as _report_cmd  # noqa: E402
-from vaxstudy.commands.report import report_all as _report_all_cmd  # noqa: E402
-
-app.command("report")(_report_cmd)
-app.command("report-all")(_report_all_cmd)
-app.command("demo")(_demo_cmd)
+# In pipeline order.
+app.command("synth")(synth)
+app.command("ingest")(ingest)
+app.command("standardize")(standardize)
+app.command("link")(link)
+app.command("estimate")(estimate)
+app.command("evaluate")(evaluate)
+app.command("report")(report)
+app.command("report-all")(report_all)
+app.command("demo")(demo)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
