@@ -213,11 +213,13 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
     timings = dict(prepared.timings)
     try:
         with progress.stage("estimate", timings):
-            metrics = estimate_db(prepared.db_path, prepared.province, period_start, period_end, tmp,
-                                  seed=prepared.seed)
+            # Link files first: estimate_db reads the decision threshold from
+            # link_summary.json beside its outputs (for the sensitivity block).
             for f in LINK_FILES:
                 if (prepared.link_dir / f).exists():
                     shutil.copy2(prepared.link_dir / f, tmp / f)
+            metrics = estimate_db(prepared.db_path, prepared.province, period_start, period_end, tmp,
+                                  seed=prepared.seed)
             if prepared.quarantine_path.exists():
                 shutil.copy2(prepared.quarantine_path, tmp / "quarantine.csv")
         params = {

@@ -42,6 +42,13 @@ def test_output_folder_layout(single):
     assert not [p for p in out.iterdir() if p.name.startswith((".tmp", ".old"))]
 
 
+def test_sensitivity_is_centred_on_the_threshold_the_linkage_chose(single):
+    _, run = single
+    chosen = json.loads((run / "link_summary.json").read_text())["decision"]["threshold"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["sensitivity"]["match_threshold"] == pytest.approx(chosen)
+
+
 def test_sections_figures_and_numbers_from_the_metrics(single):
     _, run = single
     html = (run / "report.html").read_text(encoding="utf-8")
