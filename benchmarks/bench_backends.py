@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py
 
 CHILD = r"""
 import json, os, sys, threading, time
@@ -54,6 +55,7 @@ t = {}
 t0 = time.perf_counter()
 from vaxstudy.backend import get_backend
 from vaxstudy.link import link_db
+
 kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
 be = get_backend(backend_name, **kw)
 if backend_name == "spark":
@@ -106,33 +108,7 @@ LOOSE_RULE = 'l."birth_year" = r."birth_year"'
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
-        mem = f", {kb / 1024**2:.1f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
-    load = ""
-    try:
-        load = ", load average %.1f %.1f %.1f" % os.getloadavg()
-    except OSError:
-        pass
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
-    try:
-        import pyspark
-
-        spark_v = pyspark.__version__
-    except ImportError:
-        spark_v = "absent"
-    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs{mem}{load}, "
-            f"Python {platform.python_version()}, pyspark {spark_v}, {java[0] if java else 'no java'}")
+    return describe("duckdb", "splink", "pyspark", java=True)
 
 
 def same_links(a: Path, b: Path) -> dict:

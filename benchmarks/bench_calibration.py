@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
 import time
 from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py
 
 HEADLINE = (
     "duplicate_subject_rate",
@@ -40,26 +40,7 @@ PERIOD = ("2021-03-08", "2021-10-31")
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB RAM"
-    except OSError:
-        pass
-    import duckdb
-    import numpy
-
-    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, {mem}; "
-            f"Python {platform.python_version()}, duckdb {duckdb.__version__}, numpy {numpy.__version__}")
+    return describe("duckdb", "numpy", "splink")
 
 
 def error_rates(i: int) -> dict:

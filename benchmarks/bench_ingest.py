@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import sys
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from machine import describe  # benchmarks/machine.py
 
 SURNAMES = (["Nguyễn"] * 38 + ["Trần"] * 11 + ["Lê"] * 9 + ["Phạm"] * 7 + ["Hoàng"] * 5 + ["Huỳnh"] * 2
             + ["Phan"] * 4 + ["Vũ"] * 3 + ["Võ"] * 3 + ["Đặng"] * 2 + ["Bùi"] * 2 + ["Đỗ"] * 2 + ["Hồ"] * 2
@@ -130,14 +131,7 @@ def generate(out: Path, n_pop: int, n_vac: int, province: str = "40") -> None:
 
 
 def machine() -> str:
-    try:
-        import psutil
-
-        ram = psutil.virtual_memory().total
-    except ImportError:
-        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return (f"{platform.platform()}, Python {platform.python_version()}, duckdb {duckdb.__version__}, "
-            f"{os.cpu_count()} CPUs, {ram / 2**30:.1f} GiB RAM")
+    return describe("duckdb")
 
 
 def peak_rss_mib() -> float:

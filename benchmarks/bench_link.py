@@ -21,36 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from machine import describe  # benchmarks/machine.py
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = next(
-            int(x.split()[1]) // 1024
-            for x in Path("/proc/meminfo").read_text().splitlines()
-            if x.startswith("MemTotal")
-        )
-    except OSError:
-        mem = -1
-    import duckdb
-    import splink
-
-    return (f"{platform.node()} | {platform.platform()} | {cpu} | {os.cpu_count()} cores | "
-            f"{mem:,} MB RAM | python {platform.python_version()} | duckdb {duckdb.__version__} | "
-            f"splink {splink.__version__}")
+    return describe("duckdb", "splink")
 
 
 def prepare_data(scale: float, seed: int, work: Path) -> Path:

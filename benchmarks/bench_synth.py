@@ -7,17 +7,18 @@ Usage: python benchmarks/bench_synth.py [scale ...]   (default: 0.01 1.0)
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
+
+from machine import describe  # benchmarks/machine.py
 
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from vaxstudy.synth import generate
+
 out = generate(sys.argv[1], province="40", scale=float(sys.argv[2]), seed=1)
 dt = time.perf_counter() - t0
 s = json.loads((Path(out) / "truth_summary.json").read_text(encoding="utf-8"))
@@ -29,20 +30,7 @@ print(json.dumps({"seconds": dt, "peak_rss_mib": rss / 1024, "n_records": s["n_r
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
-        mem = f", {kb / 1024**2:.1f} GiB RAM"
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs{mem}, Python {platform.python_version()}"
+    return describe("numpy", "pandas", "pyarrow")
 
 
 def main(scales: list[float]) -> None:
