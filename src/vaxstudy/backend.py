@@ -57,6 +57,7 @@ class Backend(Protocol):
     def work_table(self, con: Any, splink_df: Any) -> str: ...
     def count_rows(self, con: Any, splink_df: Any) -> int: ...
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
+    def describe(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -115,6 +116,10 @@ class DuckDBBackend:
 
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
         return model
+
+    def describe(self) -> dict[str, Any]:
+        """What manifest.json records about the engine."""
+        return {"name": self.name}
 
     def close(self) -> None:
         if self._con is not None:
@@ -429,6 +434,13 @@ class SparkBackend:
                         a[key] = b[key]
         out["sql_dialect"] = "duckdb"
         return out
+
+    def describe(self) -> dict[str, Any]:
+        """What manifest.json records about the engine: the master of the running session,
+        else the one it would start with (never starts a session itself)."""
+        master = (self._spark.sparkContext.master if self._spark is not None
+                  else spark_master(self._session_args.get("master")))
+        return {"name": self.name, "spark_master": master}
 
     def close(self) -> None:
         if self._own_session and self._spark is not None:

@@ -127,6 +127,7 @@ class Prepared:
     seed: int
     timings: dict[str, float] = field(default_factory=dict)
     model_in: Path | None = None  # the saved model reused (None: trained on this data)
+    backend: dict | None = None  # the engine that standardised and linked (Backend.describe())
 
 
 @dataclass
@@ -175,7 +176,8 @@ def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_
         res = link_db(db, link_dir, model_path=model_path, seed=seed, backend=backend)
     return Prepared(data_dir=data_dir, province=province, db_path=db, link_dir=link_dir,
                     quarantine_path=quarantine, model_path=Path(res.model_path) if res.model_path else None,
-                    seed=seed, timings=timings, model_in=Path(model_path) if model_path else None)
+                    seed=seed, timings=timings, model_in=Path(model_path) if model_path else None,
+                    backend=backend.describe())
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -235,7 +237,8 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
             "out": str(out),
             **(parameters or {}),
         }
-        manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings)
+        manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
+                                     extra={"backend": prepared.backend})
         mf.write_manifest(tmp / "manifest.json", manifest)
         with progress.stage("render", timings):
             nb_params = {
@@ -261,7 +264,8 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                          execution_timeout=execution_timeout or DEFAULT_TIMEOUT)
             if privacy_check:
                 privacy.assert_clean([res.html, res.ipynb], privacy.identifiers_from_db(prepared.db_path))
-        manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings)
+        manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
+                                     extra={"backend": prepared.backend})
         mf.write_manifest(tmp / "manifest.json", manifest)
         umask = os.umask(0)
         os.umask(umask)

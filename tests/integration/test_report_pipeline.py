@@ -92,6 +92,7 @@ def test_manifest(single, small_province):
     assert man["seed"] == 1 and man["parameters"]["province"] == "40"
     assert {"ingest", "standardize", "link", "estimate", "render"} <= set(man["timings_seconds"])
     assert man["packages"]["splink"]
+    assert man["backend"] == {"name": "duckdb"}
 
 
 def test_report_all_two_provinces_two_periods_one_failing(single, small_province, tmp_path):

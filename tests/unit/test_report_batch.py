@@ -115,3 +115,71 @@ def test_index_trend_is_per_province_and_vietnamese_by_default(tmp_path):
     assert "Danh sách báo cáo tỉnh" in html and "Nghệ An (40)" in html and "Hà Tĩnh (42)" in html
     assert "70,0%" in html
     assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 2
+
+
+def test_config_backend_and_spark_master(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text(CONFIG)
+    assert load_config(p).backend == "duckdb" and load_config(p).spark_master is None
+    p.write_text(CONFIG + "backend: spark\nspark_master: spark://m:7077\n")
+    cfg = load_config(p)
+    assert (cfg.backend, cfg.spark_master) == ("spark", "spark://m:7077")
+    for bad in ("backend: flink\n", "spark_master: spark://m:7077\n", "backend: duckdb\nspark_master: local[1]\n"):
+        p.write_text(CONFIG + bad)
+        with pytest.raises(pydantic.ValidationError):
+            load_config(p)
+
+
+@pytest.mark.parametrize("backend, master, expected", [
+    ("duckdb", None, {"name": "duckdb"}),
+    ("spark", "spark://m:7077", {"name": "spark", "spark_master": "spark://m:7077"}),
+])
+def test_batch_passes_one_backend_to_every_province(tmp_path, monkeypatch, backend, master, expected):
+    """The config's backend reaches prepare (one engine for the batch, closed at the end);
+    no Spark session is started here: prepare is faked."""
+    if backend == "spark":
+        pytest.importorskip("pyspark")
+    import vaxstudy.pipeline as pl
+
+    seen = []
+
+    def fake_prepare(data, province, work, **kw):
+        seen.append(kw["backend"])
+        raise PipelineError("ingest", "stop here")
+
+    monkeypatch.setattr(pl, "prepare", fake_prepare)
+    cfg = BatchConfig(out=tmp_path / "r", backend=backend, spark_master=master,
+                      provinces=[{"code": "40", "data": tmp_path}, {"code": "42", "data": tmp_path}],
+                      periods=["2021-09-01:2021-09-30"])
+    res = batch.run_batch(cfg, progress=False)
+    assert len(res.failed) == 2
+    assert len(seen) == 2 and seen[0] is seen[1]
+    assert seen[0].name == backend and seen[0].describe() == expected
+
+
+def test_manifest_records_the_backend(tmp_path, monkeypatch):
+    """render_period writes the backend prepare recorded (Spark: with its master) into manifest.json."""
+    import importlib
+    import json
+
+    import vaxstudy.estimate as est
+    from vaxstudy.pipeline import render_period
+
+    rr = importlib.import_module("vaxstudy.report.render")  # the package re-exports a function of that name
+
+    monkeypatch.setattr(est, "estimate_db", lambda *a, **k: {"coverage_dose1": 0.5})
+
+    def fake_render(params, run_dir, **kw):
+        (run_dir / "report.html").write_text("<html></html>")
+        (run_dir / "report.ipynb").write_text("{}")
+        return type("R", (), {"html": run_dir / "report.html", "ipynb": run_dir / "report.ipynb"})()
+
+    monkeypatch.setattr(rr, "render", fake_render)
+    data = tmp_path / "data"
+    data.mkdir()
+    for b in ({"name": "spark", "spark_master": "spark://m:7077"}, {"name": "duckdb"}):
+        prep = Prepared(data_dir=data, province="40", db_path=tmp_path / "db", link_dir=tmp_path / "l",
+                        quarantine_path=tmp_path / "q", model_path=None, seed=1, backend=b)
+        res = render_period(prep, "2021-09-01", "2021-09-30", tmp_path / "out", privacy_check=False)
+        assert res.manifest["backend"] == b
+        assert json.loads((res.run_dir / "manifest.json").read_text())["backend"] == b

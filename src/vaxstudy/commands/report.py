@@ -69,7 +69,12 @@ def report_all(
         cfg = load_config(config)
     except (OSError, ValueError, ValidationError) as e:
         raise typer.BadParameter(str(e), param_hint="--config") from None
-    res = run_batch(cfg)
+    from vaxstudy.backend import BackendUnavailable
+
+    try:
+        res = run_batch(cfg)
+    except BackendUnavailable as e:
+        _fail(str(e))
     console = Console(stderr=True)
     for e in res.failed:
         console.print(f"[red]failed[/] {e.province} {e.period_start}:{e.period_end} — {e.stage}: {e.error}",

@@ -6,6 +6,8 @@ language: vi                  # vi | en
 seed: 1
 suppression_threshold: 10
 model: null                   # a saved linkage model for every province (optional)
+backend: duckdb               # duckdb (default) | spark: the engine of standardise and link
+spark_master: null            # with backend: spark (default: $SPARK_MASTER, else local mode)
 provinces:
   - code: "40"
     data: data/synthetic/nghe_an
@@ -29,10 +31,10 @@ import html as _html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from vaxstudy.config import DEFAULT_SEED, SUPPRESSION_THRESHOLD
 
@@ -61,8 +63,16 @@ class BatchConfig(BaseModel):
     seed: int = DEFAULT_SEED
     suppression_threshold: int = SUPPRESSION_THRESHOLD
     model: Path | None = None
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str | None = None
     provinces: tuple[ProvinceSpec, ...]
     periods: tuple[tuple[str, str], ...]
+
+    @model_validator(mode="after")
+    def _master_needs_spark(self) -> "BatchConfig":
+        if self.spark_master is not None and self.backend != "spark":
+            raise ValueError("spark_master needs backend: spark")
+        return self
 
     @field_validator("language")
     @classmethod
@@ -168,29 +178,36 @@ def clean_error(msg: str, limit: int = 300) -> str:
 def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | None = None,
               execution_timeout: int | None = None) -> BatchResult:
     """Render every province × period; never stops at a failure."""
+    from vaxstudy.backend import get_backend
     from vaxstudy.pipeline import WORK_DIR, PipelineError, Progress, prepare, render_period
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     entries: list[BatchEntry] = []
-    for prov in config.provinces:
-        title = f"vaxstudy report-all · province {prov.code}"
-        with Progress(progress, title) as pr:
-            try:
-                prepared = prepare(prov.data, prov.code, out / WORK_DIR, model_path=prov.model or config.model,
-                                   seed=config.seed, progress=pr)
-            except PipelineError as e:
-                for start, end in config.periods:
-                    entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
-                continue
-            for start, end in config.periods:
+    # one engine (one Spark session) for the whole batch; BackendUnavailable (no pyspark) raises
+    engine = get_backend(config.backend, spark_master=config.spark_master)
+    try:
+        for prov in config.provinces:
+            title = f"vaxstudy report-all · province {prov.code}"
+            with Progress(progress, title) as pr:
                 try:
-                    res = render_period(prepared, start, end, out, language=config.language,
-                                        suppression_threshold=config.suppression_threshold, progress=pr,
-                                        kernel_name=kernel_name, execution_timeout=execution_timeout)
-                    entries.append(BatchEntry(prov.code, start, end, True, run_dir=res.run_dir, metrics=res.metrics))
+                    prepared = prepare(prov.data, prov.code, out / WORK_DIR, model_path=prov.model or config.model,
+                                       seed=config.seed, progress=pr, backend=engine)
                 except PipelineError as e:
-                    entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
+                    for start, end in config.periods:
+                        entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
+                    continue
+                for start, end in config.periods:
+                    try:
+                        res = render_period(prepared, start, end, out, language=config.language,
+                                            suppression_threshold=config.suppression_threshold, progress=pr,
+                                            kernel_name=kernel_name, execution_timeout=execution_timeout)
+                        entries.append(BatchEntry(prov.code, start, end, True, run_dir=res.run_dir,
+                                                  metrics=res.metrics))
+                    except PipelineError as e:
+                        entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
+    finally:
+        engine.close()
     index = write_index(entries, out, language=config.language)
     return BatchResult(entries=entries, index_html=index)
 
