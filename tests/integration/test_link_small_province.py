@@ -56,3 +56,35 @@ def test_outputs_and_cli_evaluate(linked_small):
     r = CliRunner().invoke(app, ["evaluate", "--out", str(out), "--db", str(db), "--truth", str(data)])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["link_precision"] >= 0.995
+
+
+def test_borderline_waterfall_from_the_saved_model(linked_small, tmp_path):
+    """The waterfall is drawn from link_model.json (DuckDB dialect, whatever engine trained it)
+    and the working tables alone: no live linker. Every best candidate is made borderline
+    (p_expr) so the sample is full."""
+    from vaxstudy.link.diagnostics import waterfall_sample
+    from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+
+    _, db, out, res = linked_small
+    model = json.loads((out / "link_model.json").read_text())
+    con = open_work_connection(db, read_only=True)
+    try:
+        prepare_inputs(con)
+        con.execute("""CREATE TABLE link_best AS
+            SELECT r.ident, min(l.person_id) AS person_id, 0.0 AS bf
+            FROM link_rows r JOIN proj.record_links l USING (record_id)
+            WHERE l.person_id IS NOT NULL GROUP BY r.ident""")
+        stem = tmp_path / "waterfall"
+        assert waterfall_sample(model, con, stem, res.prior, seed=3, n=5, p_expr="0.5") == 5
+        spec = json.loads(stem.with_suffix(".json").read_text())
+        rows = [r for d in spec["datasets"].values() for r in d] if "datasets" in spec else spec["data"]["values"]
+        assert {r["record_number"] for r in rows} == set(range(5))
+        names = {r["column_name"] for r in rows}
+        assert {"Prior", "Final score"} <= names and len(names) > 5  # prior, comparisons, final
+        assert stem.with_suffix(".html").exists()
+        with pytest.raises(ValueError, match="DuckDB-dialect"):
+            waterfall_sample({**model, "sql_dialect": "spark"}, con, stem, res.prior, p_expr="0.5")
+    finally:
+        con.close()
+    diag = json.loads((out / "link_summary.json").read_text())["diagnostics"]
+    assert isinstance(diag["waterfall_borderline"], int), diag  # a count, not "failed: …"

@@ -211,3 +211,37 @@ def test_cli_backend_options(standardized, tmp_path):
     for cmd in ("report", "link", "standardize"):
         out = runner.invoke(app, [cmd, "--help"]).output
         assert "--backend" in out and "--spark-master" in out, cmd
+
+
+def test_waterfall_with_a_spark_linker(standardized, spark_trained, spark_backend, tmp_path):
+    """The borderline waterfall is drawn in DuckDB from the portable (DuckDB-dialect) model,
+    so it works when the live linker runs on Spark; the Spark linker's own model (Spark SQL)
+    cannot be. Every best candidate is made borderline so the sample is full."""
+    from splink import Linker
+
+    from vaxstudy.link.core import _load_model
+    from vaxstudy.link.diagnostics import write_diagnostics
+    from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+
+    _, _, spark = standardized
+    res_s, out_s = spark_trained
+    model = json.loads(res_s.model_path.read_text())
+    con = open_work_connection(spark, read_only=True)
+    try:
+        prepare_inputs(con)
+        con.execute("""CREATE TABLE link_best AS
+            SELECT r.ident, min(l.person_id) AS person_id, 0.0 AS bf, 0.0 AS second_bf, 1 AS n_candidates
+            FROM link_rows r JOIN proj.record_links l USING (record_id)
+            WHERE l.person_id IS NOT NULL GROUP BY r.ident""")
+        api = spark_backend.splink_api(con, ("link_reg", "link_vax"))
+        linker = Linker([api.register("link_reg", dataset_display_name="register"),
+                         api.register("link_vax", dataset_display_name="vaccinations")],
+                        spark_backend.splink_settings(_load_model(res_s.model_path)), log_level=None)
+        kw = dict(lam=model["probability_two_random_records_match"], threshold=0.5, p_expr="0.5", n_review=10)
+        done = write_diagnostics(linker, con, tmp_path / "d", model=model, **kw)
+        assert done["waterfall_borderline"] == 12, done
+        assert (tmp_path / "d" / "waterfall_borderline.json").exists()
+        old = write_diagnostics(linker, con, tmp_path / "old", **kw)  # the Spark linker's own model
+        assert str(old["waterfall_borderline"]).startswith("failed"), old
+    finally:
+        con.close()

@@ -238,7 +238,8 @@ def link_db(
             t = time.perf_counter()
             try:
                 diag = write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
-                                         predictions=pred, seed=seed, p_expr=p)
+                                         predictions=pred, seed=seed, p_expr=p,
+                                         model=model)
             except Exception as exc:  # diagnostics must never sink a run
                 log.warning("diagnostics failed: %s", exc)
                 diag = {"error": type(exc).__name__}

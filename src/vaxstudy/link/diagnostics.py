@@ -88,7 +88,7 @@ def _log2_odds(p: float) -> float:
 
 
 def waterfall_sample(
-    linker: Any,
+    model: dict[str, Any],
     con: duckdb.DuckDBPyConnection,
     out_stem: Path,
     lam: float,
@@ -97,8 +97,16 @@ def waterfall_sample(
     n: int = 12,
     p_expr: str | None = None,
 ) -> int:
-    """Waterfall charts for a seeded sample of borderline best candidates."""
+    """Waterfall charts for a seeded sample of borderline best candidates.
+
+    Backend-neutral: whatever engine scored the run, the chart is drawn by a DuckDB
+    linker built from ``model`` (the trained model in the DuckDB dialect, as saved in
+    link_model.json by ``Backend.portable_model``), re-scoring only the sampled pairs
+    from the working tables of ``con``."""
     from splink import DuckDBAPI, Linker
+
+    if model.get("sql_dialect", "duckdb") != "duckdb":
+        raise ValueError(f"waterfall_sample needs the DuckDB-dialect model, not {model['sql_dialect']!r}")
 
     p = p_expr or prob_sql("bf", lam)
     con.execute(
@@ -111,8 +119,9 @@ def waterfall_sample(
     k = con.execute("SELECT count(*) FROM borderline_pairs").fetchall()[0][0]
     if k == 0:
         return 0
-    model = copy.deepcopy(linker.misc.save_model_to_json(None))
+    model = copy.deepcopy(dict(model))
     model.pop("linker_uid", None)
+    model["link_type"] = "link_only"
     model["probability_two_random_records_match"] = lam
     model["retain_matching_columns"] = True
     model["retain_intermediate_calculation_columns"] = True
@@ -140,7 +149,13 @@ def write_diagnostics(
     seed: int = 1,
     n_review: int = 500,
     p_expr: str | None = None,
+    model: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Every diagnostic, each allowed to fail alone. ``model``: the trained model in the
+    DuckDB dialect (``Backend.portable_model``), for the waterfall; by default the
+    linker's own, which is only right when the linker runs on DuckDB."""
+    if model is None:
+        model = linker.misc.save_model_to_json(None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     done: dict[str, Any] = {}
@@ -157,7 +172,7 @@ def write_diagnostics(
                         out / "match_weights_histogram")
         steps.append(("match_weights_histogram", _hist))
     steps.append(("waterfall_borderline", lambda: waterfall_sample(
-        linker, con, out / "waterfall_borderline", lam, seed=seed, p_expr=p_expr)))
+        model, con, out / "waterfall_borderline", lam, seed=seed, p_expr=p_expr)))
     steps.append(("clerical_review", lambda: clerical_review(
         con, out / "clerical_review.csv", lam, threshold, n=n_review, p_expr=p_expr)))
     for name, fn in steps:
