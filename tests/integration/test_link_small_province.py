@@ -88,3 +88,34 @@ def test_borderline_waterfall_from_the_saved_model(linked_small, tmp_path):
         con.close()
     diag = json.loads((out / "link_summary.json").read_text())["diagnostics"]
     assert isinstance(diag["waterfall_borderline"], int), diag  # a count, not "failed: …"
+
+
+def test_chunked_prediction_gives_the_same_links(linked_small, tmp_path, monkeypatch):
+    """`vaxstudy link --chunks 3` with the model of the one-pass run: same scored comparisons,
+    same kept pairs, identical record_links."""
+    from splink.internals.linker_components.inference import LinkerInference
+    from typer.testing import CliRunner
+
+    from vaxstudy.cli import app
+
+    _, db, out, res = linked_small
+    chunks, predict_chunk = [], LinkerInference.predict_chunk
+
+    def spy(self, **kw):
+        chunks.append((kw["left_chunk"], kw["right_chunk"]))
+        return predict_chunk(self, **kw)
+
+    monkeypatch.setattr(LinkerInference, "predict_chunk", spy)
+    out3 = tmp_path / "chunked"
+    r = CliRunner().invoke(app, ["link", "--db", str(db), "--out", str(out3), "--model",
+                                 str(out / "link_model.json"), "--chunks", "3", "--no-diagnostics"])
+    assert r.exit_code == 0, r.output
+    assert chunks == [((1, 1), (i, 3)) for i in (1, 2, 3)]
+    one, three = (json.loads((o / "link_summary.json").read_text()) for o in (out, out3))
+    assert three["comparisons"]["register_link_chunks"] == 3
+    for k in ("register_link_scored", "register_link_pairs_kept", "dedupe_scored"):
+        assert three["comparisons"][k] == one["comparisons"][k] > 0, k
+    a = pd.read_parquet(out / "record_links.parquet")
+    b = pd.read_parquet(out3 / "record_links.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert a["person_id"].notna().mean() > 0.8

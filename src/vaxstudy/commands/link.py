@@ -19,6 +19,10 @@ def link(
         None, "--threshold", help="Override the automatically chosen match-probability threshold."
     ),
     no_diagnostics: bool = typer.Option(False, "--no-diagnostics", help="Skip charts and review files."),
+    chunks: int = typer.Option(
+        1, "--chunks", min=1,
+        help="Score the pairs in N slices of the registry (national runs: bounds the pairs held at once).",
+    ),
     backend: str = typer.Option("duckdb", "--backend", help="Engine Splink scores on: duckdb (default) or spark."),
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", help="Spark master URL (default: $SPARK_MASTER, else local mode)."
@@ -49,7 +53,7 @@ def link(
     try:
         with console.status("linking …"):
             res = link_db(db, out, model_path=model, seed=seed, threshold=threshold,
-                          diagnostics=not no_diagnostics, backend=engine)
+                          diagnostics=not no_diagnostics, backend=engine, n_chunks=chunks)
     except RuntimeError as exc:  # includes BackendUnavailable
         Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None

@@ -59,6 +59,23 @@ def _load_model(model_path: str | Path) -> dict[str, Any]:
     return model
 
 
+def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tuple[Any, int]:
+    """Score the pairs in ``n_chunks`` slices of the registry side (the right input), one
+    slice's blocked pairs at a time, and union the kept pairs on the engine.
+
+    Returns (predictions as one Splink table, comparisons scored)."""
+    parts, n_comparisons = [], 0
+    for i in range(1, n_chunks + 1):
+        chunk = {"left_chunk": (1, 1), "right_chunk": (i, n_chunks)}
+        blocked = linker.inference.compute_blocked_pairs_for_predict_chunk(**chunk)  # cached
+        n_comparisons += backend.count_rows(con, blocked)
+        parts.append(linker.inference.predict_chunk(**chunk, threshold_match_probability=1e-5,
+                                                    warning_mode="never"))
+        blocked.drop_table_from_database_and_remove_from_cache()  # the big table of the slice
+    pred = linker.misc.query_sql(" UNION ALL ".join(f"SELECT * FROM {p.physical_name}" for p in parts))
+    return pred, n_comparisons
+
+
 def link_db(
     db_path: str | Path,
     out_dir: str | Path,
@@ -74,6 +91,7 @@ def link_db(
     m_floor: float = 1e-4,
     exclusive: bool = True,
     backend: Any = None,
+    n_chunks: int = 1,
 ) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
 
@@ -85,7 +103,13 @@ def link_db(
     ``threshold`` overrides the automatic choice (recorded as such).
     ``backend`` (a :mod:`vaxstudy.backend` object or name) is the engine Splink scores
     on; the default, DuckDB in this process, is what link_db always did.
+    ``n_chunks`` > 1 scores the register × registry pairs in that many slices of the
+    registry identities (Splink's ``predict_chunk``): only one slice's blocked pairs and
+    comparison vectors exist at a time; the kept pairs of the slices are unioned, so the
+    links are the same as in one pass (docs/spark.md, *Chunked prediction*).
     """
+    if int(n_chunks) < 1:
+        raise ValueError(f"n_chunks must be at least 1, not {n_chunks!r}")
     from splink import Linker
 
     from vaxstudy.backend import get_backend
@@ -138,9 +162,12 @@ def link_db(
         t = time.perf_counter()
         tf_tables = {c: backend.work_table(con, linker.table_management.compute_tf_table(c))
                      for c in TF_COLUMNS}
-        blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
-        n_comparisons = backend.count_rows(con, blocked)
-        pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
+        if n_chunks == 1:
+            blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
+            n_comparisons = backend.count_rows(con, blocked)
+            pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
+        else:
+            pred, n_comparisons = _predict_in_chunks(linker, backend, con, int(n_chunks))
         timings["predict"] = time.perf_counter() - t
         pred_table = backend.work_table(con, pred)
         n_link_pairs = con.execute(f"SELECT count(*) FROM {pred_table}").fetchall()[0][0]
@@ -267,6 +294,7 @@ def link_db(
             "comparisons": {
                 "register_link_scored": int(n_comparisons),
                 "register_link_pairs_kept": int(n_link_pairs),
+                "register_link_chunks": int(n_chunks),
                 "dedupe_scored": dd.get("n_pairs_blocked"),
             },
             "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
