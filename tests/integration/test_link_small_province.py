@@ -108,11 +108,12 @@ def test_chunked_prediction_gives_the_same_links(linked_small, tmp_path, monkeyp
     monkeypatch.setattr(LinkerInference, "predict_chunk", spy)
     out3 = tmp_path / "chunked"
     r = CliRunner().invoke(app, ["link", "--db", str(db), "--out", str(out3), "--model",
-                                 str(out / "link_model.json"), "--chunks", "3", "--no-diagnostics"])
+                                 str(out / "link_model.json"), "--chunks", "3"])
     assert r.exit_code == 0, r.output
     assert chunks == [((1, 1), (i, 3)) for i in (1, 2, 3)]
     one, three = (json.loads((o / "link_summary.json").read_text()) for o in (out, out3))
     assert three["comparisons"]["register_link_chunks"] == 3
+    assert three["diagnostics"] == {**one["diagnostics"], "match_weights_histogram": True}, three["diagnostics"]
     for k in ("register_link_scored", "register_link_pairs_kept", "dedupe_scored"):
         assert three["comparisons"][k] == one["comparisons"][k] > 0, k
     a = pd.read_parquet(out / "record_links.parquet")

@@ -245,3 +245,21 @@ def test_waterfall_with_a_spark_linker(standardized, spark_trained, spark_backen
         assert str(old["waterfall_borderline"]).startswith("failed"), old
     finally:
         con.close()
+
+
+def test_chunked_prediction_on_spark(standardized, spark_trained, spark_backend, tmp_path):
+    """link_db(n_chunks=2) on Spark with the model trained there: the same comparisons and
+    kept pairs as one pass, identical record_links."""
+    from vaxstudy.link import link_db
+
+    _, _, spark = standardized
+    res_s, out_s = spark_trained
+    res = link_db(spark, tmp_path / "chunked", model_path=res_s.model_path, backend=spark_backend,
+                  n_chunks=2, **LINK_KW)
+    assert res.comparisons["register_link_scored"] == res_s.comparisons["register_link_scored"] > 0
+    assert res.comparisons["register_link_pairs_kept"] == res_s.comparisons["register_link_pairs_kept"]
+    a, b = _read(out_s), _read(tmp_path / "chunked")
+    assert len(a) > 1000
+    for col in ("person_id", "person_key", "is_duplicate_dose"):
+        pd.testing.assert_series_equal(a[col], b[col])
+    pd.testing.assert_series_equal(a["match_probability"], b["match_probability"], atol=1e-9, rtol=0)

@@ -63,7 +63,11 @@ def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tu
     """Score the pairs in ``n_chunks`` slices of the registry side (the right input), one
     slice's blocked pairs at a time, and union the kept pairs on the engine.
 
-    Returns (predictions as one Splink table, comparisons scored)."""
+    Returns (predictions as one Splink table, comparisons scored). The union is built the
+    way Splink's own chunked ``predict`` builds it (a ``__splink__df_predict`` table, which
+    the Spark backend materialises), so charts that take predictions accept it."""
+    from splink.internals.pipeline import CTEPipeline
+
     parts, n_comparisons = [], 0
     for i in range(1, n_chunks + 1):
         chunk = {"left_chunk": (1, 1), "right_chunk": (i, n_chunks)}
@@ -72,7 +76,12 @@ def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tu
         parts.append(linker.inference.predict_chunk(**chunk, threshold_match_probability=1e-5,
                                                     warning_mode="never"))
         blocked.drop_table_from_database_and_remove_from_cache()  # the big table of the slice
-    pred = linker.misc.query_sql(" UNION ALL ".join(f"SELECT * FROM {p.physical_name}" for p in parts))
+    pipeline = CTEPipeline()
+    pipeline.enqueue_sql(" UNION ALL ".join(f"SELECT * FROM {p.physical_name}" for p in parts),
+                         "__splink__df_predict")
+    pred = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    for p in parts:
+        p.drop_table_from_database_and_remove_from_cache()
     return pred, n_comparisons
 
 
