@@ -45,6 +45,12 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+def _say_empty(ax, key: str, language: str) -> None:
+    """Replace an empty chart's axes by a one-line message (no data / not available)."""
+    ax.text(0.5, 0.5, t(key, language), ha="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
 def to_png(fig: Figure) -> bytes:
     """PNG bytes, identical for identical figures (no timestamp or version in the metadata)."""
     buf = io.BytesIO()
@@ -166,8 +172,7 @@ def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, lang
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if n == 0:
-            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
-            ax.set_axis_off()
+            _say_empty(ax, "no_data", language)
             return fig
         y = np.arange(n)
         r = np.asarray(rates, dtype=float)
@@ -260,8 +265,7 @@ def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if counts.sum() == 0:
-            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
-            ax.set_axis_off()
+            _say_empty(ax, "no_data", language)
             return fig
         x = np.arange(len(labels))
         shown = np.where((counts > 0) & (counts < threshold), 0, counts)  # only if nothing to merge with
@@ -287,8 +291,7 @@ def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figur
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if n == 0:
-            ax.text(0.5, 0.5, t("not_available", language), ha="center", transform=ax.transAxes)
-            ax.set_axis_off()
+            _say_empty(ax, "not_available", language)
             return fig
         y = np.arange(n)
         w_raw = weights["weight"].to_numpy(dtype=float)
@@ -320,8 +323,7 @@ def link_basis_chart(basis: pd.DataFrame, *, language: str = "vi",
         n = basis["n"].to_numpy(dtype=float)
         total = n.sum()
         if total <= 0:
-            ax.text(0.5, 0.5, t("no_data", language), ha="center", transform=ax.transAxes)
-            ax.set_axis_off()
+            _say_empty(ax, "no_data", language)
             return fig
         hidden = suppress_series(n, threshold)
         left = 0.0
