@@ -305,18 +305,11 @@ def standardize_db_spark(backend: Any, db_path: str | Path,
     Parquet in the backend's work_dir, Spark standardises them (Parquet again) and the results
     become population_std / vaccinations_std of ``db_path``, typed and ordered exactly as
     ``vaxstudy.standardize.standardize_db`` leaves them."""
-    import duckdb
+    from vaxstudy.standardize import open_ingested_db
 
     say = progress or (lambda msg: None)
-    db_path = Path(db_path)
-    if not db_path.exists():
-        raise FileNotFoundError(f"{db_path}: database not found; run `vaxstudy ingest` first")
-    con = duckdb.connect(str(db_path))
+    con = open_ingested_db(db_path)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for needed in ("population", "vaccinations"):
-            if needed not in tables:
-                raise ValueError(f"{db_path}: table {needed!r} missing; run `vaxstudy ingest` first")
         say("raw tables → Parquet")
         spark = backend.session
         raw = {t: backend.duckdb_to_parquet(con, t, t) for t in ("population", "vaccinations")}

@@ -29,7 +29,8 @@ VACCINATION_EXTRA = ("record_id", "subject_id", "vaccination_date", "dose_number
                      "site_id", "entered_date", "_row")
 
 __all__ = [
-    "PERSON_COLUMNS", "VACCINATION_EXTRA", "standardize_db", "standardize_name", "normalize_name",
+    "PERSON_COLUMNS", "VACCINATION_EXTRA", "open_ingested_db", "standardize_db", "standardize_name",
+    "normalize_name",
 ]
 
 
@@ -69,23 +70,33 @@ def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str
     """
 
 
+def open_ingested_db(db_path):
+    """A DuckDB connection to a project database that `vaxstudy ingest` has filled.
+
+    Raises FileNotFoundError / ValueError naming what is missing, before any work starts.
+    """
+    import duckdb
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise FileNotFoundError(f"{db_path}: database not found; run `vaxstudy ingest` first")
+    con = duckdb.connect(str(db_path))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for needed in ("population", "vaccinations"):
+        if needed not in tables:
+            con.close()
+            raise ValueError(f"{db_path}: table {needed!r} missing; run `vaxstudy ingest` first")
+    return con
+
+
 def standardize_db(db_path, progress=None) -> None:
     """Build population_std and vaccinations_std in the DuckDB file ``db_path`` (replacing them).
 
     ``progress`` (optional) is called with a short message before each step.
     """
-    import duckdb
-
     say = progress or (lambda msg: None)
-    db_path = Path(db_path)
-    if not db_path.exists():
-        raise FileNotFoundError(f"{db_path}: database not found; run `vaxstudy ingest` first")
-    con = duckdb.connect(str(db_path))
+    con = open_ingested_db(db_path)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for needed in ("population", "vaccinations"):
-            if needed not in tables:
-                raise ValueError(f"{db_path}: table {needed!r} missing; run `vaxstudy ingest` first")
         register_geo(con)
 
         say("names (distinct values)")
