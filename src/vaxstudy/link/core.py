@@ -101,6 +101,7 @@ def link_db(
     exclusive: bool = True,
     backend: Any = None,
     n_chunks: int = 1,
+    wide: bool = True,
 ) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
 
@@ -116,6 +117,9 @@ def link_db(
     registry identities (Splink's ``predict_chunk``): only one slice's blocked pairs and
     comparison vectors exist at a time; the kept pairs of the slices are unioned, so the
     links are the same as in one pass (docs/spark.md, *Chunked prediction*).
+    ``wide`` runs the second, wider pass over the identities left unlinked
+    (:mod:`vaxstudy.link.wide`): recovered links, and every unlinked row's best register
+    candidate in record_links (best_person_id, best_match_probability).
     """
     if int(n_chunks) < 1:
         raise ValueError(f"n_chunks must be at least 1, not {n_chunks!r}")
@@ -213,6 +217,18 @@ def link_db(
         model_file = out / MODEL_FILE
         model_file.write_text(json.dumps(model, indent=2), encoding="utf-8")
 
+        t = time.perf_counter()
+        wide_summary: dict[str, Any] = {"enabled": bool(wide)}
+        if wide:
+            from vaxstudy.link.wide import wide_pass
+
+            wide_summary.update(wide_pass(con, backend, model, tf_tables, p_expr=p, threshold=thr,
+                                          vax_source=VAX, register_source=REGISTER))
+        else:
+            con.execute("CREATE OR REPLACE TABLE ident_candidate "
+                        "(ident VARCHAR, best_person_id VARCHAR, best_match_probability DOUBLE)")
+        timings["wide_pass"] = time.perf_counter() - t
+
         # Rows of a profile whose other identities link to exactly one person.
         t = time.perf_counter()
         n_rescued = 0
@@ -250,12 +266,16 @@ def link_db(
             """CREATE OR REPLACE TABLE link_rows_keyed AS
             SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
                    COALESCE(l.person_id,
-                            'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key
+                            'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key,
+                   CASE WHEN l.person_id IS NULL THEN b.best_person_id END AS best_person_id,
+                   CASE WHEN l.person_id IS NULL THEN b.best_match_probability END
+                     AS best_match_probability
             FROM link_rows r
             LEFT JOIN ident_link l USING (ident)
-            LEFT JOIN dedupe_clusters c USING (ident)"""
+            LEFT JOIN dedupe_clusters c USING (ident)
+            LEFT JOIN ident_candidate b USING (ident)"""
         )
-        build_record_links(con, "link_rows_keyed")
+        build_record_links(con, "link_rows_keyed", candidates=True)
         con.execute("CREATE OR REPLACE TABLE proj.record_links AS SELECT * FROM record_links")
         parquet = out / LINKS_FILE
         con.execute(
@@ -304,8 +324,10 @@ def link_db(
                 "register_link_scored": int(n_comparisons),
                 "register_link_pairs_kept": int(n_link_pairs),
                 "register_link_chunks": int(n_chunks),
+                "wide_pass_scored": wide_summary.get("n_pairs_blocked"),
                 "dedupe_scored": dd.get("n_pairs_blocked"),
             },
+            "wide_pass": wide_summary,
             "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
             "dedupe": dd,
             "results": {
@@ -317,6 +339,13 @@ def link_db(
                     con.execute(
                         "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
                         "WHERE person_id IS NOT NULL"
+                    ).fetchall()[0][0]
+                ),
+                # rows left unlinked whose best register candidate is the person, expected
+                "expected_missed_links": float(
+                    con.execute(
+                        "SELECT coalesce(sum(best_match_probability), 0) FROM record_links "
+                        "WHERE person_id IS NULL"
                     ).fetchall()[0][0]
                 ),
             },

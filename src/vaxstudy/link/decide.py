@@ -50,13 +50,15 @@ def load_link_pairs(
     )
 
 
-def best_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    """link_best: per identity its best register candidate, the runner-up's bf,
-    the number of candidates scored (ties broken by person_id, deterministic) and
+def best_candidates(
+    con: duckdb.DuckDBPyConnection, pairs: str = "link_pairs", out: str = "link_best"
+) -> None:
+    """``out`` (link_best) from the scored ``pairs`` (link_pairs): per identity its
+    best register candidate, the runner-up's bf, the number of candidates scored (ties broken by person_id, deterministic) and
     ``bf_rest``, log2 of the summed Bayes factors of all the other candidates
     (NULL when there is none)."""
     con.execute(
-        """CREATE OR REPLACE TABLE link_best AS
+        f"""CREATE OR REPLACE TABLE {out} AS
         SELECT ident, person_id, bf, second_bf, n_candidates,
                CASE WHEN rel_sum - 1.0 > 1e-12 THEN bf + log2(rel_sum - 1.0) END AS bf_rest
         FROM (
@@ -65,7 +67,7 @@ def best_candidates(con: duckdb.DuckDBPyConnection) -> None:
                  count(*) OVER (PARTITION BY ident) AS n_candidates,
                  sum(pow(2.0, bf - mx)) OVER (PARTITION BY ident) AS rel_sum,
                  row_number() OVER w AS rk
-          FROM (SELECT *, max(bf) OVER (PARTITION BY ident) AS mx FROM link_pairs)
+          FROM (SELECT *, max(bf) OVER (PARTITION BY ident) AS mx FROM {pairs})
           WINDOW w AS (PARTITION BY ident ORDER BY bf DESC, person_id)
         ) WHERE rk = 1"""
     )

@@ -22,16 +22,26 @@ END
 """
 
 
-def build_record_links(con: duckdb.DuckDBPyConnection, rows_with_keys: str) -> None:
+CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOUBLE"}
+
+
+def build_record_links(
+    con: duckdb.DuckDBPyConnection, rows_with_keys: str, *, candidates: bool = False
+) -> None:
     """record_links from a table with record_id, person_id, match_probability,
-    person_key, dose_number, _row."""
+    person_key, dose_number, _row. With ``candidates`` the table's
+    ``best_person_id`` / ``best_match_probability`` (an unlinked row's best register
+    candidate, docs/contract.md) follow the contract's columns."""
+    extra = "".join(
+        f",\n               CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items()
+    ) if candidates else ""
     con.execute(
         f"""CREATE OR REPLACE TABLE record_links AS
         SELECT CAST(record_id AS VARCHAR) AS record_id,
                CAST(person_id AS VARCHAR) AS person_id,
                CAST(match_probability AS DOUBLE) AS match_probability,
                CAST(person_key AS VARCHAR) AS person_key,
-               CAST({DUPLICATE_DOSE_SQL} AS BOOLEAN) AS is_duplicate_dose
+               CAST({DUPLICATE_DOSE_SQL} AS BOOLEAN) AS is_duplicate_dose{extra}
         FROM {rows_with_keys}
         ORDER BY _row NULLS LAST, record_id"""
     )

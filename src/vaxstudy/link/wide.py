@@ -1,0 +1,181 @@
+"""A second, wider look for the identities the first pass left unlinked.
+
+The prediction blocking rules (settings.PREDICTION_BLOCKING_RULES) are chosen to be
+cheap over every registry identity, so each needs an exact date of birth, ID, phone or
+name key together with an address. A resident whose record breaks all of them at once
+(a rotated name with a typo, an old CMND number and a wrong commune; a year-only birth
+date, no address and a misspelt surname) is never scored and silently counts as
+"outside the register". Those records are few, so they can afford wider blocks: each
+rule below keeps one reliable field and drops a different fragile one, and only the
+province limits the block (so the pass stays bounded at national scale).
+
+The pairs are scored with the same trained model and term frequencies, merged with the
+pairs the first pass already scored for these identities, and decided exactly as the
+first pass decides (best candidate, exclusive probability, same threshold):
+
+* a best candidate at or above the threshold becomes a link (a first-pass miss recovered);
+* otherwise the identity keeps its best candidate and that candidate's probability,
+  which ``record_links`` carries as ``best_person_id`` / ``best_match_probability`` for
+  the unlinked rows. The estimate stage redraws those links from their probabilities, so
+  the intervals of the recorded coverage and the unlinked-record rate see the residents
+  the linkage may have missed (vaxstudy.estimate.intervals).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import duckdb
+
+from vaxstudy.link.decide import best_candidates, log2_odds
+
+log = logging.getLogger(__name__)
+
+# Register = l ("register" < "vaccinations"), registry identity = r, as in settings.py.
+WIDE_BLOCKING_RULES: dict[str, str] = {
+    # any name, any commune: names mangled (rotation + typo) and a wrong commune
+    "dob+province": 'l."dob" = r."dob" AND l."wide_province" = r."wide_province"',
+    "swapped_dob+province": (
+        'l."dob_swapped" = r."dob" AND l."wide_province" = r."wide_province"'
+    ),
+    # year-only or wrong dates of birth, with one name part misspelt
+    "year+middle+given+province": (
+        'l."birth_year" = r."birth_year" AND l."middle_name_ascii" = r."middle_name_ascii" '
+        'AND l."given_name_ascii" = r."given_name_ascii" AND l."wide_province" = r."wide_province"'
+    ),
+    "year+surname+given+province": (
+        'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."given_name_ascii" = r."given_name_ascii" AND l."wide_province" = r."wide_province"'
+    ),
+    "year+surname+middle+province": (
+        'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."wide_province" = r."wide_province"'
+    ),
+}
+
+
+def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
+    from vaxstudy.geo import districts
+
+    d = districts()[["district_code", "province_code"]]
+    con.register("_geo_dp", d)
+    con.execute("CREATE OR REPLACE TABLE wide_geo AS SELECT * FROM _geo_dp")
+    con.unregister("_geo_dp")
+
+
+def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """ident -> the province of the sites its rows were entered at (most frequent)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
+    vcols = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'proj' "
+        "AND table_name = 'vaccinations_std'").fetchall()}
+    if "sites" not in tables or "site_id" not in vcols:
+        return "SELECT NULL::VARCHAR AS ident, NULL::VARCHAR AS site_province LIMIT 0"
+    return """
+        SELECT r.ident, mode(lpad(trim(CAST(s.province_code AS VARCHAR)), 2, '0')) AS site_province
+        FROM link_rows r
+        JOIN proj.vaccinations_std v ON CAST(v.record_id AS VARCHAR) = r.record_id
+        JOIN proj.sites s ON CAST(s.site_id AS VARCHAR) = CAST(v.site_id AS VARCHAR)
+        GROUP BY r.ident"""
+
+
+def wide_pass(
+    con: duckdb.DuckDBPyConnection,
+    backend: Any,
+    model: dict[str, Any],
+    tf_tables: dict[str, str],
+    *,
+    p_expr: str,
+    threshold: float,
+    vax_source: str = "vaccinations",
+    register_source: str = "register",
+) -> dict[str, Any]:
+    """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
+
+    Inserts recovered links into ``ident_link`` and writes ``ident_candidate(ident,
+    best_person_id, best_match_probability)`` for every identity still unlinked that has
+    a scored candidate (from either pass). ``p_expr`` is the first pass's probability
+    expression over ``bf``/``bf_rest`` (so the decision is the same); ``model`` the
+    trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
+    Returns a summary for link_summary.json.
+    """
+    from splink import Linker
+
+    _district_province_table(con)
+    con.execute(
+        """CREATE OR REPLACE TABLE wide_vax AS
+        SELECT v.*, coalesce(g.province_code, sp.site_province) AS wide_province
+        FROM link_vax v
+        LEFT JOIN wide_geo g ON g.district_code = v.district_code
+        LEFT JOIN (""" + _site_province_sql(con) + """) sp ON sp.ident = v.unique_id
+        WHERE v.unique_id NOT IN (SELECT ident FROM ident_link)"""
+    )
+    n_left = con.execute("SELECT count(*) FROM wide_vax").fetchall()[0][0]
+    summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
+    prior = float(model["probability_two_random_records_match"])
+    con.execute("CREATE OR REPLACE TABLE wide_pairs (ident VARCHAR, person_id VARCHAR, bf DOUBLE)")
+    if n_left:
+        con.execute(
+            """CREATE OR REPLACE TABLE wide_reg AS
+            SELECT l.*, g.province_code AS wide_province
+            FROM link_reg l LEFT JOIN wide_geo g ON g.district_code = l.district_code"""
+        )
+        settings = copy.deepcopy(model)
+        settings["link_type"] = "link_only"
+        settings.pop("linker_uid", None)
+        settings["blocking_rules_to_generate_predictions"] = [
+            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in WIDE_BLOCKING_RULES.values()
+        ]
+        db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
+        reg = db_api.register("wide_reg", dataset_display_name=register_source)
+        vax = db_api.register("wide_vax", dataset_display_name=vax_source)
+        linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
+        for col, table in tf_tables.items():
+            linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+        blocked = linker.inference.compute_blocked_pairs_for_predict()
+        summary["n_pairs_blocked"] = backend.count_rows(con, blocked)
+        pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
+        pred_table = backend.work_table(con, pred)
+        con.execute(
+            f"""INSERT INTO wide_pairs
+            SELECT CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_l ELSE unique_id_r END,
+                   CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_r ELSE unique_id_l END,
+                   match_weight - ({log2_odds(prior)!r})
+            FROM {pred_table}"""
+        )
+        linker.table_management.delete_tables_created_by_splink_from_db()
+    summary["n_pairs_kept"] = int(con.execute("SELECT count(*) FROM wide_pairs").fetchall()[0][0])
+    # every pair scored for these identities, by either pass (a pair both passes
+    # scored has the same Bayes factor: same model, same term frequencies)
+    con.execute(
+        """CREATE OR REPLACE TABLE wide_all_pairs AS
+        SELECT ident, person_id, max(bf) AS bf FROM (
+          SELECT p.ident, p.person_id, p.bf FROM link_pairs p SEMI JOIN wide_vax w ON w.unique_id = p.ident
+          UNION ALL SELECT ident, person_id, bf FROM wide_pairs)
+        GROUP BY ident, person_id"""
+    )
+    best_candidates(con, pairs="wide_all_pairs", out="wide_best")
+    con.execute(
+        f"CREATE OR REPLACE TABLE wide_best AS SELECT *, {p_expr} AS p FROM wide_best"
+    )
+    n_new = con.execute(f"SELECT count(*) FROM wide_best WHERE p >= {threshold}").fetchall()[0][0]
+    con.execute(
+        f"INSERT INTO ident_link SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE ident_candidate AS
+        SELECT ident, person_id AS best_person_id, p AS best_match_probability
+        FROM wide_best WHERE p < {threshold}"""
+    )
+    cand = con.execute(
+        "SELECT count(*), coalesce(sum(best_match_probability), 0) FROM ident_candidate"
+    ).fetchall()[0]
+    summary.update(
+        n_linked=int(n_new),
+        n_with_candidate=int(cand[0]),
+        expected_missed_links=float(cand[1]),
+    )
+    return summary
