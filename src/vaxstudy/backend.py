@@ -10,7 +10,10 @@ A :class:`Backend` gives the stages what they need without them branching on it:
   ``splink_settings`` (settings the engine can run), ``work_table`` (a Splink
   result as a table of the DuckDB working connection) and ``portable_model``
   (the trained model in the DuckDB dialect, so a model trained on a cluster
-  can be reused anywhere, and the other way round).
+  can be reused anywhere, and the other way round);
+* ``fetch_df(con, query, frames)``: a query written in the DuckDB dialect over the tables of
+  the project database open on ``con`` (the estimate stage's record-level SQL), run on the
+  engine, its result (one province's slice or aggregates) returned as pandas.
 
 :class:`DuckDBBackend` is the default and reproduces the behaviour the stages
 had before backends existed, call for call. :class:`SparkBackend` runs Spark in
@@ -30,7 +33,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class Backend(Protocol):
     def work_table(self, con: Any, splink_df: Any) -> str: ...
     def count_rows(self, con: Any, splink_df: Any) -> int: ...
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
+    def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any: ...
     def describe(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -117,6 +121,18 @@ class DuckDBBackend:
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
         return model
 
+    def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any:
+        """Run ``query`` (DuckDB SQL) on the project database connection ``con``, the pandas
+        ``frames`` registered under their names for the query's duration; a pandas DataFrame."""
+        frames = dict(frames or {})
+        for name, frame in frames.items():
+            con.register(name, frame)
+        try:
+            return con.execute(query).df()
+        finally:
+            for name in frames:
+                con.unregister(name)
+
     def describe(self) -> dict[str, Any]:
         """What manifest.json records about the engine."""
         return {"name": self.name}
@@ -161,6 +177,32 @@ def duckdb_sql_to_spark(sql: str, write: str = "spark") -> str:
     for a, b in SPARK_FUNCTION_NAMES.items():
         sql = re.sub(rf"\b{a}\s*\(", f"{b}(", sql, flags=re.I)
     return sqlglot.transpile(sql, read=_spark_dq_dialect(), write=write)[0]
+
+
+def duckdb_query_to_spark(query: str) -> str:
+    """Transpile a whole query written for DuckDB (the estimate stage's SQL: ``::`` casts,
+    ``GROUP BY ALL``, ``list_contains``, ``mode``, DuckDB's NULLS LAST default) to Spark SQL.
+    Read with sqlglot's DuckDB dialect, unlike :func:`duckdb_sql_to_spark`, which reads the
+    link settings' fragments."""
+    import sqlglot
+
+    for a, b in SPARK_FUNCTION_NAMES.items():
+        query = re.sub(rf"\b{a}\s*\(", f"{b}(", query, flags=re.I)
+    return sqlglot.transpile(query, read="duckdb", write="spark")[0]
+
+
+def query_tables(query: str) -> list[str]:
+    """The tables a DuckDB-dialect query reads, in order of appearance (CTE names left out)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(query, read="duckdb")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    out: list[str] = []
+    for t in tree.find_all(exp.Table):
+        if t.name and t.name not in ctes and t.name not in out:
+            out.append(t.name)
+    return out
 
 
 def _make_spark_api_class():
@@ -435,6 +477,54 @@ class SparkBackend:
         out["sql_dialect"] = "duckdb"
         return out
 
+    # -- the project database's tables on Spark (estimate stage) --------------------------------
+    def project_parquet(self, con: Any, table: str) -> Path:
+        """Table ``table`` of the project database open on ``con`` as a Parquet folder in
+        work_dir, exported once per state of the database file: the folder is named after the
+        file and its size and modification time, so the periods of one province (report-all)
+        reuse the same export, and a re-linked database gets a new one. An in-memory database
+        is exported on every call."""
+        key = _duckdb_file_key(con)
+        if key is None:
+            return self.duckdb_to_parquet(con, table, table)
+        path = self.work_dir / "project" / key / table
+        if (path / "part-0.parquet").exists():
+            return path
+        tmp = path.with_name(f".{table}-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir(parents=True)
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{(tmp / 'part-0.parquet').as_posix()}' (FORMAT PARQUET)")
+        try:
+            os.replace(tmp, path)
+        except OSError:  # exported meanwhile by someone else: theirs is as good
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+    def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any:
+        """Run ``query`` (DuckDB SQL over the project database open on ``con``) on Spark.
+
+        Every table it reads becomes a Spark view of the same name over its Parquet export
+        (:meth:`project_parquet`); each pandas frame of ``frames`` (small: e.g. a province's
+        sites) goes through Parquet too. The query is transpiled (:func:`duckdb_query_to_spark`),
+        run on the cluster, and only its result comes back to the driver, converted to pandas
+        by DuckDB so the column types are exactly those the DuckDB backend gives."""
+        import duckdb
+
+        frames = dict(frames or {})
+        local = duckdb.connect()
+        try:
+            for name in query_tables(query):
+                if name in frames:
+                    local.register("_frame", frames[name])
+                    path = self.duckdb_to_parquet(local, "_frame", name)
+                    local.unregister("_frame")
+                else:
+                    path = self.project_parquet(con, name)
+                self.session.read.parquet(str(path)).createOrReplaceTempView(name)
+            result = self.session.sql(duckdb_query_to_spark(query)).toArrow()
+            return local.from_arrow(result).df()
+        finally:
+            local.close()
+
     def describe(self) -> dict[str, Any]:
         """What manifest.json records about the engine: the master of the running session,
         else the one it would start with (never starts a session itself)."""
@@ -467,6 +557,24 @@ def get_backend(backend: "str | Backend | None" = None, *, spark_master: str | N
     if isinstance(backend, str):
         raise ValueError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
     return backend
+
+
+def _duckdb_file_key(con: Any) -> str | None:
+    """A folder name for the current state of the database file open on ``con`` (file name,
+    then a hash of its path, size and modification time, and of its WAL's); None in memory."""
+    import hashlib
+
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    if not row or not row[0] or row[0] == ":memory:":
+        return None
+    db = Path(row[0]).resolve()
+    parts = [str(db)]
+    for f in (db, Path(str(db) + ".wal")):
+        if f.exists():
+            st = f.stat()
+            parts += [f.name, str(st.st_size), str(st.st_mtime_ns)]
+    digest = hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', db.stem)[:40]}-{digest}"
 
 
 def _as_query(src: str) -> str:

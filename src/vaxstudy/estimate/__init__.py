@@ -13,6 +13,11 @@ shared DuckDB file and writes, into ``out_dir``:
 
 See :mod:`vaxstudy.estimate.intervals` for what the intervals cover and
 :mod:`vaxstudy.estimate.coverage` for the assumption behind corrected coverage.
+
+The record-level SQL (selection, joins, aggregation) runs on a backend's engine
+(``backend=``: DuckDB by default, or Spark, see docs/spark.md); the estimators,
+the bootstrap and the audit's checks run in pandas/numpy on the driver over
+what the queries return.
 """
 
 from __future__ import annotations
@@ -86,25 +91,35 @@ def estimate_db(
     n_boot: int = DEFAULT_N_BOOT,
     link_threshold: float | None = None,
     audit: bool = True,
+    backend=None,
 ) -> dict:
     """Compute the figures of CONTRACT section 3 and the data-quality audit.
 
     Writes ``out_dir/metrics.json`` and ``out_dir/data_quality/*.{parquet,csv}``
     and returns the metrics dict. ``link_threshold`` overrides the threshold
-    the linkage recorded (used by the sensitivity block only).
+    the linkage recorded (used by the sensitivity block only). ``backend``
+    ('duckdb' default, 'spark', or a :class:`vaxstudy.backend.Backend`) runs
+    the record-level queries; a backend given by name is closed at the end,
+    an object is left to its owner.
     """
+    from vaxstudy.backend import get_backend
     from vaxstudy.estimate import quality, truthcheck
 
     out_dir = Path(out_dir)
     if link_threshold is None:
         link_threshold = _threshold_from_link_summary(out_dir)
+    own_engine = backend is None or isinstance(backend, str)
+    engine = get_backend(backend)
     con = connect(db_path)
     try:
-        inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold)
-        dq_tables = quality.audit(con, inp) if audit else {}
+        inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
+                          backend=engine)
+        dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
         linkage = truthcheck.linkage_accuracy(con, inp)
     finally:
         con.close()
+        if own_engine:
+            engine.close()
     metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
     if audit:
         metrics["data_quality"] = quality.summary(dq_tables, inp)

@@ -12,6 +12,14 @@ Scope (CONTRACT section 3):
 * *coverage* is cumulative: every row with ``vaccination_date <= period_end``
   (at any site: a resident vaccinated elsewhere received the dose), and every
   tally up to period_end.
+
+The queries are written in DuckDB's dialect and run on the engine of a
+:class:`vaxstudy.backend.Backend` (``fetch``): DuckDB over the project file by
+default; with Spark the selection, joins and aggregation run on the cluster
+over Parquet exports of the project's tables, and only their results (the
+province's register adults, the sites, the site-day tallies, the rows up to
+period_end) come to the driver as pandas. Table and column look-ups
+(``table_exists``, ``columns_of``) read the project file's catalogue.
 """
 
 from __future__ import annotations
@@ -60,6 +68,25 @@ _SEX_SQL = """CASE
 
 def _pad(c: str, n: int) -> str:
     return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), '{'0' * n}')"
+
+
+def sql_str(v: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def sql_date(d: date) -> str:
+    return f"DATE '{as_date(d).isoformat()}'"
+
+
+def fetch(con: duckdb.DuckDBPyConnection, query: str, backend=None, frames: dict | None = None) -> pd.DataFrame:
+    """``query`` (DuckDB SQL over the project database open on ``con``) run on the backend's
+    engine (DuckDB when None), as a pandas frame."""
+    if backend is None:
+        from vaxstudy.backend import DuckDBBackend
+
+        backend = DuckDBBackend()
+    return backend.fetch_df(con, query, frames)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -131,8 +158,11 @@ def load_inputs(
     period_start: str | date,
     period_end: str | date,
     link_threshold: float | None = None,
+    backend=None,
 ) -> Inputs:
-    """Pull rows, sites, tallies and the adult register population of ``province``."""
+    """Pull rows, sites, tallies and the adult register population of ``province``.
+
+    ``backend`` (a :class:`vaxstudy.backend.Backend`; DuckDB when None) runs the queries."""
     province = str(province).zfill(2)
     start, end = as_date(period_start), as_date(period_end)
     notes: list[str] = []
@@ -168,7 +198,7 @@ def load_inputs(
         notes.append("no sites table: site district/province taken from the rows")
         site_sql += """SELECT CAST(site_id AS VARCHAR) site_id, d_rows AS district_code, p_rows AS province_code
                        FROM seen1 ORDER BY 1"""
-    sites = con.execute(site_sql).df()
+    sites = fetch(con, site_sql, backend)
     sites["district_code"] = sites["district_code"].fillna("unknown")
     sites["in_province"] = (sites["province_code"] == province).to_numpy()
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
@@ -182,19 +212,24 @@ def load_inputs(
         prov_districts = sorted(province_districts(province)["district_code"].astype(str))
     except (ImportError, ValueError, KeyError):
         prov_districts = []
-    pop = con.execute(
+    in_districts = (
+        f"list_contains([{', '.join(sql_str(d) for d in prov_districts)}], {_pad('district_code', 3)})"
+        if prov_districts else "false"
+    )
+    pop = fetch(
+        con,
         f"""
         SELECT CAST(person_id AS VARCHAR) person_id, {_pad('district_code', 3)} district_code,
                {_SEX_SQL.format(c='sex')} sex,
                CAST(date_of_birth AS DATE) dob
         FROM population
         WHERE person_id IS NOT NULL AND (
-            {_pad('province_code', 2)} = ?
-            OR ({_pad('province_code', 2)} IS NULL AND list_contains(?, {_pad('district_code', 3)})))
+            {_pad('province_code', 2)} = {sql_str(province)}
+            OR ({_pad('province_code', 2)} IS NULL AND {in_districts}))
         ORDER BY person_id
         """,
-        [province, prov_districts],
-    ).df()
+        backend,
+    )
     pop = pop.drop_duplicates("person_id")
     dob = pd.to_datetime(pop["dob"])
     before_bday = (dob.dt.month > end.month) | ((dob.dt.month == end.month) & (dob.dt.day > end.day))
@@ -237,7 +272,8 @@ def load_inputs(
             "record_links has no best-candidate columns: unlinked rows are held fixed "
             "in the link redraw (missed links are not part of the interval)"
         )
-    rows = con.execute(
+    rows = fetch(
+        con,
         f"""
         SELECT CAST(v.record_id AS VARCHAR) record_id, CAST(v.subject_id AS VARCHAR) subject_id,
                CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
@@ -248,11 +284,11 @@ def load_inputs(
                coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false) is_dup
                {cand_sel}
         FROM vaccinations v LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
-        WHERE v.vaccination_date <= ? AND v.vaccination_date IS NOT NULL
+        WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL
         ORDER BY v._row, v.record_id
         """,
-        [end],
-    ).df()
+        backend,
+    )
     rows["site"] = site_index.reindex(rows["site_id"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
     if (rows["site"] < 0).any():
         notes.append(f"{int((rows['site'] < 0).sum())} rows without a site_id: left out")
@@ -305,15 +341,16 @@ def load_inputs(
     has_cand = bool(cand_p and cand_q)
 
     # -- tallies -------------------------------------------------------------------
-    tallies = con.execute(
-        """
+    tallies = fetch(
+        con,
+        f"""
         SELECT CAST(site_id AS VARCHAR) site_id, CAST(vaccination_date AS DATE) vdate,
                CAST(dose_number AS INTEGER) dose, CAST(sum(doses_administered) AS BIGINT) doses
-        FROM tallies WHERE vaccination_date <= ? AND site_id IS NOT NULL
+        FROM tallies WHERE vaccination_date <= {sql_date(end)} AND site_id IS NOT NULL
         GROUP BY ALL ORDER BY 1, 2, 3
         """,
-        [end],
-    ).df()
+        backend,
+    )
     tallies["site"] = site_index.reindex(tallies["site_id"].to_numpy()).to_numpy(dtype=np.int64)
     tallies["vdate"] = pd.to_datetime(tallies["vdate"])
     tallies["doses"] = tallies["doses"].fillna(0).astype(np.int64)

@@ -44,6 +44,10 @@ Domains and checks:
 indicators — |1 − verification factor|, share of rows failing any validity
 check, share of identifying fields empty, share not entered within 7 days,
 share of outlier days — and names each site's worst indicator.
+
+The record-level query (every row at the province's sites, with its
+standardised and link columns) runs on the backend's engine like those of
+:mod:`vaxstudy.estimate.data`; the checks then run in pandas over that slice.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.config import CAMPAIGN_START
-from vaxstudy.estimate.data import Inputs, columns_of, table_exists
+from vaxstudy.estimate.data import Inputs, columns_of, fetch, table_exists
 
 COMPLETENESS_FIELDS = (
     "full_name",
@@ -189,10 +193,9 @@ def _stat_rows(domain, check, unit_type, keys, values: pd.Series) -> pd.DataFram
     return df[TIDY_COLUMNS]
 
 
-def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs) -> pd.DataFrame:
+def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> pd.DataFrame:
     """Every row at the province's sites, any date, with std and link columns."""
     sites = inp.sites[inp.sites["in_province"]][["site_id", "district_code"]]
-    con.register("_dq_sites", sites)
     std = table_exists(con, "vaccinations_std")
     scols = set(columns_of(con, "vaccinations_std")) if std else set()
 
@@ -208,7 +211,8 @@ def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs) -> pd.DataFrame:
         "LEFT JOIN vaccinations_std s ON CAST(s.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" if std else ""
     )
     links = table_exists(con, "record_links")
-    df = con.execute(
+    df = fetch(
+        con,
         f"""
         SELECT CAST(v.record_id AS VARCHAR) record_id, st.site_id, st.district_code,
                CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
@@ -225,9 +229,10 @@ def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs) -> pd.DataFrame:
         {join_std}
         {('LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)' if links else '')}
         ORDER BY "row", record_id
-        """
-    ).df()
-    con.unregister("_dq_sites")
+        """,
+        backend,
+        frames={"_dq_sites": sites},
+    )
     df["site_id"] = df["site_id"].astype("category")
     df["district_code"] = df["district_code"].astype(object)
     df["vdate"] = pd.to_datetime(df["vdate"])
@@ -439,9 +444,11 @@ def timeliness(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.concat([tab, *stats], ignore_index=True), dist[["unit_type", "unit_id", "lag_bin", "bin_order", "n", "share"]]
 
 
-def audit(con: duckdb.DuckDBPyConnection, inp: Inputs) -> dict[str, pd.DataFrame]:
-    """All audit tables: completeness, validity, consistency, timeliness, worst sites."""
-    df = _audit_rows(con, inp)
+def audit(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> dict[str, pd.DataFrame]:
+    """All audit tables: completeness, validity, consistency, timeliness, worst sites.
+
+    ``backend`` (DuckDB when None) runs the record-level query."""
+    df = _audit_rows(con, inp, backend)
     per = df[df["in_period"].to_numpy()].reset_index(drop=True)
     comp_cols = [c for c in df.columns if c.startswith("empty_")]
     completeness = tidy(per, "completeness", {f"empty:{c[6:]}": c for c in comp_cols})
