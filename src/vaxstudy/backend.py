@@ -192,7 +192,7 @@ def duckdb_query_to_spark(query: str) -> str:
 
 
 def query_tables(query: str) -> list[str]:
-    """The tables a DuckDB-dialect query reads, in order of appearance (CTE names left out)."""
+    """The tables a DuckDB-dialect query reads, each once (CTE names left out)."""
     import sqlglot
     from sqlglot import exp
 

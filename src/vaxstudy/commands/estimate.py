@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -30,19 +31,36 @@ def estimate(
     threshold: float = typer.Option(None, "--threshold",
                                     help="Link threshold for the sensitivity block (default: the linkage's)."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Skip the data-quality audit."),
+    backend: str = typer.Option(
+        "duckdb", "--backend",
+        help="Engine of the record-level queries (selection, joins, aggregation): duckdb (default) or spark.",
+    ),
+    spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", help="Spark master URL (default: $SPARK_MASTER, else local mode)."
+    ),
 ) -> None:
     """Write metrics.json (CONTRACT section 3, with 95% intervals) and the data-quality tables."""
+    from vaxstudy.backend import BackendUnavailable, get_backend
     from vaxstudy.estimate import HEADLINE_RATES, estimate_db
 
     start, end = _parse_period(period)
     if not db.exists():
         raise typer.BadParameter(f"no such database: {db}", param_hint="--db")
     try:
-        m = estimate_db(db, province, start, end, out, seed=seed, n_boot=n_boot,
-                        link_threshold=threshold, audit=not no_audit)
+        engine = get_backend(backend, spark_master=spark_master)
     except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--backend") from None
+    except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java
         typer.echo(f"estimate failed: {exc}", err=True)
         raise typer.Exit(code=1) from None
+    try:
+        m = estimate_db(db, province, start, end, out, seed=seed, n_boot=n_boot,
+                        link_threshold=threshold, audit=not no_audit, backend=engine)
+    except (ValueError, BackendUnavailable) as exc:
+        typer.echo(f"estimate failed: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.close()
     typer.echo(f"province {m['province_code']}, {m['period_start']} to {m['period_end']}: "
                f"{m['n_records']:,} records, {m['n_subjects']:,} subjects, ~{m['n_persons_est']:,} persons")
     for r in HEADLINE_RATES:
