@@ -128,6 +128,8 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     model_in: Path | None = None  # the saved model reused (None: trained on this data)
     backend: dict | None = None  # the engine that standardised and linked (Backend.describe())
+    engine: Any = None  # that engine (a vaxstudy.backend.Backend): the periods' estimates run on it too
+    n_chunks: int = 1  # slices of the registry the link scored in (link_db n_chunks)
 
 
 @dataclass
@@ -140,11 +142,13 @@ class RunResult:
 
 
 def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_path: str | Path | None = None,
-            seed: int = DEFAULT_SEED, progress: Progress | None = None, backend: Any = None) -> Prepared:
+            seed: int = DEFAULT_SEED, progress: Progress | None = None, backend: Any = None,
+            n_chunks: int = 1) -> Prepared:
     """ingest → standardize → link into `work_dir/<province>.duckdb` (rebuilt from scratch).
 
     `backend` (vaxstudy.backend: 'duckdb' default, 'spark', or a backend object) runs
-    standardisation and the Splink model."""
+    standardisation and the Splink model (and, through `Prepared.engine`, the estimates);
+    `n_chunks` > 1 scores the link in that many slices of the registry (`link_db`)."""
     from vaxstudy.backend import get_backend
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
@@ -173,11 +177,11 @@ def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_
     with progress.stage("link", timings):
         if model_path is not None and not Path(model_path).exists():
             raise FileNotFoundError(f"linkage model {model_path} does not exist")
-        res = link_db(db, link_dir, model_path=model_path, seed=seed, backend=backend)
+        res = link_db(db, link_dir, model_path=model_path, seed=seed, backend=backend, n_chunks=n_chunks)
     return Prepared(data_dir=data_dir, province=province, db_path=db, link_dir=link_dir,
                     quarantine_path=quarantine, model_path=Path(res.model_path) if res.model_path else None,
                     seed=seed, timings=timings, model_in=Path(model_path) if model_path else None,
-                    backend=backend.describe())
+                    backend=backend.describe(), engine=backend, n_chunks=int(n_chunks))
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -197,8 +201,11 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                   language: str = "vi", suppression_threshold: int = SUPPRESSION_THRESHOLD,
                   progress: Progress | None = None, kernel_name: str | None = None,
                   execution_timeout: int | None = None, notebook: str | Path | None = None,
-                  parameters: dict | None = None, privacy_check: bool = True) -> RunResult:
-    """estimate → render → privacy scan for one period, into `<out>/<name>/` atomically."""
+                  parameters: dict | None = None, privacy_check: bool = True, backend: Any = None) -> RunResult:
+    """estimate → render → privacy scan for one period, into `<out>/<name>/` atomically.
+
+    The estimate runs on `backend`, else on the engine that prepared the province
+    (`prepared.engine`), else on DuckDB."""
     from vaxstudy.estimate import estimate_db
     from vaxstudy.report import manifest as mf
     from vaxstudy.report import privacy
@@ -221,7 +228,8 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                 if (prepared.link_dir / f).exists():
                     shutil.copy2(prepared.link_dir / f, tmp / f)
             metrics = estimate_db(prepared.db_path, prepared.province, period_start, period_end, tmp,
-                                  seed=prepared.seed)
+                                  seed=prepared.seed,
+                                  backend=backend if backend is not None else prepared.engine)
             if prepared.quarantine_path.exists():
                 shutil.copy2(prepared.quarantine_path, tmp / "quarantine.csv")
         params = {
@@ -235,6 +243,7 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
             "language": language,
             "suppression_threshold": int(suppression_threshold),
             "out": str(out),
+            "link_chunks": int(prepared.n_chunks),
             **(parameters or {}),
         }
         manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
@@ -282,13 +291,15 @@ def run_report(data_dir: str | Path, province: str, period_start: str, period_en
                model_path: str | Path | None = None, language: str = "vi", seed: int = DEFAULT_SEED,
                suppression_threshold: int = SUPPRESSION_THRESHOLD, progress: bool = True,
                kernel_name: str | None = None, execution_timeout: int | None = None,
-               backend: Any = None) -> RunResult:
-    """The whole pipeline for one province and period; returns where the report is."""
+               backend: Any = None, n_chunks: int = 1) -> RunResult:
+    """The whole pipeline for one province and period; returns where the report is.
+
+    `backend` runs standardise, link and estimate; `n_chunks` > 1 scores the link in slices."""
     out = Path(out)
     title = f"vaxstudy report · province {str(province).zfill(2)} · {period_start} → {period_end}"
     with Progress(progress, title) as pr:
         prepared = prepare(data_dir, province, out / WORK_DIR, model_path=model_path, seed=seed, progress=pr,
-                           backend=backend)
+                           backend=backend, n_chunks=n_chunks)
         return render_period(prepared, period_start, period_end, out, language=language,
                              suppression_threshold=suppression_threshold, progress=pr,
                              kernel_name=kernel_name, execution_timeout=execution_timeout)

@@ -38,3 +38,12 @@ def test_ingest_and_standardize_options():
 def test_console_script_help():
     r = subprocess.run([sys.executable, "-m", "vaxstudy.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "ingest" in r.stdout
+
+
+def test_engine_and_chunk_options():
+    runner = CliRunner()
+    for cmd in ("report", "link", "standardize", "estimate"):
+        out = runner.invoke(app, [cmd, "--help"]).output
+        assert "--backend" in out and "--spark-master" in out, cmd
+    for cmd in ("report", "link"):
+        assert "--chunks" in runner.invoke(app, [cmd, "--help"]).output, cmd

@@ -7,7 +7,9 @@ from typing import Optional
 
 import typer
 
-BACKEND_HELP = "Engine for standardise and link: duckdb (default, in process) or spark (needs the spark extra)."
+BACKEND_HELP = ("Engine for standardise, link and the estimate's queries: duckdb (default, in process) or spark "
+                "(needs the spark extra).")
+CHUNKS_HELP = "Score the link in N slices of the registry (national runs: bounds the pairs held at once)."
 SPARK_MASTER_HELP = "Spark master URL, e.g. spark://host:7077 or yarn (default: $SPARK_MASTER, else local mode)."
 
 
@@ -29,6 +31,7 @@ def report(
     suppression_threshold: int = typer.Option(10, "--suppress-below", help="Hide counts below this (default 10)."),
     backend: str = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
+    chunks: int = typer.Option(1, "--chunks", min=1, help=CHUNKS_HELP),
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
     from vaxstudy.backend import BackendUnavailable, get_backend
@@ -48,7 +51,7 @@ def report(
         _fail(str(e))
     try:
         res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
-                         suppression_threshold=suppression_threshold, backend=engine)
+                         suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks)
     except PipelineError as e:
         _fail(str(e))
     finally:

@@ -6,8 +6,9 @@ language: vi                  # vi | en
 seed: 1
 suppression_threshold: 10
 model: null                   # a saved linkage model for every province (optional)
-backend: duckdb               # duckdb (default) | spark: the engine of standardise and link
+backend: duckdb               # duckdb (default) | spark: the engine of standardise, link and estimate
 spark_master: null            # with backend: spark (default: $SPARK_MASTER, else local mode)
+chunks: 1                     # score the link in N slices of the registry (vaxstudy link --chunks)
 provinces:
   - code: "40"
     data: data/synthetic/nghe_an
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vaxstudy.config import DEFAULT_SEED, SUPPRESSION_THRESHOLD
 
@@ -65,6 +66,7 @@ class BatchConfig(BaseModel):
     model: Path | None = None
     backend: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str | None = None
+    chunks: int = Field(1, ge=1)
     provinces: tuple[ProvinceSpec, ...]
     periods: tuple[tuple[str, str], ...]
 
@@ -192,7 +194,7 @@ def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | 
             with Progress(progress, title) as pr:
                 try:
                     prepared = prepare(prov.data, prov.code, out / WORK_DIR, model_path=prov.model or config.model,
-                                       seed=config.seed, progress=pr, backend=engine)
+                                       seed=config.seed, progress=pr, backend=engine, n_chunks=config.chunks)
                 except PipelineError as e:
                     for start, end in config.periods:
                         entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
