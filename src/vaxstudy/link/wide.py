@@ -7,7 +7,8 @@ name key together with an address. A resident whose record breaks all of them at
 date, no address and a misspelt surname) is never scored and silently counts as
 "outside the register". Those records are few, so they can afford wider blocks: each
 rule below keeps one reliable field and drops a different fragile one, and only the
-province limits the block (so the pass stays bounded at national scale).
+province (or, for year-only birth dates, the commune) limits the block, so the pass stays
+bounded at national scale.
 
 The pairs are scored with the same trained model and term frequencies, merged with the
 pairs the first pass already scored for these identities, and decided exactly as the
@@ -29,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.link.decide import best_candidates, log2_odds
+from vaxstudy.link.decide import best_candidates, engine, log2_odds
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,18 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."wide_province" = r."wide_province"'
     ),
+    # a year-only birth date and a name mangled beyond every name rule (rotated and
+    # misspelt): the commune and sex are what is left
+    "yearonly+commune+sex": (
+        'l."birth_year" = r."year_only_birth_year" AND l."commune_code" = r."commune_code" '
+        'AND l."sex" = r."sex"'
+    ),
 }
 
 
 def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
+    """wide_geo(district_code, province_code), the GSO list (705 rows), in the DuckDB working
+    connection; an engine that reads it copies it over."""
     from vaxstudy.geo import districts
 
     d = districts()[["district_code", "province_code"]]
@@ -66,7 +75,8 @@ def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """ident -> the province of the sites its rows were entered at (most frequent)."""
+    """ident -> the province of the sites its rows were entered at (most frequent); the
+    rows' site_id is in link_rows (prepare.py), the site list is the project's."""
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
     vcols = {r[0] for r in con.execute(
@@ -77,8 +87,7 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
     return """
         SELECT r.ident, mode(lpad(trim(CAST(s.province_code AS VARCHAR)), 2, '0')) AS site_province
         FROM link_rows r
-        JOIN proj.vaccinations_std v ON CAST(v.record_id AS VARCHAR) = r.record_id
-        JOIN proj.sites s ON CAST(s.site_id AS VARCHAR) = CAST(v.site_id AS VARCHAR)
+        JOIN proj.sites s ON CAST(s.site_id AS VARCHAR) = r.site_id
         GROUP BY r.ident"""
 
 
@@ -100,28 +109,32 @@ def wide_pass(
     a scored candidate (from either pass). ``p_expr`` is the first pass's probability
     expression over ``bf``/``bf_rest`` (so the decision is the same); ``model`` the
     trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
-    Returns a summary for link_summary.json.
+    Returns a summary for link_summary.json. The SQL runs on the backend's engine.
     """
     from splink import Linker
 
+    be = engine(backend)
     _district_province_table(con)
-    con.execute(
-        """CREATE OR REPLACE TABLE wide_vax AS
+    be.create_table(
+        con, "wide_vax",
+        """
         SELECT v.*, coalesce(g.province_code, sp.site_province) AS wide_province
         FROM link_vax v
         LEFT JOIN wide_geo g ON g.district_code = v.district_code
         LEFT JOIN (""" + _site_province_sql(con) + """) sp ON sp.ident = v.unique_id
-        WHERE v.unique_id NOT IN (SELECT ident FROM ident_link)"""
+        WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)""",
     )
-    n_left = con.execute("SELECT count(*) FROM wide_vax").fetchall()[0][0]
+    n_left = be.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
     summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
     prior = float(model["probability_two_random_records_match"])
-    con.execute("CREATE OR REPLACE TABLE wide_pairs (ident VARCHAR, person_id VARCHAR, bf DOUBLE)")
+    be.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+                    "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
-        con.execute(
-            """CREATE OR REPLACE TABLE wide_reg AS
+        be.create_table(
+            con, "wide_reg",
+            """
             SELECT l.*, g.province_code AS wide_province
-            FROM link_reg l LEFT JOIN wide_geo g ON g.district_code = l.district_code"""
+            FROM link_reg l LEFT JOIN wide_geo g ON g.district_code = l.district_code""",
         )
         settings = copy.deepcopy(model)
         settings["link_type"] = "link_only"
@@ -139,40 +152,39 @@ def wide_pass(
         summary["n_pairs_blocked"] = backend.count_rows(con, blocked)
         pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         pred_table = backend.work_table(con, pred)
-        con.execute(
-            f"""INSERT INTO wide_pairs
+        be.insert(
+            con, "wide_pairs",
+            f"""
             SELECT CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_l ELSE unique_id_r END,
                    CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_r ELSE unique_id_l END,
                    match_weight - ({log2_odds(prior)!r})
-            FROM {pred_table}"""
+            FROM {pred_table}""",
         )
         linker.table_management.delete_tables_created_by_splink_from_db()
-    summary["n_pairs_kept"] = int(con.execute("SELECT count(*) FROM wide_pairs").fetchall()[0][0])
+    summary["n_pairs_kept"] = int(be.fetch(con, "SELECT count(*) FROM wide_pairs")[0][0])
     # every pair scored for these identities, by either pass (a pair both passes
     # scored has the same Bayes factor: same model, same term frequencies)
-    con.execute(
-        """CREATE OR REPLACE TABLE wide_all_pairs AS
+    be.create_table(
+        con, "wide_all_pairs",
+        """
         SELECT ident, person_id, max(bf) AS bf FROM (
           SELECT p.ident, p.person_id, p.bf FROM link_pairs p SEMI JOIN wide_vax w ON w.unique_id = p.ident
           UNION ALL SELECT ident, person_id, bf FROM wide_pairs)
-        GROUP BY ident, person_id"""
+        GROUP BY ident, person_id""",
     )
-    best_candidates(con, pairs="wide_all_pairs", out="wide_best")
-    con.execute(
-        f"CREATE OR REPLACE TABLE wide_best AS SELECT *, {p_expr} AS p FROM wide_best"
-    )
-    n_new = con.execute(f"SELECT count(*) FROM wide_best WHERE p >= {threshold}").fetchall()[0][0]
-    con.execute(
-        f"INSERT INTO ident_link SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE ident_candidate AS
+    best_candidates(con, pairs="wide_all_pairs", out="wide_best", backend=be)
+    be.create_table(con, "wide_best", f"SELECT *, {p_expr} AS p FROM wide_best")
+    n_new = be.fetch(con, f"SELECT count(*) FROM wide_best WHERE p >= {threshold}")[0][0]
+    be.insert(con, "ident_link", f"SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}")
+    be.create_table(
+        con, "ident_candidate",
+        f"""
         SELECT ident, person_id AS best_person_id, p AS best_match_probability
-        FROM wide_best WHERE p < {threshold}"""
+        FROM wide_best WHERE p < {threshold}""",
     )
-    cand = con.execute(
-        "SELECT count(*), coalesce(sum(best_match_probability), 0) FROM ident_candidate"
-    ).fetchall()[0]
+    cand = be.fetch(
+        con, "SELECT count(*), coalesce(sum(best_match_probability), 0) FROM ident_candidate"
+    )[0]
     summary.update(
         n_linked=int(n_new),
         n_with_candidate=int(cand[0]),
