@@ -60,6 +60,11 @@ class Backend(Protocol):
     def work_table(self, con: Any, splink_df: Any) -> str: ...
     def count_rows(self, con: Any, splink_df: Any) -> int: ...
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
+    def create_table(self, con: Any, name: str, query: str) -> str: ...
+    def insert(self, con: Any, name: str, query: str) -> None: ...
+    def fetch(self, con: Any, query: str) -> list[tuple]: ...
+    def to_duckdb(self, con: Any, name: str, target: str | None = None) -> str: ...
+    def drop_tables(self, con: Any) -> None: ...
     def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any: ...
     def describe(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -120,6 +125,31 @@ class DuckDBBackend:
 
     def portable_model(self, model: dict[str, Any]) -> dict[str, Any]:
         return model
+
+    # -- working tables of the link stage (SQL in the DuckDB dialect) ---------------------------
+    def create_table(self, con: Any, name: str, query: str) -> str:
+        """``CREATE OR REPLACE TABLE name AS query`` on the working connection ``con``."""
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS {query}")
+        return name
+
+    def insert(self, con: Any, name: str, query: str) -> None:
+        """``INSERT INTO name query`` (columns by position)."""
+        con.execute(f"INSERT INTO {name} {query}")
+
+    def fetch(self, con: Any, query: str) -> list[tuple]:
+        """The rows of ``query`` (small results: counts, sums, a curve)."""
+        return con.execute(query).fetchall()
+
+    def to_duckdb(self, con: Any, name: str, target: str | None = None) -> str:
+        """Working table ``name`` as a table of the DuckDB connection ``con``: itself, or
+        copied to ``target`` (e.g. ``proj.record_links``) in its row order."""
+        if target is None or target == name:
+            return name
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {name}")
+        return target
+
+    def drop_tables(self, con: Any) -> None:
+        """Nothing to do: the working tables live and die with the connection."""
 
     def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any:
         """Run ``query`` (DuckDB SQL) on the project database connection ``con``, the pandas
@@ -327,6 +357,7 @@ class SparkBackend:
         self.break_lineage_method = break_lineage_method
         self.num_partitions_on_repartition = num_partitions_on_repartition
         self._duckdb_template: dict[str, Any] | None = None
+        self._work: dict[str, _WorkTable] = {}  # the link stage's working tables on Spark
 
     # -- session, Parquet, SQL ----------------------------------------------------------------
     @property
@@ -404,10 +435,13 @@ class SparkBackend:
         standardize_db_spark(self, db_path, progress=progress)
 
     def splink_api(self, con: Any, tables: Iterable[str] = ()) -> Any:
-        """A splink.SparkAPI in which each DuckDB working table of ``tables`` is a Spark view
-        of the same name, so ``db_api.register("link_reg", ...)`` works unchanged."""
+        """A splink.SparkAPI in which each table of ``tables`` is a Spark view of the same name,
+        so ``db_api.register("link_reg", ...)`` works unchanged: a working table made on Spark
+        (:meth:`create_table`, :meth:`work_table`) is used as it is, a table of the DuckDB
+        working connection ``con`` is copied over (once per connection)."""
         for t in tables:
-            self.duckdb_to_spark(con, t, view=t)
+            if self._work_entry(con, t) is None:
+                self._import(con, t, t)
         cls = _make_spark_api_class()
         kw: dict[str, Any] = {}
         if self.num_partitions_on_repartition:
@@ -443,11 +477,12 @@ class SparkBackend:
         return d
 
     def work_table(self, con: Any, splink_df: Any) -> str:
-        """Copy a Splink result computed on Spark into the DuckDB working connection, under
-        the same physical name (predictions are scored pairs above a low threshold and the
-        term-frequency tables are one row per distinct name: both far smaller than the
-        comparisons Spark evaluated)."""
-        return self.spark_to_duckdb(con, splink_df.as_spark_dataframe(), splink_df.physical_name)
+        """A Splink result (predictions, term frequencies, clusters) as a working table: it
+        stays on Spark under its physical name, where the SQL of :meth:`create_table` and
+        :meth:`fetch` reads it. Splink owns it (it is never dropped from here)."""
+        name = splink_df.physical_name
+        self._register(con, name, _WorkTable(con, splink_df.as_spark_dataframe(), owned=False))
+        return name
 
     def count_rows(self, con: Any, splink_df: Any) -> int:
         """Rows of a Splink result, counted where it lives (blocked pairs stay on Spark)."""
@@ -476,6 +511,127 @@ class SparkBackend:
                         a[key] = b[key]
         out["sql_dialect"] = "duckdb"
         return out
+
+    # -- working tables of the link stage ---------------------------------------------------------
+    # SQL is written once, in the DuckDB dialect, as on DuckDBBackend; here it is transpiled
+    # (duckdb_query_to_spark) and run on Spark. A table it reads that is not a working table yet
+    # but a table of the DuckDB working connection (link_rows, a lookup, proj.sites) is copied
+    # over through Parquet on first use. Each result is materialised the way Splink breaks
+    # lineage (break_lineage_method: Parquet files in work_dir/tables by default, else persist
+    # or checkpoint), so a chain of fixed-point steps and inserts never recomputes its inputs.
+
+    def _work_entry(self, con: Any, name: str) -> "_WorkTable | None":
+        e = self._work.get(name.lower())
+        return e if e is not None and e.con is con else None
+
+    def _register(self, con: Any, name: str, entry: "_WorkTable") -> None:
+        old = self._work.get(name.lower())
+        entry.name = name
+        self._work[name.lower()] = entry
+        if entry.owned:
+            (entry.df.drop(ORDER_COLUMN) if entry.ordered else entry.df).createOrReplaceTempView(name)
+        if old is not None and old is not entry:
+            old.release()
+
+    def _import(self, con: Any, table: str, view: str) -> None:
+        """Copy ``table`` of the DuckDB connection ``con`` to Spark as working table ``view``."""
+        path = self.duckdb_to_parquet(con, table, re.sub(r"\W", "_", view)[-40:])
+        self._register(con, view, _WorkTable(con, self.session.read.parquet(str(path)), path, imported=True))
+
+    def _engine_sql(self, con: Any, query: str) -> str:
+        """``query`` (DuckDB dialect) as Spark SQL, every table it reads available on Spark;
+        ``db.table`` (e.g. proj.sites) is read from the view ``db__table``."""
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(query, read="duckdb")
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        for t in list(tree.find_all(exp.Table)):
+            if not t.name or (not t.db and t.name.lower() in ctes):
+                continue
+            view = f"{t.db}__{t.name}" if t.db else t.name
+            if self._work_entry(con, view) is None and _duckdb_has_table(con, t.name, t.db or None):
+                self._import(con, f"{t.db}.{t.name}" if t.db else t.name, view)
+            if t.db:
+                if not t.alias:
+                    t.set("alias", exp.TableAlias(this=exp.to_identifier(t.name)))
+                t.set("db", None)
+                t.set("this", exp.to_identifier(view))
+        return duckdb_query_to_spark(tree.sql(dialect="duckdb"))
+
+    def _materialise(self, df: Any, name: str) -> tuple[Any, Path | None]:
+        if self.break_lineage_method == "persist":
+            df = df.persist()
+            df.count()
+            return df, None
+        if self.break_lineage_method == "checkpoint":
+            return df.checkpoint(eager=True), None
+        stem = re.sub(r"\W", "_", name)[-40:]
+        path = self.work_dir / "tables" / f"{stem}_{uuid.uuid4().hex[:8]}"
+        df.write.mode("overwrite").parquet(str(path))
+        return self.session.read.schema(df.schema).parquet(str(path)), path
+
+    def create_table(self, con: Any, name: str, query: str) -> str:
+        """Working table ``name`` := ``query`` (DuckDB SQL), computed and materialised on Spark.
+        A query ending in ORDER BY keeps its order for :meth:`to_duckdb` (a hidden column)."""
+        import sqlglot
+
+        ordered = sqlglot.parse_one(query, read="duckdb").args.get("order") is not None
+        df = self.session.sql(self._engine_sql(con, query))
+        if ordered:
+            from pyspark.sql import functions as F
+
+            df = df.withColumn(ORDER_COLUMN, F.monotonically_increasing_id())
+        df, path = self._materialise(df, name)
+        self._register(con, name, _WorkTable(con, df, path, ordered=ordered))
+        return name
+
+    def insert(self, con: Any, name: str, query: str) -> None:
+        """Append the rows of ``query`` to working table ``name`` (columns by position, cast
+        to the table's types, as INSERT does)."""
+        from pyspark.sql import functions as F
+
+        old = self.session.table(name)
+        new = self.session.sql(self._engine_sql(con, query)).toDF(*old.columns)
+        new = new.select([F.col(f"`{f.name}`").cast(f.dataType) for f in old.schema.fields])
+        df, path = self._materialise(old.unionByName(new), name)
+        self._register(con, name, _WorkTable(con, df, path))
+
+    def fetch(self, con: Any, query: str) -> list[tuple]:
+        """The rows of ``query`` computed on Spark, collected to the driver (small results)."""
+        return [tuple(r) for r in self.session.sql(self._engine_sql(con, query)).collect()]
+
+    def to_duckdb(self, con: Any, name: str, target: str | None = None) -> str:
+        """Working table ``name`` copied from Spark into the DuckDB connection ``con`` as
+        ``target`` (default: the same name), through Parquet, in its order if it has one."""
+        target = target or name
+        e = self._work_entry(con, name)
+        df = e.df if e is not None else self.session.table(name)
+        ordered = e is not None and e.ordered
+        path = self._scratch(re.sub(r"\W", "_", target)[-40:])
+        df.write.mode("overwrite").parquet(str(path))
+        try:
+            if sorted(path.glob("*.parquet")):
+                src = f"read_parquet('{(path / '*.parquet').as_posix()}')"
+                sel = (f"SELECT * EXCLUDE ({ORDER_COLUMN}) FROM {src} ORDER BY {ORDER_COLUMN}" if ordered
+                       else f"SELECT * FROM {src}")
+            else:  # Spark writes no part file for an empty frame with zero partitions
+                sel = "SELECT " + ", ".join(f"CAST(NULL AS {_duck_type(f.dataType)}) AS \"{f.name}\""
+                                            for f in df.schema.fields if f.name != ORDER_COLUMN) + " LIMIT 0"
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS {sel}")
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+        return target
+
+    def drop_tables(self, con: Any) -> None:
+        """Drop the working tables made for ``con`` (views, cached data, Parquet files);
+        Splink's own tables are left to Splink."""
+        for key, e in list(self._work.items()):
+            if e.con is con:
+                del self._work[key]
+                if e.owned:
+                    self.session.catalog.dropTempView(e.name or key)
+                    e.release()
 
     # -- the project database's tables on Spark (estimate stage) --------------------------------
     def project_parquet(self, con: Any, table: str) -> Path:
@@ -544,6 +700,42 @@ class SparkBackend:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+#: the hidden column that keeps the order of a working table made by a query with ORDER BY
+ORDER_COLUMN = "__vaxstudy_order"
+
+
+class _WorkTable:
+    """A working table of SparkBackend: its DataFrame and what to release when it goes."""
+
+    def __init__(self, con: Any, df: Any, path: Path | None = None, *, ordered: bool = False,
+                 imported: bool = False, owned: bool = True) -> None:
+        self.con, self.df, self.path = con, df, path  # con: the DuckDB working connection
+        self.ordered, self.imported, self.owned = ordered, imported, owned
+        self.name: str | None = None
+
+    def release(self) -> None:
+        if not self.owned:
+            return
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            try:
+                self.df.unpersist()
+            except Exception:  # pragma: no cover - the session may be gone
+                pass
+
+
+def _duckdb_has_table(con: Any, name: str, database: str | None = None) -> bool:
+    """Whether the DuckDB connection ``con`` has table or view ``name`` (in ``database``, else
+    in its current database)."""
+    row = con.execute(
+        "SELECT count(*) FROM (SELECT database_name, table_name FROM duckdb_tables() UNION ALL "
+        "SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal) "
+        "WHERE lower(table_name) = lower(?) AND database_name = coalesce(?, current_database())",
+        [name, database]).fetchone()
+    return bool(row and row[0])
 
 
 def get_backend(backend: "str | Backend | None" = None, *, spark_master: str | None = None, **kw: Any) -> Backend:

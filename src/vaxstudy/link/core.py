@@ -182,33 +182,38 @@ def link_db(
         else:
             pred, n_comparisons = _predict_in_chunks(linker, backend, con, int(n_chunks))
         timings["predict"] = time.perf_counter() - t
+        # From here on every step is SQL in the DuckDB dialect over working tables, run by the
+        # backend's engine where the scored pairs are (backend.create_table / insert / fetch);
+        # only counts, the fixed points' sums and the threshold curve come to the driver.
         pred_table = backend.work_table(con, pred)
-        n_link_pairs = con.execute(f"SELECT count(*) FROM {pred_table}").fetchall()[0][0]
+        n_link_pairs = backend.fetch(con, f"SELECT count(*) FROM {pred_table}")[0][0]
 
         t = time.perf_counter()
-        decide.load_link_pairs(con, pred_table, lam0, VAX)
-        decide.best_candidates(con)
-        lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax)
+        decide.load_link_pairs(con, pred_table, lam0, VAX, backend=backend)
+        decide.best_candidates(con, backend=backend)
+        lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax, backend=backend)
         pi = None
         if exclusive:
-            pi, pi_hist = decide.refine_pi(con, min(lam * n_reg, 0.99), n_reg, n_vax)
+            pi, pi_hist = decide.refine_pi(con, min(lam * n_reg, 0.99), n_reg, n_vax, backend=backend)
             lam = pi / n_reg
             p = decide.exclusive_prob_sql(pi, n_reg)
         else:
             p = decide.prob_sql("bf", lam)
-        con.execute(
-            """CREATE OR REPLACE TABLE link_best AS
+        backend.create_table(
+            con, "link_best",
+            """
             SELECT b.*, r.n_rows FROM link_best b
-            JOIN (SELECT ident, count(*) AS n_rows FROM link_rows GROUP BY ident) r USING (ident)"""
+            JOIN (SELECT ident, count(*) AS n_rows FROM link_rows GROUP BY ident) r USING (ident)""",
         )
-        curve = decide.threshold_curve(con, "link_best", lam, p_expr=p)
+        curve = decide.threshold_curve(con, "link_best", lam, p_expr=p, backend=backend)
         choice = decide.choose_threshold(curve)
         if threshold is not None:
             choice = {**choice, "threshold": float(threshold), "rule": "given by the user"}
         thr = float(choice["threshold"])
-        con.execute(
-            f"""CREATE OR REPLACE TABLE ident_link AS
-            SELECT ident, person_id, {p} AS match_probability FROM link_best WHERE {p} >= {thr}"""
+        backend.create_table(
+            con, "ident_link",
+            f"""
+            SELECT ident, person_id, {p} AS match_probability FROM link_best WHERE {p} >= {thr}""",
         )
         timings["decide"] = time.perf_counter() - t
 
@@ -225,16 +230,18 @@ def link_db(
             wide_summary.update(wide_pass(con, backend, model, tf_tables, p_expr=p, threshold=thr,
                                           vax_source=VAX, register_source=REGISTER))
         else:
-            con.execute("CREATE OR REPLACE TABLE ident_candidate "
-                        "(ident VARCHAR, best_person_id VARCHAR, best_match_probability DOUBLE)")
+            backend.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+                                 "CAST(NULL AS VARCHAR) AS best_person_id, "
+                                 "CAST(NULL AS DOUBLE) AS best_match_probability LIMIT 0")
         timings["wide_pass"] = time.perf_counter() - t
 
         # Rows of a profile whose other identities link to exactly one person.
         t = time.perf_counter()
         n_rescued = 0
         if subject_rescue:
-            con.execute(
-                """CREATE OR REPLACE TABLE ident_rescue AS
+            backend.create_table(
+                con, "ident_rescue",
+                """
                 WITH subj AS (
                   SELECT r.subject_id, min(l.person_id) AS person_id,
                          count(DISTINCT l.person_id) AS n_persons,
@@ -247,23 +254,25 @@ def link_db(
                          max(s.n_persons) AS max_subject_persons,
                          max(s.match_probability) AS match_probability
                   FROM link_rows r JOIN subj s USING (subject_id)
-                  WHERE r.ident NOT IN (SELECT ident FROM ident_link)
+                  WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = r.ident)
                   GROUP BY r.ident)
                 SELECT ident, person_id, match_probability FROM cand
-                WHERE n_persons = 1 AND max_subject_persons = 1"""
+                WHERE n_persons = 1 AND max_subject_persons = 1""",
             )
-            n_rescued = con.execute("SELECT count(*) FROM ident_rescue").fetchall()[0][0]
-            con.execute("INSERT INTO ident_link SELECT * FROM ident_rescue")
+            n_rescued = backend.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
+            backend.insert(con, "ident_link", "SELECT * FROM ident_rescue")
 
-        con.execute(
-            "CREATE OR REPLACE TABLE dedupe_in AS SELECT * FROM link_vax "
-            "WHERE unique_id NOT IN (SELECT ident FROM ident_link)"
+        backend.create_table(
+            con, "dedupe_in",
+            "SELECT * FROM link_vax v "
+            "WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)",
         )
-        dd = dedupe_unlinked(con, model, tf_tables, thr)
+        dd = dedupe_unlinked(con, model, tf_tables, thr, backend=backend)
         timings["dedupe"] = time.perf_counter() - t
 
-        con.execute(
-            """CREATE OR REPLACE TABLE link_rows_keyed AS
+        backend.create_table(
+            con, "link_rows_keyed",
+            """
             SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
                    COALESCE(l.person_id,
                             'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key,
@@ -273,19 +282,28 @@ def link_db(
             FROM link_rows r
             LEFT JOIN ident_link l USING (ident)
             LEFT JOIN dedupe_clusters c USING (ident)
-            LEFT JOIN ident_candidate b USING (ident)"""
+            LEFT JOIN ident_candidate b USING (ident)""",
         )
-        build_record_links(con, "link_rows_keyed", candidates=True)
-        con.execute("CREATE OR REPLACE TABLE proj.record_links AS SELECT * FROM record_links")
+        build_record_links(con, "link_rows_keyed", candidates=True, backend=backend)
+        # the one table that comes back: into the project database (the estimate stage reads
+        # it there), in entry order, then the Parquet copy from it
+        links = backend.to_duckdb(con, "record_links", "proj.record_links")
         parquet = out / LINKS_FILE
         con.execute(
-            f"COPY (SELECT * FROM record_links ORDER BY rowid) TO '{parquet.as_posix()}' "
+            f"COPY (SELECT * FROM {links} ORDER BY rowid) TO '{parquet.as_posix()}' "
             "(FORMAT PARQUET)"
         )
-        stats = con.execute(
+        stats = backend.fetch(
+            con,
             """SELECT count(*), count(person_id), count(DISTINCT person_key),
-                      count(*) FILTER (WHERE is_duplicate_dose) FROM record_links"""
-        ).fetchall()[0]
+                      count(*) FILTER (WHERE is_duplicate_dose) FROM record_links""",
+        )[0]
+        results_extra = (
+            backend.fetch(con, "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
+                               "WHERE person_id IS NOT NULL")[0][0],
+            backend.fetch(con, "SELECT coalesce(sum(best_match_probability), 0) FROM record_links "
+                               "WHERE person_id IS NULL")[0][0],
+        )
         timings["total_link_dedupe"] = time.perf_counter() - t_all
 
         if diagnostics:
@@ -295,7 +313,7 @@ def link_db(
             try:
                 diag = write_diagnostics(linker, con, out / "diagnostics", lam=lam, threshold=thr,
                                          predictions=pred, seed=seed, p_expr=p,
-                                         model=model)
+                                         model=model, backend=backend)
             except Exception as exc:  # diagnostics must never sink a run
                 log.warning("diagnostics failed: %s", exc)
                 diag = {"error": type(exc).__name__}
@@ -335,19 +353,22 @@ def link_db(
                 "n_linked_records": int(stats[1]),
                 "n_persons_est": int(stats[2]),
                 "n_duplicate_doses": int(stats[3]),
-                "expected_false_links": float(
-                    con.execute(
-                        "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
-                        "WHERE person_id IS NOT NULL"
-                    ).fetchall()[0][0]
-                ),
+                "expected_false_links": float(results_extra[0]),
                 # rows left unlinked whose best register candidate is the person, expected
-                "expected_missed_links": float(
-                    con.execute(
-                        "SELECT coalesce(sum(best_match_probability), 0) FROM record_links "
-                        "WHERE person_id IS NULL"
-                    ).fetchall()[0][0]
-                ),
+                "expected_missed_links": float(results_extra[1]),
+            },
+            # where each step ran; driver_tables: what the DuckDB working connection holds at
+            # the end (on Spark: the prepared inputs only, never the scored pairs)
+            "engines": {
+                "prepare": "duckdb",
+                "scoring": backend.name,
+                "decisions": backend.name,
+                "wide_pass": backend.name,
+                "dedupe": backend.name,
+                "record_links": backend.name,
+                "driver_tables": sorted(r[0] for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                ).fetchall()),
             },
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
         }
@@ -374,5 +395,6 @@ def link_db(
             },
         )
     finally:
+        backend.drop_tables(con)
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,8 @@
 """From scored pairs to decisions: best candidate, prior, threshold.
 
-All of it runs as SQL on the working DuckDB connection. Probabilities are
+All of it is SQL in the DuckDB dialect over the working tables, run by the backend's
+engine (``backend.create_table`` / ``fetch``: DuckDB on the working connection by default,
+Spark with the Spark backend); only scalars and the threshold curve come back. Probabilities are
 recomputed from each pair's prior-free log2 Bayes factor (``bf``), so the
 prior can be re-estimated after prediction without scoring again.
 
@@ -26,6 +28,15 @@ from typing import Any
 import duckdb
 
 
+def engine(backend: Any = None) -> Any:
+    """The backend that runs the working-table SQL: DuckDB on the given connection by default."""
+    if backend is None:
+        from vaxstudy.backend import DuckDBBackend
+
+        return DuckDBBackend()
+    return backend
+
+
 def log2_odds(p: float) -> float:
     return math.log2(p / (1.0 - p))
 
@@ -36,29 +47,33 @@ def prob_sql(bf: str, lam: float) -> str:
 
 
 def load_link_pairs(
-    con: duckdb.DuckDBPyConnection, predictions: str, prior: float, vax_source: str
+    con: duckdb.DuckDBPyConnection, predictions: str, prior: float, vax_source: str,
+    *, backend: Any = None,
 ) -> None:
     """link_pairs(ident, person_id, bf) from Splink's prediction table."""
-    con.execute(
-        f"""CREATE OR REPLACE TABLE link_pairs AS
+    engine(backend).create_table(
+        con, "link_pairs",
+        f"""
         SELECT CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_l ELSE unique_id_r END
                  AS ident,
                CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_r ELSE unique_id_l END
                  AS person_id,
                match_weight - ({log2_odds(prior)!r}) AS bf
-        FROM {predictions}"""
+        FROM {predictions}""",
     )
 
 
 def best_candidates(
-    con: duckdb.DuckDBPyConnection, pairs: str = "link_pairs", out: str = "link_best"
+    con: duckdb.DuckDBPyConnection, pairs: str = "link_pairs", out: str = "link_best",
+    *, backend: Any = None,
 ) -> None:
     """``out`` (link_best) from the scored ``pairs`` (link_pairs): per identity its
     best register candidate, the runner-up's bf, the number of candidates scored (ties broken by person_id, deterministic) and
     ``bf_rest``, log2 of the summed Bayes factors of all the other candidates
     (NULL when there is none)."""
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {out} AS
+    engine(backend).create_table(
+        con, out,
+        f"""
         SELECT ident, person_id, bf, second_bf, n_candidates,
                CASE WHEN rel_sum - 1.0 > 1e-12 THEN bf + log2(rel_sum - 1.0) END AS bf_rest
         FROM (
@@ -69,7 +84,7 @@ def best_candidates(
                  row_number() OVER w AS rk
           FROM (SELECT *, max(bf) OVER (PARTITION BY ident) AS mx FROM {pairs})
           WINDOW w AS (PARTITION BY ident ORDER BY bf DESC, person_id)
-        ) WHERE rk = 1"""
+        ) WHERE rk = 1""",
     )
 
 
@@ -86,21 +101,23 @@ def exclusive_prob_sql(pi: float, n_reg: int, bf: str = "bf", bf_rest: str = "bf
 
 def refine_pi(
     con: duckdb.DuckDBPyConnection, pi0: float, n_reg: int, n_vax: int,
-    *, max_iter: int = 100, tol: float = 1e-6,
+    *, max_iter: int = 100, tol: float = 1e-6, backend: Any = None,
 ) -> tuple[float, list[float]]:
     """Fixed point pi = mean over identities of P(the identity has a register
     person) = lam S / ((1 - pi) + lam S), S its candidates' summed Bayes factors
     (identities with no candidate contribute 0)."""
+    be = engine(backend)
     pi = pi0
     hist = [pi]
     for _ in range(max_iter):
         lam = pi / n_reg
-        s = con.execute(
+        s = be.fetch(
+            con,
             f"""SELECT coalesce(sum(1.0 / (1.0 + ({(1.0 - pi) / lam!r}) * pow(2.0, -(lse)))), 0)
             FROM (SELECT CASE WHEN bf_rest IS NULL THEN bf
                          ELSE greatest(bf, bf_rest) + log2(1 + pow(2.0, -abs(bf - bf_rest))) END AS lse
-                  FROM link_best)"""
-        ).fetchall()[0][0]
+                  FROM link_best)""",
+        )[0][0]
         new = min(max(s / n_vax, 1e-9), 1 - 1e-9)
         hist.append(new)
         if abs(new - pi) <= tol:
@@ -118,13 +135,15 @@ def refine_prior(
     *,
     max_iter: int = 50,
     tol: float = 1e-4,
+    backend: Any = None,
 ) -> tuple[float, list[float]]:
     """Fixed point lam = sum_i p_i(lam) / (n_reg * n_vax) over best candidates."""
+    be = engine(backend)
     lam = lam0
     history = [lam]
     total = float(n_reg) * float(n_vax)
     for _ in range(max_iter):
-        s = con.execute(f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best").fetchall()[0][0]
+        s = be.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best")[0][0]
         new = min(max(s / total, 1e-15), 0.5)
         history.append(new)
         if abs(new - lam) <= tol * lam:
@@ -136,18 +155,20 @@ def refine_prior(
 
 def threshold_curve(
     con: duckdb.DuckDBPyConnection, table: str, lam: float, weight: str = "n_rows",
-    *, p_expr: str | None = None,
+    *, p_expr: str | None = None, backend: Any = None,
 ) -> list[dict[str, float]]:
     """Estimated precision/recall/F1 at a grid of thresholds (model's own view)."""
+    be = engine(backend)
     grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
     p = p_expr or prob_sql("bf", lam)
     rows = []
-    tot = con.execute(f"SELECT sum({weight} * {p}) FROM {table}").fetchall()[0][0] or 0.0
+    tot = be.fetch(con, f"SELECT sum({weight} * {p}) FROM {table}")[0][0] or 0.0
     for t in grid:
-        tp, fp, n = con.execute(
+        tp, fp, n = be.fetch(
+            con,
             f"SELECT coalesce(sum({weight} * {p}), 0), coalesce(sum({weight} * (1 - {p})), 0),"
-            f" coalesce(sum({weight}), 0) FROM {table} WHERE {p} >= {t}"
-        ).fetchall()[0]
+            f" coalesce(sum({weight}), 0) FROM {table} WHERE {p} >= {t}",
+        )[0]
         prec = tp / (tp + fp) if tp + fp > 0 else 1.0
         rec = tp / tot if tot > 0 else 1.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0

@@ -9,7 +9,7 @@ may now have several identities): lam = sum p / (n (n - 1) / 2).
 Edges for clustering: scored pairs at or above the threshold, plus identities
 that share a registry ``subject_id`` (the software's own profile: the doses of
 one profile are one person). Connected components then give one cluster per
-estimated person.
+estimated person. Scoring, clustering and the SQL around them run on the backend's engine.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.link.decide import log2_odds, prob_sql
+from vaxstudy.link.decide import engine, log2_odds, prob_sql
 from vaxstudy.link.settings import blocking_rules
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,22 @@ def dedupe_unlinked(
     threshold: float,
     *,
     use_subject_edges: bool = True,
+    backend: Any = None,
 ) -> dict[str, Any]:
     """Cluster the identities in ``dedupe_in`` (unique_id + link columns).
 
-    Writes ``dedupe_clusters(ident, cluster)``; returns a small summary.
+    Writes ``dedupe_clusters(ident, cluster)``; returns a small summary. Splink scores and
+    clusters on the backend's engine (``backend.splink_api``), the SQL around it runs there
+    too (DuckDB on ``con`` by default).
     """
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    n = con.execute("SELECT count(*) FROM dedupe_in").fetchall()[0][0]
+    be = engine(backend)
+    n = be.fetch(con, "SELECT count(*) FROM dedupe_in")[0][0]
     summary: dict[str, Any] = {"n_identities": int(n)}
-    con.execute("CREATE OR REPLACE TABLE dedupe_edges (unique_id_l VARCHAR, unique_id_r VARCHAR)")
+    be.create_table(con, "dedupe_edges", "SELECT CAST(NULL AS VARCHAR) AS unique_id_l, "
+                    "CAST(NULL AS VARCHAR) AS unique_id_r LIMIT 0")
     if n >= 2:
         settings = copy.deepcopy(model)
         settings["link_type"] = "dedupe_only"
@@ -54,66 +59,67 @@ def dedupe_unlinked(
         ]
         settings.pop("linker_uid", None)
         lam0 = float(settings.get("probability_two_random_records_match", 1e-6))
-        db_api = DuckDBAPI(connection=con)
+        db_api = be.splink_api(con, ("dedupe_in", *tf_tables.values()))
         sdf = db_api.register("dedupe_in", dataset_display_name="unlinked")
-        linker = Linker(sdf, settings, log_level=None)
+        linker = Linker(sdf, be.splink_settings(settings), log_level=None)
         for col, table in tf_tables.items():
             linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
-        summary["n_pairs_blocked"] = int(
-            con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
-        )
+        summary["n_pairs_blocked"] = int(be.count_rows(con, blocked))
         pred = linker.inference.predict(threshold_match_weight=-20, warning_mode="never")
-        con.execute(
-            f"""CREATE OR REPLACE TABLE dedupe_pairs AS
+        pred_table = be.work_table(con, pred)
+        be.create_table(
+            con, "dedupe_pairs",
+            f"""
             SELECT unique_id_l, unique_id_r, match_weight - ({log2_odds(lam0)!r}) AS bf
-            FROM {pred.physical_name}"""
+            FROM {pred_table}""",
         )
         total = n * (n - 1) / 2.0
         lam = lam0
         for _ in range(50):
-            s = con.execute(f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs").fetchall()[0][0]
+            s = be.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
             new = min(max(s / total, 1e-15), 0.5)
             if abs(new - lam) <= 1e-4 * lam:
                 lam = new
                 break
             lam = new
         summary.update(
-            n_pairs_scored=int(con.execute("SELECT count(*) FROM dedupe_pairs").fetchall()[0][0]),
+            n_pairs_scored=int(be.fetch(con, "SELECT count(*) FROM dedupe_pairs")[0][0]),
             prior=lam,
         )
-        con.execute(
-            f"INSERT INTO dedupe_edges SELECT unique_id_l, unique_id_r FROM dedupe_pairs "
-            f"WHERE {prob_sql('bf', lam)} >= {threshold}"
-        )
-        summary["n_model_edges"] = int(con.execute("SELECT count(*) FROM dedupe_edges").fetchall()[0][0])
+        be.insert(con, "dedupe_edges", f"SELECT unique_id_l, unique_id_r FROM dedupe_pairs "
+                  f"WHERE {prob_sql('bf', lam)} >= {threshold}")
+        summary["n_model_edges"] = int(be.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
         linker.table_management.delete_tables_created_by_splink_from_db()
     if use_subject_edges:
         # identities sharing a subject_id: chain each to the subject's first identity
-        con.execute(
-            """INSERT INTO dedupe_edges
+        be.insert(
+            con, "dedupe_edges",
+            """
             SELECT DISTINCT first_ident, ident FROM (
               SELECT r.ident, min(r.ident) OVER (PARTITION BY r.subject_id) AS first_ident
               FROM link_rows r SEMI JOIN dedupe_in d ON r.ident = d.unique_id
-            ) WHERE ident <> first_ident"""
+            ) WHERE ident <> first_ident""",
         )
-    summary["n_edges"] = int(con.execute("SELECT count(*) FROM dedupe_edges").fetchall()[0][0])
+    summary["n_edges"] = int(be.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
     if n == 0:
-        con.execute("CREATE OR REPLACE TABLE dedupe_clusters (ident VARCHAR, cluster VARCHAR)")
+        be.create_table(con, "dedupe_clusters", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+                        "CAST(NULL AS VARCHAR) AS cluster LIMIT 0")
         return summary
-    api2 = DuckDBAPI(connection=con)
+    be.create_table(con, "dedupe_nodes", "SELECT unique_id FROM dedupe_in")
+    api2 = be.splink_api(con, ("dedupe_nodes", "dedupe_edges"))
     clusters = cluster_pairwise_predictions_at_threshold(
-        nodes=con.sql("SELECT unique_id FROM dedupe_in"),
-        edges=con.sql("SELECT unique_id_l, unique_id_r FROM dedupe_edges"),
+        nodes=api2.register("dedupe_nodes"),
+        edges=api2.register("dedupe_edges"),
         db_api=api2,
         node_id_column_name="unique_id",
     )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE dedupe_clusters AS
-        SELECT unique_id AS ident, cluster_id AS cluster FROM {clusters.physical_name}"""
+    be.create_table(
+        con, "dedupe_clusters",
+        f"SELECT unique_id AS ident, cluster_id AS cluster FROM {be.work_table(con, clusters)}",
     )
     summary["n_clusters"] = int(
-        con.execute("SELECT count(DISTINCT cluster) FROM dedupe_clusters").fetchall()[0][0]
+        be.fetch(con, "SELECT count(DISTINCT cluster) FROM dedupe_clusters")[0][0]
     )
     api2.delete_tables_created_by_splink_from_db()
     return summary

@@ -52,15 +52,20 @@ def _save_chart(chart: Any, path_stem: Path) -> None:
 
 def clerical_review(
     con: duckdb.DuckDBPyConnection, out_file: Path, lam: float, threshold: float, n: int = 500,
-    p_expr: str | None = None,
+    p_expr: str | None = None, backend: Any = None,
 ) -> int:
-    """Export the ``n`` best-candidate decisions nearest the threshold (in log-odds)."""
+    """Export the ``n`` best-candidate decisions nearest the threshold (in log-odds), chosen
+    on the backend's engine; only those ``n`` rows come to DuckDB for the CSV."""
+    from vaxstudy.link.decide import engine
+
+    be = engine(backend)
     p = p_expr or prob_sql("bf", lam)
     logit_t = f"log2({threshold} / (1 - {threshold}))"
     fields_l = ", ".join(f"v.{c} AS record_{c}" for c in REVIEW_FIELDS)
     fields_r = ", ".join(f"r.{c} AS register_{c}" for c in REVIEW_FIELDS)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE clerical AS
+    be.create_table(
+        con, "clerical",
+        f"""
         WITH rows AS (
           SELECT ident, min(record_id) AS first_record_id, count(*) AS n_rows
           FROM link_rows GROUP BY ident)
@@ -75,10 +80,11 @@ def clerical_review(
         JOIN link_vax v ON v.unique_id = b.ident
         JOIN link_reg r ON r.unique_id = b.person_id
         ORDER BY abs(log2(greatest({p}, 1e-300) / greatest(1 - {p}, 1e-300)) - {logit_t}), b.ident
-        LIMIT {int(n)}"""
+        LIMIT {int(n)}""",
     )
-    con.execute(f"COPY clerical TO '{out_file.as_posix()}' (HEADER, DELIMITER ',')")
-    return con.execute("SELECT count(*) FROM clerical").fetchall()[0][0]
+    local = be.to_duckdb(con, "clerical")
+    con.execute(f"COPY {local} TO '{out_file.as_posix()}' (HEADER, DELIMITER ',')")
+    return con.execute(f"SELECT count(*) FROM {local}").fetchall()[0][0]
 
 
 def _log2_odds(p: float) -> float:
@@ -96,26 +102,33 @@ def waterfall_sample(
     seed: int = 1,
     n: int = 12,
     p_expr: str | None = None,
+    backend: Any = None,
 ) -> int:
     """Waterfall charts for a seeded sample of borderline best candidates.
 
     Backend-neutral: whatever engine scored the run, the chart is drawn by a DuckDB
     linker built from ``model`` (the trained model in the DuckDB dialect, as saved in
     link_model.json by ``Backend.portable_model``), re-scoring only the sampled pairs
-    from the working tables of ``con``."""
+    from the working tables of ``con``. The sample is drawn on the backend's engine (the
+    hash differs between engines, so the sampled pairs do) and copied to ``con``."""
     from splink import DuckDBAPI, Linker
+
+    from vaxstudy.link.decide import engine
 
     if model.get("sql_dialect", "duckdb") != "duckdb":
         raise ValueError(f"waterfall_sample needs the DuckDB-dialect model, not {model['sql_dialect']!r}")
 
     p = p_expr or prob_sql("bf", lam)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE borderline_pairs AS
+    be = engine(backend)
+    be.create_table(
+        con, "borderline_pairs",
+        f"""
         SELECT '0' AS match_key, 'register{SEP}' || person_id AS join_key_l,
                'vaccinations{SEP}' || ident AS join_key_r
         FROM link_best WHERE {p} BETWEEN 0.02 AND 0.98
-        ORDER BY hash(ident || '{int(seed)}') LIMIT {int(n)}"""
+        ORDER BY hash(ident || '{int(seed)}') LIMIT {int(n)}""",
     )
+    be.to_duckdb(con, "borderline_pairs")
     k = con.execute("SELECT count(*) FROM borderline_pairs").fetchall()[0][0]
     if k == 0:
         return 0
@@ -150,6 +163,7 @@ def write_diagnostics(
     n_review: int = 500,
     p_expr: str | None = None,
     model: dict[str, Any] | None = None,
+    backend: Any = None,
 ) -> dict[str, Any]:
     """Every diagnostic, each allowed to fail alone. ``model``: the trained model in the
     DuckDB dialect (``Backend.portable_model``), for the waterfall; by default the
@@ -172,9 +186,10 @@ def write_diagnostics(
                         out / "match_weights_histogram")
         steps.append(("match_weights_histogram", _hist))
     steps.append(("waterfall_borderline", lambda: waterfall_sample(
-        model, con, out / "waterfall_borderline", lam, seed=seed, p_expr=p_expr)))
+        model, con, out / "waterfall_borderline", lam, seed=seed, p_expr=p_expr, backend=backend)))
     steps.append(("clerical_review", lambda: clerical_review(
-        con, out / "clerical_review.csv", lam, threshold, n=n_review, p_expr=p_expr)))
+        con, out / "clerical_review.csv", lam, threshold, n=n_review, p_expr=p_expr,
+        backend=backend)))
     for name, fn in steps:
         try:
             res = fn()

@@ -12,7 +12,11 @@ flagged.
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
+
+from vaxstudy.link.decide import engine
 
 DUPLICATE_DOSE_SQL = """
 CASE WHEN dose_number IS NULL THEN FALSE
@@ -26,22 +30,25 @@ CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOU
 
 
 def build_record_links(
-    con: duckdb.DuckDBPyConnection, rows_with_keys: str, *, candidates: bool = False
+    con: duckdb.DuckDBPyConnection, rows_with_keys: str, *, candidates: bool = False,
+    backend: Any = None,
 ) -> None:
     """record_links from a table with record_id, person_id, match_probability,
     person_key, dose_number, _row. With ``candidates`` the table's
     ``best_person_id`` / ``best_match_probability`` (an unlinked row's best register
-    candidate, docs/contract.md) follow the contract's columns."""
+    candidate, docs/contract.md) follow the contract's columns. Runs on the backend's
+    engine; the table keeps the entry order (``backend.to_duckdb``)."""
     extra = "".join(
         f",\n               CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items()
     ) if candidates else ""
-    con.execute(
-        f"""CREATE OR REPLACE TABLE record_links AS
+    engine(backend).create_table(
+        con, "record_links",
+        f"""
         SELECT CAST(record_id AS VARCHAR) AS record_id,
                CAST(person_id AS VARCHAR) AS person_id,
                CAST(match_probability AS DOUBLE) AS match_probability,
                CAST(person_key AS VARCHAR) AS person_key,
                CAST({DUPLICATE_DOSE_SQL} AS BOOLEAN) AS is_duplicate_dose{extra}
         FROM {rows_with_keys}
-        ORDER BY _row NULLS LAST, record_id"""
+        ORDER BY _row NULLS LAST, record_id""",
     )

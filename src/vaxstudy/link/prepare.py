@@ -9,7 +9,7 @@ Tables created in the working connection:
 
 * ``link_reg``   one row per register person (unique_id = person_id)
 * ``link_rows``  one row per vaccination record: record_id, subject_id,
-  dose_number, vaccination_date, vaccine, _row and ``ident``
+  dose_number, vaccination_date, vaccine, site_id, _row and ``ident``
 * ``link_vax``   one row per distinct *identity* among the vaccination rows
   (all compared columns equal), unique_id = ``ident``. The doses of one
   profile usually repeat the same identity, so the model scores each identity
@@ -170,6 +170,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "dose_number": "TRY_CAST(dose_number AS INTEGER)",
         "vaccination_date": "TRY_CAST(vaccination_date AS DATE)",
         "vaccine": "CAST(vaccine AS VARCHAR)",
+        "site_id": "CAST(site_id AS VARCHAR)",
         "_row": "CAST(_row AS BIGINT)",
     }
     if "record_id" not in vax_cols:
@@ -204,7 +205,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         )
     con.execute(
         "CREATE OR REPLACE TABLE link_rows AS SELECT record_id, subject_id, dose_number, "
-        "vaccination_date, vaccine, _row, ident FROM link_rows"
+        "vaccination_date, vaccine, site_id, _row, ident FROM link_rows"
     )
     n = {
         t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
