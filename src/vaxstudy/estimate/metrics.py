@@ -109,8 +109,13 @@ class Estimator:
     def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
         return self.evaluate(np.ones((1, self.S)), lf, F)
 
-    def replicates(self, n_boot: int, rng: np.random.Generator):
-        W = iv.site_weights(self.inp.sites["district_code"].to_numpy(), n_boot, rng)
+    def replicates(self, n_boot: int, rng: np.random.Generator, *, sites: bool = True):
+        """Replicates of every rate: sites redrawn (unless ``sites`` is False: each site
+        once, so only the links vary) and links redrawn from their probabilities."""
+        if sites:
+            W = iv.site_weights(self.inp.sites["district_code"].to_numpy(), n_boot, rng)
+        else:
+            W = np.ones((n_boot, self.S))
         p = self.flips.probabilities()
         lf = iv.subset(self.flips, p > iv.MIN_FLIP)
         p = lf.probabilities()
@@ -143,6 +148,21 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
                 lo = max(lo - allow[0, j], point[fam][f"{r}_recorded"][0, j])
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd_down(lo), rnd_up(hi)]
     return d
+
+
+def linkage_only_ci(point, reps) -> dict:
+    """Province-level 95% intervals of every rate from the link redraw alone (percentile,
+    widened to hold the point estimate; no tally allowance: that is not a linkage error)."""
+    out = {}
+    for r in ALL_RATES:
+        fam = "rec:province" if r in RECORD_RATES else "cov:province"
+        pt = point[fam][r][0, 0]
+        lo, hi = iv.percentile_ci(reps[fam][r][:, 0])
+        if rnd(pt) is None or rnd(lo) is None:
+            out[r] = None
+            continue
+        out[r] = [rnd_down(min(lo, pt)), rnd_up(max(hi, pt))]
+    return out
 
 
 def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
@@ -181,6 +201,13 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
             blk = _block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES)
             blk["n_population"] = int(round(float(est.parts.N @ H[:, j])))
             m[key][g] = blk
+
+    # The same redraw of links with every site held once: the uncertainty of this
+    # province's realised figures given its entries (what the linkage alone leaves open),
+    # beside the interval above, which also answers "what would another draw of similar
+    # sites give". Drawn after the main replicates, so those do not change.
+    lreps, _, _ = est.replicates(n_boot, rng, sites=False)
+    m["linkage_only_ci"] = linkage_only_ci(point, lreps)
 
     m["sensitivity"] = sensitivity(est)
     m["method"] = {
