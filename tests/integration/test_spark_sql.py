@@ -83,3 +83,132 @@ def test_duckdb_backend_parquet_round_trip(tmp_path):
         assert b.splink_settings(settings) is settings and b.portable_model(settings) is settings
     finally:
         b.close()
+
+
+# ---- the standardise rules: written once in DuckDB SQL, transpiled for Spark ----------------------
+
+def _standardise_rules():
+    """{name: DuckDB SQL} of every standardise rule builder, over columns x, sex, yr, d, g."""
+    from vaxstudy.standardize.admin import WIDTH, code_sql, commune_valid_sql
+    from vaxstudy.standardize.dates import dob_table_sql
+    from vaxstudy.standardize.ids import id_digits_sql, id_fields_sql
+    from vaxstudy.standardize.phones import phone_convert_sql, phone_fields_sql, phone_national_sql
+
+    rules = {"id_digits": id_digits_sql("x"),
+             **{f"id.{k}": v for k, v in id_fields_sql(id_digits_sql("x"), "sex", "yr").items()},
+             "phone_national": phone_national_sql("x"),
+             **{f"phone.{k}": v for k, v in
+                phone_fields_sql(phone_convert_sql(phone_national_sql("x")), "x").items()},
+             **{f"code.{k}": code_sql("x", w) for k, w in WIDTH.items()},
+             "commune_valid": commune_valid_sql("x", "d", "g"),
+             "dob_table": dob_table_sql("SELECT x AS raw FROM v")}
+    return rules
+
+
+def _std_queries_on_spark():
+    from vaxstudy.spark.standardize import spark_std_queries
+
+    pop = ["person_id", "full_name", "date_of_birth", "sex", "province_code", "district_code",
+           "commune_code", "phone", "_row", "_source"]
+    vax = ["record_id", "subject_id", "full_name", "date_of_birth", "sex", "id_number", "phone",
+           "province_code", "district_code", "commune_code", "vaccination_date", "dose_number",
+           "vaccine", "site_id", "entered_date", "_row", "_source"]
+    return spark_std_queries(pop, vax)
+
+
+#: DuckDB-only spellings that must not reach Spark
+DUCKDB_ONLY = ("regexp_matches", "regexp_full_match", "strip_accents", "exclude", "except", "array(",
+               "list_", "strptime", "::", "//", "'g'")
+
+
+def _string_literals(spark_sql):
+    return [m.group(1) for m in re.finditer(r"'((?:[^'\\]|\\.)*)'", spark_sql)]
+
+
+def test_every_standardise_rule_transpiles():
+    import sqlglot
+
+    from vaxstudy.backend import duckdb_rules_to_spark
+
+    outs = {k: duckdb_rules_to_spark(v) for k, v in _standardise_rules().items()}
+    outs.update({f"query.{k}": v for k, v in _std_queries_on_spark().items()})
+    assert len(outs) >= 14
+    for name, out in outs.items():
+        assert '"' not in out, (name, out)  # Spark reads "x" as a string
+        low = out.lower()
+        for word in DUCKDB_ONLY:
+            assert word not in low, (name, word)
+        for lit in _string_literals(out):  # RE2's end-of-text is Java's \z; Java's $ also matches before \n
+            assert "$" not in lit, (name, lit)
+        assert re.search(r"\bTRIM\((?!BOTH )", out) is None, name  # every trim strips DuckDB's characters
+        sqlglot.parse_one(out, read="spark")  # valid Spark SQL
+    assert "RLIKE" in outs["phone.phone"] and "RLIKE" in outs["code.commune_code"]
+    assert "NAMED_STRUCT" in outs["dob_table"] and "TRY_CAST" in outs["dob_table"]
+    q = outs["query.population_std"]
+    assert "`t`.`sex`" not in q and "_x.sex AS sex" in q  # t.* EXCLUDE (sex) expanded, sex from the lookup
+
+
+def test_std_queries_single_source():
+    """The Spark queries are the DuckDB ones: same CTEs and output columns, in the same order."""
+    import sqlglot
+
+    from vaxstudy.standardize import PERSON_COLUMNS, VACCINATION_EXTRA, std_queries
+
+    duck, spark = std_queries(), _std_queries_on_spark()
+    assert set(duck) == set(spark) == {"_vdob", "population_std", "vaccinations_std"}
+    for k in duck:
+        a, b = sqlglot.parse_one(duck[k], read="duckdb"), sqlglot.parse_one(spark[k], read="spark")
+        assert a.named_selects == b.named_selects, k
+        assert [c.alias for c in a.find_all(sqlglot.exp.CTE)] == [c.alias for c in b.find_all(sqlglot.exp.CTE)]
+    assert tuple(sqlglot.parse_one(spark["vaccinations_std"], read="spark").named_selects) == \
+        PERSON_COLUMNS + VACCINATION_EXTRA
+
+
+def test_re2_to_java():
+    from vaxstudy.backend import re2_to_java
+
+    assert re2_to_java(r"\.0$") == r"\.0\z"
+    assert re2_to_java(r"^(\d{4})([ T].*)?$") == r"^(\d{4})([ T][^\n]*)?\z"
+    assert re2_to_java(r"[$.]a\$") == r"[$.]a\$"  # literal inside a class or escaped
+    assert re2_to_java(r"[]a[&&]\s") == r"[]a\[\&\&][\t\n\f\r ]"
+    assert re2_to_java(r"[^\s]+") == r"[^\t\n\f\r ]+"
+    assert re2_to_java(r"(?P<y>\d+)") == r"(?<y>\d+)"
+    for bad in (r"[[:alpha:]]", r"\pL", r"\C"):
+        with pytest.raises(ValueError):
+            re2_to_java(bad)
+
+
+def test_transpiler_refuses_what_would_differ():
+    from vaxstudy.backend import duckdb_rules_to_spark
+
+    # DuckDB replaces the first match only without 'g'; Spark every match
+    with pytest.raises(ValueError, match="every match"):
+        duckdb_rules_to_spark("regexp_replace(x, 'a', 'b')")
+    assert "REGEXP_REPLACE(x, '^a', 'b')" == duckdb_rules_to_spark("regexp_replace(x, '^a', 'b')")
+    with pytest.raises(ValueError, match="back-references"):
+        duckdb_rules_to_spark(r"regexp_replace(x, '(a)', '\1', 'g')")
+    with pytest.raises(ValueError, match="options"):
+        duckdb_rules_to_spark("regexp_matches(x, 'a', 'i')")
+    with pytest.raises(ValueError, match="string literal"):
+        duckdb_rules_to_spark("regexp_matches(x, y)")
+    with pytest.raises(ValueError, match="star_columns"):
+        duckdb_rules_to_spark("SELECT t.* EXCLUDE (a) FROM t")
+    assert duckdb_rules_to_spark("SELECT t.* EXCLUDE (a), 1 AS b FROM t", star_columns={"t": ["a", "c"]}) == \
+        "SELECT `t`.`c`, 1 AS b FROM t"
+    assert duckdb_rules_to_spark("printf('%d-%d', a, 1)") == \
+        "CASE WHEN a IS NULL OR 1 IS NULL THEN NULL ELSE PRINTF('%d-%d', a, 1) END"
+
+
+def test_duckdb_trim_chars():
+    """DUCKDB_TRIM_CHARS is exactly what DuckDB's trim() strips (the Unicode spaces, no controls)."""
+    import unicodedata
+
+    import duckdb
+
+    from vaxstudy.backend import DUCKDB_TRIM_CHARS
+
+    candidates = [chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) in ("Zs", "Cc", "Cf", "Zl", "Zp")]
+    candidates += ["\u3000", "\ufeff", "\u200b"]
+    con = duckdb.connect()
+    stripped = {c for c in candidates if con.execute("SELECT trim(?) = ''", [c]).fetchone()[0]}
+    assert stripped == set(DUCKDB_TRIM_CHARS)

@@ -30,14 +30,16 @@ VACCINATION_EXTRA = ("record_id", "subject_id", "vaccination_date", "dose_number
 
 __all__ = [
     "PERSON_COLUMNS", "VACCINATION_EXTRA", "open_ingested_db", "standardize_db", "standardize_name",
-    "normalize_name",
+    "normalize_name", "std_queries",
 ]
 
 
-def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str], id_number_col: str) -> str:
+def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str], id_number_col: str,
+                   sex: str | None = None) -> str:
     """SELECT of the person columns from ``src`` (a FROM clause with alias t, _n names, _d dob).
 
-    Staged so each costly expression (regexes, the phone table) runs once per row.
+    Staged so each costly expression (regexes, the phone table) runs once per row. ``sex``:
+    SQL of the standardised sex (default :func:`sex_sql` of ``t.sex``).
     """
     ids = id_fields_sql("_s._idd", "_s.sex", "_s.birth_year")
     ph = phone_fields_sql("_s._phc", "_s._phone_typed")
@@ -46,7 +48,7 @@ def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str
         SELECT t.* EXCLUDE (sex), CAST({id_col} AS VARCHAR) AS _uid, {name_col} AS _name,
                {dob_cols['dob']} AS dob, {dob_cols['birth_year']} AS birth_year,
                {dob_cols['dob_precision']} AS dob_precision, {dob_cols['dob_ambiguous']} AS dob_ambiguous,
-               {sex_sql('t.sex')} AS sex, {id_digits_sql(id_number_col)} AS _idd,
+               {sex or sex_sql('t.sex')} AS sex, {id_digits_sql(id_number_col)} AS _idd,
                t.phone AS _phone_typed, {phone_national_sql('t.phone')} AS _phn,
                {code_sql('t.province_code', WIDTH['province_code'])} AS _prov,
                {code_sql('t.district_code', WIDTH['district_code'])} AS _dist,
@@ -68,6 +70,40 @@ def _person_select(src: str, id_col: str, name_col: str, dob_cols: dict[str, str
            {{extra}}
     FROM _s
     """
+
+
+def std_queries(population: str = "population", vaccinations: str = "vaccinations",
+                sexes: str | None = None) -> dict[str, str]:
+    """The standardise stage's SQL, in the DuckDB dialect: ``_vdob`` (dates of birth per
+    distinct typed value), ``population_std`` and ``vaccinations_std`` (unordered), over the
+    raw tables ``population`` / ``vaccinations`` and the lookups ``_names``, ``_vdob`` and
+    ``_geo_communes``. ``sexes``: a lookup table (raw, sex) to take sex from, instead of
+    :func:`sex_sql` (which needs DuckDB's strip_accents). The Spark backend runs these very
+    queries, transpiled (``vaxstudy.spark.standardize``)."""
+    pop_dob = {
+        "dob": "t.date_of_birth",
+        "birth_year": "CAST(year(t.date_of_birth) AS INTEGER)",
+        "dob_precision": "CASE WHEN t.date_of_birth IS NOT NULL THEN 'day' END",
+        # the register holds a typed date: no day/month doubt of its own
+        "dob_ambiguous": "CASE WHEN t.date_of_birth IS NOT NULL THEN FALSE END",
+    }
+    vac_dob = {c: f"_d.{c}" for c in ("dob", "birth_year", "dob_precision", "dob_ambiguous")}
+    names = "LEFT JOIN _names _n ON _n.name_original = t.full_name"
+    sex = None
+    if sexes:
+        names += f" LEFT JOIN {sexes} _x ON _x.raw = t.sex"
+        sex = "_x.sex"
+    extra = ", " + ", ".join(f"_s.{c}" for c in VACCINATION_EXTRA)
+    return {
+        "_vdob": dob_table_sql(f"SELECT CAST(date_of_birth AS VARCHAR) AS raw FROM {vaccinations}"),
+        "population_std": _person_select(
+            f"{population} t {names}", "t.person_id", "t.full_name", pop_dob, "t.person_id", sex,
+        ).replace("{extra}", ""),
+        "vaccinations_std": _person_select(
+            f"{vaccinations} t {names} LEFT JOIN _vdob _d ON _d.raw = CAST(t.date_of_birth AS VARCHAR)",
+            "t.record_id", "t.full_name", vac_dob, "t.id_number", sex,
+        ).replace("{extra}", extra),
+    }
 
 
 def open_ingested_db(db_path):
@@ -108,32 +144,14 @@ def standardize_db(db_path, progress=None) -> None:
         con.execute("CREATE OR REPLACE TEMP TABLE _names AS SELECT * FROM _names_df")
         con.unregister("_names_df")
 
+        q = std_queries()
         say("dates of birth (distinct values)")
-        con.execute("CREATE OR REPLACE TEMP TABLE _vdob AS "
-                    + dob_table_sql("SELECT CAST(date_of_birth AS VARCHAR) AS raw FROM vaccinations"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _vdob AS {q['_vdob']}")
 
         say("population_std")
-        pop_dob = {
-            "dob": "t.date_of_birth",
-            "birth_year": "CAST(year(t.date_of_birth) AS INTEGER)",
-            "dob_precision": "CASE WHEN t.date_of_birth IS NOT NULL THEN 'day' END",
-            # the register holds a typed date: no day/month doubt of its own
-            "dob_ambiguous": "CASE WHEN t.date_of_birth IS NOT NULL THEN FALSE END",
-        }
-        sql = _person_select(
-            "population t LEFT JOIN _names _n ON _n.name_original = t.full_name",
-            "t.person_id", "t.full_name", pop_dob, "t.person_id",
-        ).replace("{extra}", "")
-        con.execute(f"CREATE OR REPLACE TABLE population_std AS {sql} ORDER BY unique_id")
+        con.execute(f"CREATE OR REPLACE TABLE population_std AS {q['population_std']} ORDER BY unique_id")
 
         say("vaccinations_std")
-        vac_dob = {c: f"_d.{c}" for c in ("dob", "birth_year", "dob_precision", "dob_ambiguous")}
-        extra = ", " + ", ".join(f"_s.{c}" for c in VACCINATION_EXTRA)
-        sql = _person_select(
-            "vaccinations t LEFT JOIN _names _n ON _n.name_original = t.full_name "
-            "LEFT JOIN _vdob _d ON _d.raw = CAST(t.date_of_birth AS VARCHAR)",
-            "t.record_id", "t.full_name", vac_dob, "t.id_number",
-        ).replace("{extra}", extra)
-        con.execute(f"CREATE OR REPLACE TABLE vaccinations_std AS {sql} ORDER BY _row")
+        con.execute(f"CREATE OR REPLACE TABLE vaccinations_std AS {q['vaccinations_std']} ORDER BY _row")
     finally:
         con.close()
