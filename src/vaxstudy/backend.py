@@ -778,25 +778,46 @@ class SparkBackend:
     def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any:
         """Run ``query`` (DuckDB SQL over the project database open on ``con``) on Spark.
 
-        Every table it reads becomes a Spark view of the same name over its Parquet export
+        Every table it reads becomes a Spark view over its Parquet export
         (:meth:`project_parquet`); each pandas frame of ``frames`` (small: e.g. a province's
-        sites) goes through Parquet too. The query is transpiled (:func:`duckdb_query_to_spark`),
-        run on the cluster, and only its result comes back to the driver, converted to pandas
-        by DuckDB so the column types are exactly those the DuckDB backend gives."""
+        sites) goes through Parquet too. The views have names of their own (``vxp_<state of the
+        database>_<table>``, ``vxf_<random>_<frame>``; the query is rewritten to read them, the
+        table names staying as aliases), so no other view of the session is replaced. The query
+        is transpiled (:func:`duckdb_query_to_spark`), run on the cluster, and only its result
+        comes back to the driver, converted to pandas by DuckDB so the column types are exactly
+        those the DuckDB backend gives."""
+        import hashlib
+
         import duckdb
+        import sqlglot
+        from sqlglot import exp
 
         frames = dict(frames or {})
         local = duckdb.connect()
         try:
+            state = hashlib.sha1(str(_duckdb_file_key(con) or uuid.uuid4().hex).encode()).hexdigest()[:10]
+            views: dict[str, str] = {}
             for name in query_tables(query):
                 if name in frames:
                     local.register("_frame", frames[name])
                     path = self.duckdb_to_parquet(local, "_frame", name)
                     local.unregister("_frame")
+                    views[name] = f"vxf_{uuid.uuid4().hex[:8]}_{name}"
                 else:
                     path = self.project_parquet(con, name)
-                self.session.read.parquet(str(path)).createOrReplaceTempView(name)
-            result = self.session.sql(duckdb_query_to_spark(query)).toArrow()
+                    views[name] = f"vxp_{state}_{name}"
+                self.session.read.parquet(str(path)).createOrReplaceTempView(views[name])
+            tree = sqlglot.parse_one(query, read="duckdb")
+            ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+            for t in list(tree.find_all(exp.Table)):
+                if t.name in views and not t.db and t.name not in ctes:
+                    if not t.alias:
+                        t.set("alias", exp.TableAlias(this=exp.to_identifier(t.name)))
+                    t.set("this", exp.to_identifier(views[t.name]))
+            result = self.session.sql(duckdb_query_to_spark(tree.sql(dialect="duckdb"))).toArrow()
+            for name in frames:
+                if name in views:
+                    self.session.catalog.dropTempView(views[name])
             return local.from_arrow(result).df()
         finally:
             local.close()
