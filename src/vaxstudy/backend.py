@@ -689,7 +689,9 @@ class SparkBackend:
         stem = re.sub(r"\W", "_", name)[-40:]
         path = self.work_dir / "tables" / f"{stem}_{uuid.uuid4().hex[:8]}"
         df.write.mode("overwrite").parquet(str(path))
-        return self.session.read.schema(df.schema).parquet(str(path)), path
+        # read back (the lineage ends at the files) and kept in executor memory/disk once read:
+        # the fixed points and the threshold curve read the same table many times
+        return self.session.read.schema(df.schema).parquet(str(path)).persist(), path
 
     def create_table(self, con: Any, name: str, query: str) -> str:
         """Working table ``name`` := ``query`` (DuckDB SQL), computed and materialised on Spark.
@@ -859,13 +861,12 @@ class _WorkTable:
     def release(self) -> None:
         if not self.owned:
             return
+        try:
+            self.df.unpersist()
+        except Exception:  # pragma: no cover - the session may be gone
+            pass
         if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
-        else:
-            try:
-                self.df.unpersist()
-            except Exception:  # pragma: no cover - the session may be gone
-                pass
 
 
 def _duckdb_has_table(con: Any, name: str, database: str | None = None) -> bool:

@@ -216,6 +216,58 @@ def test_link_trained_on_spark_agrees(standardized, duck_linked, spark_trained):
         assert metrics_s[k] == pytest.approx(metrics_d[k], rel=0.01, abs=0.002), k
 
 
+#: what the DuckDB working connection may hold after a Spark link: the prepared inputs
+#: (link/prepare.py runs there) and the 705-row district list of the wide pass
+DRIVER_ONLY = {"link_reg", "link_rows", "link_vax", "wide_geo"}
+
+
+def test_post_scoring_steps_ran_on_spark(duck_linked, spark_trained):
+    """After scoring, the decisions (best candidates, prior, threshold), the wide pass, subject
+    rescue, dedupe and clustering, and record_links ran on Spark: the DuckDB working
+    connection ended with the prepared inputs only (no scored pairs, link_best, ident_link,
+    dedupe tables or record_links), where a DuckDB run holds them all."""
+    res_s, out = spark_trained
+    eng = json.loads((out / "link_summary.json").read_text())["engines"]
+    assert {eng[k] for k in ("scoring", "decisions", "wide_pass", "dedupe", "record_links")} == {"spark"}
+    assert set(eng["driver_tables"]) <= DRIVER_ONLY, eng["driver_tables"]
+    duck = json.loads((duck_linked[0].out_dir / "link_summary.json").read_text())["engines"]
+    assert {"link_pairs", "link_best", "ident_link", "dedupe_pairs", "dedupe_clusters",
+            "record_links"} <= set(duck["driver_tables"])
+    assert any(t.startswith("__splink__df_predict") for t in duck["driver_tables"])
+
+
+def test_spark_working_tables(spark_backend, tmp_path):
+    """The working-table API on Spark: DuckDB SQL transpiled, DuckDB tables (also proj.*)
+    copied over on first use, INSERT by position with the table's types, ORDER BY kept when
+    copied back, empty tables keep their columns, drop_tables cleans up."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{tmp_path / 'p.duckdb'}' AS proj")
+        con.execute("CREATE TABLE t AS SELECT range AS x, 'v' || range AS y FROM range(50)")
+        con.execute("CREATE TABLE proj.sites AS SELECT range AS x, range % 3 AS g FROM range(50)")
+        be = spark_backend
+        be.create_table(con, "a", "SELECT t.x, s.g, t.y::VARCHAR AS y FROM t JOIN proj.sites s USING (x) "
+                                  "WHERE NOT EXISTS (SELECT 1 FROM t t2 WHERE t2.x = t.x + 10) ORDER BY t.x DESC")
+        be.insert(con, "a", "SELECT 100, 1.0, NULL")
+        assert be.fetch(con, "SELECT count(*), sum(x), count(*) FILTER (WHERE g = 1) FROM a") == [(11, 545, 5)]
+        be.create_table(con, "b", "SELECT x, y FROM a WHERE x < 100 ORDER BY x DESC NULLS LAST")
+        assert be.to_duckdb(con, "b", "proj.b") == "proj.b"
+        assert con.execute("SELECT list(x ORDER BY rowid) FROM proj.b").fetchone()[0] == list(range(49, 39, -1))
+        be.create_table(con, "e", "SELECT CAST(NULL AS VARCHAR) AS ident, CAST(NULL AS DOUBLE) AS p LIMIT 0")
+        be.insert(con, "e", "SELECT 'a', 1")
+        be.to_duckdb(con, "e")
+        assert con.execute("SELECT * FROM e").fetchall() == [("a", 1.0)]
+        paths = [e.path for e in be._work.values() if e.con is con and e.path is not None]
+        assert paths and all(p.exists() for p in paths)
+        be.drop_tables(con)
+        assert not any(p.exists() for p in paths)
+        assert not any(be.session.catalog.tableExists(v) for v in ("a", "b", "e", "t", "proj__sites"))
+    finally:
+        con.close()
+
+
 def test_same_model_identical_links_and_figures(standardized, spark_trained):
     """Spark scoring = DuckDB scoring: the model trained on Spark (saved in the DuckDB
     dialect) reused by DuckDB gives the same record_links and the same headline figures."""

@@ -161,14 +161,18 @@ def threshold_curve(
     be = engine(backend)
     grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
     p = p_expr or prob_sql("bf", lam)
+    # the whole curve in one pass over the table (one job on Spark, not one per threshold)
+    cols = ["sum(w * p)"] + [
+        f"coalesce(sum(w * p) FILTER (WHERE p >= {t}), 0), "
+        f"coalesce(sum(w * (1 - p)) FILTER (WHERE p >= {t}), 0), "
+        f"coalesce(sum(w) FILTER (WHERE p >= {t}), 0)"
+        for t in grid
+    ]
+    row = be.fetch(con, f"SELECT {', '.join(cols)} FROM (SELECT {weight} AS w, {p} AS p FROM {table})")[0]
+    tot = row[0] or 0.0
     rows = []
-    tot = be.fetch(con, f"SELECT sum({weight} * {p}) FROM {table}")[0][0] or 0.0
-    for t in grid:
-        tp, fp, n = be.fetch(
-            con,
-            f"SELECT coalesce(sum({weight} * {p}), 0), coalesce(sum({weight} * (1 - {p})), 0),"
-            f" coalesce(sum({weight}), 0) FROM {table} WHERE {p} >= {t}",
-        )[0]
+    for i, t in enumerate(grid):
+        tp, fp, n = row[1 + 3 * i: 4 + 3 * i]
         prec = tp / (tp + fp) if tp + fp > 0 else 1.0
         rec = tp / tot if tot > 0 else 1.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
