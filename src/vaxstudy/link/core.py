@@ -228,7 +228,8 @@ def link_db(
             from vaxstudy.link.wide import wide_pass
 
             wide_summary.update(wide_pass(con, backend, model, tf_tables, p_expr=p, threshold=thr,
-                                          vax_source=VAX, register_source=REGISTER))
+                                          vax_source=VAX, register_source=REGISTER,
+                                          n_reg=n_reg, exclusive=exclusive))
         else:
             backend.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                                  "CAST(NULL AS VARCHAR) AS best_person_id, "

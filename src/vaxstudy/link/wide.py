@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.link.decide import best_candidates, engine, log2_odds
+from vaxstudy.link.decide import best_candidates, engine, exclusive_prob_sql, log2_odds, prob_sql
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,37 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
         GROUP BY r.ident"""
 
 
+def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
+                    *, max_iter: int = 100, tol: float = 1e-6) -> float:
+    """The prior over the leftover identities, from their candidates in ``wide_best``
+    (identities with no candidate count as having no register person): with
+    ``exclusive``, pi = the mean P(the identity has a register person) (decide.refine_pi);
+    else lam = sum p / (n_reg * n_left) (decide.refine_prior).
+
+    Floored at one resident among the leftovers (pi = 1 / n_left): when the leftovers hold
+    only one or two residents, their pooled evidence may not lift the fixed point off zero
+    (it converges to 0 whenever the mean Bayes factor per register person is below 1),
+    and a zero prior would rule out every recovery and every candidate."""
+    if n_left == 0:
+        return 1e-9
+    floor = 1.0 / n_left if exclusive else 1.0 / (n_left * n_reg)
+    lse = ("CASE WHEN bf_rest IS NULL THEN bf ELSE greatest(bf, bf_rest) "
+           "+ log2(1 + pow(2.0, -abs(bf - bf_rest))) END")
+    x = 0.5 if exclusive else 0.5 / n_reg
+    for _ in range(max_iter):
+        if exclusive:
+            k = (1.0 - x) / (x / n_reg)
+            q = f"SELECT coalesce(sum(1.0 / (1.0 + ({k!r}) * pow(2.0, -({lse})))), 0) FROM wide_best"
+            new = min(max(be.fetch(con, q)[0][0] / n_left, 1e-9), 1 - 1e-9)
+        else:
+            q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best"
+            new = min(max(be.fetch(con, q)[0][0] / (n_reg * n_left), 1e-15), 0.5)
+        if abs(new - x) <= tol * max(x, 1e-12) or abs(new - x) <= 1e-12:
+            return max(new, floor)
+        x = new
+    return max(x, floor)
+
+
 def wide_pass(
     con: duckdb.DuckDBPyConnection,
     backend: Any,
@@ -101,6 +132,8 @@ def wide_pass(
     threshold: float,
     vax_source: str = "vaccinations",
     register_source: str = "register",
+    n_reg: int | None = None,
+    exclusive: bool = True,
 ) -> dict[str, Any]:
     """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
 
@@ -110,6 +143,12 @@ def wide_pass(
     expression over ``bf``/``bf_rest`` (so the decision is the same); ``model`` the
     trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
     Returns a summary for link_summary.json. The SQL runs on the backend's engine.
+
+    With ``n_reg`` (the register's size) the prior is re-estimated over the identities
+    this pass looks at, by the first pass's fixed point: they are the first pass's
+    leftovers, mostly people outside the register, so the first pass's prior (~0.97 of
+    identities have a register person) would make a lone candidate look near certain.
+    Without it, ``p_expr`` is used as given.
     """
     from splink import Linker
 
@@ -173,6 +212,10 @@ def wide_pass(
         GROUP BY ident, person_id""",
     )
     best_candidates(con, pairs="wide_all_pairs", out="wide_best", backend=be)
+    if n_reg:
+        prior_left = _leftover_prior(con, be, int(n_left), int(n_reg), exclusive)
+        summary["prior"] = prior_left
+        p_expr = exclusive_prob_sql(prior_left, n_reg) if exclusive else prob_sql("bf", prior_left)
     be.create_table(con, "wide_best", f"SELECT *, {p_expr} AS p FROM wide_best")
     n_new = be.fetch(con, f"SELECT count(*) FROM wide_best WHERE p >= {threshold}")[0][0]
     be.insert(con, "ident_link", f"SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}")
