@@ -96,8 +96,9 @@ def test_every_estimate_query_transpiles_to_spark(recorded):
             assert set(query_tables(q)) <= tables | set(frames), (query_tables(q), tables, frames)
             seen += 1
     assert seen == 10
-    # the audit's one frame: the province's sites
-    assert [f for _, f in recorded["full"][2]] == [[], [], [], [], ["_dq_sites"]]
+    # the rows' frames (which rows can touch the province) and the audit's: the province's sites
+    assert [sorted(f) for _, f in recorded["full"][2]] == [
+        [], [], ["_province_residents", "_province_sites"], [], ["_dq_sites"]]
 
 
 def test_literals_transpile():

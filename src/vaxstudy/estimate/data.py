@@ -272,22 +272,40 @@ def load_inputs(
             "record_links has no best-candidate columns: unlinked rows are held fixed "
             "in the link redraw (missed links are not part of the interval)"
         )
+    # Only the rows that can touch this province's figures come to the driver (on a national
+    # database the rest are most of them): every row of an estimated person who has a row at
+    # one of the province's sites or is one of its adult residents (a person's rows stay
+    # together: duplicate doses are counted within a person), and unlinked rows whose best
+    # candidate is such a resident (the link redraw may give them to that resident).
     rows = fetch(
         con,
         f"""
-        SELECT CAST(v.record_id AS VARCHAR) record_id, CAST(v.subject_id AS VARCHAR) subject_id,
-               CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
-               CAST(v.dose_number AS INTEGER) dose, CAST(v.vaccine AS VARCHAR) vaccine,
-               CAST(v.entered_date AS DATE) entered_date, CAST(v.site_id AS VARCHAR) site_id,
-               CAST(l.person_id AS VARCHAR) person_id, CAST(l.match_probability AS DOUBLE) q,
-               CAST(coalesce(l.person_key, l.person_id, 'r:' || v.record_id) AS VARCHAR) person_key,
-               coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false) is_dup
-               {cand_sel}
-        FROM vaccinations v LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
-        WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL
-        ORDER BY v._row, v.record_id
+        WITH r AS (
+          SELECT CAST(v.record_id AS VARCHAR) record_id, CAST(v.subject_id AS VARCHAR) subject_id,
+                 CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
+                 CAST(v.dose_number AS INTEGER) dose, CAST(v.vaccine AS VARCHAR) vaccine,
+                 CAST(v.entered_date AS DATE) entered_date, CAST(v.site_id AS VARCHAR) site_id,
+                 CAST(l.person_id AS VARCHAR) person_id, CAST(l.match_probability AS DOUBLE) q,
+                 CAST(coalesce(l.person_key, l.person_id, 'r:' || v.record_id) AS VARCHAR) person_key,
+                 coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false) is_dup
+                 {cand_sel}
+          FROM vaccinations v
+          LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
+          WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL),
+        keys AS (
+          SELECT person_key FROM r
+          WHERE site_id IN (SELECT CAST(site_id AS VARCHAR) FROM _province_sites)
+          UNION SELECT CAST(person_id AS VARCHAR) FROM _province_residents)
+        SELECT * FROM r
+        WHERE person_key IN (SELECT person_key FROM keys)
+           OR cand_person_id IN (SELECT CAST(person_id AS VARCHAR) FROM _province_residents)
+        ORDER BY "row", record_id
         """,
         backend,
+        frames={
+            "_province_sites": sites.loc[sites["in_province"], ["site_id"]].reset_index(drop=True),
+            "_province_residents": pop[["person_id"]].astype({"person_id": str}),
+        },
     )
     rows["site"] = site_index.reindex(rows["site_id"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
     if (rows["site"] < 0).any():
