@@ -27,9 +27,10 @@ def linked(tmp_path_factory):
 def test_record_links_contract_layout(linked):
     base, db, res = linked
     df = pd.read_parquet(base / "out" / "record_links.parquet")
-    # the contract's columns, in its order, then the project's two additions (docs/contract.md)
+    # the contract's columns, in its order, then the project's additions (docs/contract.md)
     assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
-                                "is_duplicate_dose", "best_person_id", "best_match_probability"]
+                                "is_duplicate_dose", "best_person_id", "best_match_probability",
+                                "in_register_probability"]
     con = duckdb.connect(str(db), read_only=True)
     n_vax = con.execute("SELECT count(*) FROM vaccinations_std").fetchall()[0][0]
     in_db = con.execute("SELECT count(*), count(DISTINCT record_id) FROM record_links").fetchall()[0]
@@ -41,9 +42,13 @@ def test_record_links_contract_layout(linked):
     assert linked_rows["match_probability"].between(0, 1).all()
     assert df.loc[df["person_id"].isna(), "match_probability"].isna().all()
     # a best candidate is only ever carried by an unlinked row, with a probability below 1
-    assert df.loc[df["person_id"].notna(), ["best_person_id", "best_match_probability"]].isna().all().all()
+    extra = ["best_person_id", "best_match_probability", "in_register_probability"]
+    assert df.loc[df["person_id"].notna(), extra].isna().all().all()
     cand = df[df["best_person_id"].notna()]
     assert cand["best_match_probability"].between(0, 1).all()
+    # some register person is at least as likely as the best one
+    assert (cand["in_register_probability"] >= cand["best_match_probability"] - 1e-12).all()
+    assert cand["in_register_probability"].le(1).all()
 
 
 def test_accuracy_on_fake_province(linked):

@@ -125,7 +125,7 @@ def test_outsiders_sharing_a_residents_name_and_year_stay_unlinked(hard_province
     assert out["best_person_id"].notna().all(), out  # the wide pass did score them
     assert (out["best_match_probability"] < 0.02).all(), out
     summary = pd.read_json(base / "wide" / "link_summary.json", typ="series")
-    assert summary["wide_pass"]["prior"] < 0.2 < summary["model"]["share_with_register_person"]
+    assert summary["wide_pass"]["prior_unseen"] < 0.2 < summary["model"]["share_with_register_person"]
 
 
 def test_candidates_only_on_unlinked_rows(hard_province):

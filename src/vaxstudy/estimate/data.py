@@ -39,6 +39,7 @@ OTHER = "other"  # cell of entered doses that are not register adults of the pro
 # Optional record_links columns holding, for every row, its best register
 # candidate (used for unlinked rows by the link-uncertainty redraw).
 CANDIDATE_PERSON_COLUMNS = ("best_person_id", "candidate_person_id", "best_candidate_person_id")
+ANY_PROB_COLUMN = "in_register_probability"
 CANDIDATE_PROB_COLUMNS = (
     "best_match_probability",
     "candidate_match_probability",
@@ -113,6 +114,7 @@ class Inputs:
       q (match probability of the chosen link, NaN when unlinked), person_key,
       is_dup (duplicate dose among rows up to period_end), is_dup_scope
       (duplicate among the rows in scope), cand_person_id, cand_q (best candidate, may be missing),
+      cand_any (P(the row's person is in the register at all), else cand_q),
       cell (index into ``cells`` of the linked person, or the 'other' cell).
     sites: site_id, district_code (stratum), province_code, in_province (bool).
     tallies: site (index), vdate, dose, doses (int).
@@ -267,6 +269,13 @@ def load_inputs(
         if cand_p and cand_q
         else ", NULL::VARCHAR AS cand_person_id, NULL::DOUBLE AS cand_q"
     )
+    # P(the row's person is in the register at all), where the linkage gives it (namesakes
+    # split the best candidate's probability, not this); else the best candidate's
+    cand_sel += (
+        f", CAST(l.{ANY_PROB_COLUMN} AS DOUBLE) AS cand_any"
+        if cand_p and cand_q and ANY_PROB_COLUMN in lcols
+        else ", NULL::DOUBLE AS cand_any"
+    )
     if not (cand_p and cand_q):
         notes.append(
             "record_links has no best-candidate columns: unlinked rows are held fixed "
@@ -356,6 +365,7 @@ def load_inputs(
         cell_of_person.reindex(rows["person_id"].to_numpy()).fillna(len(cells) - 1).to_numpy(dtype=np.int64)
     )
     rows["cand_q"] = rows["cand_q"].astype(float)
+    rows["cand_any"] = rows["cand_any"].astype(float).fillna(rows["cand_q"])
     has_cand = bool(cand_p and cand_q)
 
     # -- tallies -------------------------------------------------------------------

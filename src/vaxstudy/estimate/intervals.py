@@ -11,7 +11,11 @@ Each replicate b
 2. redraws the uncertain links: a linked row keeps its link with its
    ``match_probability`` q and otherwise becomes a record of someone outside
    the register (probability 1 - q); an unlinked row whose best register
-   candidate is known links to that candidate with the candidate's probability.
+   candidate is known links to that candidate with the probability that its
+   person is in the register at all (``in_register_probability`` of
+   record_links, else the best candidate's own probability): namesakes share
+   the best candidate's probability, and the best stands for them (same sex and
+   birth year, so mostly the same coverage cell).
    Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the
@@ -88,8 +92,12 @@ class LinkFlips:
     contrib: pd.DataFrame
 
     def probabilities(self) -> np.ndarray:
+        """Flip probabilities: 1 - q for a link; for an unlinked row, the probability that
+        its person is in the register at all (``q_any``; the flip gives it to the best
+        candidate, who stands for the namesakes sharing that probability)."""
         q = self.flips["q"].to_numpy(dtype=float)
-        return np.where(self.flips["linked"].to_numpy(), 1.0 - q, q)
+        q_any = self.flips["q_any"].to_numpy(dtype=float) if "q_any" in self.flips else q
+        return np.where(self.flips["linked"].to_numpy(), 1.0 - q, q_any)
 
 
 def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
@@ -102,6 +110,9 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
             "row": np.flatnonzero(sel),
             "linked": linked[sel],
             "q": np.where(linked, rows["q"].to_numpy(), rows["cand_q"].fillna(0).to_numpy())[sel],
+            "q_any": np.where(linked, rows["q"].to_numpy(),
+                              rows["cand_any"].fillna(rows["cand_q"]).fillna(0).to_numpy()
+                              if "cand_any" in rows else rows["cand_q"].fillna(0).to_numpy())[sel],
         }
     )
     fr = rows.iloc[flips["row"].to_numpy()].reset_index(drop=True)

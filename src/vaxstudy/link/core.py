@@ -229,11 +229,12 @@ def link_db(
 
             wide_summary.update(wide_pass(con, backend, model, tf_tables, p_expr=p, threshold=thr,
                                           vax_source=VAX, register_source=REGISTER,
-                                          n_reg=n_reg, exclusive=exclusive))
+                                          n_reg=n_reg, exclusive=exclusive, pi=pi))
         else:
             backend.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                                  "CAST(NULL AS VARCHAR) AS best_person_id, "
-                                 "CAST(NULL AS DOUBLE) AS best_match_probability LIMIT 0")
+                                 "CAST(NULL AS DOUBLE) AS best_match_probability, "
+                                 "CAST(NULL AS DOUBLE) AS in_register_probability LIMIT 0")
         timings["wide_pass"] = time.perf_counter() - t
 
         # Rows of a profile whose other identities link to exactly one person.
@@ -279,7 +280,9 @@ def link_db(
                             'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key,
                    CASE WHEN l.person_id IS NULL THEN b.best_person_id END AS best_person_id,
                    CASE WHEN l.person_id IS NULL THEN b.best_match_probability END
-                     AS best_match_probability
+                     AS best_match_probability,
+                   CASE WHEN l.person_id IS NULL THEN b.in_register_probability END
+                     AS in_register_probability
             FROM link_rows r
             LEFT JOIN ident_link l USING (ident)
             LEFT JOIN dedupe_clusters c USING (ident)

@@ -26,7 +26,8 @@ END
 """
 
 
-CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOUBLE"}
+CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOUBLE",
+                     "in_register_probability": "DOUBLE"}
 
 
 def build_record_links(

@@ -91,8 +91,19 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
         GROUP BY r.ident"""
 
 
+_LSE = ("CASE WHEN bf_rest IS NULL THEN bf ELSE greatest(bf, bf_rest) "
+        "+ log2(1 + pow(2.0, -abs(bf - bf_rest))) END")
+
+
+def has_person_sql(pi: float, n_reg: int) -> str:
+    """SQL for P(the identity has a register person) over its scored candidates (exclusive
+    model, prior pi spread evenly): lam S / ((1 - pi) + lam S), S = sum of their Bayes factors."""
+    k = (1.0 - pi) / (pi / n_reg)
+    return f"(1.0 / (1.0 + ({k!r}) * pow(2.0, -({_LSE}))))"
+
+
 def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
-                    *, max_iter: int = 100, tol: float = 1e-6) -> float:
+                    *, where: str = "TRUE", max_iter: int = 100, tol: float = 1e-6) -> float:
     """The prior over the leftover identities, from their candidates in ``wide_best``
     (identities with no candidate count as having no register person): with
     ``exclusive``, pi = the mean P(the identity has a register person) (decide.refine_pi);
@@ -105,16 +116,13 @@ def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
     if n_left == 0:
         return 1e-9
     floor = 1.0 / n_left if exclusive else 1.0 / (n_left * n_reg)
-    lse = ("CASE WHEN bf_rest IS NULL THEN bf ELSE greatest(bf, bf_rest) "
-           "+ log2(1 + pow(2.0, -abs(bf - bf_rest))) END")
     x = 0.5 if exclusive else 0.5 / n_reg
     for _ in range(max_iter):
         if exclusive:
-            k = (1.0 - x) / (x / n_reg)
-            q = f"SELECT coalesce(sum(1.0 / (1.0 + ({k!r}) * pow(2.0, -({lse})))), 0) FROM wide_best"
+            q = f"SELECT coalesce(sum({has_person_sql(x, n_reg)}), 0) FROM wide_best WHERE {where}"
             new = min(max(be.fetch(con, q)[0][0] / n_left, 1e-9), 1 - 1e-9)
         else:
-            q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best"
+            q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best WHERE {where}"
             new = min(max(be.fetch(con, q)[0][0] / (n_reg * n_left), 1e-15), 0.5)
         if abs(new - x) <= tol * max(x, 1e-12) or abs(new - x) <= 1e-12:
             return max(new, floor)
@@ -134,6 +142,7 @@ def wide_pass(
     register_source: str = "register",
     n_reg: int | None = None,
     exclusive: bool = True,
+    pi: float | None = None,
 ) -> dict[str, Any]:
     """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
 
@@ -144,11 +153,19 @@ def wide_pass(
     trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
     Returns a summary for link_summary.json. The SQL runs on the backend's engine.
 
-    With ``n_reg`` (the register's size) the prior is re-estimated over the identities
-    this pass looks at, by the first pass's fixed point: they are the first pass's
-    leftovers, mostly people outside the register, so the first pass's prior (~0.97 of
-    identities have a register person) would make a lone candidate look near certain.
-    Without it, ``p_expr`` is used as given.
+    With ``n_reg`` (the register's size), identities the first pass never scored against
+    anyone ("unseen") get a prior of their own, re-estimated over them by the first pass's
+    fixed point: finding no register person on any first-pass block (ID, phone, exact
+    birth date with a name and an address, ...) is evidence in itself, which their wide
+    pairs do not carry; under the first pass's prior (~0.97 of identities have a register
+    person) a lone candidate of an outsider looks near certain. Identities the first pass
+    did score keep its prior: their probabilities already rest on that evidence.
+    Without ``n_reg``, ``p_expr`` is used for all.
+
+    ``ident_candidate`` also holds ``in_register_probability``: P(the identity has some
+    register person) over all its candidates (the best being the likeliest), which the
+    estimate's redraw uses (namesakes split the best candidate's probability, not this).
+    ``pi`` is the first pass's prior share (exclusive model).
     """
     from splink import Linker
 
@@ -212,25 +229,46 @@ def wide_pass(
         GROUP BY ident, person_id""",
     )
     best_candidates(con, pairs="wide_all_pairs", out="wide_best", backend=be)
+    be.create_table(
+        con, "wide_best",
+        "SELECT b.*, EXISTS (SELECT 1 FROM link_pairs lp WHERE lp.ident = b.ident) AS seen "
+        "FROM wide_best b",
+    )
+    p_any = p_expr
     if n_reg:
-        prior_left = _leftover_prior(con, be, int(n_left), int(n_reg), exclusive)
-        summary["prior"] = prior_left
-        p_expr = exclusive_prob_sql(prior_left, n_reg) if exclusive else prob_sql("bf", prior_left)
-    be.create_table(con, "wide_best", f"SELECT *, {p_expr} AS p FROM wide_best")
+        n_unseen = be.fetch(
+            con, "SELECT count(*) FROM wide_vax w WHERE NOT EXISTS "
+            "(SELECT 1 FROM link_pairs lp WHERE lp.ident = w.unique_id)")[0][0]
+        prior_unseen = _leftover_prior(con, be, int(n_unseen), int(n_reg), exclusive, where="NOT seen")
+        summary.update(n_unseen=int(n_unseen), prior_unseen=prior_unseen)
+        if exclusive:
+            p_unseen = exclusive_prob_sql(prior_unseen, n_reg)
+            p_expr = f"CASE WHEN seen THEN {p_expr} ELSE {p_unseen} END"
+            if pi is not None:
+                p_any = (f"CASE WHEN seen THEN {has_person_sql(pi, n_reg)} "
+                         f"ELSE {has_person_sql(prior_unseen, n_reg)} END")
+        else:
+            p_expr = f"CASE WHEN seen THEN {p_expr} ELSE {prob_sql('bf', prior_unseen)} END"
+            p_any = p_expr
+    be.create_table(con, "wide_best",
+                    f"SELECT *, {p_expr} AS p, greatest({p_any}, {p_expr}) AS p_any FROM wide_best")
     n_new = be.fetch(con, f"SELECT count(*) FROM wide_best WHERE p >= {threshold}")[0][0]
     be.insert(con, "ident_link", f"SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}")
     be.create_table(
         con, "ident_candidate",
         f"""
-        SELECT ident, person_id AS best_person_id, p AS best_match_probability
+        SELECT ident, person_id AS best_person_id, p AS best_match_probability,
+               p_any AS in_register_probability
         FROM wide_best WHERE p < {threshold}""",
     )
     cand = be.fetch(
-        con, "SELECT count(*), coalesce(sum(best_match_probability), 0) FROM ident_candidate"
+        con, "SELECT count(*), coalesce(sum(best_match_probability), 0), "
+        "coalesce(sum(in_register_probability), 0) FROM ident_candidate"
     )[0]
     summary.update(
         n_linked=int(n_new),
         n_with_candidate=int(cand[0]),
         expected_missed_links=float(cand[1]),
+        expected_residents_unlinked=float(cand[2]),
     )
     return summary
