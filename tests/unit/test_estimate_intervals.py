@@ -160,3 +160,21 @@ def test_linkage_only_interval_collapses_when_every_link_is_certain(tmp_path):
     m = estimate_db(db, "40", START, END, tmp_path / "o", n_boot=200, audit=False)
     for r in ("unlinked_record_rate", "coverage_dose1_recorded", "duplicate_dose_rate"):
         assert m["linkage_only_ci"][r] == [m[r], m[r]], r
+
+
+@pytest.mark.parametrize("cand_any, upper", [(0.3, 0.25), (0.9, 0.5)])
+def test_a_namesakes_share_of_an_unlinked_row_can_add_a_covered_resident(tmp_path, cand_any, upper):
+    """An unlinked dose-1 row whose best candidate (P1) is already covered: it adds a covered
+    resident only through the rest of its in-register probability (another P1-like namesake,
+    not yet counted). With no rest (0.3 = its best candidate's probability) it adds nobody."""
+    pop = [dict(person_id=f"P{i}") for i in range(4)]
+    v = [dict(record_id="a", subject_id="s1", person="P1", dose_number=1),
+         dict(record_id="b", subject_id="s2", person="X1", dose_number=1, cand="P1", cand_q=0.3,
+              cand_any=cand_any)]
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
+                    n_boot=400, audit=False)
+    assert m["coverage_dose1_recorded"] == 0.25
+    assert m["coverage_dose1_recorded_ci"] == [0.25, upper]
+    assert m["linkage_only_ci"]["coverage_dose1_recorded"] == [0.25, upper]

@@ -13,9 +13,11 @@ Each replicate b
    the register (probability 1 - q); an unlinked row whose best register
    candidate is known links to that candidate with the probability that its
    person is in the register at all (``in_register_probability`` of
-   record_links, else the best candidate's own probability): namesakes share
-   the best candidate's probability, and the best stands for them (same sex and
-   birth year, so mostly the same coverage cell).
+   record_links, else the best candidate's own probability). The flip goes to
+   the best candidate with its own probability and to "a namesake" with the
+   rest: the best candidate adds a covered resident only if not yet counted, a
+   namesake is taken as not yet counted, in the best candidate's coverage cell
+   (same sex and birth year, mostly the same district).
    Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the
@@ -41,7 +43,7 @@ assumption about the missing doses' owners rests on.
 **Not covered**: probabilities that are themselves wrong (a miscalibrated
 linkage model); links to the *wrong* register person (a broken link is
 redrawn as "outside the register", not as another resident); links the model
-never scored; errors in the paper tallies beyond the allowance made for them
+never scored (the linkage's wide second pass scores most of them); errors in the paper tallies beyond the allowance made for them
 (the lower end of corrected coverage is lowered by the visible undercounts,
 see :mod:`vaxstudy.estimate.coverage`); a systematic difference between missed and entered
 doses in age, sex or residence (see :mod:`vaxstudy.estimate.coverage`);
@@ -62,6 +64,9 @@ from vaxstudy.estimate.data import Inputs
 from vaxstudy.estimate.rates import subject_table
 
 MIN_FLIP = 1e-6
+# which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its
+# best candidate; its flip to another register person (a namesake)
+PART_ANY, PART_BEST, PART_NAMESAKE = 0, 1, 2
 RECORD_KINDS = ("unl", "dup", "dsub")
 
 
@@ -99,6 +104,16 @@ class LinkFlips:
         q_any = self.flips["q_any"].to_numpy(dtype=float) if "q_any" in self.flips else q
         return np.where(self.flips["linked"].to_numpy(), 1.0 - q, q_any)
 
+    def best_share(self) -> np.ndarray:
+        """Of an unlinked row's flip probability, the share that goes to its best candidate
+        (q / q_any; 1 for links and where q_any is not known)."""
+        q = self.flips["q"].to_numpy(dtype=float)
+        if "q_any" not in self.flips:
+            return np.ones(len(q))
+        qa = self.flips["q_any"].to_numpy(dtype=float)
+        share = np.where(qa > 0, q / np.where(qa > 0, qa, 1.0), 1.0)
+        return np.where(self.flips["linked"].to_numpy(), 1.0, np.clip(share, 0.0, 1.0))
+
 
 def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     rows = inp.rows.reset_index(drop=True)
@@ -122,7 +137,8 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     site = fr["site"].to_numpy()
     parts_list: list[pd.DataFrame] = []
 
-    def add(mask: np.ndarray, kind: str, value: float | np.ndarray, site_arr=None, cell_arr=None):
+    def add(mask: np.ndarray, kind: str, value: float | np.ndarray, site_arr=None, cell_arr=None,
+            part: int = PART_ANY):
         if not mask.any():
             return
         v = np.broadcast_to(np.asarray(value, dtype=float), mask.shape)[mask]
@@ -134,6 +150,7 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
                     "site": (site if site_arr is None else site_arr)[mask],
                     "cell": (np.full(len(u), -1) if cell_arr is None else cell_arr)[mask],
                     "value": v,
+                    "part": part,
                 }
             )
         )
@@ -186,13 +203,18 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     cand_cell = cell_of.reindex(cand_ids).fillna(-1).to_numpy(dtype=np.int64)
     cand_max = parts.person_maxdose.reindex(cand_ids).fillna(0).to_numpy()
     res_cand = (~is_lk) & (cand_cell >= 0) & (cand_cell != other)
-    add(res_cand & (dose >= 1) & (cand_max < 1), "cov1", 1.0, cell_arr=cand_cell)
-    add(res_cand & (dose >= 2) & (cand_max < 2), "cov2", 1.0, cell_arr=cand_cell)
+    # A redrawn row goes to its best candidate (who adds a covered person only if not yet
+    # counted) or, with the rest of its probability, to a namesake: taken as not yet
+    # counted, in the best candidate's cell (same sex and birth year).
+    namesake = flips["q_any"].to_numpy(dtype=float) > flips["q"].to_numpy(dtype=float) + 1e-12
+    for k, kind in ((1, "cov1"), (2, "cov2")):
+        add(res_cand & (dose >= k) & (cand_max < k), kind, 1.0, cell_arr=cand_cell, part=PART_BEST)
+        add(res_cand & (dose >= k) & namesake, kind, 1.0, cell_arr=cand_cell, part=PART_NAMESAKE)
 
     contrib = (
         pd.concat(parts_list, ignore_index=True)
         if parts_list
-        else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": []})
+        else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": [], "part": []})
     )
     return LinkFlips(flips=flips, contrib=contrib)
 
@@ -208,13 +230,16 @@ def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
 
 
 def flip_deltas(
-    lf: LinkFlips, F: np.ndarray, S: int, C: int
+    lf: LinkFlips, F: np.ndarray, S: int, C: int, F_best: np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Changes implied by flip indicators F (B x U).
+    """Changes implied by flip indicators F (B x U); ``F_best`` (within F) marks the flips
+    of unlinked rows that go to their best candidate (default: all of them).
 
     Returns per-site deltas {kind: (B, S)} for the record quantities and
     (2, B, C) for the recorded coverage counts.
     """
+    F_best = F if F_best is None else F_best * F
+    by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F - F_best}
     B = F.shape[0]
     rec = {k: np.zeros((B, S)) for k in RECORD_KINDS}
     cov = np.zeros((2, B, C))
@@ -229,13 +254,15 @@ def flip_deltas(
         uu, ss, vv = c["u"].to_numpy()[m], c["site"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
         for b in range(B):
             rec[k][b] = np.bincount(ss, weights=F[b, uu] * vv, minlength=S)
+    part = c["part"].to_numpy(dtype=np.int64) if "part" in c else np.zeros(len(c), dtype=np.int64)
     for i, k in enumerate(("cov1", "cov2")):
-        m = kinds == k
-        if not m.any():
-            continue
-        uu, cc, vv = c["u"].to_numpy()[m], c["cell"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
-        for b in range(B):
-            cov[i, b] = np.bincount(cc, weights=F[b, uu] * vv, minlength=C)
+        for pt, Fp in by_part.items():
+            m = (kinds == k) & (part == pt)
+            if not m.any():
+                continue
+            uu, cc, vv = c["u"].to_numpy()[m], c["cell"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
+            for b in range(B):
+                cov[i, b] += np.bincount(cc, weights=Fp[b, uu] * vv, minlength=C)
     return rec, cov
 
 

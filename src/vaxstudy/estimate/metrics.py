@@ -95,10 +95,12 @@ class Estimator:
         self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
-    def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
+    def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
+                 F_best: np.ndarray | None = None):
         rec_d = cov_d = None
         if lf is not None and F is not None and F.shape[1] > 0:
-            rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C)
+            rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C,
+                                          None if F_best is None else F_best.astype(float))
         out: dict[str, dict[str, np.ndarray]] = {}
         for fam, (_, G) in self.rgroups.items():
             out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d, fam))
@@ -119,11 +121,12 @@ class Estimator:
         p = self.flips.probabilities()
         lf = iv.subset(self.flips, p > iv.MIN_FLIP)
         p = lf.probabilities()
+        pb = p * lf.best_share()  # the part of each flip that goes to the best candidate
         chunks = []
         for b0 in range(0, n_boot, CHUNK):
             b1 = min(n_boot, b0 + CHUNK)
-            F = rng.random((b1 - b0, len(p))) < p[None, :]
-            chunks.append(self.evaluate(W[b0:b1], lf, F))
+            U = rng.random((b1 - b0, len(p)))
+            chunks.append(self.evaluate(W[b0:b1], lf, U < p[None, :], U < pb[None, :]))
         return {
             fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
             for fam in chunks[0]

@@ -66,12 +66,14 @@ def make_db(
     """
     path = Path(path)
     pop = _frame(population, POP_COLS)
-    vax_rows = [{k: v for k, v in r.items() if k not in ("person", "q", "dup", "cand", "cand_q")} for r in vaccinations]
+    vax_rows = [{k: v for k, v in r.items() if k not in ("person", "q", "dup", "cand", "cand_q", "cand_any")}
+                for r in vaccinations]
     vax = _frame(vax_rows, VAX_COLS)
     vax["_row"] = range(1, len(vax) + 1)
     vax["_source"] = "vaccinations.csv"
     if links is None:
         with_cand = any("cand" in x for x in vaccinations)
+        with_any = any("cand_any" in x for x in vaccinations)
         links = []
         for r in vaccinations:
             p = r.get("person")
@@ -84,6 +86,7 @@ def make_db(
                     "is_duplicate_dose": bool(r.get("dup", False)),
                     **({"best_person_id": r.get("cand"), "best_match_probability": r.get("cand_q")}
                        if with_cand else {}),
+                    **({"in_register_probability": r.get("cand_any")} if with_any else {}),
                 }
             )
     lk = pd.DataFrame(links)
