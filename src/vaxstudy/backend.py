@@ -65,6 +65,8 @@ class Backend(Protocol):
     def fetch(self, con: Any, query: str) -> list[tuple]: ...
     def to_duckdb(self, con: Any, name: str, target: str | None = None) -> str: ...
     def drop_tables(self, con: Any) -> None: ...
+    def identity_hash_sql(self, columns: Iterable[str]) -> str: ...
+    def duckdb_views(self, con: Any, names: Iterable[str]) -> None: ...
     def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any: ...
     def describe(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -150,6 +152,14 @@ class DuckDBBackend:
 
     def drop_tables(self, con: Any) -> None:
         """Nothing to do: the working tables live and die with the connection."""
+
+    def identity_hash_sql(self, columns: Iterable[str]) -> str:
+        """A 64-bit hash of ``columns`` (SQL, DuckDB dialect) naming a vaccination identity
+        (link/prepare.py): DuckDB's ``hash``, as it always was."""
+        return f"hash({', '.join(columns)})"
+
+    def duckdb_views(self, con: Any, names: Iterable[str]) -> None:
+        """Nothing to do: the working tables are tables of ``con``."""
 
     def fetch_df(self, con: Any, query: str, frames: Mapping[str, Any] | None = None) -> Any:
         """Run ``query`` (DuckDB SQL) on the project database connection ``con``, the pandas
@@ -700,6 +710,7 @@ class SparkBackend:
 
         ordered = sqlglot.parse_one(query, read="duckdb").args.get("order") is not None
         df = self.session.sql(self._engine_sql(con, query))
+        df = _no_void_columns(df)
         if ordered:
             from pyspark.sql import functions as F
 
@@ -744,6 +755,31 @@ class SparkBackend:
         finally:
             shutil.rmtree(path, ignore_errors=True)
         return target
+
+    def identity_hash_sql(self, columns: Iterable[str]) -> str:
+        """A 64-bit hash of ``columns`` naming a vaccination identity (link/prepare.py):
+        Spark's ``xxhash64``, each column preceded by whether it is NULL (xxhash64 skips a NULL,
+        so ``(NULL, 'a')`` and ``('a', NULL)`` would collide). Not DuckDB's ``hash``: the ids
+        differ between engines; the identities (which rows share one) do not."""
+        return "xxhash64(" + ", ".join(f"{c} IS NULL, {c}" for c in columns) + ")"
+
+    def duckdb_views(self, con: Any, names: Iterable[str]) -> None:
+        """Each working table of ``names`` readable by DuckDB on ``con`` under its name, as a
+        view over its Parquet files (nothing is copied; a table kept in executor memory is
+        written out first): for what must stay in DuckDB, the borderline waterfall's DuckDB
+        linker (link/diagnostics.py), which reads only while the working tables live."""
+        for name in names:
+            e = self._work_entry(con, name)
+            if e is None:
+                raise KeyError(f"no working table {name!r} for this connection")
+            if e.path is None:
+                e.path = self._scratch(re.sub(r"\W", "_", name)[-40:])
+                e.df.write.mode("overwrite").parquet(str(e.path))
+            if not any(e.path.glob("*.parquet")):  # an empty table: nothing to read
+                log.warning("working table %s is empty: no DuckDB view of it", name)
+                continue
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                        f"read_parquet('{(e.path / '*.parquet').as_posix()}')")
 
     def drop_tables(self, con: Any) -> None:
         """Drop the working tables made for ``con`` (views, cached data, Parquet files);
@@ -867,6 +903,18 @@ class _WorkTable:
             pass
         if self.path is not None:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _no_void_columns(df: Any) -> Any:
+    """``df`` with its all-NULL untyped columns (``NULL AS c``: Spark's void type, which Parquet
+    cannot store; DuckDB keeps a "NULL" column) typed as strings."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import NullType, StringType
+
+    if not any(isinstance(f.dataType, NullType) for f in df.schema.fields):
+        return df
+    return df.select([F.col(f"`{f.name}`").cast(StringType()).alias(f.name) if isinstance(f.dataType, NullType)
+                      else F.col(f"`{f.name}`") for f in df.schema.fields])
 
 
 def _duckdb_has_table(con: Any, name: str, database: str | None = None) -> bool:

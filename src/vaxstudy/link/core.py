@@ -139,7 +139,7 @@ def link_db(
     con = open_work_connection(db_path, memory_limit=memory_limit, temp_dir=tmp)
     try:
         t = time.perf_counter()
-        counts = prepare_inputs(con)
+        counts = prepare_inputs(con, backend)
         timings["prepare"] = time.perf_counter() - t
         n_reg, n_vax, n_rows = counts["link_reg"], counts["link_vax"], counts["link_rows"]
         lam0 = min(0.95 / max(n_reg, 1), 0.5)
@@ -362,9 +362,9 @@ def link_db(
                 "expected_missed_links": float(results_extra[1]),
             },
             # where each step ran; driver_tables: what the DuckDB working connection holds at
-            # the end (on Spark: the prepared inputs only, never the scored pairs)
+            # the end (on Spark: none of the working tables, only the wide pass's district list)
             "engines": {
-                "prepare": "duckdb",
+                "prepare": backend.name,
                 "scoring": backend.name,
                 "decisions": backend.name,
                 "wide_pass": backend.name,

@@ -1,11 +1,13 @@
-"""Linkage inputs, built inside DuckDB from the standardised tables.
+"""Linkage inputs, built by the backend's engine from the standardised tables.
 
 The project database is ATTACHed to an in-memory DuckDB connection as
 ``proj``; Splink's scratch tables then live in memory (spilling to
 ``temp_directory`` when needed) and never clutter the project file. Nothing is
-pulled into pandas.
+pulled into pandas. The three tables are the backend's working tables
+(``Backend.create_table``): tables of that connection on DuckDB, tables on the
+cluster on Spark, made by the same SQL (DuckDB dialect, transpiled for Spark).
 
-Tables created in the working connection:
+Tables created:
 
 * ``link_reg``   one row per register person (unique_id = person_id)
 * ``link_rows``  one row per vaccination record: record_id, subject_id,
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from vaxstudy.backend import DUCKDB_TRIM_CHARS
 from vaxstudy.link.settings import STD_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -81,9 +85,9 @@ def _clean_expr(c: str, present: set[str]) -> str:
         return "NULL"
     e = f'"{c}"'
     if c in _TEXT_NULL_IF_EMPTY:
-        return f"NULLIF(TRIM(CAST({e} AS VARCHAR)), '')"
+        return f"NULLIF({_trim(f'CAST({e} AS VARCHAR)')}, '')"
     if c in ("middle_name", "middle_name_ascii"):
-        return f"COALESCE(TRIM(CAST({e} AS VARCHAR)), '')"
+        return f"COALESCE({_trim(f'CAST({e} AS VARCHAR)')}, '')"
     if c == "dob":
         return f"TRY_CAST({e} AS DATE)"
     if c == "birth_year":
@@ -91,10 +95,19 @@ def _clean_expr(c: str, present: set[str]) -> str:
     return f"CAST({e} AS VARCHAR)"
 
 
+def _trim(e: str) -> str:
+    """DuckDB's one-argument trim, spelled with its characters so Spark strips the same ones
+    (Spark's one-argument trim strips ' ' only; DuckDB's two forms agree on every code point)."""
+    return f"TRIM({e}, '{DUCKDB_TRIM_CHARS}')"
+
+
 _NAME_ASCII = (
     "COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', surname_ascii, NULLIF(middle_name_ascii, ''), "
     "given_name_ascii), ''))"
 )
+
+#: the columns layer 2 recomputes (they leave layer 1's list and come back after it)
+_REPLACED = ("id_number", "birth_year", "dob_precision", "name_ascii", "id_type", "_pid")
 
 
 def _layered_select(source: str, present: set[str], *, register: bool, extra: list[str]) -> str:
@@ -103,6 +116,11 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
     Layer 1 cleans what is present (empty text -> NULL); layer 2 fills the
     columns a standardiser may leave out from the others and adds the derived
     columns of settings.py.
+
+    Written once, in SQL that DuckDB runs and that ``duckdb_query_to_spark`` turns into Spark
+    SQL with the same results: the sorted name key is ``array_sort(split(...))`` on Spark, the
+    rotated name is cut at its first space (the same string as DuckDB's list rotation), the
+    columns are listed (no ``* EXCLUDE``).
     """
     first = [*extra] + [f"{_clean_expr(c, present)} AS {c}" for c in STD_COLUMNS]
     if register:
@@ -115,37 +133,48 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
     id_number = "COALESCE(id_number, _pid)"
     second = [
         f"{id_number} AS id_number",
-        "COALESCE(birth_year, year(dob)) AS birth_year",
+        # year() is BIGINT in DuckDB, INT in Spark: the column is BIGINT in both
+        "COALESCE(birth_year, CAST(year(dob) AS BIGINT)) AS birth_year",
         "COALESCE(dob_precision, CASE WHEN dob IS NOT NULL THEN 'day' "
         "WHEN birth_year IS NOT NULL THEN 'year' END) AS dob_precision",
-        "COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', surname_ascii, "
-        "NULLIF(middle_name_ascii, ''), given_name_ascii), '')) AS name_ascii",
+        f"{_NAME_ASCII} AS name_ascii",
         f"COALESCE(id_type, CASE WHEN {id_number} IS NULL THEN NULL "
         f"WHEN length({id_number}) = 12 THEN 'CCCD' "
         f"WHEN length({id_number}) = 9 THEN 'CMND' ELSE 'invalid' END) AS id_type",
         "CASE WHEN day(dob) <= 12 AND month(dob) <= 12 AND day(dob) <> month(dob) "
         "THEN make_date(year(dob), day(dob), month(dob)) END AS dob_swapped",
         f"CASE WHEN length({id_number}) = 12 THEN left({id_number}, 6) END AS id_prefix",
-        "array_to_string(list_sort(string_split(COALESCE(name_ascii, NULLIF(CONCAT_WS(' ', "
-        "surname_ascii, NULLIF(middle_name_ascii, ''), given_name_ascii), '')), ' ')), ' ') "
-        "AS name_key",
-        f"CASE WHEN len(string_split({_NAME_ASCII}, ' ')) > 1 THEN array_to_string("
-        f"list_concat(string_split({_NAME_ASCII}, ' ')[2:], string_split({_NAME_ASCII}, ' ')[1:1]), ' ') "
-        "END AS name_rot",
+        f"array_to_string(list_sort(string_split({_NAME_ASCII}, ' ')), ' ') AS name_key",
+        # the words rotated by one (first word last): what follows the first space, a space,
+        # what precedes it; NULL for a one-word name
+        f"CASE WHEN strpos({_NAME_ASCII}, ' ') > 0 THEN substr({_NAME_ASCII}, strpos({_NAME_ASCII}, ' ') + 1)"
+        f" || ' ' || left({_NAME_ASCII}, strpos({_NAME_ASCII}, ' ') - 1) END AS name_rot",
         "CASE WHEN dob IS NULL THEN birth_year END AS year_only_birth_year",
         "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN dob END AS dob_no_address",
         "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN birth_year END "
         "AS year_no_address",
     ]
-    replaced = "id_number, birth_year, dob_precision, name_ascii, id_type, _pid"
+    kept = [e.rsplit(" AS ", 1)[1].strip() for e in extra] + [c for c in STD_COLUMNS if c not in _REPLACED]
     return (
-        f"SELECT * EXCLUDE ({replaced}), {', '.join(second)} "
+        f"SELECT {', '.join(kept)}, {', '.join(second)} "
         f"FROM (SELECT {', '.join(first)} FROM {source}) t1"
     )
 
 
-def prepare_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Create link_reg, link_rows and link_vax; return their row counts."""
+def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[str, int]:
+    """Create link_reg, link_rows and link_vax; return their row counts.
+
+    The tables are working tables of ``backend`` (default: DuckDB on ``con``), made by SQL
+    written once in the DuckDB dialect over ``proj.population_std`` / ``proj.vaccinations_std``;
+    on Spark they are made on the cluster (the two standardised tables copied over through
+    Parquet) and never exist in ``con``. An identity's id is ``'v'`` and the backend's hash of
+    the compared columns (:meth:`identity_hash_sql`: DuckDB's ``hash``, Spark's ``xxhash64``),
+    so the ids differ between engines, the identities do not; on a collision identities are
+    numbered by sorting instead.
+    """
+    from vaxstudy.link.decide import engine
+
+    be = engine(backend)
     pop_cols = set(table_columns(con, "population_std"))
     vax_cols = set(table_columns(con, "vaccinations_std"))
     if not pop_cols or not vax_cols:
@@ -162,7 +191,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         register=True,
         extra=["CAST(unique_id AS VARCHAR) AS unique_id"],
     )
-    con.execute(f"CREATE OR REPLACE TABLE link_reg AS {reg_sql}")
+    be.create_table(con, "link_reg", reg_sql)
 
     keep = {
         "record_id": "CAST(record_id AS VARCHAR)",
@@ -181,34 +210,27 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     ident_cols = [c for c in LINK_COLUMNS if c != "unique_id"]
     order = ", ".join(ident_cols)
+    ident = f"'v' || CAST({be.identity_hash_sql(ident_cols)} AS VARCHAR)"
     # identity = 64-bit hash of the compared fields (no sort); checked below
-    con.execute(
-        f"""CREATE OR REPLACE TABLE link_rows AS
-        SELECT *, 'v' || CAST(hash({order}) AS VARCHAR) AS ident FROM ({rows_sql}) s"""
+    be.create_table(con, "link_rows", f"SELECT *, {ident} AS ident FROM ({rows_sql}) s")
+    be.create_table(
+        con, "link_vax", f"SELECT {ident} AS unique_id, * FROM (SELECT DISTINCT {order} FROM link_rows) d"
     )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE link_vax AS
-        SELECT 'v' || CAST(hash({order}) AS VARCHAR) AS unique_id, *
-        FROM (SELECT DISTINCT {order} FROM link_rows)"""
-    )
-    n_groups, n_ident = con.execute(
-        "SELECT count(*), count(DISTINCT unique_id) FROM link_vax").fetchall()[0]
+    n_groups, n_ident = be.fetch(con, "SELECT count(*), count(DISTINCT unique_id) FROM link_vax")[0]
+    row_cols = list(keep)
     if n_groups != n_ident:  # a hash collision (odds ~1e-8 at a million identities)
         log.warning("identity hash collision: numbering identities by sorting instead")
-        con.execute(
-            f"""CREATE OR REPLACE TABLE link_rows AS SELECT * EXCLUDE (ident),
-            'v' || CAST(dense_rank() OVER (ORDER BY {order}) AS VARCHAR) AS ident FROM link_rows"""
+        be.create_table(
+            con, "link_rows",
+            f"SELECT {', '.join(row_cols + ident_cols)}, "
+            f"'v' || CAST(dense_rank() OVER (ORDER BY {order}) AS VARCHAR) AS ident FROM link_rows",
         )
-        con.execute(
-            f"""CREATE OR REPLACE TABLE link_vax AS
-            SELECT ident AS unique_id, {order} FROM (SELECT DISTINCT ON (ident) * FROM link_rows)"""
-        )
-    con.execute(
-        "CREATE OR REPLACE TABLE link_rows AS SELECT record_id, subject_id, dose_number, "
-        "vaccination_date, vaccine, site_id, _row, ident FROM link_rows"
-    )
-    n = {
-        t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        be.create_table(con, "link_vax", f"SELECT DISTINCT ident AS unique_id, {order} FROM link_rows")
+    be.create_table(con, "link_rows", f"SELECT {', '.join(row_cols)}, ident FROM link_rows")
+    # the borderline waterfall's DuckDB linker reads the two inputs on con (on Spark: views of
+    # their Parquet files)
+    be.duckdb_views(con, ("link_reg", "link_vax"))
+    return {
+        t: int(be.fetch(con, f"SELECT count(*) FROM {t}")[0][0])
         for t in ("link_reg", "link_rows", "link_vax")
     }
-    return n
