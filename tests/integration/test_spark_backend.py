@@ -412,3 +412,109 @@ def test_estimate_on_spark_identical(standardized, duck_linked, spark_backend, t
     assert (tmp_path / "cli_duckdb" / "metrics.json").read_bytes() == \
         (tmp_path / "cli_spark" / "metrics.json").read_bytes()
     assert not spark_backend.session.sparkContext._jsc.sc().isStopped()
+
+
+def _prepared_on_both(db, spark_backend):
+    """prepare_inputs on DuckDB and on Spark over the same project file; the Spark tables
+    copied back as s_<table> next to the DuckDB ones. Returns (con, DuckDB counts, Spark counts,
+    the DuckDB tables con held after the Spark preparation)."""
+    from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+
+    con = open_work_connection(db, read_only=True)
+    n_s = prepare_inputs(con, spark_backend)
+    held = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                      "WHERE database_name = current_database()").fetchall()}
+    for t in ("link_reg", "link_rows", "link_vax"):
+        spark_backend.to_duckdb(con, t, f"s_{t}")
+    spark_backend.drop_tables(con)
+    con.execute("DROP VIEW IF EXISTS link_reg; DROP VIEW IF EXISTS link_vax")
+    n_d = prepare_inputs(con)
+    return con, n_d, n_s, held
+
+
+def _assert_same_prepared(con, n_d, n_s):
+    """Same columns and types, same rows; identity ids differ between engines (DuckDB's hash,
+    Spark's xxhash64) but group the rows the same: a one-to-one map between them makes link_vax
+    equal too."""
+    assert n_d == n_s
+    for t in ("link_reg", "link_rows", "link_vax"):
+        # a column the standardised tables lack is an untyped NULL column in DuckDB, a string
+        # column on Spark (Parquet cannot store Spark's void type)
+        d = [(c, "VARCHAR" if k == '"NULL"' else k) for c, k, *_ in con.execute(f"DESCRIBE {t}").fetchall()]
+        assert d == [tuple(r[:2]) for r in con.execute(f"DESCRIBE s_{t}").fetchall()], t
+    def except_both(a, b):
+        return [con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})").fetchone()[0]
+                for x, y in ((a, b), (b, a))]
+    assert except_both("link_reg", "s_link_reg") == [0, 0]
+    n_pairs, n_d_id, n_s_id = con.execute(
+        "SELECT count(DISTINCT (d.ident, s.ident)), count(DISTINCT d.ident), count(DISTINCT s.ident) "
+        "FROM link_rows d JOIN s_link_rows s USING (record_id)").fetchone()
+    assert n_pairs == n_d_id == n_s_id == n_d["link_vax"]
+    con.execute("CREATE TEMP TABLE id_map AS SELECT DISTINCT d.ident AS d_id, s.ident AS s_id "
+                "FROM link_rows d JOIN s_link_rows s USING (record_id)")
+    assert except_both("link_rows",
+                       "(SELECT s.* EXCLUDE (ident), m.d_id AS ident FROM s_link_rows s JOIN id_map m ON m.s_id = s.ident)") == [0, 0]
+    assert except_both("link_vax",
+                       "(SELECT m.d_id AS unique_id, s.* EXCLUDE (unique_id) FROM s_link_vax s "
+                       "JOIN id_map m ON m.s_id = s.unique_id)") == [0, 0]
+
+
+def test_prepare_identical_on_spark(dbs, spark_backend, tmp_path):
+    """Identity preparation on Spark (the standardised tables copied over, SQL transpiled)
+    equals DuckDB's on the small province and on hand-made awkward rows: same columns, types
+    and rows; the same identities (ids aside); nothing prepared left in the DuckDB connection."""
+    from vaxstudy.backend import DuckDBBackend
+
+    base, _, _ = dbs
+    db = tmp_path / "std.duckdb"
+    shutil.copy(base / "raw.duckdb", db)
+    DuckDBBackend().standardize(db)
+    con, n_d, n_s, held = _prepared_on_both(db, spark_backend)
+    try:
+        assert not held & {"link_reg", "link_rows", "link_vax"}, held
+        assert n_d["link_rows"] > 4000 and n_d["link_vax"] < n_d["link_rows"]
+        _assert_same_prepared(con, n_d, n_s)
+    finally:
+        con.close()
+
+    # NULL against '' in every position (xxhash64 skips NULLs: the NULL flags keep these apart),
+    # padding of Unicode spaces, double spaces, one-word names, a column the tables lack (phone)
+    import duckdb
+
+    odd = tmp_path / "odd.duckdb"
+    c = duckdb.connect(str(odd))
+    c.execute("""CREATE TABLE population_std AS SELECT * FROM (VALUES
+        ('040180123456', 'nguyen', 'van', 'an', DATE '1980-03-07', 1980, 'M', '412'),
+        ('040180123457', 'an', NULL, 'nguyen', NULL, 1980, NULL, NULL))
+        t(unique_id, surname_ascii, middle_name_ascii, given_name_ascii, dob, birth_year, sex, district_code)""")
+    c.execute("""CREATE TABLE vaccinations_std AS SELECT *, surname_ascii AS surname, given_name_ascii AS given_name
+        FROM (VALUES
+        ('R1', 'S1', 'nguyen', NULL, 'an', DATE '1980-03-07', NULL, 'M', 1, 1),
+        ('R2', 'S1', NULL, 'nguyen', 'an', DATE '1980-03-07', NULL, 'M', 2, 2),
+        ('R3', 'S2', 'nguyen', 'an', NULL, DATE '1980-03-07', NULL, 'M', 1, 3),
+        ('R4', 'S3', '\u00a0nguyen  van ', '', 'an', NULL, 1980, 'F', 1, 4),
+        ('R5', 'S3', 'nguyen van', NULL, 'an', NULL, 1980, 'F', 2, 5),
+        ('R6', 'S4', 'an', NULL, NULL, NULL, NULL, NULL, 1, 6),
+        ('R7', 'S4', NULL, NULL, 'an', NULL, NULL, NULL, 1, 7),
+        ('R8', 'S5', NULL, NULL, NULL, NULL, NULL, NULL, 1, 8),
+        ('R9', 'S5', '', '', '', NULL, NULL, '', 1, 9))
+        t(record_id, subject_id, surname_ascii, middle_name_ascii, given_name_ascii, dob, birth_year, sex,
+          dose_number, _row)""")
+    c.close()
+    con, n_d, n_s, _ = _prepared_on_both(odd, spark_backend)
+    try:
+        # R1/R2/R3 differ only by where the NULL is, R4/R5 by a double space; R8 = R9 once cleaned
+        assert n_d["link_vax"] == 8
+        assert con.execute("SELECT count(DISTINCT ident) FROM s_link_rows WHERE record_id IN ('R8', 'R9')").fetchone()[0] == 1
+        _assert_same_prepared(con, n_d, n_s)
+    finally:
+        con.close()
+
+
+def test_link_prepare_ran_on_spark(spark_trained):
+    """link_summary.json: identity preparation ran on Spark, and the DuckDB working connection
+    ended without the prepared inputs (only the wide pass's district list may be there)."""
+    _, out = spark_trained
+    eng = json.loads((out / "link_summary.json").read_text())["engines"]
+    assert eng["prepare"] == "spark"
+    assert not {"link_reg", "link_rows", "link_vax"} & set(eng["driver_tables"]), eng["driver_tables"]
