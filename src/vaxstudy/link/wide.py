@@ -153,8 +153,8 @@ def wide_pass(
     trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
     Returns a summary for link_summary.json. The SQL runs on the backend's engine.
 
-    With ``n_reg`` (the register's size), identities the first pass never scored against
-    anyone ("unseen") get a prior of their own, re-estimated over them by the first pass's
+    With ``n_reg`` (the register's size), identities for which the first pass kept no
+    pair ("unseen": none scored, or every pair below its 1e-5 cut) get a prior of their own, re-estimated over them by the first pass's
     fixed point: finding no register person on any first-pass block (ID, phone, exact
     birth date with a name and an address, ...) is evidence in itself, which their wide
     pairs do not carry; under the first pass's prior (~0.97 of identities have a register
