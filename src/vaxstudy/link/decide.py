@@ -99,6 +99,18 @@ def exclusive_prob_sql(pi: float, n_reg: int, bf: str = "bf", bf_rest: str = "bf
             f"+ COALESCE(pow(2.0, ({bf_rest}) - ({bf})), 0.0)))")
 
 
+# log2 of the summed Bayes factors of all an identity's candidates (best + the rest)
+LSE_SQL = ("CASE WHEN bf_rest IS NULL THEN bf ELSE greatest(bf, bf_rest) "
+           "+ log2(1 + pow(2.0, -abs(bf - bf_rest))) END")
+
+
+def has_person_sql(pi: float, n_reg: int) -> str:
+    """SQL for P(the identity has a register person) over its scored candidates (exclusive
+    model, prior pi spread evenly): lam S / ((1 - pi) + lam S), S = sum of their Bayes factors."""
+    k = (1.0 - pi) / (pi / n_reg)
+    return f"(1.0 / (1.0 + ({k!r}) * pow(2.0, -({LSE_SQL}))))"
+
+
 def refine_pi(
     con: duckdb.DuckDBPyConnection, pi0: float, n_reg: int, n_vax: int,
     *, max_iter: int = 100, tol: float = 1e-6, backend: Any = None,
@@ -110,14 +122,7 @@ def refine_pi(
     pi = pi0
     hist = [pi]
     for _ in range(max_iter):
-        lam = pi / n_reg
-        s = be.fetch(
-            con,
-            f"""SELECT coalesce(sum(1.0 / (1.0 + ({(1.0 - pi) / lam!r}) * pow(2.0, -(lse)))), 0)
-            FROM (SELECT CASE WHEN bf_rest IS NULL THEN bf
-                         ELSE greatest(bf, bf_rest) + log2(1 + pow(2.0, -abs(bf - bf_rest))) END AS lse
-                  FROM link_best)""",
-        )[0][0]
+        s = be.fetch(con, f"SELECT coalesce(sum({has_person_sql(pi, n_reg)}), 0) FROM link_best")[0][0]
         new = min(max(s / n_vax, 1e-9), 1 - 1e-9)
         hist.append(new)
         if abs(new - pi) <= tol:

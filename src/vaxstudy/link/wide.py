@@ -30,7 +30,14 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.link.decide import best_candidates, engine, exclusive_prob_sql, log2_odds, prob_sql
+from vaxstudy.link.decide import (
+    best_candidates,
+    engine,
+    exclusive_prob_sql,
+    has_person_sql,
+    log2_odds,
+    prob_sql,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,17 +96,6 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
         FROM link_rows r
         JOIN proj.sites s ON CAST(s.site_id AS VARCHAR) = r.site_id
         GROUP BY r.ident"""
-
-
-_LSE = ("CASE WHEN bf_rest IS NULL THEN bf ELSE greatest(bf, bf_rest) "
-        "+ log2(1 + pow(2.0, -abs(bf - bf_rest))) END")
-
-
-def has_person_sql(pi: float, n_reg: int) -> str:
-    """SQL for P(the identity has a register person) over its scored candidates (exclusive
-    model, prior pi spread evenly): lam S / ((1 - pi) + lam S), S = sum of their Bayes factors."""
-    k = (1.0 - pi) / (pi / n_reg)
-    return f"(1.0 / (1.0 + ({k!r}) * pow(2.0, -({_LSE}))))"
 
 
 def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
