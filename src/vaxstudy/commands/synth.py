@@ -23,10 +23,14 @@ def synth(
     tally_error_rate: float = typer.Option(None, help="Share of site-day-dose tallies with a counting error."),
     outsider_share: float = typer.Option(0.025, help="Share of first-dose recipients not in the register."),
     param: list[str] = typer.Option(None, "--param", help="Any other noise parameter as NAME=VALUE (see vaxstudy.synth.params)."),
+    error: list[str] = typer.Option(
+        None, "--error",
+        help="Rate of one kind of typing error as KIND=RATE, repeatable (e.g. --error dob_year_off1=0.2); "
+        "KIND is one of vaxstudy.synth.params.ERROR_KINDS (the field noise and the widened catalogue)."),
 ) -> None:
     """Generate a synthetic province: register, registry export, sites, tallies and the truth."""
     from vaxstudy.synth import generate
-    from vaxstudy.synth.params import SynthParams
+    from vaxstudy.synth.params import ERROR_KINDS, SynthParams
 
     noise = {k: v for k, v in {
         "missing_base": missing_base, "new_subject_rate": new_subject_rate, "dup_dose_rate": dup_dose_rate,
@@ -40,6 +44,18 @@ def synth(
             noise[name] = float(value)
         except ValueError:
             raise typer.BadParameter(f"{item!r} is not NAME=NUMBER", param_hint="--param") from None
+    for item in error or []:
+        name, _, value = item.partition("=")
+        if name not in ERROR_KINDS:
+            raise typer.BadParameter(f"unknown error kind {name!r}; one of: {', '.join(ERROR_KINDS)}",
+                                     param_hint="--error")
+        try:
+            rate = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{item!r} is not KIND=RATE", param_hint="--error") from None
+        if not 0 <= rate <= 1:
+            raise typer.BadParameter(f"{item!r}: the rate must be in [0, 1]", param_hint="--error")
+        noise[name] = rate
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
     path = generate(out, province=province, scale=scale, seed=seed, period=(period_start, period_end), fmt=fmt,

@@ -36,6 +36,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from vaxstudy.synth import errors
 from vaxstudy.synth import names as nm
 from vaxstudy.synth.params import SynthParams
 
@@ -236,25 +237,46 @@ CAMPAIGN_START_DAY = int(np.datetime64("2021-03-08", "D").astype(np.int64))
 
 
 def _noisy_profiles(per: pd.DataFrame, site_com: np.ndarray, district_communes: dict, params: SynthParams,
-                    rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed person fields (Arrow-backed strings) and noise flags for one chunk of profiles."""
+                    rng: np.random.Generator, err_rng: np.random.Generator,
+                    neighbours: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed person fields (Arrow-backed strings) and noise flags for one chunk of profiles.
+
+    The kinds of the widened catalogue (synth/errors.py) draw from ``err_rng`` only, so
+    the draws of the original noise from ``rng`` do not depend on their rates."""
     n = len(per)
-    names, f_name = noisy_names(per["full_name"].to_numpy(dtype=object), params, rng)
-    dobs, f_dob = noisy_dobs(per["dob"].to_numpy(), params, rng)
+    true_names = per["full_name"].to_numpy(dtype=object)
+    sex_true = per["sex"].to_numpy()
+    names_in, f_name2 = errors.name_errors(true_names, sex_true, params, err_rng)
+    names, f_name = noisy_names(names_in, params, rng)
+    dob_in, f_dob2 = errors.dob_errors(per["dob"].to_numpy(), params, err_rng)
+    dobs, f_dob = noisy_dobs(dob_in, params, rng)
     f_sex = {"sex_empty": rng.random(n) < params.sex_empty}
-    sex = np.where(f_sex["sex_empty"], "", np.where(per["sex"].to_numpy() == "M", "Nam", "Nữ"))
-    ids, f_id = noisy_ids(per["person_id"].to_numpy(dtype=object), per["cmnd"].to_numpy(dtype=object), params, rng)
+    sex = np.where(f_sex["sex_empty"], "", np.where(sex_true == "M", "Nam", "Nữ"))
+    sex, f_sex2 = errors.sex_errors(sex, params, err_rng)
+    cccd = per["person_id"].to_numpy(dtype=object)
+    ids, f_id = noisy_ids(cccd, per["cmnd"].to_numpy(dtype=object), params, rng)
+    ids, f_id2 = errors.id_errors(ids, cccd, per["hh_other_id"].to_numpy(dtype=object), params, err_rng)
     own = per["own_phone"].to_numpy(dtype=object)
     base_phone = np.where(own != "", own,
                           np.where(rng.random(n) < 0.7, per["contact_phone"].to_numpy(dtype=object), "")).astype(object)
+    base_phone, f_ph2 = errors.phone_errors(base_phone, per["hh_other_phone"].to_numpy(dtype=object), params, err_rng)
     phones, f_ph = noisy_phones(base_phone, params, rng)
+    true_com = per["commune_code"].to_numpy(dtype=object)
     (pv, ds, cm), f_ad = noisy_address(per["province_code"].to_numpy(dtype=object), per["district_code"].to_numpy(dtype=object),
-                                       per["commune_code"].to_numpy(dtype=object), site_com, district_communes, params, rng)
+                                       true_com, site_com, district_communes, params, rng)
+    ds, cm, f_ad2 = errors.commune_errors(ds, cm, true_com, neighbours, params, err_rng)
     cols = {"full_name": names, "date_of_birth": dobs, "sex": sex, "id_number": ids, "phone": phones,
             "province_code": pv, "district_code": ds, "commune_code": cm}
     pf = pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in cols.items()})
-    flags = pd.DataFrame({k: v for f in (f_name, f_dob, f_sex, f_id, f_ph, f_ad) for k, v in f.items()})
+    flags = pd.DataFrame({k: v for f in (f_name, f_dob, f_sex, f_id, f_ph, f_ad, f_name2, f_dob2, f_sex2, f_id2,
+                                          f_ph2, f_ad2) for k, v in f.items()})
     return pf, flags
+
+
+def _error_rng(rng: np.random.Generator) -> np.random.Generator:
+    """The widened catalogue's own stream, derived from ``rng``'s state without advancing it."""
+    state = rng.bit_generator.state["state"]["state"]
+    return np.random.default_rng([state % 2**63, state >> 64, 0xE4404])
 
 
 def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFrame, params: SynthParams,
@@ -298,11 +320,15 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
     site_com = ev_site.reindex(first_event).map(dict(zip(sites["site_id"], sites["commune_code"]))).to_numpy(dtype=object)
 
     # person fields of each profile, noised in chunks (bounded memory for Python strings)
+    err_rng = _error_rng(rng)
+    persons = persons.assign(**dict(zip(("hh_other_id", "hh_other_phone"),
+                                        errors.household_others(persons, err_rng))))
+    neighbours = errors.commune_neighbours(district_communes)
     pf_parts, flag_parts = [], []
     for lo in range(0, len(prof), PROFILE_CHUNK):
         sl = slice(lo, lo + PROFILE_CHUNK)
         per = persons.loc[prof["person_key"].to_numpy()[sl]]
-        pf, fl = _noisy_profiles(per, site_com[sl], district_communes, params, rng)
+        pf, fl = _noisy_profiles(per, site_com[sl], district_communes, params, rng, err_rng, neighbours)
         pf.insert(0, "subject_id", prof["subject_id"].to_numpy()[sl])
         fl.insert(0, "subject_id", prof["subject_id"].to_numpy()[sl])
         pf_parts.append(pf)
@@ -318,6 +344,20 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
     vac = pd.DataFrame({
         "record_id": rows["record_id"].to_numpy(), "subject_id": rows["subject_id"].to_numpy(),
     }).merge(pf, on="subject_id", how="left")
+    # rows of a profile other than its first whose person fields were typed again (fresh noise)
+    later = rows.duplicated(["person_key", "prof"]).to_numpy()
+    refield = later & (err_rng.random(len(rows)) < params.retype_visit)
+    idx = np.flatnonzero(refield)
+    if len(idx):
+        per = persons.loc[rows["person_key"].to_numpy()[idx]]
+        rf, _ = _noisy_profiles(per, site_com[prof.set_index(["person_key", "prof"]).index.get_indexer(
+            pd.MultiIndex.from_frame(rows.loc[idx, ["person_key", "prof"]]))], district_communes, params,
+            err_rng, err_rng, neighbours)
+        for c in rf.columns:
+            vac[c] = vac[c].astype(object)
+            vac.loc[idx, c] = rf[c].to_numpy(dtype=object)
+            vac[c] = vac[c].astype("str")
+        del per, rf
     # a few second typings carry the previous day's date (typed from memory / the wrong list)
     day = evx["day"].to_numpy()
     shift = np.where(rows["retyped"].to_numpy() & (rng.random(len(rows)) < params.dup_dose_date_shift)
@@ -331,6 +371,6 @@ def build_records(persons: pd.DataFrame, events: pd.DataFrame, sites: pd.DataFra
         "record_id": rows["record_id"].to_numpy(), "event_id": rows["event_id"].to_numpy(),
         "person_key": rows["person_key"].to_numpy(), "subject_id": rows["subject_id"].to_numpy(),
         "retyped": rows["retyped"].to_numpy(), "new_profile": rows["new_profile"].to_numpy(),
-        "entered_ts": rows["ts"].to_numpy(), "date_shift": shift,
+        "entered_ts": rows["ts"].to_numpy(), "date_shift": shift, "fields_retyped": refield,
     })
     return vac, truth_rec, flags

@@ -123,6 +123,75 @@ class SynthParams(BaseModel):
     commune_wrong: float = Field(0.04, ge=0, le=1, description="Wrong commune: the site's commune or another commune of the district.")
     address_empty: float = Field(0.02, ge=0, le=1, description="Province, district and commune all left empty.")
     sex_empty: float = Field(0.01, ge=0, le=1, description="Sex left empty.")
+    # -- widened error catalogue (synth/errors.py) ----------------------------------
+    # Kinds a registry export shows that the rates above do not make. Drawn from their
+    # own random stream, so with all of them at 0 a province is the one the earlier
+    # generator made. None is a published figure: each default is a rate small enough
+    # not to dominate, with the reasoning for its kind in the description.
+    dob_year_off1: float = Field(
+        0.01, ge=0, le=1,
+        description="Year of birth off by one, day and month right: the last digit slipped, or the "
+        "year counted from the age in lunar years (tuổi mụ counts one more than the solar age).",
+    )
+    dob_year_off10: float = Field(
+        0.003, ge=0, le=1,
+        description="Year of birth off by ten, day and month right: the decade digit mistyped (1975 for 1985).",
+    )
+    dob_lunar: float = Field(
+        0.01, ge=0, le=1,
+        description="Day and month (and, before Tết, the year) of the lunar-calendar birthday, which many "
+        "older people know instead of the solar one: the lunar date runs 20-50 days behind.",
+    )
+    dob_placeholder: float = Field(
+        0.01, ge=0, le=1,
+        description="Day and month typed as the placeholder 01/01 with the year right: the birthday is "
+        "unknown and the form requires a full date.",
+    )
+    id_digit: float = Field(
+        0.005, ge=0, le=1,
+        description="One digit of the CCCD changed at any position, the 3-digit province of birth "
+        "included (id_typo never touches it).",
+    )
+    id_sex_digit: float = Field(
+        0.002, ge=0, le=1,
+        description="The CCCD's 4th digit (sex and century: 0/1 male/female born 19xx, 2/3 born 20xx) "
+        "mistyped as the other sex's.",
+    )
+    id_household: float = Field(
+        0.005, ge=0, le=1,
+        description="The ID of another member of the household (their CMND if they have one, else "
+        "their CCCD): a family's papers are typed together and one is picked up twice.",
+    )
+    name_permute: float = Field(
+        0.005, ge=0, le=1,
+        description="Name parts in an order other than the original and other than the given-name-first "
+        "rotation of name_swap (e.g. 'Nguyễn Hoà Thị', 'Thị Hoà Nguyễn').",
+    )
+    name_middle_drop: float = Field(
+        0.01, ge=0, le=1,
+        description="Middle name(s) left out ('Nguyễn Hoà'); the middle name is optional in use and often omitted.",
+    )
+    name_middle_add: float = Field(
+        0.003, ge=0, le=1,
+        description="A middle name added: Văn/Thị by sex where there is none or where it differs, "
+        "as a clerk who expects one would type.",
+    )
+    commune_neighbour: float = Field(
+        0.01, ge=0, le=1,
+        description="The commune next in the province's GSO code order (codes run geographically, so "
+        "usually a neighbour, sometimes across the district line; the district follows the commune).",
+    )
+    sex_wrong: float = Field(0.003, ge=0, le=1, description="Sex mistyped (the other one picked).")
+    phone_household: float = Field(
+        0.02, ge=0, le=1,
+        description="The phone of another member of the household (one number given for the family).",
+    )
+    retype_visit: float = Field(
+        0.1, ge=0, le=1,
+        description="A later row of a profile whose person fields were typed again at that visit with "
+        "fresh noise (the profile was not selected, or its fields were edited), so the rows of one "
+        "profile do not always carry identical fields.",
+    )
     # -- tallies ----------------------------------------------------------------------
     tally_error_rate: float = Field(
         0.02, ge=0, le=1,
@@ -131,3 +200,16 @@ class SynthParams(BaseModel):
 
 
 NOISE_FIELDS = tuple(SynthParams.model_fields)
+
+#: the error kinds the widened catalogue adds (synth/errors.py); all 0 reproduces the
+#: earlier generator's provinces
+NEW_ERROR_KINDS: tuple[str, ...] = (
+    "dob_year_off1", "dob_year_off10", "dob_lunar", "dob_placeholder", "id_digit", "id_sex_digit",
+    "id_household", "name_permute", "name_middle_drop", "name_middle_add", "commune_neighbour",
+    "sex_wrong", "phone_household", "retype_visit",
+)
+#: every kind of error in the typed person fields (``vaxstudy synth --error KIND=RATE``)
+ERROR_KINDS: tuple[str, ...] = tuple(
+    f for f in SynthParams.model_fields
+    if f.startswith(("name_", "dob_", "id_", "phone_", "commune_", "address_", "sex_"))
+) + ("retype_visit",)
