@@ -14,6 +14,7 @@ true_person_key), and returns:
   against flags recomputed from the truth with the same rule (a row repeating
   an earlier (true person, dose_number) in entry order).
 * ``n_persons_est``, ``n_persons_true``, ``n_persons_rel_error``.
+* ``blocking_reach`` (with the project database): see :mod:`vaxstudy.link.reach`.
 
 Record order and dose numbers come from the ``vaccinations`` table when a
 DuckDB file is given (or found next to the output), else from the
@@ -60,9 +61,12 @@ def evaluate(
     *,
     db_path: str | Path | None = None,
     write: bool = True,
+    reach: bool = True,
 ) -> dict[str, Any]:
     """Linkage accuracy of a run against truth. Writes evaluation.json into an
-    output folder when ``write`` and a folder was given."""
+    output folder when ``write`` and a folder was given. With ``reach`` and the project
+    database, also ``blocking_reach``: the share of true pairs the candidate generation
+    reached and the field-agreement patterns of those it did not (vaxstudy.link.reach)."""
     src = Path(out_dir_or_db)
     truth_dir = Path(truth_dir)
     con = duckdb.connect()
@@ -169,6 +173,32 @@ def evaluate(
         "n_persons_true": k_true,
         "n_persons_rel_error": (k_est - k_true) / k_true if k_true else None,
     }
+    if reach:
+        res["blocking_reach"] = _blocking_reach(src, truth_dir, db_path)
     if write and src.is_dir():
         (src / "evaluation.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
     return res
+
+
+def _blocking_reach(src: Path, truth_dir: Path, db_path: str | Path | None) -> dict[str, Any] | None:
+    """Share of true pairs the candidate generation reached (vaxstudy.link.reach), when the
+    project database with the standardised tables is at hand; None otherwise."""
+    from vaxstudy.link.reach import blocking_reach
+
+    if db_path is None:
+        return None
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{Path(db_path).as_posix()}' AS proj (READ_ONLY)")
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
+    finally:
+        con.close()
+    if not {"population_std", "vaccinations_std"} <= tables:
+        return None
+    truth_file = _find_file(truth_dir, "truth") if truth_dir.is_dir() else None
+    truth_sql = f"SELECT * FROM {_read_sql(truth_file)}" if truth_file else "SELECT * FROM proj.truth"
+    links = src / "record_links.parquet"
+    links_sql = (f"SELECT * FROM read_parquet('{links.as_posix()}')" if src.is_dir() and links.exists()
+                 else "SELECT * FROM proj.record_links")
+    return blocking_reach(db_path, truth_sql, links_sql)

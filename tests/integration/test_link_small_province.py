@@ -41,6 +41,15 @@ def test_accuracy_on_small_province(linked_small):
     assert ev["link_recall"] >= 0.99
     assert ev["dup_f1"] >= 0.95
     assert abs(ev["n_persons_rel_error"]) <= 0.01
+    # candidate generation measured against the truth: share reached, patterns of the rest
+    br = ev["blocking_reach"]
+    assert br["n_true_pairs"] > 3000 and br["reached"] >= 0.995
+    assert br["reached"] >= br["reached_first_pass"]
+    assert br["n_unreached"] == round((1 - br["reached"]) * br["n_true_pairs"])
+    symbols = {"same", "near", "differs", "missing", "permuted", "off by 1", "off by 10", "other kind",
+               "one digit"}
+    assert all(set(p["fields"].values()) <= symbols for p in br["unreached_patterns"])
+    assert sum(p["n"] for p in br["unreached_patterns"]) <= br["n_unreached"]
 
 
 def test_outputs_and_cli_evaluate(linked_small):

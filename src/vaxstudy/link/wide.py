@@ -98,6 +98,29 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
         GROUP BY r.ident"""
 
 
+def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str, *, vax: bool,
+                         backend: Any = None, where: str = "TRUE") -> None:
+    """``dest``: the rows of ``source`` (link_reg or link_vax, alias ``v``) satisfying ``where``,
+    with ``wide_province``: the province of the typed district, else (registry rows only)
+    of the sites the identity's rows were entered at."""
+    be = engine(backend)
+    _district_province_table(con)
+    site = ""
+    prov = "g.province_code"
+    if vax:
+        site = f"LEFT JOIN ({_site_province_sql(con)}) sp ON sp.ident = v.unique_id"
+        prov = "coalesce(g.province_code, sp.site_province)"
+    be.create_table(
+        con, dest,
+        f"""
+        SELECT v.*, {prov} AS wide_province
+        FROM {source} v
+        LEFT JOIN wide_geo g ON g.district_code = v.district_code
+        {site}
+        WHERE {where}""",
+    )
+
+
 def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
                     *, where: str = "TRUE", max_iter: int = 100, tol: float = 1e-6) -> float:
     """The prior over the leftover identities, from their candidates in ``wide_best``
@@ -166,28 +189,15 @@ def wide_pass(
     from splink import Linker
 
     be = engine(backend)
-    _district_province_table(con)
-    be.create_table(
-        con, "wide_vax",
-        """
-        SELECT v.*, coalesce(g.province_code, sp.site_province) AS wide_province
-        FROM link_vax v
-        LEFT JOIN wide_geo g ON g.district_code = v.district_code
-        LEFT JOIN (""" + _site_province_sql(con) + """) sp ON sp.ident = v.unique_id
-        WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)""",
-    )
+    add_province_columns(con, "link_vax", "wide_vax", vax=True, backend=be,
+                         where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
     n_left = be.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
     summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
     prior = float(model["probability_two_random_records_match"])
     be.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
-        be.create_table(
-            con, "wide_reg",
-            """
-            SELECT l.*, g.province_code AS wide_province
-            FROM link_reg l LEFT JOIN wide_geo g ON g.district_code = l.district_code""",
-        )
+        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be)
         settings = copy.deepcopy(model)
         settings["link_type"] = "link_only"
         settings.pop("linker_uid", None)
