@@ -38,15 +38,23 @@ so); otherwise the column's ``date_formats`` entry, else ``dd/mm/yyyy`` (also ``
 Validation
 ----------
 Stops with :class:`IngestError` (file, column, a few values): missing table file,
-missing required column, duplicate ``person_id`` in the register, unreadable file.
+missing required column, a table with a header and no rows (or no usable row left),
+duplicate ``person_id`` in the register, a file that is not what its extension says
+(binary, an Excel file named .csv: :mod:`vaxstudy.filetype`), a ``columns.yaml`` key or
+table that does not exist (:mod:`vaxstudy.columns_yaml`, with the nearest valid key).
 Quarantines (table ``quarantine`` and ``quarantine.csv``, one row per input row, all
 reasons joined with ``; ``): rows with too many / too few fields, missing required
 values, unparseable or impossible dates (before 2020-12-01 for doses, before 1900 or in
 the future for birth dates), ``dose_number`` not an integer ≥ 1, non-numeric or negative
-counts, a repeated ``record_id`` / ``site_id`` (the first occurrence is kept). An
-optional ``entered_date`` that cannot be parsed is set to NULL, not quarantined: the
-dose itself is still usable. Per table, rows read = rows loaded + rows quarantined;
-``ingest_log`` records the three counts and the file's sha256.
+counts, a repeated ``record_id`` / ``site_id`` (the first occurrence is kept), and the
+checks of :mod:`vaxstudy.integrity`: vaccinated before the row's date of birth, entered
+before given, a ``site_id`` not in ``sites`` (rows and tallies). The site-days of
+quarantined tallies are listed in ``tally_excluded_days``. An optional ``entered_date``
+that cannot be parsed is set to NULL, not quarantined: the dose itself is still usable.
+Site codes are stored in the normal form of :mod:`vaxstudy.codes` (trimmed, upper case).
+Per table, rows read = rows loaded + rows quarantined; ``ingest_log`` records the three
+counts and the file's sha256; file columns that map to no contract column are listed in
+the summary (``TableCounts.unmapped``).
 
 ``_row`` is the 1-based data-row number in the source file (the entry order of the
 export); for CSV it counts physical lines after the header, so a quoted field with an
@@ -65,7 +73,10 @@ from typing import Any
 
 import duckdb
 
+from vaxstudy import integrity
+from vaxstudy.codes import site_code_sql
 from vaxstudy.config import OPTIONAL_TABLES, TABLES
+from vaxstudy.filetype import ADVICE
 
 # --------------------------------------------------------------------------- schema
 
@@ -115,6 +126,10 @@ NOT_EMPTY: dict[str, tuple[str, ...]] = {
     "truth": ("record_id",),
 }
 
+#: Columns holding site codes, stored in the one normal form of :mod:`vaxstudy.codes`.
+SITE_CODE_COLUMNS: dict[str, tuple[str, ...]] = {"vaccinations": ("site_id",), "sites": ("site_id",),
+                                                 "tallies": ("site_id",)}
+
 #: Columns whose repeated values are quarantined (first occurrence kept).
 UNIQUE_QUARANTINE: dict[str, str] = {"vaccinations": "record_id", "sites": "site_id",
                                       "truth": "record_id"}
@@ -140,6 +155,7 @@ class TableCounts:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
+    unmapped: tuple[str, ...] = ()  # columns of the file that are no contract column (not loaded)
 
 
 @dataclass
@@ -149,6 +165,7 @@ class IngestResult:
     db_path: Path
     quarantine_path: Path
     tables: dict[str, TableCounts] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings for the user (counts, codes; no personal data)
 
     def __getitem__(self, table: str) -> TableCounts:
         return self.tables[table]
@@ -162,29 +179,18 @@ class IngestResult:
 
 
 def load_columns_yaml(data_dir: Path) -> dict[str, dict[str, Any]]:
-    """Read ``columns.yaml`` (or ``.yml``) from the data folder; {} when absent."""
-    import yaml
+    """Read and validate ``columns.yaml`` (or ``.yml``) from the data folder; {} when absent.
 
-    for name in ("columns.yaml", "columns.yml"):
-        path = data_dir / name
-        if path.exists():
-            try:
-                cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise IngestError(f"{path}: not valid YAML: {exc}") from exc
-            if not isinstance(cfg, dict):
-                raise IngestError(f"{path}: expected a mapping of table names, got {type(cfg).__name__}")
-            unknown = set(cfg) - set(COLUMNS)
-            if unknown:
-                raise IngestError(f"{path}: unknown table(s) {sorted(unknown)}; expected some of {list(COLUMNS)}")
-            for table, spec in cfg.items():
-                if not isinstance(spec, dict):
-                    raise IngestError(f"{path}: entry {table!r} must be a mapping")
-                for key in ("columns", "date_formats"):
-                    if spec.get(key) is not None and not isinstance(spec[key], dict):
-                        raise IngestError(f"{path}: {table}.{key} must be a mapping")
-            return cfg
-    return {}
+    The schema is :mod:`vaxstudy.columns_yaml`: an unknown key or table is refused with the
+    nearest valid one suggested."""
+    from vaxstudy.columns_yaml import ColumnsYamlError, load
+
+    dates = {t: tuple(c for c, k in TYPED[t].items() if k in ("dob", "dose_date", "date_optional"))
+             for t in COLUMNS}
+    try:
+        return load(data_dir, COLUMNS, dates)
+    except ColumnsYamlError as exc:
+        raise IngestError(str(exc)) from None
 
 
 def find_table_file(data_dir: Path, table: str, spec: dict[str, Any]) -> Path | None:
@@ -270,6 +276,21 @@ def _sniff_delimiter(header_line: str) -> str:
 # --------------------------------------------------------------------------- readers
 
 
+def _check_file_type(path: Path, ext: str) -> None:
+    """Stop on a file whose bytes are not what its extension says (binary, mislabelled)."""
+    from vaxstudy import filetype
+
+    try:
+        filetype.check_text_table(path) if ext == ".csv" else filetype.check_binary_table(path, ext)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """A reader's error without its option dump and hints (its first line)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _q(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -283,6 +304,7 @@ def _lit(value: str) -> str:
 def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -> int:
     """Load a CSV as all-VARCHAR table ``raw`` with _row; malformed lines go straight to
     quarantine. Returns their number."""
+    _check_file_type(path, ".csv")
     encoding = spec.get("encoding") or detect_encoding(path)
     src = path
     if codecs.lookup(encoding).name != "utf-8":
@@ -307,7 +329,7 @@ def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -
             )
         )
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as CSV: {exc}") from exc
+        raise IngestError(f"{path}: cannot read as CSV: {_first_line(exc)}; {ADVICE}") from None
     # One quarantine row per rejected line (DuckDB may log several errors for one line).
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _bad AS
@@ -360,10 +382,11 @@ def _csv_columns_literal(header_line: str, delim: str) -> str:
 
 def _read_parquet(con, path: Path, raw: str) -> None:
     """Load a Parquet file as all-VARCHAR table ``raw`` with _row."""
+    _check_file_type(path, ".parquet")
     try:
         cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise IngestError(f"{path}: cannot read as Parquet: {exc}") from exc
+        raise IngestError(f"{path}: cannot read as Parquet: {_first_line(exc)}; {ADVICE}") from None
     casts = ", ".join(f"CAST({_q(c[0])} AS VARCHAR) AS {_q(c[0])}" for c in cols)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {raw} AS
@@ -376,11 +399,12 @@ def _read_xlsx(con, path: Path, table: str, spec: dict, raw: str) -> None:
     """Load the first (or named) sheet, skipping title rows above the header."""
     import pandas as pd
 
+    _check_file_type(path, ".xlsx")
     try:
         df = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, dtype=object,
                            engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise IngestError(f"{path}: cannot read as XLSX: {exc}") from exc
+        raise IngestError(f"{path}: cannot read as XLSX: {_first_line(exc)}; {ADVICE}") from None
     renames = _rename_map(spec)
     wanted = set(REQUIRED[table])
     header_idx = None
@@ -461,6 +485,9 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     # Map the file's headers onto contract names.
     renames = _rename_map(spec)
     file_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall() if r[0] != "_row"]
+    if not n_rejected and not con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]:
+        raise IngestError(f"{path}: table {table!r} has a header ({', '.join(file_cols[:8])}"
+                          f"{' …' if len(file_cols) > 8 else ''}) but no data rows; it cannot be empty")
     mapping: dict[str, str] = {}
     for c in file_cols:
         target = renames.get(_canon(c), _canon(c))
@@ -473,15 +500,8 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             f"the file has {file_cols[:12]}{' …' if len(file_cols) > 12 else ''}. "
             f"Rename them in the file or map them in columns.yaml."
         )
-    for target in renames.values():
-        if target not in COLUMNS[table]:
-            raise IngestError(f"columns.yaml: {table}.columns maps to {target!r}, "
-                              f"not a column of {table!r} {list(COLUMNS[table])}")
-
+    unmapped = tuple(c for c in file_cols if c not in mapping.values())
     date_formats = spec.get("date_formats") or {}
-    for col in date_formats:
-        if TYPED[table].get(col) not in ("dob", "dose_date", "date_optional"):
-            raise IngestError(f"columns.yaml: {table}.date_formats names {col!r}, not a date column of {table!r}")
 
     # Typed values are computed once (inner query, columns "__t_<col>"); each check then
     # yields NULL or "<column>" _SEP "<reason>"; only rejected rows are turned into JSON.
@@ -493,7 +513,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             select.append(f"CAST(NULL AS {typ}) AS {col}")
             continue
         src = _q(mapping[col])
-        val = f"nullif(trim({src}), '')"
+        val = site_code_sql(src) if col in SITE_CODE_COLUMNS.get(table, ()) else f"nullif(trim({src}), '')"
         t = _q(f"__t_{col}")
         missing = f"WHEN {val} IS NULL THEN {_lit(col + _SEP + f'missing {col}')}"
         if kind in ("dob", "dose_date", "date_optional"):
@@ -520,10 +540,12 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             if col in NOT_EMPTY[table]:
                 checks.append(f"CASE {missing} END")
 
+    site = site_code_sql(_q(mapping["site_id"])) if "site_id" in SITE_CODE_COLUMNS.get(table, ()) else None
+    checks += integrity.row_checks(table, mapping, site, _q, _lit, _SEP, date_sql)
     ucol = UNIQUE_QUARANTINE.get(table)
     windowed = bool(ucol and ucol in mapping)
     if windowed:
-        key = f"nullif(trim({_q(mapping[ucol])}), '')"
+        key = site if ucol == "site_id" and site else f"nullif(trim({_q(mapping[ucol])}), '')"
         checks.append(f"""CASE WHEN {key} IS NOT NULL
             AND row_number() OVER (PARTITION BY {key} ORDER BY _row) > 1
             THEN {_lit(ucol + _SEP + f'duplicate {ucol} ')} || {key} || ' (first at row '
@@ -548,6 +570,8 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             FROM (SELECT _row, _reasons FROM _checked WHERE len(_reasons) > 0) c
             JOIN {raw} r ON r._row = c._row ORDER BY c._row"""
     )
+    if table == "tallies":
+        con.execute(integrity.excluded_days_sql("_checked"))
 
     if table == "population":
         dups = con.execute(
@@ -569,7 +593,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     n_quar = con.execute(
         "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchone()[0]
     con.execute(f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _csv")
-    return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar)
+    return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar, unmapped)
 
 
 def _sha256(path: Path) -> str:
@@ -619,7 +643,8 @@ def ingest(data_dir, db_path, quarantine_path=None, progress=None) -> IngestResu
             )
             if "truth" not in files:
                 con.execute("DROP TABLE IF EXISTS truth")
-            for table, path in files.items():
+            # sites first: the rows and tallies are checked against them
+            for table, path in sorted(files.items(), key=lambda kv: kv[0] != "sites"):
                 if progress:
                     progress(table)
                 result.tables[table] = _load_table(con, table, path, cfg.get(table) or {}, Path(tmp))
@@ -637,18 +662,40 @@ def ingest(data_dir, db_path, quarantine_path=None, progress=None) -> IngestResu
             f"COPY (SELECT * FROM quarantine ORDER BY table_name, row_number) TO {_lit(str(qpath))} "
             "(HEADER, DELIMITER ',')"
         )
+        _check_usable(con, result)
     finally:
         con.close()
     return result
+
+
+def _check_usable(con, result: IngestResult) -> None:
+    """Notes on rows at unknown sites; stop when a required table has no usable row left."""
+    for table, n, examples in con.execute(
+        """SELECT table_name, count(*), list(DISTINCT regexp_extract(reason, 'site_id ''(.*)'' not in sites', 1))[1:5]
+           FROM quarantine WHERE reason LIKE '%not in sites%' GROUP BY 1 ORDER BY 1"""
+    ).fetchall():
+        result.notes.append(f"{table}: {n:,} row(s) at site(s) not in sites quarantined, e.g. site_id "
+                            + ", ".join(repr(e) for e in examples))
+    for c in result.tables.values():
+        if c.table in TABLES and c.rows_loaded == 0:
+            top = con.execute(
+                """SELECT reason, count(*) FROM quarantine WHERE table_name = ? GROUP BY 1
+                   ORDER BY 2 DESC, 1 LIMIT 3""", [c.table]).fetchall()
+            shown = "; ".join(f"{r!r} ×{n:,}" for r, n in top)
+            raise IngestError(f"{c.source_file}: none of the {c.rows_read:,} row(s) of table {c.table!r} "
+                              f"is usable ({shown}); every row and its reason is in {result.quarantine_path}")
 
 
 def summary_table(result: IngestResult):
     """A rich Table: per input table, rows read = loaded + quarantined."""
     from rich.table import Table
 
-    t = Table(title=f"ingest → {result.db_path}")
-    for col in ("table", "file", "rows read", "loaded", "quarantined"):
-        t.add_column(col, justify="right" if col not in ("table", "file") else "left")
+    from rich.markup import escape
+
+    t = Table(title=escape(f"ingest → {result.db_path}"))
+    for col in ("table", "file", "rows read", "loaded", "quarantined", "columns not used"):
+        t.add_column(col, justify="right" if col not in ("table", "file", "columns not used") else "left")
     for c in result.tables.values():
-        t.add_row(c.table, c.source_file, f"{c.rows_read:,}", f"{c.rows_loaded:,}", f"{c.rows_quarantined:,}")
+        t.add_row(c.table, escape(c.source_file), f"{c.rows_read:,}", f"{c.rows_loaded:,}",
+                  f"{c.rows_quarantined:,}", escape(", ".join(c.unmapped)) or "-")
     return t

@@ -330,7 +330,7 @@ def test_columns_yaml_file_entry_and_bad_target(tmp_path):
     with pytest.raises(IngestError, match=r"missing\.csv: file named for table 'sites'"):
         ingest(data, tmp_path / "db.duckdb")
     (data / "columns.yaml").write_text("sites:\n  file: danh_sach_diem_tiem.csv\n  columns: {site_name: ten_diem}\n")
-    with pytest.raises(IngestError, match=r"sites.columns maps to 'ten_diem'"):
+    with pytest.raises(IngestError, match=r"sites.columns maps 'site_name' to 'ten_diem', not a column of 'sites'"):
         ingest(data, tmp_path / "db.duckdb")
 
 
@@ -354,7 +354,10 @@ def test_empty_and_corrupt_files(tmp_path):
         ingest(data, tmp_path / "db.duckdb")
     (data / "sites.csv").unlink()
     (data / "sites.parquet").write_bytes(b"not a parquet file")
-    with pytest.raises(IngestError, match=r"sites\.parquet: cannot read as Parquet"):
+    with pytest.raises(IngestError, match=r"sites\.parquet: this \.parquet file is text, not Parquet"):
+        ingest(data, tmp_path / "db.duckdb")
+    (data / "sites.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(IngestError, match=r"sites\.parquet: cannot read as Parquet: [^\n]*; export the table"):
         ingest(data, tmp_path / "db.duckdb")
 
 
@@ -368,7 +371,7 @@ def test_cli_prints_the_row_accounting(tmp_path):
                            env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     line = next(ln for ln in r.output.splitlines() if "vaccinations" in ln)
-    assert [c.strip() for c in line.split("│") if c.strip()] == ["vaccinations", "vaccinations.csv", "14", "3", "11"]
+    assert [c.strip() for c in line.split("│") if c.strip()] == ["vaccinations", "vaccinations.csv", "14", "3", "11", "-"]
     assert "quarantined with their reasons" in r.output
     r2 = CliRunner().invoke(app, ["standardize", "--db", str(tmp_path / "db.duckdb")], env={"COLUMNS": "200"})
     assert r2.exit_code == 0, r2.output

@@ -16,6 +16,7 @@ def ingest(
     """Read population, vaccinations, sites, tallies (and truth) into DuckDB; quarantine unusable rows."""
     from rich.console import Console
 
+    from vaxstudy.commands.output import fail, say, warn
     from vaxstudy.ingest import IngestError, ingest as run_ingest, summary_table
 
     console = Console()
@@ -24,8 +25,9 @@ def ingest(
             result = run_ingest(data, db, quarantine_path=quarantine,
                                 progress=lambda t: status.update(f"ingesting {t} …"))
     except IngestError as exc:
-        Console(stderr=True).print(f"[bold red]ingest failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+        fail("ingest", exc)
     console.print(summary_table(result))
+    for note in result.notes:
+        warn(note)
     if result.rows_quarantined:
-        console.print(f"{result.rows_quarantined:,} row(s) quarantined with their reasons: {result.quarantine_path}")
+        say(f"{result.rows_quarantined:,} row(s) quarantined with their reasons: {result.quarantine_path}")

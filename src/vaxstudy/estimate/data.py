@@ -32,6 +32,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from vaxstudy.codes import gso_code_sql
+
 AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-64", "65+")
 SEXES: tuple[str, ...] = ("M", "F")
 OTHER = "other"  # cell of entered doses that are not register adults of the province
@@ -68,7 +70,8 @@ _SEX_SQL = """CASE
 
 
 def _pad(c: str, n: int) -> str:
-    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), '{'0' * n}')"
+    """The GSO code of column ``c`` (:func:`vaxstudy.codes.gso_code_sql`); all zeros -> NULL."""
+    return f"nullif({gso_code_sql(c, n)}, '{'0' * n}')"
 
 
 def sql_str(v: str) -> str:
@@ -117,7 +120,9 @@ class Inputs:
       cand_any (P(the row's person is in the register at all), else cand_q),
       cell (index into ``cells`` of the linked person, or the 'other' cell).
     sites: site_id, district_code (stratum), province_code, in_province (bool).
-    tallies: site (index), vdate, dose, doses (int).
+    tallies: site (index), vdate, dose, doses (int), in_scope, tally_ok (False where the
+      site-day has a quarantined tally row: out of the missing-entry rates; rows carry
+      the same ``tally_ok``).
     pop: register residents of the province aged >= 18 at period_end:
       person_id, district_code, sex, age_group, cell.
     cells: district_code, sex, age_group per cell; the last cell is ``other``.
@@ -385,6 +390,8 @@ def load_inputs(
     tallies["in_scope"] = sites["in_province"].to_numpy()[tallies["site"].to_numpy()] & (
         tallies["vdate"].to_numpy() >= np.datetime64(start)
     )
+    # Site-days with a quarantined tally row leave both sides of the missing-entry rates.
+    rows["tally_ok"], tallies["tally_ok"] = _tally_ok(con, rows, tallies, notes)
 
     if link_threshold is None:
         link_threshold = _read_threshold(con)
@@ -404,6 +411,25 @@ def load_inputs(
         has_candidates=has_cand,
         notes=notes,
     )
+
+
+def _tally_ok(con, rows: pd.DataFrame, tallies: pd.DataFrame, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row and per tally: False where its site-day has a quarantined tally row
+    (``tally_excluded_days``, written by ingest, see :mod:`vaxstudy.integrity`)."""
+    from vaxstudy.integrity import EXCLUDED_DAYS
+
+    ok_rows, ok_tallies = np.ones(len(rows), dtype=bool), np.ones(len(tallies), dtype=bool)
+    if not table_exists(con, EXCLUDED_DAYS):
+        return ok_rows, ok_tallies
+    x = con.execute(f"SELECT CAST(site_id AS VARCHAR), CAST(vaccination_date AS DATE) FROM {EXCLUDED_DAYS}").df()
+    if x.empty:
+        return ok_rows, ok_tallies
+    days = pd.MultiIndex.from_arrays([x.iloc[:, 0].astype(str), pd.to_datetime(x.iloc[:, 1])])
+    ok_rows = ~pd.MultiIndex.from_arrays([rows["site_id"].astype(str), rows["vdate"]]).isin(days)
+    ok_tallies = ~pd.MultiIndex.from_arrays([tallies["site_id"].astype(str), tallies["vdate"]]).isin(days)
+    notes.append(f"{len(x)} site-day(s) with a quarantined tally row left out of missing_entry_rate "
+                 f"(their entered doses and their tallies)")
+    return np.asarray(ok_rows), np.asarray(ok_tallies)
 
 
 def _read_threshold(con: duckdb.DuckDBPyConnection) -> float | None:

@@ -17,6 +17,7 @@ from vaxstudy.estimate.coverage import (
 )
 from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
 from vaxstudy.estimate.rates import (
+    RECORD_QUANTITIES,
     RECORD_RATES,
     counts,
     counts_by_district,
@@ -71,7 +72,7 @@ def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
 
 def _record_totals(agg, G, W, deltas=None, family="province") -> dict[str, np.ndarray]:
     tot = {}
-    for k in ("rec", "subj", "dsub", "dup", "unl", "tally"):
+    for k in RECORD_QUANTITIES:
         a = agg[f"{k}_district"] if family == "district" and f"{k}_district" in agg else agg[k]
         t = W @ (a[:, None] * G)
         if deltas is not None and k in deltas:

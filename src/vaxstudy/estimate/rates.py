@@ -16,6 +16,10 @@ missing_entry_rate          1 - (rows - duplicate rows) / tally
 missing_entry_rate_naive    1 - rows / tally (duplicates left in: they hide missing doses)
 =========================  ==================================  =================
 
+The missing-entry rates leave out the site-days whose tally holds a quarantined row
+(``tally_ok`` False): their rows (``rec_x``, ``dup_x``) leave the numerator as their
+tallies leave the denominator.
+
 A subject (software profile) is given the person of most of its rows (ties:
 the person of its first row). ``n_subjects - distinct persons among them``
 equals the number of subjects that are not the first profile (by entry order)
@@ -32,7 +36,7 @@ import pandas as pd
 
 from vaxstudy.estimate.data import Inputs
 
-RECORD_QUANTITIES = ("rec", "subj", "dsub", "dup", "unl", "tally")
+RECORD_QUANTITIES = ("rec", "subj", "dsub", "dup", "unl", "tally", "rec_x", "dup_x")
 RECORD_RATES = (
     "duplicate_subject_rate",
     "duplicate_dose_rate",
@@ -92,21 +96,34 @@ def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
         subj_d += np.bincount(s_site, minlength=S)
         dsub_d += np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     out["subj_district"], out["dsub_district"] = subj_d, dsub_d
-    t = inp.tallies[inp.tallies["in_scope"].to_numpy()]
+    t = inp.tallies[inp.tallies["in_scope"].to_numpy() & _tally_ok(inp.tallies)]
     out["tally"] = np.bincount(t["site"].to_numpy(), weights=t["doses"].to_numpy(dtype=float), minlength=S)
+    x = ~_tally_ok(sc)  # rows of site-days whose tally was quarantined
+    out["rec_x"] = np.bincount(site, weights=x.astype(float), minlength=S)
+    out["dup_x"] = np.bincount(site, weights=(x & sc["is_dup_scope"].to_numpy(dtype=bool)).astype(float),
+                               minlength=S)
     return out
+
+
+def _tally_ok(df: pd.DataFrame) -> np.ndarray:
+    """The ``tally_ok`` column (all True when absent: inputs built without it)."""
+    if "tally_ok" in df.columns:
+        return df["tally_ok"].to_numpy(dtype=bool)
+    return np.ones(len(df), dtype=bool)
 
 
 def record_rates(tot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Rates from totals (any shape; arrays broadcast). NaN where a denominator is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         rec, tally = tot["rec"], tot["tally"]
+        rec_t = rec - tot.get("rec_x", 0.0)  # rows of site-days whose tally counts
+        dup_t = tot["dup"] - tot.get("dup_x", 0.0)
         return {
             "duplicate_subject_rate": np.where(tot["subj"] > 0, tot["dsub"] / tot["subj"], np.nan),
             "duplicate_dose_rate": np.where(rec > 0, tot["dup"] / rec, np.nan),
             "unlinked_record_rate": np.where(rec > 0, tot["unl"] / rec, np.nan),
-            "missing_entry_rate": np.where(tally > 0, 1.0 - (rec - tot["dup"]) / tally, np.nan),
-            "missing_entry_rate_naive": np.where(tally > 0, 1.0 - rec / tally, np.nan),
+            "missing_entry_rate": np.where(tally > 0, 1.0 - (rec_t - dup_t) / tally, np.nan),
+            "missing_entry_rate_naive": np.where(tally > 0, 1.0 - rec_t / tally, np.nan),
         }
 
 

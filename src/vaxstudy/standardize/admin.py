@@ -7,14 +7,14 @@ FALSE otherwise, NULL when no commune code was typed.
 
 from __future__ import annotations
 
-WIDTH = {"province_code": 2, "district_code": 3, "commune_code": 5}
+from vaxstudy.codes import GSO_WIDTH as WIDTH
+from vaxstudy.codes import gso_code_sql
 
 
 def code_sql(col: str, width: int) -> str:
-    """SQL: the code zero-padded to ``width`` digits; NULL when empty, non-numeric or too long."""
-    d = f"regexp_replace(trim(CAST({col} AS VARCHAR)), '\\.0$', '')"
-    return (f"CASE WHEN regexp_full_match({d}, '[0-9]{{1,{width}}}') "
-            f"THEN lpad({d}, {width}, '0') END")
+    """SQL: the code zero-padded to ``width`` digits; NULL when empty, non-numeric or too long
+    (the one normal form of :mod:`vaxstudy.codes`)."""
+    return gso_code_sql(col, width)
 
 
 def register_geo(con) -> None:
