@@ -13,6 +13,7 @@ from vaxstudy.commands.evaluate import evaluate
 from vaxstudy.commands.ingest import ingest
 from vaxstudy.commands.link import link
 from vaxstudy.commands.report import demo, report, report_all
+from vaxstudy.commands.review import review_app
 from vaxstudy.commands.standardize import standardize
 from vaxstudy.commands.synth import synth
 
@@ -48,6 +49,7 @@ app.command("evaluate")(evaluate)
 app.command("report")(report)
 app.command("report-all")(report_all)
 app.command("demo")(demo)
+app.add_typer(review_app, name="review")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

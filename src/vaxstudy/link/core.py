@@ -15,6 +15,7 @@ from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
 from vaxstudy.link.doses import build_record_links
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.settings import build_settings
+from vaxstudy.review.decisions import apply_review_decisions
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,8 @@ def link_db(
             )
             n_rescued = backend.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
             backend.insert(con, "ident_link", "SELECT * FROM ident_rescue")
+        # reviewers' same/different decisions (vaxstudy review score) override the model's links
+        n_review_overrides = apply_review_decisions(con, backend)
 
         backend.create_table(
             con, "dedupe_in",
@@ -351,6 +354,7 @@ def link_db(
             },
             "wide_pass": wide_summary,
             "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
+            "review_decisions": {"identities_changed": int(n_review_overrides)},
             "dedupe": dd,
             "results": {
                 "n_records": int(stats[0]),

@@ -1,0 +1,272 @@
+"""The review loop on a hand-made tiny run: sample → fill in Excel → score, and every malformed return."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaxstudy.review import decisions as D
+from vaxstudy.review.labels import DECISION_LABELS
+from vaxstudy.review.oracle import oracle_decisions, true_accuracy
+from vaxstudy.review.returned import ReviewFileError
+from vaxstudy.review.sample import allocate, sample_run
+from vaxstudy.review.score import estimate, score_run
+
+RUN = "40_2021-03-08_2021-10-31"
+GIVEN = ["an", "binh", "chi", "dung", "hoa", "hung", "lan", "mai", "nam", "tuan"]
+
+
+def _make_run(root: Path, seed: int = 0) -> Path:
+    """A run with 80 register persons and 150 rows: links in every band (some wrong), unlinked
+    rows with and without candidates, duplicate profiles and duplicate doses; truth included."""
+    rng = np.random.default_rng(seed)
+    npers = 80
+    pid = [f"0400{i:08d}" for i in range(npers)]
+    given = [GIVEN[i % 10] for i in range(npers)]
+    by = [1950 + i % 40 for i in range(npers)]
+    pop = pd.DataFrame({"person_id": pid, "full_name": [f"Nguyễn Văn {g.title()}" for g in given],
+                        "date_of_birth": pd.to_datetime([f"{y}-01-15" for y in by]).date, "sex": "M",
+                        "commune_code": [f"{17000 + i % 5}" for i in range(npers)],
+                        "phone": [f"09{i:08d}" for i in range(npers)]})
+    rows = []
+    for r in range(150):
+        true = r % 90  # 0..79 register persons, 80..89 outside the register
+        rows.append({"record_id": f"R{r:05d}", "true": true, "dose": 1 + (r // 90), "_row": r + 1})
+    v = pd.DataFrame(rows)
+    v["subject_id"] = "S" + v["true"].astype(str)
+    v.loc[v.index % 13 == 5, "subject_id"] = "S" + v["true"].astype(str) + "b"  # second profiles
+    v.loc[v.index % 17 == 3, "dose"] = 1  # a repeated dose 1 for some persons
+    v["true_person_id"] = [pid[t] if t < npers else None for t in v["true"]]
+    # the link stage's answer: mostly right, a few wrong links, a few missed
+    person = v["true_person_id"].copy()
+    wrong = v.index % 23 == 7
+    person[wrong] = [pid[(t + 1) % npers] for t in v.loc[wrong, "true"]]
+    missed = (v.index % 19 == 4) & person.notna().to_numpy()
+    person[missed] = None
+    bands = np.array([0.999999, 0.9995, 0.995, 0.95])
+    mp = np.where(person.notna(), bands[v.index % 4], np.nan)
+    mp[wrong] = 0.95
+    best = np.where(missed, v["true_person_id"], None)
+    bmp = np.where(missed, rng.uniform(0.05, 0.8, len(v)), np.nan)
+    key = person.where(person.notna(), "U" + v["true"].astype(str))
+    rl = pd.DataFrame({"record_id": v["record_id"], "person_id": person, "match_probability": mp,
+                       "person_key": key, "best_person_id": best, "best_match_probability": bmp,
+                       "in_register_probability": bmp})
+    rl["is_duplicate_dose"] = rl.assign(d=v["dose"]).groupby(["person_key", "d"]).cumcount() > 0
+    t = v["true"].to_numpy()
+    vax = pd.DataFrame({
+        "record_id": v["record_id"], "subject_id": v["subject_id"],
+        "full_name": [f"Nguyen Van {given[x % npers].title()}" for x in t],
+        "date_of_birth": [f"15/01/{by[x % npers]}" for x in t], "sex": "Nam",
+        "id_number": [pid[x] if x < npers and x % 3 else "" for x in t], "phone": "",
+        "commune_code": [f"{17000 + x % 5}" for x in t],
+        "vaccination_date": pd.Timestamp("2021-06-01") + pd.to_timedelta(v["dose"] * 30, unit="D"),
+        "dose_number": v["dose"], "site_id": "TYT17000", "_row": v["_row"]})
+    std = lambda d, idc: pd.DataFrame({  # noqa: E731
+        "unique_id": d[idc], "name_norm": d["full_name"].str.lower(),
+        "name_ascii": d["full_name"].str.lower().str.replace("ễ", "e").str.replace("ă", "a"),
+        "given_name_ascii": d["full_name"].str.split().str[-1].str.lower(),
+        "birth_year": [int(str(x)[-4:]) if len(str(x)) > 4 and str(x)[-4:].isdigit() else int(str(x)[:4])
+                       for x in d["date_of_birth"]],
+        "dob": pd.NaT, "sex": "M", "id_number": d.get("id_number", d[idc]),
+        "phone": d["phone"], "commune_code": d["commune_code"]})
+    truth = pd.DataFrame({"record_id": v["record_id"], "true_person_id": v["true_person_id"],
+                          "true_person_key": "P" + v["true"].astype(str)})
+    out = root / "out"
+    work = out / "restricted" / "work"
+    (work / "40_link").mkdir(parents=True)
+    con = duckdb.connect(str(work / "40.duckdb"))
+    for name, df in {"population": pop, "vaccinations": vax, "record_links": rl, "truth": truth,
+                     "population_std": std(pop, "person_id"), "vaccinations_std": std(vax, "record_id")}.items():
+        con.register("df", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
+        con.unregister("df")
+    con.close()
+    (work / "40_link" / "link_summary.json").write_text(json.dumps({"decision": {"threshold": 0.9}}))
+    (out / RUN).mkdir()
+    return out / RUN
+
+
+@pytest.fixture()
+def run(tmp_path) -> Path:
+    return _make_run(tmp_path)
+
+
+def _db(run: Path) -> Path:
+    return run.parent / "restricted" / "work" / "40.duckdb"
+
+
+def _fill_xlsx(path: Path, db: Path, language: str = "vi", edit=None) -> None:
+    """Fill the decision column as the oracle would, with the drop-down's labels."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb["review"]
+    head = [c.value for c in ws[1]]
+    col = {h: j + 1 for j, h in enumerate(head)}
+    keys = ["Mã mục", "kind", "record_id", "candidate_id"] if language == "vi" else \
+        ["Item", "kind", "record_id", "candidate_id"]
+    items = pd.DataFrame([[ws.cell(i, col[k]).value for k in keys] for i in range(2, ws.max_row + 1)],
+                         columns=["review_id", "kind", "record_id", "candidate_id"])
+    dec = oracle_decisions(db, items.fillna(""))
+    label = DECISION_LABELS[language]
+    dcol = col["Quyết định" if language == "vi" else "Decision"]
+    for i, d in enumerate(dec, start=2):
+        ws.cell(i, dcol).value = label[d]
+    if edit:
+        edit(ws, col)
+    wb.save(path)
+
+
+def test_allocate_caps_minimums_and_total():
+    n = allocate(np.array([1000, 10, 3, 0]), np.array([1.0, 50.0, 1.0, 1.0]), 40, np.array([5, 5, 5, 0]))
+    assert n.sum() == 40 and n[2] == 3 and n[1] == 10 and n[3] == 0
+    assert allocate(np.array([2, 3]), np.array([1.0, 1.0]), 100).tolist() == [2, 3]
+
+
+def test_estimate_census_and_zero_error_strata():
+    design = {"strata": [{"kind": "link", "stratum": "a", "N": 10, "n": 10, "model_p_mean": 0.9},
+                         {"kind": "link", "stratum": "b", "N": 1000, "n": 50, "model_p_mean": 1.0}],
+              "items": [], "certain": []}
+    valid = pd.DataFrame({"review_id": [f"r{i}" for i in range(60)], "kind": "link",
+                          "stratum": ["a"] * 10 + ["b"] * 50,
+                          "decision": ["same"] * 8 + ["different"] * 2 + ["same"] * 50})
+    s = estimate(design, valid)
+    assert s["link_precision_est"] == pytest.approx((8 + 1000) / 1010, abs=1e-6)
+    lo, hi = s["link_precision_est_ci"]
+    # no error seen in b: the interval still allows some (not a zero-width interval)
+    assert lo < 0.99 and hi == pytest.approx(8 / 10 * 10 / 1010 + 1000 / 1010, abs=1e-6)
+
+
+def test_round_trip_xlsx(run):
+    paths = sample_run(run, n=60, seed=2)
+    restricted = run.parent / "restricted" / RUN / "review"
+    assert paths["xlsx"].parent == restricted and (restricted / "README.md").exists()
+    from openpyxl import load_workbook
+
+    wb = load_workbook(paths["xlsx"])
+    ws = wb["review"]
+    assert ws.freeze_panes == "C2" and ws.data_validations.dataValidation
+    assert '"Cùng một người,Khác người,Không chắc chắn"' in ws.data_validations.dataValidation[0].formula1
+    assert any(c.fill.start_color.rgb.endswith("FFE699") for row in ws.iter_rows(min_row=2) for c in row)
+    csv = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert {"review_id", "kind", "record_id", "candidate_id", "stratum", "inclusion_prob",
+            "decision"} <= set(csv.columns)
+    assert set(csv["kind"]) == {"link", "unlinked", "dup_subject", "dup_dose"}
+    _fill_xlsx(paths["xlsx"], _db(run))
+    summary, out = score_run(run, paths["xlsx"])
+    truth = true_accuracy(_db(run))
+    assert summary["n_reviewed"] == len(csv) and summary["n_skipped"] == 0
+    for k in ("link_precision", "link_recall", "dup_subject_precision", "dup_dose_precision"):
+        lo, hi = summary[f"{k}_est_ci"]
+        assert lo <= truth[k] <= hi, (k, truth[k], lo, hi)
+    assert summary["link_precision_est"] < 1  # the wrong links were found
+    assert json.loads(out.read_text())["n_reviewed"] == len(csv)
+    con = duckdb.connect(str(_db(run)), read_only=True)
+    assert con.execute("SELECT count(*) FROM review_decisions").fetchall()[0][0] == len(csv)
+    con.close()
+    # a second sample never re-draws a decided item; they come back as certainty units
+    p2 = sample_run(run, n=60, seed=3, language="en")
+    d2 = json.loads(p2["design"].read_text())
+    first = set(zip(csv["record_id"], csv["candidate_id"]))
+    assert not first & {(i["record_id"], i["candidate_id"]) for i in d2["items"]}
+    assert len(d2["certain"]) >= len(csv) - 5
+
+
+def _bad_returns(ws, col):
+    """One fault of each kind, rows 2-5; row 7 deleted; a row added at the end."""
+    ws.cell(2, col["record_id"]).value = "R99999"
+    ws.cell(3, col["Quyết định"]).value = None
+    ws.cell(4, col["Quyết định"]).value = "có lẽ"
+    ws.cell(5, col["candidate_id"]).value = "000000000000"
+    last = ws.max_row
+    ws.append([ws.cell(last, j).value for j in range(1, ws.max_column + 1)])
+    ws.cell(last + 1, col["Mã mục"]).value = "R9999"
+    ws.delete_rows(7)
+
+
+def test_malformed_return_skips_rows_and_keeps_the_rest(run):
+    paths = sample_run(run, n=40, seed=5)
+    _fill_xlsx(paths["xlsx"], _db(run), edit=_bad_returns)
+    summary, _ = score_run(run, paths["xlsx"])
+    got = {(s["row"], s["column"]) for s in summary["skipped"]}
+    n_rows = 40
+    assert got == {(2, "record_id"), (3, "decision"), (4, "decision"), (5, "candidate_id"),
+                   (n_rows + 1, "review_id")}, summary["skipped"]
+    reasons = " ".join(s["reason"] for s in summary["skipped"])
+    assert "edited key" in reasons and "missing decision" in reasons and "unknown decision" in reasons
+    assert "row added" in reasons
+    assert summary["not_returned"] == ["R0006"]
+    assert summary["n_reviewed"] == n_rows - 5  # 4 faulty rows and 1 deleted: the rest scored
+
+
+def test_file_from_another_run_and_missing_column_are_refused(run, tmp_path):
+    paths = sample_run(run, n=30, seed=1)
+    csv = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    csv["decision"] = "same"
+    other = csv.assign(run_fingerprint="0123456789abcdef")
+    f = paths["csv"].parent / "other.csv"
+    other.to_csv(f, index=False)
+    with pytest.raises(ReviewFileError, match="another run.*row 2, column run_fingerprint"):
+        score_run(run, f)
+    csv.drop(columns=["candidate_id"]).to_csv(f, index=False)
+    with pytest.raises(ReviewFileError, match="'candidate_id' is missing"):
+        score_run(run, f)
+    # the run linked again since the sample was drawn: the design is refused
+    con = duckdb.connect(str(_db(run)))
+    con.execute("UPDATE record_links SET match_probability = 0.93 WHERE record_id = 'R00000'")
+    con.close()
+    csv.to_csv(f, index=False)
+    with pytest.raises(ReviewFileError, match="linked again"):
+        score_run(run, f)
+
+
+def test_out_inside_the_shareable_folder_is_refused(run):
+    with pytest.raises(ValueError, match="shareable"):
+        sample_run(run, n=10, out=run / "review")
+
+
+def test_cli_sample_and_score(run):
+    from typer.testing import CliRunner
+
+    from vaxstudy.cli import app
+
+    r = CliRunner().invoke(app, ["review", "sample", "--run", str(run), "--n", "20", "--language", "en"])
+    assert r.exit_code == 0, r.output
+    csv_path = run.parent / "restricted" / RUN / "review" / "review.csv"
+    csv = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    csv["decision"] = oracle_decisions(_db(run), csv).map(DECISION_LABELS["en"]).to_numpy()
+    csv.loc[0, "decision"] = "unsure"
+    csv.to_csv(csv_path, index=False)
+    r = CliRunner().invoke(app, ["review", "score", "--run", str(run), "--labels", str(csv_path)])
+    assert r.exit_code == 0, r.output
+    assert "link_recall_est" in r.output
+    s = json.loads((csv_path.parent / "review_summary.json").read_text())
+    assert s["n_unsure"] == 1 and s["n_reviewed"] == 20
+
+
+def test_apply_review_decisions_overrides_links(tmp_path):
+    db = tmp_path / "p.duckdb"
+    duckdb.connect(str(db)).close()
+    D.save_decisions(db, pd.DataFrame({
+        "kind": ["link", "unlinked", "link"], "record_id": ["r1", "r3", "r4"],
+        "candidate_id": ["P1", "P9", "P4"], "decision": ["different", "same", "unsure"],
+        "review_id": ["a", "b", "c"]}), "fp")
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE review_decisions")  # a rebuilt database: the copy beside it restores them
+    con.close()
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{db.as_posix()}' AS proj")
+    con.execute("CREATE TABLE link_rows AS SELECT * FROM (VALUES ('r1','i1'),('r2','i1'),('r3','i3'),"
+                "('r4','i4')) t(record_id, ident)")
+    con.execute("CREATE TABLE ident_link AS SELECT * FROM (VALUES ('i1','P1',0.99),('i4','P4',0.97),"
+                "('i3','P7',0.95)) t(ident, person_id, match_probability)")
+    assert D.apply_review_decisions(con) == 2
+    got = dict(con.execute("SELECT ident, person_id || ':' || match_probability FROM ident_link").fetchall())
+    assert got == {"i3": "P9:1.0", "i4": "P4:0.97"}
+    con.close()
