@@ -201,11 +201,13 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                   language: str = "vi", suppression_threshold: int = SUPPRESSION_THRESHOLD,
                   progress: Progress | None = None, kernel_name: str | None = None,
                   execution_timeout: int | None = None, notebook: str | Path | None = None,
-                  parameters: dict | None = None, privacy_check: bool = True, backend: Any = None) -> RunResult:
+                  parameters: dict | None = None, privacy_check: bool = True, backend: Any = None,
+                  extract_date: str | None = None) -> RunResult:
     """estimate → render → privacy scan for one period, into `<out>/<name>/` atomically.
 
     The estimate runs on `backend`, else on the engine that prepared the province
-    (`prepared.engine`), else on DuckDB."""
+    (`prepared.engine`), else on DuckDB. `extract_date`: the day the export was taken
+    (default: its latest entered_date); rows entered after it are left out."""
     from vaxstudy.estimate import estimate_db
     from vaxstudy.report import manifest as mf
     from vaxstudy.report import privacy
@@ -228,7 +230,7 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                 if (prepared.link_dir / f).exists():
                     shutil.copy2(prepared.link_dir / f, tmp / f)
             metrics = estimate_db(prepared.db_path, prepared.province, period_start, period_end, tmp,
-                                  seed=prepared.seed,
+                                  seed=prepared.seed, extract_date=extract_date,
                                   backend=backend if backend is not None else prepared.engine)
             if prepared.quarantine_path.exists():
                 shutil.copy2(prepared.quarantine_path, tmp / "quarantine.csv")
@@ -244,6 +246,7 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
             "suppression_threshold": int(suppression_threshold),
             "out": str(out),
             "link_chunks": int(prepared.n_chunks),
+            "extract_date": metrics.get("extract_date"),
             **(parameters or {}),
         }
         manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
@@ -291,7 +294,7 @@ def run_report(data_dir: str | Path, province: str, period_start: str, period_en
                model_path: str | Path | None = None, language: str = "vi", seed: int = DEFAULT_SEED,
                suppression_threshold: int = SUPPRESSION_THRESHOLD, progress: bool = True,
                kernel_name: str | None = None, execution_timeout: int | None = None,
-               backend: Any = None, n_chunks: int = 1) -> RunResult:
+               backend: Any = None, n_chunks: int = 1, extract_date: str | None = None) -> RunResult:
     """The whole pipeline for one province and period; returns where the report is.
 
     `backend` runs standardise, link and estimate; `n_chunks` > 1 scores the link in slices."""
@@ -302,7 +305,8 @@ def run_report(data_dir: str | Path, province: str, period_start: str, period_en
                            backend=backend, n_chunks=n_chunks)
         return render_period(prepared, period_start, period_end, out, language=language,
                              suppression_threshold=suppression_threshold, progress=pr,
-                             kernel_name=kernel_name, execution_timeout=execution_timeout)
+                             kernel_name=kernel_name, execution_timeout=execution_timeout,
+                             extract_date=extract_date)
 
 
 def ensure_run(*, data_dir: str | Path, run_dir: str | Path, db_path: str | Path, province: str,

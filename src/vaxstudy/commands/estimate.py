@@ -21,6 +21,23 @@ def _parse_period(period: str) -> tuple[str, str]:
     return start.isoformat(), end.isoformat()
 
 
+EXTRACT_HELP = ("Day the export was taken, ISO date (default: its latest entered_date); "
+                "rows entered after it are left out.")
+
+
+def parse_extract_date(value: str | None) -> str | None:
+    """``--extract-date`` as an ISO date string (None stays None)."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"expected an ISO date such as 2021-11-07, not {value!r}",
+                                 param_hint="--extract-date") from None
+
+
 def estimate(
     db: Path = typer.Option(..., "--db", help="DuckDB file holding the raw, std and record_links tables."),
     province: str = typer.Option(..., "--province", help="2-digit GSO province code, e.g. 40."),
@@ -31,6 +48,7 @@ def estimate(
     threshold: float = typer.Option(None, "--threshold",
                                     help="Link threshold for the sensitivity block (default: the linkage's)."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Skip the data-quality audit."),
+    extract_date: Optional[str] = typer.Option(None, "--extract-date", help=EXTRACT_HELP),
     backend: str = typer.Option(
         "duckdb", "--backend",
         help="Engine of the record-level queries (selection, joins, aggregation): duckdb (default) or spark.",
@@ -44,6 +62,7 @@ def estimate(
     from vaxstudy.estimate import HEADLINE_RATES, estimate_db
 
     start, end = _parse_period(period)
+    extract_date = parse_extract_date(extract_date)
     if not db.exists():
         raise typer.BadParameter(f"no such database: {db}", param_hint="--db")
     try:
@@ -55,13 +74,15 @@ def estimate(
         raise typer.Exit(code=1) from None
     try:
         m = estimate_db(db, province, start, end, out, seed=seed, n_boot=n_boot,
-                        link_threshold=threshold, audit=not no_audit, backend=engine)
+                        link_threshold=threshold, audit=not no_audit, backend=engine,
+                        extract_date=extract_date)
     except (ValueError, BackendUnavailable) as exc:
         typer.echo(f"estimate failed: {exc}", err=True)
         raise typer.Exit(code=1) from None
     finally:
         engine.close()
-    typer.echo(f"province {m['province_code']}, {m['period_start']} to {m['period_end']}: "
+    typer.echo(f"province {m['province_code']}, {m['period_start']} to {m['period_end']}, "
+               f"export of {m.get('extract_date') or 'unknown date'}: "
                f"{m['n_records']:,} records, {m['n_subjects']:,} subjects, ~{m['n_persons_est']:,} persons")
     for r in HEADLINE_RATES:
         v, ci = m[r], m[f"{r}_ci"]

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from vaxstudy.commands.estimate import EXTRACT_HELP, parse_extract_date
+
 BACKEND_HELP = ("Engine for standardise, link and the estimate's queries: duckdb (default, in process) or spark "
                 "(needs the spark extra).")
 CHUNKS_HELP = "Score the link in N slices of the registry (national runs: bounds the pairs held at once)."
@@ -32,11 +34,13 @@ def report(
     backend: str = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
     chunks: int = typer.Option(1, "--chunks", min=1, help=CHUNKS_HELP),
+    extract_date: Optional[str] = typer.Option(None, "--extract-date", help=EXTRACT_HELP),
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
     from vaxstudy.backend import BackendUnavailable, get_backend
     from vaxstudy.pipeline import PipelineError, parse_period, run_report
 
+    extract_date = parse_extract_date(extract_date)
     try:
         start, end = parse_period(period)
     except ValueError as e:
@@ -51,7 +55,8 @@ def report(
         _fail(str(e))
     try:
         res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
-                         suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks)
+                         suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks,
+                         extract_date=extract_date)
     except PipelineError as e:
         _fail(str(e))
     finally:
@@ -61,6 +66,8 @@ def report(
 
 def report_all(
     config: Path = typer.Option(..., "--config", help="YAML listing provinces and periods (see docs/reports.md)."),
+    extract_date: Optional[str] = typer.Option(None, "--extract-date",
+                                               help=EXTRACT_HELP + " Overrides the config's extract_date."),
 ) -> None:
     """Render every province × period of the config, continue past failures, write <out>/index.html."""
     from pydantic import ValidationError
@@ -72,6 +79,11 @@ def report_all(
         cfg = load_config(config)
     except (OSError, ValueError, ValidationError) as e:
         raise typer.BadParameter(str(e), param_hint="--config") from None
+    extract_date = parse_extract_date(extract_date)
+    if extract_date is not None:
+        from datetime import date
+
+        cfg = cfg.model_copy(update={"extract_date": date.fromisoformat(extract_date)})
     from vaxstudy.backend import BackendUnavailable
 
     try:

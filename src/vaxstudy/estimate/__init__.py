@@ -92,6 +92,7 @@ def estimate_db(
     link_threshold: float | None = None,
     audit: bool = True,
     backend=None,
+    extract_date: str | date | None = None,
 ) -> dict:
     """Compute the figures of CONTRACT section 3 and the data-quality audit.
 
@@ -100,7 +101,8 @@ def estimate_db(
     the linkage recorded (used by the sensitivity block only). ``backend``
     ('duckdb' default, 'spark', or a :class:`vaxstudy.backend.Backend`) runs
     the record-level queries; a backend given by name is closed at the end,
-    an object is left to its owner.
+    an object is left to its owner. ``extract_date``: the day the export was taken
+    (default: its latest entered_date); rows entered after it do not exist for the run.
     """
     from vaxstudy.backend import get_backend
     from vaxstudy.estimate import quality, truthcheck
@@ -113,7 +115,7 @@ def estimate_db(
     con = connect(db_path)
     try:
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
-                          backend=engine)
+                          backend=engine, extract_date=extract_date)
         dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
         linkage = truthcheck.linkage_accuracy(con, inp)
     finally:

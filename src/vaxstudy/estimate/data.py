@@ -139,6 +139,7 @@ class Inputs:
     link_threshold: float | None = None
     has_candidates: bool = False
     notes: list[str] = field(default_factory=list)
+    extract_date: date | None = None
 
     @property
     def n_cells(self) -> int:
@@ -166,16 +167,20 @@ def load_inputs(
     period_end: str | date,
     link_threshold: float | None = None,
     backend=None,
+    extract_date: str | date | None = None,
 ) -> Inputs:
     """Pull rows, sites, tallies and the adult register population of ``province``.
 
-    ``backend`` (a :class:`vaxstudy.backend.Backend`; DuckDB when None) runs the queries."""
+    ``backend`` (a :class:`vaxstudy.backend.Backend`; DuckDB when None) runs the queries.
+    ``extract_date``: rows entered after it are left out (default: the export's latest
+    entered_date, see :func:`resolve_extract_date`)."""
     province = str(province).zfill(2)
     start, end = as_date(period_start), as_date(period_end)
     notes: list[str] = []
     for t in ("population", "vaccinations", "tallies"):
         if not table_exists(con, t):
             raise ValueError(f"table {t!r} is missing from the database")
+    extract = resolve_extract_date(con, extract_date)
     has_links = table_exists(con, "record_links")
     if not has_links:
         raise ValueError("table 'record_links' is missing: run `vaxstudy link` first")
@@ -305,7 +310,8 @@ def load_inputs(
                  {cand_sel}
           FROM vaccinations v
           LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
-          WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL),
+          WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL
+            AND {entered_by_sql("v", extract)}),
         keys AS (
           SELECT person_key FROM r
           WHERE site_id IN (SELECT CAST(site_id AS VARCHAR) FROM _province_sites)
@@ -410,6 +416,7 @@ def load_inputs(
         link_threshold=link_threshold,
         has_candidates=has_cand,
         notes=notes,
+        extract_date=extract,
     )
 
 
@@ -430,6 +437,23 @@ def _tally_ok(con, rows: pd.DataFrame, tallies: pd.DataFrame, notes: list[str]) 
     notes.append(f"{len(x)} site-day(s) with a quarantined tally row left out of missing_entry_rate "
                  f"(their entered doses and their tallies)")
     return np.asarray(ok_rows), np.asarray(ok_tallies)
+
+
+def resolve_extract_date(con: duckdb.DuckDBPyConnection, extract_date: str | date | None) -> date | None:
+    """The day the export was taken: ``extract_date`` if given, else the latest entered_date
+    of the export (None when no row has one: then every row is kept)."""
+    if extract_date is not None:
+        return as_date(extract_date)
+    v = con.execute("SELECT max(TRY_CAST(entered_date AS DATE)) FROM vaccinations").fetchall()[0][0]
+    return None if v is None else as_date(v)
+
+
+def entered_by_sql(alias: str, extract: date | None) -> str:
+    """SQL condition: the row of ``alias`` existed in the export on ``extract`` (entered on or
+    before it; a row without entered_date is kept, its entry day being unknown)."""
+    if extract is None:
+        return "true"
+    return f"(TRY_CAST({alias}.entered_date AS DATE) IS NULL OR TRY_CAST({alias}.entered_date AS DATE) <= {sql_date(extract)})"
 
 
 def _read_threshold(con: duckdb.DuckDBPyConnection) -> float | None:

@@ -184,6 +184,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "province_code": inp.province,
         "period_start": inp.period_start.isoformat(),
         "period_end": inp.period_end.isoformat(),
+        "extract_date": None if inp.extract_date is None else inp.extract_date.isoformat(),
         **counts(inp),
         "n_population": int(round(float(est.parts.N.sum()))),
         "n_tally_doses": int(round(float(est.agg["tally"][inp.sites["in_province"].to_numpy()].sum()))),

@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.config import CAMPAIGN_START
-from vaxstudy.estimate.data import Inputs, columns_of, fetch, table_exists
+from vaxstudy.estimate.data import Inputs, columns_of, entered_by_sql, fetch, table_exists
 
 COMPLETENESS_FIELDS = (
     "full_name",
@@ -228,6 +228,7 @@ def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> pd
         JOIN _dq_sites st ON st.site_id = CAST(v.site_id AS VARCHAR)
         {join_std}
         {('LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)' if links else '')}
+        WHERE {entered_by_sql("v", inp.extract_date)}
         ORDER BY "row", record_id
         """,
         backend,

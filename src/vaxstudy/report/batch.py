@@ -31,6 +31,7 @@ import base64
 import html as _html
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +68,7 @@ class BatchConfig(BaseModel):
     backend: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str | None = None
     chunks: int = Field(1, ge=1)
+    extract_date: date | None = None  # the day the exports were taken (default: each one's latest entry)
     provinces: tuple[ProvinceSpec, ...]
     periods: tuple[tuple[str, str], ...]
 
@@ -203,7 +205,8 @@ def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | 
                     try:
                         res = render_period(prepared, start, end, out, language=config.language,
                                             suppression_threshold=config.suppression_threshold, progress=pr,
-                                            kernel_name=kernel_name, execution_timeout=execution_timeout)
+                                            kernel_name=kernel_name, execution_timeout=execution_timeout,
+                                            extract_date=config.extract_date)
                         entries.append(BatchEntry(prov.code, start, end, True, run_dir=res.run_dir,
                                                   metrics=res.metrics))
                     except PipelineError as e:
