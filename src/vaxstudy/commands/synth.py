@@ -13,7 +13,9 @@ def synth(
     scale: float = typer.Option(0.01, "--scale", help="Fraction of the province's 2021 population (1.0 ≈ 3.4M for Nghệ An)."),
     seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same files."),
     period_start: str = typer.Option("2021-03-08", "--period-start", help="First day of the period (ISO)."),
-    period_end: str = typer.Option("2021-10-31", "--period-end", help="Last day of the period = export date (ISO)."),
+    period_end: str = typer.Option("2021-10-31", "--period-end", help="Last day of the period (ISO): no dose after it."),
+    extract_date: str = typer.Option(None, "--extract-date",
+                                     help="Day the export is taken (ISO, default: period end): rows entered later are absent."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     missing_base: float = typer.Option(None, help="Base probability that a dose is never entered."),
     new_subject_rate: float = typer.Option(None, help="Probability a later dose is entered under a new profile."),
@@ -59,9 +61,10 @@ def synth(
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
     path = generate(out, province=province, scale=scale, seed=seed, period=(period_start, period_end), fmt=fmt,
-                    outsider_share=outsider_share, **noise)
+                    outsider_share=outsider_share, extract_date=extract_date, **noise)
     import json
 
     s = json.loads((path / "truth_summary.json").read_text(encoding="utf-8"))
     typer.echo(f"wrote {path}: {s['n_records']} records, {s['n_subjects']} subjects; "
-               f"true coverage dose 1 {s['coverage_dose1']:.3f}, missing entry {s['missing_entry_rate']:.3f}")
+               f"true coverage dose 1 {s['coverage_dose1']:.3f}, missing entry {s['missing_entry_rate']:.3f} "
+               f"(not yet entered on {s['extract_date']}: {s['late_entry_rate']:.3f})")

@@ -15,7 +15,8 @@
 
 The simulation runs in calendar time from the campaign start (2021-03-08);
 the period only cuts it: doses are given up to ``period_end`` and the export
-is taken at ``period_end`` (rows typed later are not in it). ``truth_summary``
+is taken on ``extract_date`` (default ``period_end``; rows typed later are not
+in it, the doses they hold are still being typed: ``late_entry_rate``). ``truth_summary``
 is therefore valid for any period within the generated one.
 Same arguments and seed → byte-identical files.
 """
@@ -57,9 +58,12 @@ def _write(df: pd.DataFrame, path_base: Path, fmt: str, dates=(), ints=()) -> Pa
 def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
              period=("2021-03-08", "2021-10-31"), fmt: str = "csv",
              outsider_share: float = CAMPAIGN_PARAMS["outsider_share"],
-             dose2_completion: float = CAMPAIGN_PARAMS["dose2_completion"], **noise) -> Path:
+             dose2_completion: float = CAMPAIGN_PARAMS["dose2_completion"], extract_date=None,
+             **noise) -> Path:
     """Generate a synthetic province into ``out_dir``; returns the folder.
 
+    ``extract_date``: the day the export is taken (default ``period_end``): rows entered
+    later are absent. No dose is given after ``period_end`` in any case.
     ``noise`` holds any field of :class:`SynthParams` (unknown names raise).
     """
     from vaxstudy.synth import campaign, entry, population
@@ -74,6 +78,9 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     if p_end.isoformat() < "2021-03-08":
         raise ValueError("period ends before the campaign started (2021-03-08)")
     end_day = np.datetime64(p_end.isoformat(), "D")
+    x_day = end_day if extract_date is None else np.datetime64(pd.Timestamp(extract_date).date().isoformat(), "D")
+    if x_day < np.datetime64("2021-03-08", "D"):
+        raise ValueError("extract date before the campaign started (2021-03-08)")
     if not 0 <= outsider_share < 1 or not 0 <= dose2_completion <= 1:
         raise ValueError("outsider_share must be in [0, 1) and dose2_completion in [0, 1]")
     out = Path(out_dir)
@@ -115,7 +122,7 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     events = events.sort_values(["day", "site_id", "person_key", "dose_number"], ignore_index=True)
     events["event_id"] = np.arange(1, len(events) + 1)
 
-    export_day = int(end_day.astype(np.int64))
+    export_day = int(x_day.astype(np.int64))
     n_adults = int((residents["age_ref"] >= 18).sum())
     events = entry.entry_times(events, sites["site_id"].to_numpy(), params, export_day, r_entry, n_adults)
     com = sites[sites["site_id"].str.startswith("TYT")]
@@ -167,7 +174,7 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
 
     del persons, residents, outsiders, work, events, vac, truth_rec, prof_flags, tal, td, tr, truth
     gc.collect()
-    summary = truth_summary(out, province, p_start.isoformat(), p_end.isoformat())
+    summary = truth_summary(out, province, p_start.isoformat(), p_end.isoformat(), extract_date=str(x_day))
     summary["generator"] = {
         "province": province, "scale": scale, "seed": int(seed), "format": fmt,
         "outsider_share": outsider_share, "dose2_completion": dose2_completion,

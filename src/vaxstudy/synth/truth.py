@@ -15,6 +15,13 @@ not). Interpretations (the contract's wording, made exact):
 * missing_entry_rate: 1 − distinct (true person, dose_number) among rows in
   scope / sum of tallies (as written) with vaccination_date in the period, over
   all sites of the province.
+* extract_date: the export's day (default: its latest entered_date). Rows
+  entered after it are left out, rows with an empty entered_date kept (as the
+  estimate does: their day is unknown).
+* late_entry_rate: true dose events of the period at the province's sites that
+  will be entered (not ``never_entered``) but have no row in the export on
+  extract_date, / the same tally sum; never_entered_rate = missing_entry_rate −
+  late_entry_rate (so tally errors fall in it, as in the estimate).
 * coverage_dose1/2: register residents of the province aged ≥ 18 at period_end
   with ≥ 1 true dose / a true dose numbered ≥ 2 given on or before period_end
   (from truth_doses, never-entered doses included), over all such residents.
@@ -72,7 +79,7 @@ def age_at(dob: pd.Series, on: date) -> np.ndarray:
     return (on.year - d.dt.year - before.astype(int)).to_numpy()
 
 
-def _record_figures(rec: pd.DataFrame, tally_sum: float) -> dict:
+def _record_figures(rec: pd.DataFrame, tally_sum: float, n_late: int = 0) -> dict:
     n_records = len(rec)
     n_subjects = rec["subject_id"].nunique()
     n_persons = rec["true_person_key"].nunique()
@@ -86,6 +93,8 @@ def _record_figures(rec: pd.DataFrame, tally_sum: float) -> dict:
         "duplicate_dose_rate": _rate(int(rec["dup_dose"].sum()), n_records),
         "unlinked_record_rate": _rate(int((rec["true_person_id"] == "").sum()), n_records),
         "missing_entry_rate": None if tally_sum == 0 else 1.0 - events / tally_sum,
+        "late_entry_rate": None if tally_sum == 0 else n_late / tally_sum,
+        "never_entered_rate": None if tally_sum == 0 else 1.0 - (events + n_late) / tally_sum,
     }
 
 
@@ -94,8 +103,9 @@ def _coverage(res: pd.DataFrame) -> dict:
     return {k: _rate(int(res[k].sum()), n) for k in COVERAGE_KEYS}
 
 
-def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
-    """True value of every figure of CONTRACT §3 (no ``_ci``) for the province and period."""
+def truth_summary(data_dir, province: str, period_start, period_end, extract_date=None) -> dict:
+    """True value of every figure of CONTRACT §3 (no ``_ci``) for the province and period,
+    in the export as it stood on ``extract_date`` (default: its latest entered_date)."""
     data_dir = Path(data_dir)
     province = str(province).zfill(2)
     start = pd.Timestamp(period_start).date()
@@ -103,18 +113,26 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
     s_iso, e_iso = start.isoformat(), end.isoformat()
 
     pop = read_table(data_dir, "population", ["person_id", "date_of_birth", "sex", "province_code", "district_code"])
-    vac = read_table(data_dir, "vaccinations", ["record_id", "subject_id", "vaccination_date", "dose_number", "site_id"])
+    vac = read_table(data_dir, "vaccinations",
+                     ["record_id", "subject_id", "vaccination_date", "dose_number", "site_id", "entered_date"])
     sites = read_table(data_dir, "sites")
     tallies = read_table(data_dir, "tallies")
     truth = read_table(data_dir, "truth")
-    doses = pd.read_parquet(data_dir / "truth_doses.parquet", columns=["true_person_id", "dose_number", "vaccination_date"])
+    doses = pd.read_parquet(data_dir / "truth_doses.parquet", columns=[
+        "event_id", "true_person_id", "dose_number", "vaccination_date", "site_id", "never_entered"])
     doses["vaccination_date"] = doses["vaccination_date"].astype(str)
+    rec_event = pd.read_parquet(data_dir / "truth_records.parquet", columns=["record_id", "event_id"])
 
     site_district = dict(zip(sites["site_id"], sites["district_code"]))
     prov_sites = set(sites.loc[sites["province_code"] == province, "site_id"])
 
-    vac = vac[["record_id", "subject_id", "vaccination_date", "dose_number", "site_id"]].copy()
+    vac = vac[["record_id", "subject_id", "vaccination_date", "dose_number", "site_id", "entered_date"]].copy()
     vac["_pos"] = np.arange(len(vac))
+    entered = vac["entered_date"].astype(str).str[:10]
+    x_iso = (pd.Timestamp(extract_date).date().isoformat() if extract_date is not None
+             else (entered[entered != ""].max() if (entered != "").any() else None))
+    if x_iso is not None:
+        vac = vac[(entered == "") | (entered <= x_iso)]
     vac = vac.merge(truth[["record_id", "true_person_id", "true_person_key"]], on="record_id", how="left")
     vac["dose_number"] = vac["dose_number"].astype(int)
     vac["vaccination_date"] = vac["vaccination_date"].astype(str).str[:10]
@@ -129,6 +147,13 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
                   & _member(tallies["site_id"], list(prov_sites))]
     tal = tal.assign(site_district=tal["site_id"].map(site_district))
 
+    # events of the period that will be entered but have no row in the export yet
+    present = _member(doses["event_id"].astype(str), rec_event.loc[
+        _member(rec_event["record_id"].astype(str), vac["record_id"]), "event_id"].astype(str))
+    late = doses[(doses["vaccination_date"] >= s_iso) & (doses["vaccination_date"] <= e_iso)
+                 & _member(doses["site_id"], list(prov_sites)) & ~doses["never_entered"].astype(bool) & ~present]
+    late_district = late["site_id"].map(site_district)
+
     # residents aged >= 18 at period_end, with their true and recorded doses
     res = pop[pop["province_code"].astype(str).str.zfill(2) == province].copy()
     res["age"] = age_at(res["date_of_birth"].astype(str).str[:10], end)
@@ -140,8 +165,8 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
     res["coverage_dose1_recorded"] = _member(res["person_id"], held["true_person_id"])
     res["coverage_dose2_recorded"] = _member(res["person_id"], held.loc[held["dose_number"] >= 2, "true_person_id"])
 
-    out: dict = {"province_code": province, "period_start": s_iso, "period_end": e_iso}
-    out.update(_record_figures(rec, float(tal["doses_administered"].sum())))
+    out: dict = {"province_code": province, "period_start": s_iso, "period_end": e_iso, "extract_date": x_iso}
+    out.update(_record_figures(rec, float(tal["doses_administered"].sum()), len(late)))
     out.update(_coverage(res))
 
     by_district = {}
@@ -149,7 +174,8 @@ def truth_summary(data_dir, province: str, period_start, period_end) -> dict:
                        | set(pd.unique(tal["site_district"].dropna())))
     for d in districts:
         fig = _record_figures(rec[rec["site_district"] == d],
-                              float(tal.loc[tal["site_district"] == d, "doses_administered"].sum()))
+                              float(tal.loc[tal["site_district"] == d, "doses_administered"].sum()),
+                              int((late_district == d).sum()))
         fig.update(_coverage(res[res["district_code"] == d]))
         by_district[d] = fig
     out["by_district"] = by_district
