@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 from vaxstudy import geo
-from vaxstudy.synth import generate, names as nm, truth_summary
-from vaxstudy.synth.campaign import INTERVAL, VACCINES
-from vaxstudy.synth.params import NEW_ERROR_KINDS, SynthParams
+from vaxstudy.synth import calibration, campaign, generate, names as nm, truth_summary
+from vaxstudy.synth.params import NEW_ERROR_KINDS, VACCINES, CampaignParams, SynthParams
 
 # the rates below check the original field noise, so the widened catalogue (tested in
 # test_synth_errors.py) is off here: its kinds would blur them
 OFF = {k: 0.0 for k in NEW_ERROR_KINDS}
 P = SynthParams(**OFF)
+CP = CampaignParams()
 
 
 def _read(d: Path, name: str) -> pd.DataFrame:
@@ -148,10 +148,13 @@ def test_doses_dates_intervals_and_ages(prov, tables):
     vac = d[d["dose_number"] == 1].set_index("true_person_key")["vaccine"]
     both = w.dropna()
     gap = (pd.to_datetime(both[2]) - pd.to_datetime(both[1])).dt.days
-    for i, v in enumerate(VACCINES):
-        g = gap[vac.reindex(both.index) == v]
-        lo, hi = INTERVAL[i]
-        assert len(g) > 0 and g.between(lo, hi - 1).all(), v
+    second = pd.to_datetime(both[2])
+    for v in VACCINES:
+        sel = (vac.reindex(both.index) == v).to_numpy()
+        lo, hi = CP.intervals[v]
+        # on schedule, or held for the vaccine's delivery (due from dose2_hold_from, given from dose2_resume)
+        held = (second[sel] >= pd.Timestamp(CP.dose2_resume[v])).to_numpy()
+        assert sel.sum() > 0 and (gap[sel] >= lo).all() and (gap[sel][~held] <= hi - 1).all(), v
     assert w[2].notna().sum() <= w[1].notna().sum()
     # most doses July-October; adults only
     assert (d["vaccination_date"] >= "2021-07-01").mean() > 0.8
@@ -163,6 +166,58 @@ def test_doses_dates_intervals_and_ages(prov, tables):
     assert 0.75 < own.mean() < 0.9
     out = (d.loc[d["dose_number"] == 1, "true_person_id"] == "").mean()
     assert 0.015 < out < 0.035
+
+
+def test_campaign_reproduces_the_seed_table(prov):
+    """As of 15 Oct 2021, scaled up ×100, the truth gives Nghệ An's table (issue 19): each figure
+    within 5% plus three binomial SEs of the small sample (the full-scale check is benchmarks/bench_synth.py)."""
+    f = calibration.campaign_figures(prov)
+    print("\n" + calibration.table(f, "scale 0.01"))
+    n1 = f["adults_dose1"] / 100
+    for k, seed in calibration.SEED_TABLE.items():
+        if k.endswith("share"):
+            tol = 0.05 + 3 * np.sqrt(seed * (1 - seed) / n1) / seed
+        else:
+            tol = 0.05 + 3 / np.sqrt(seed / 100)
+        assert abs(f[k] / seed - 1) <= tol, (k, calibration.table(f, "scale 0.01"))
+    assert f["doses_given"] == f["adults_dose1"] + f["adults_dose2"]
+    assert 0.95 < f["residents_dose1"] / f["adults_dose1"] < 0.99  # outsiders ~2.5%
+    with pytest.raises(ValueError, match="cannot read figures"):
+        calibration.campaign_figures(prov, as_of="2021-11-30")
+
+
+def test_dose1_curve_scales_the_reported_counts():
+    days, share = campaign.dose1_curve(CP, n_register=342_000, expected_recipients=224_000)
+    assert (np.diff(share) >= 0).all() and share[0] == 0 and share[-1] == 1.0
+    i = [d for d, _ in CP.dose1_reported].index("2021-10-15")
+    assert share[i] * 224_000 == pytest.approx(739_981 * 342_000 / 3_420_000)
+    # a province too small for the reports still reaches 1 once, monotone
+    _, tiny = campaign.dose1_curve(CP, n_register=342_000, expected_recipients=50_000)
+    assert (np.diff(tiny) >= 0).all() and tiny.max() == 1.0
+
+
+def test_second_doses_wait_for_the_delivery_when_held():
+    """Due before the hold: on schedule; due during it: from the vaccine's resume date."""
+    day = campaign._day
+    az, vero = VACCINES.index("AstraZeneca"), VACCINES.index("Vero Cell (Sinopharm)")
+    day1 = np.array([day("2021-06-01"), day("2021-09-01"), day("2021-09-20"), day("2021-12-01")])
+    vac = np.array([az, vero, vero, az])
+    got = campaign._dose2_days(day1, vac, CP, np.random.default_rng(0))
+    assert 56 <= got[0] - day1[0] < 85 and 21 <= got[1] - day1[1] < 29
+    resume = day(CP.dose2_resume["Vero Cell (Sinopharm)"])
+    assert resume <= got[2] < resume + CP.dose2_catchup_days
+    assert 56 <= got[3] - day1[3] < 85  # due after the resume date: on schedule again
+
+
+def test_campaign_params_validated():
+    with pytest.raises(ValueError):
+        CampaignParams(dose1_reported=(("2021-05-01", 10), ("2021-04-01", 20)))
+    with pytest.raises(ValueError):
+        CampaignParams(intervals={"AstraZeneca": (56, 85)})
+    with pytest.raises(ValueError):
+        CampaignParams(vaccine_mix={13: (1, 0, 0, 0)})
+    with pytest.raises(ValueError):
+        CampaignParams(outsider_share=1.0)
 
 
 def test_tallies_match_true_doses_up_to_counting_errors(prov):

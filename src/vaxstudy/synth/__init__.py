@@ -30,12 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vaxstudy.synth.params import SynthParams
+from vaxstudy.synth.params import CampaignParams, SynthParams
 from vaxstudy.synth.truth import truth_summary
 
-__all__ = ["generate", "truth_summary", "SynthParams"]
-
-CAMPAIGN_PARAMS = {"outsider_share": 0.025, "dose2_completion": 0.97}
+__all__ = ["generate", "truth_summary", "SynthParams", "CampaignParams"]
 
 
 def _write(df: pd.DataFrame, path_base: Path, fmt: str, dates=(), ints=()) -> Path:
@@ -57,18 +55,23 @@ def _write(df: pd.DataFrame, path_base: Path, fmt: str, dates=(), ints=()) -> Pa
 
 def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
              period=("2021-03-08", "2021-10-31"), fmt: str = "csv",
-             outsider_share: float = CAMPAIGN_PARAMS["outsider_share"],
-             dose2_completion: float = CAMPAIGN_PARAMS["dose2_completion"], extract_date=None,
-             **noise) -> Path:
+             outsider_share: float | None = None, dose2_completion: float | None = None,
+             campaign_params: CampaignParams | None = None, extract_date=None, **noise) -> Path:
     """Generate a synthetic province into ``out_dir``; returns the folder.
 
     ``extract_date``: the day the export is taken (default ``period_end``): rows entered
     later are absent. No dose is given after ``period_end`` in any case.
-    ``noise`` holds any field of :class:`SynthParams` (unknown names raise).
+    ``noise`` holds any field of :class:`SynthParams` (unknown names raise);
+    ``campaign_params`` the campaign (:class:`CampaignParams`, defaults calibrated to
+    Nghệ An), of which ``outsider_share`` and ``dose2_completion`` may be given alone.
     """
     from vaxstudy.synth import campaign, entry, population
 
     params = SynthParams(**noise)
+    cp = campaign_params or CampaignParams()
+    over = {k: v for k, v in (("outsider_share", outsider_share), ("dose2_completion", dose2_completion)) if v is not None}
+    if over:  # validated like the rest (a pydantic ValidationError is a ValueError)
+        cp = CampaignParams(**{**cp.model_dump(), **over})
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     province = str(province).zfill(2)
@@ -81,8 +84,6 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     x_day = end_day if extract_date is None else np.datetime64(pd.Timestamp(extract_date).date().isoformat(), "D")
     if x_day < np.datetime64("2021-03-08", "D"):
         raise ValueError("extract date before the campaign started (2021-03-08)")
-    if not 0 <= outsider_share < 1 or not 0 <= dose2_completion <= 1:
-        raise ValueError("outsider_share must be in [0, 1) and dose2_completion in [0, 1]")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # a folder regenerated in another format must not keep the old tables
@@ -108,17 +109,15 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     _write(pop_out, out / "population", fmt, dates=["date_of_birth"])
     del reg, pop_out
 
-    n_out = int(round(outsider_share / (1 - outsider_share) * (residents["age_ref"] >= 18).sum() * 0.93))
+    n_out = int(round(cp.outsider_share / (1 - cp.outsider_share) * (residents["age_ref"] >= 18).sum() * 0.93))
     outsiders = population.make_outsiders(n_out, province, r_out, residents["cccd"].to_numpy())
     outsiders.index = n_res + np.arange(n_out)
     persons = pd.concat([residents, outsiders])
 
-    ev_res = campaign.vaccinate(residents, sites, end_day, r_vac, dose2_completion)
+    # outsiders are vaccinated where they live or work in the province
     work = outsiders.copy()
-    wd, wc = campaign.outsider_sites(n_out, sites, residents, r_ovac)
-    work["district_code"], work["commune_code"] = wd, wc
-    ev_out = campaign.vaccinate(work, sites, end_day, r_ovac, dose2_completion)
-    events = pd.concat([ev_res, ev_out], ignore_index=True)
+    work["district_code"], work["commune_code"] = campaign.outsider_sites(n_out, sites, residents, r_ovac)
+    events = campaign.vaccinate(pd.concat([residents, work]), sites, end_day, r_vac, cp, n_register=n_res)
     events = events.sort_values(["day", "site_id", "person_key", "dose_number"], ignore_index=True)
     events["event_id"] = np.arange(1, len(events) + 1)
 
@@ -177,8 +176,7 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     summary = truth_summary(out, province, p_start.isoformat(), p_end.isoformat(), extract_date=str(x_day))
     summary["generator"] = {
         "province": province, "scale": scale, "seed": int(seed), "format": fmt,
-        "outsider_share": outsider_share, "dose2_completion": dose2_completion,
-        "params": params.model_dump(),
+        "params": params.model_dump(), "campaign": cp.model_dump(mode="json"),
     }
     (out / "truth_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return out

@@ -3,22 +3,21 @@
 * Sites: a commune health station per commune (``TYT<commune_code>``) and a
   district hospital / health centre per district (``BVH<district_code>``, in
   the district's first ward or town, else its first commune).
-* Who: residents aged ≥ 18 on the day of their first dose. Willingness
-  depends on the district (uniform 0.86–0.99) and age (18–29 0.92, 30–64 0.97,
-  65–79 0.92, 80+ 0.75).
-* When: the first-dose date follows the cumulative curve ``DOSE1_CDF`` of
-  Nghệ An's campaign (a slow start from 8 March 2021, most doses July–October,
-  calibrated so that about a third of adults had a first dose by mid-October as
-  reported), shifted by district (±12 days) and earlier for the old (priority
-  groups). Dates beyond the period end are not given (yet).
-* Vaccine: by month of the first dose (AstraZeneca early, then Vero Cell,
-  Pfizer, Moderna); the second dose is the same vaccine after AstraZeneca
-  56–84 days, Pfizer 21–28, Moderna 28–32, Vero Cell 21–28; 97% complete.
+* Who and when: parameters in ``params.CampaignParams`` (each with its source).
+  Adults are willing with a probability by district and age; the first-dose
+  date follows the province's reported cumulative first doses, scaled to the
+  synthetic province over its expected number of eventual recipients, so that
+  the count given by any date matches the reports at every scale; districts
+  and priority ages only reorder who goes first. A person not yet 18 on the drawn day
+  is vaccinated on their 18th birthday. Dates beyond the period end are not given.
+* Vaccine by month of the first dose; the second dose is the same vaccine, due
+  after the vaccine's interval; doses falling due when second doses were held
+  (October–November 2021) wait for the vaccine's next delivery.
 * Where: the person's commune station (82%), the district hospital (10%),
   another station of the district (5%), anywhere in the province (3%).
 * Outsiders: people registered in other provinces (not in the register) make
   ``outsider_share`` of first-dose recipients, vaccinated at stations weighted
-  by commune size.
+  by commune size; they follow the same curve.
 """
 
 from __future__ import annotations
@@ -27,23 +26,14 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy import geo
+from vaxstudy.synth.params import VACCINES, CampaignParams
+from vaxstudy.synth.population import province_population
 
-CAMPAIGN_START = np.datetime64("2021-03-08")
-# cumulative share of (eventual 2021) first doses by date
-DOSE1_CDF = [
-    ("2021-03-08", 0.0), ("2021-03-31", 0.004), ("2021-04-30", 0.009), ("2021-05-31", 0.015),
-    ("2021-06-30", 0.03), ("2021-07-31", 0.075), ("2021-08-31", 0.15), ("2021-09-30", 0.245),
-    ("2021-10-15", 0.315), ("2021-10-31", 0.52), ("2021-11-30", 0.84), ("2021-12-31", 1.0),
-]
-VACCINES = ["AstraZeneca", "Pfizer-BioNTech", "Moderna", "Vero Cell (Sinopharm)"]
-# month of first dose -> vaccine mix (order of VACCINES)
-VACCINE_MIX = {
-    3: [0.98, 0.0, 0.02, 0.0], 4: [0.98, 0.0, 0.02, 0.0], 5: [0.95, 0.0, 0.05, 0.0],
-    6: [0.85, 0.0, 0.15, 0.0], 7: [0.55, 0.1, 0.2, 0.15], 8: [0.4, 0.2, 0.1, 0.3],
-    9: [0.35, 0.2, 0.1, 0.35], 10: [0.35, 0.35, 0.1, 0.2], 11: [0.35, 0.35, 0.1, 0.2],
-    12: [0.35, 0.35, 0.1, 0.2],
-}
-INTERVAL = {0: (56, 85), 1: (21, 29), 2: (28, 33), 3: (21, 29)}  # [low, high) days
+REFERENCE_PROVINCE = "40"  # dose1_reported are Nghệ An's counts
+
+
+def _day(iso: str) -> int:
+    return int(np.datetime64(iso, "D").astype(np.int64))
 
 
 def make_sites(province: str) -> pd.DataFrame:
@@ -69,20 +59,35 @@ def make_sites(province: str) -> pd.DataFrame:
     return pd.concat([st, hosp], ignore_index=True).sort_values("site_id", ignore_index=True)
 
 
-def _dose1_dates(u: np.ndarray) -> np.ndarray:
-    xs = np.array([np.datetime64(d).astype(np.int64) for d, _ in DOSE1_CDF], dtype=float)
-    ys = np.array([c for _, c in DOSE1_CDF])
-    return np.floor(np.interp(u, ys, xs)).astype(np.int64)
+def dose1_curve(params: CampaignParams, n_register: int, expected_recipients: float) -> tuple[np.ndarray, np.ndarray]:
+    """(days, cumulative share of eventual recipients): the reported counts scaled to a register of
+    ``n_register`` people over its ``expected_recipients``, monotone, reaching 1 at ``dose1_complete_by``."""
+    ratio = n_register / province_population(REFERENCE_PROVINCE)
+    days = np.array([_day(d) for d, _ in params.dose1_reported] + [_day(params.dose1_complete_by)], dtype=float)
+    share = np.array([c for _, c in params.dose1_reported] + [np.inf], dtype=float) * ratio / max(expected_recipients, 1e-9)
+    share = np.minimum(np.maximum.accumulate(share), 1.0)
+    return days, share
 
 
-def _vaccine_for(days: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _vaccine_for(days: np.ndarray, params: CampaignParams, rng: np.random.Generator) -> np.ndarray:
     month = pd.DatetimeIndex(days.astype("datetime64[D]")).month.to_numpy()
     out = np.zeros(len(days), dtype=np.int64)
     u = rng.random(len(days))
-    for m, w in VACCINE_MIX.items():
+    for m, w in params.vaccine_mix.items():
         sel = month == m
-        out[sel] = np.searchsorted(np.cumsum(w), u[sel] * sum(w), side="right").clip(0, 3)
+        out[sel] = np.searchsorted(np.cumsum(w), u[sel] * sum(w), side="right").clip(0, len(VACCINES) - 1)
     return out
+
+
+def _dose2_days(day1: np.ndarray, vac: np.ndarray, params: CampaignParams, rng: np.random.Generator) -> np.ndarray:
+    """Due date (dose 1 + the vaccine's interval); doses due while second doses were held wait for the delivery."""
+    lo = np.array([params.intervals[v][0] for v in VACCINES])[vac]
+    hi = np.array([params.intervals[v][1] for v in VACCINES])[vac]
+    due = day1 + lo + np.floor(rng.random(len(day1)) * (hi - lo)).astype(np.int64)
+    resume = np.array([_day(params.dose2_resume[v]) for v in VACCINES])[vac]
+    held = (due >= _day(params.dose2_hold_from)) & (due < resume)
+    late = resume + rng.integers(0, params.dose2_catchup_days, size=len(day1))
+    return np.where(held, late, due)
 
 
 def _sites_for(district: np.ndarray, commune: np.ndarray, sites: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -104,34 +109,61 @@ def _sites_for(district: np.ndarray, commune: np.ndarray, sites: pd.DataFrame, r
     return np.select([u < 0.82, u < 0.92, u < 0.97], [own.to_numpy(), hosp.to_numpy(), other], anywhere).astype(object)
 
 
-def vaccinate(people: pd.DataFrame, sites: pd.DataFrame, period_end: np.datetime64,
-              rng: np.random.Generator, dose2_completion: float = 0.97) -> pd.DataFrame:
-    """True dose events (given on or before period_end) for ``people`` (index = person key)."""
+def _eighteenth_birthday(dob: pd.Series) -> np.ndarray:
+    """Day numbers of the 18th birthdays (29 February -> 1 March)."""
+    d = pd.DatetimeIndex(dob)
+    leap = (d.month == 2) & (d.day == 29)
+    eighteen = pd.to_datetime({"year": d.year + 18, "month": d.month, "day": np.where(leap, 28, d.day)})
+    return (eighteen + pd.to_timedelta(leap.astype(int), unit="D")).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def vaccinate(people: pd.DataFrame, sites: pd.DataFrame, period_end: np.datetime64, rng: np.random.Generator,
+              params: CampaignParams | None = None, n_register: int | None = None) -> pd.DataFrame:
+    """True dose events (given on or before period_end) for ``people`` (index = person key).
+
+    ``people`` holds the register residents and the outsiders (``in_register`` False,
+    ``district_code``/``commune_code`` = where they are vaccinated); ``n_register``
+    (default: the residents) sizes the province for the reported first-dose counts.
+    """
+    params = params or CampaignParams()
     n = len(people)
+    in_reg = people["in_register"].to_numpy()
+    n_register = int(in_reg.sum()) if n_register is None else n_register
     age = people["age_ref"].to_numpy()
-    districts = np.unique(people["district_code"].to_numpy())
-    d_uptake = dict(zip(districts, rng.uniform(0.86, 0.99, size=len(districts))))
-    d_shift = dict(zip(districts, rng.integers(-12, 13, size=len(districts))))
-    age_f = np.select([age < 30, age < 65, age < 80], [0.92, 0.97, 0.92], 0.75)
     dist = people["district_code"].to_numpy(dtype=object)
-    p = pd.Series(dist).map(d_uptake).to_numpy() * age_f
-    p = np.where(people["in_register"].to_numpy(), p, 1.0)  # outsiders are drawn as recipients
+    districts = np.unique(dist)
+    lo_u, hi_u = params.uptake_district
+    d_uptake = dict(zip(districts, rng.uniform(lo_u, hi_u, size=len(districts))))
+    d_shift = dict(zip(districts, rng.integers(-params.district_shift_days, params.district_shift_days + 1,
+                                               size=len(districts))))
+    age_f = np.zeros(n)
+    for a, f in params.uptake_age:
+        age_f[age >= a] = f
+    p = pd.Series(dist).map(d_uptake).to_numpy() * np.where(age >= 18, age_f, params.uptake_age[0][1])
+    p = np.where(in_reg, p, 1.0)  # outsiders are drawn as recipients
+    eighteen = _eighteenth_birthday(people["dob"])
+    complete = _day(params.dose1_complete_by)
+    eligible = eighteen <= complete
+    days, share = dose1_curve(params, n_register, float(p[eligible].sum()))
     willing = rng.random(n) < p
-    day1 = _dose1_dates(rng.random(n)) + pd.Series(dist).map(d_shift).fillna(0).to_numpy().astype(np.int64)
-    day1 = day1 - np.select([age >= 65, age >= 50], [10, 5], 0)
-    day1 = np.maximum(day1, CAMPAIGN_START.astype(np.int64))
-    dob = pd.DatetimeIndex(people["dob"])
-    # 18th birthday (29 February -> 1 March)
-    eighteen = pd.to_datetime({"year": dob.year + 18, "month": dob.month, "day": np.where(
-        (dob.month == 2) & (dob.day == 29), 28, dob.day)}) + pd.to_timedelta(
-        ((dob.month == 2) & (dob.day == 29)).astype(int), unit="D")
-    adult_then = day1 >= eighteen.to_numpy().astype("datetime64[D]").astype(np.int64)
-    got1 = willing & adult_then & (day1 <= period_end.astype(np.int64))
-    vac = _vaccine_for(day1, rng)
-    lo = np.array([INTERVAL[v][0] for v in range(4)])[vac]
-    hi = np.array([INTERVAL[v][1] for v in range(4)])[vac]
-    day2 = day1 + lo + np.floor(rng.random(n) * (hi - lo)).astype(np.int64)
-    got2 = got1 & (rng.random(n) < dose2_completion) & (day2 <= period_end.astype(np.int64))
+    prio = np.zeros(n)
+    for a, d in params.priority_days:
+        prio[age >= a] = d
+    # the curve says how many are vaccinated each day (points are counts at the end of their
+    # day), the shifts who goes first: the people, ordered by their shifted draw, take the
+    # curve's dates in order, so districts and ages differ while the total follows the reports
+    draw = np.interp(rng.random(n), share, days + 1.0)
+    day1 = np.floor(draw).astype(np.int64)
+    pick = np.flatnonzero(willing & eligible)
+    order = np.argsort(draw[pick] + pd.Series(dist[pick]).map(d_shift).fillna(0).to_numpy() - prio[pick],
+                       kind="stable")
+    day1[pick[order]] = np.sort(day1[pick])
+    day1 = np.maximum(day1, eighteen)
+    end = int(period_end.astype(np.int64))
+    got1 = willing & eligible & (day1 <= end)
+    vac = _vaccine_for(day1, params, rng)
+    day2 = _dose2_days(day1, vac, params, rng)
+    got2 = got1 & (rng.random(n) < params.dose2_completion) & (day2 <= end)
     i1 = np.flatnonzero(got1)
     com = people["commune_code"].to_numpy(dtype=object)
     site1 = _sites_for(dist[i1], com[i1], sites, rng)

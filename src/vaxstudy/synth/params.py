@@ -11,6 +11,10 @@ magnitude described by provincial data-cleaning reports (missing diacritics
 and ID numbers are common, structural errors such as swapped name parts rare)
 and are all documented here, one field each.
 
+``CampaignParams`` (at the end) holds the vaccination campaign itself: first-dose
+curve, uptake, vaccine mix, dose intervals and second-dose supply, each with its
+source (Nghệ An's reports of 2021).
+
 Rates of profile fields (names, dates of birth, ID numbers, phones, address)
 apply per software *profile* (subject): in the software those fields belong to
 the profile, so all rows of one subject carry the same values.
@@ -18,7 +22,7 @@ the profile, so all rows of one subject carry the same values.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class SynthParams(BaseModel):
@@ -213,3 +217,122 @@ ERROR_KINDS: tuple[str, ...] = tuple(
     f for f in SynthParams.model_fields
     if f.startswith(("name_", "dob_", "id_", "phone_", "commune_", "address_", "sex_"))
 ) + ("retype_visit",)
+
+# ---------------------------------------------------------------------------
+# the vaccination campaign
+# ---------------------------------------------------------------------------
+VACCINES = ("AstraZeneca", "Pfizer-BioNTech", "Moderna", "Vero Cell (Sinopharm)")
+"""The vaccines given in 2021, in the order of the weights of ``CampaignParams.vaccine_mix``."""
+
+
+class CampaignParams(BaseModel):
+    """Who is vaccinated when, with which vaccine, and when the second dose comes.
+
+    Calibrated so that the synthetic Nghệ An reproduces the province's table of
+    15 October 2021 (``vaxstudy.synth.calibration.SEED_TABLE``; figures in
+    docs/synthetic.md). Dates are ISO strings; sources are Vietnamese news
+    reports of the provincial health department, cited in each field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dose1_reported: tuple[tuple[str, int], ...] = Field(
+        (("2021-03-08", 0),
+         ("2021-05-15", 18_500),    # COVAX AstraZeneca batch 2: 18,500 doses, to be given by 15 May (baonghean.vn, 7 Apr)
+         ("2021-06-30", 34_600),    # + batch 3: 16,100 doses, given in June (baonghean.vn, June)
+         ("2021-07-28", 47_875),    # 47,875 people vaccinated (Sở Y tế, baonghean.vn, 28 Jul)
+         ("2021-09-12", 175_658),   # 243,515 doses of which 67,857 second doses (CDC Nghệ An, baohatinh.vn, 12 Sep)
+         ("2021-10-06", 597_169),   # 597,169 adults with dose 1 = 25.75% (provincial steering committee, nghean24h.vn)
+         ("2021-10-15", 739_981),   # the seed table (Ministry conference of 16 Oct)
+         ("2021-11-01", 1_125_700),  # 48.54% of 2,319,000 adults, reported before children's vaccination began (nghean24h.vn)
+         ("2021-11-19", 1_935_900)),  # 83.48% of adults (national portal, vietbao.vn, 19 Nov)
+        description="People with a first dose given in Nghệ An by date (cumulative, province of 3.42M). The "
+        "first-dose date curve is these counts scaled to the synthetic province (× register size / 3.42M) over "
+        "its expected number of eventual first-dose recipients; linear between points, so the October 2021 "
+        "acceleration (~5,000/day in August, ~17,000/day from mid-September, ~24,000/day late October, "
+        "~45,000/day in November) comes from the reports themselves. Everyone willing has dose 1 by "
+        "``dose1_complete_by`` (31 Dec 2021: 99.7% of adults, baonghean.vn).",
+    )
+    dose1_complete_by: str = Field("2021-12-31", description="Date by which every willing adult has a first dose.")
+    uptake_district: tuple[float, float] = Field(
+        (0.86, 0.99),
+        description="Eventual uptake among adults, uniform by district in this range (mean ~0.93; the province "
+        "planned 2.15M of its people vaccinated in 2021, baonghean.vn 28 Jul).",
+    )
+    uptake_age: tuple[tuple[int, float], ...] = Field(
+        ((18, 0.92), (30, 0.97), (65, 0.92), (80, 0.75)),
+        description="Uptake factor by age from the given age up (working ages most, the very old least: "
+        "frail and housebound), multiplied by the district's uptake.",
+    )
+    priority_days: tuple[tuple[int, int], ...] = Field(
+        ((50, 5), (65, 10)),
+        description="Days earlier in the order of vaccination for ages ≥ 50 and ≥ 65 (priority groups). Shifts "
+        "only reorder people: the number vaccinated each day still follows ``dose1_reported``.",
+    )
+    district_shift_days: int = Field(
+        12, ge=0,
+        description="Each district's campaign runs up to this many days earlier or later (uniform) in the order "
+        "of vaccination: districts differ, the province's daily total follows the reports.",
+    )
+    vaccine_mix: dict[int, tuple[float, float, float, float]] = Field(
+        {3: (1, 0, 0, 0), 4: (1, 0, 0, 0), 5: (1, 0, 0, 0), 6: (1, 0, 0, 0),
+         7: (0.60, 0, 0.25, 0.15), 8: (0.55, 0.05, 0.15, 0.25), 9: (0.50, 0.05, 0.10, 0.35),
+         10: (0.25, 0.05, 0.35, 0.35), 11: (0.35, 0.30, 0.20, 0.15), 12: (0.35, 0.35, 0.15, 0.15)},
+        description="Month of the first dose → weights of the vaccines (order of ``VACCINES``). March–June: "
+        "COVAX AstraZeneca only (the province's allocations of April and June). July–September mostly "
+        "AstraZeneca: second doses nearly stopped from October (90,400 on 6 Oct, 91,498 on 15 Oct), which a "
+        "large 3–4-week-vaccine share in August–September would contradict. Vero Cell from September (8M doses "
+        "allocated nationally on 19 Sep, baohatinh.vn) and Moderna in October (500,000 doses for Nghệ An, "
+        "vietbao.vn, Nov): both had overdue second doses in November. November–December: national deliveries, "
+        "mostly AstraZeneca and Pfizer (reasoned, not a provincial figure).",
+    )
+    intervals: dict[str, tuple[int, int]] = Field(
+        {"AstraZeneca": (56, 85), "Pfizer-BioNTech": (21, 29), "Moderna": (28, 33), "Vero Cell (Sinopharm)": (21, 29)},
+        description="Days from dose 1 to the due date of dose 2, uniform in [low, high): the Ministry of Health's "
+        "schedules (AstraZeneca 8–12 weeks, Pfizer 3–4 weeks, Moderna 4 weeks, Vero Cell 3–4 weeks).",
+    )
+    dose2_hold_from: str = Field(
+        "2021-10-01",
+        description="Second doses falling due on or after this date wait for a delivery (see dose2_resume). "
+        "Reported second doses: 67,857 on 12 Sep, 90,400 on 6 Oct, 91,498 on 15 Oct — nearly none in October.",
+    )
+    dose2_resume: dict[str, str] = Field(
+        {"AstraZeneca": "2021-11-15", "Pfizer-BioNTech": "2021-11-15", "Moderna": "2021-11-19",
+         "Vero Cell (Sinopharm)": "2021-11-18"},
+        description="Date second doses held since dose2_hold_from resume, by vaccine: Vero Cell for overdue second "
+        "doses reached the province on 17 Nov and the districts on 18 Nov; Moderna second doses from 19 Nov "
+        "(vietbao.vn). AstraZeneca and Pfizer are set to mid-November: the 2,042,637 doses of 19 Nov (83.48% "
+        "of adults with dose 1) leave only ~0.1M second doses then (reasoned).",
+    )
+    dose2_catchup_days: int = Field(
+        21, ge=1, description="Held second doses are given uniformly over this many days from the resume date.")
+    dose2_completion: float = Field(
+        0.97, ge=0, le=1, description="Share of first-dose recipients who get dose 2 (when its date has come).")
+    outsider_share: float = Field(
+        0.025, ge=0, lt=1,
+        description="Share of first-dose recipients not in the register (people registered in other provinces "
+        "vaccinated here: workers, students, returnees).",
+    )
+
+    @field_validator("dose1_reported")
+    @classmethod
+    def _increasing(cls, v):
+        dates = [d for d, _ in v]
+        if dates != sorted(dates) or len(set(dates)) != len(dates) or any(b < a for (_, a), (_, b) in zip(v, v[1:])):
+            raise ValueError("dose1_reported must have increasing dates and non-decreasing counts")
+        return v
+
+    @field_validator("vaccine_mix")
+    @classmethod
+    def _mix(cls, v):
+        bad = {m: w for m, w in v.items() if not 1 <= m <= 12 or min(w) < 0 or sum(w) <= 0}
+        if bad:
+            raise ValueError(f"vaccine_mix: months 1-12 with non-negative weights of positive sum, not {bad}")
+        return v
+
+    @field_validator("intervals", "dose2_resume")
+    @classmethod
+    def _per_vaccine(cls, v):
+        if set(v) != set(VACCINES):
+            raise ValueError(f"one entry per vaccine {VACCINES}, not {sorted(v)}")
+        return v
