@@ -7,9 +7,9 @@ matches is N_h · x_h / m_h (stratified Horvitz–Thompson: each judged item wei
 items decided in earlier rounds are certainty units (weight 1). Then
 
 * link precision        = Σ_link strata matches / Σ_link N_h
-* link recall           = link matches / (linked rows + unlinked rows whose candidate is their
-  person): a ratio of two estimated totals. A wrong link counts as a missed resident (its true
-  person is taken to be in the register): the conservative reading, exact when precision is 1
+* link recall           = link matches / (link matches + unlinked rows whose candidate is their
+  person): a ratio of two estimated totals. A wrong link's true person is taken to be outside
+  the register; where it is in fact a resident, recall is overstated by at most 1 − precision
 * duplicate precisions  = Σ matches / Σ N_h over the pairs of that kind.
 
 Interval (docs/review.md): each stratum's unknown count of matches among its N_h − m_h
@@ -70,7 +70,8 @@ def _interval(point: float | None, draws: np.ndarray) -> list[float] | None:
         return None
     d = draws[np.isfinite(draws)]
     lo, hi = np.quantile(d, [0.025, 0.975])
-    return [round(float(min(lo, point)), 6), round(float(max(hi, point)), 6)]
+    # outward rounding: the written interval holds the computed one
+    return [math.floor(float(min(lo, point)) * 1e6) / 1e6, math.ceil(float(max(hi, point)) * 1e6) / 1e6]
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -100,10 +101,11 @@ def estimate(design: dict, valid: pd.DataFrame, seed: int = 0) -> dict:
     _, fn, fn_d, _ = parts["unlinked"]
     out["link_precision_est"] = _r(_ratio(tp, n_link))
     out["link_precision_est_ci"] = _interval(out["link_precision_est"], tp_d / n_link) if n_link else None
-    # a wrong link counts as a resident missed (its true person is taken to be in the register)
-    out["link_recall_est"] = _r(_ratio(tp, n_link + fn))
+    # missed residents are the unlinked rows whose candidate is their person (a wrong link's true
+    # person is taken to be outside the register: docs/review.md bounds what this leaves out)
+    out["link_recall_est"] = _r(_ratio(tp, tp + fn))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["link_recall_est_ci"] = _interval(out["link_recall_est"], tp_d / (n_link + fn_d))
+        out["link_recall_est_ci"] = _interval(out["link_recall_est"], tp_d / (tp_d + fn_d))
     for kind, key in (("dup_subject", "dup_subject_precision_est"), ("dup_dose", "dup_dose_precision_est")):
         _, pt, d, n = parts[kind]
         out[key] = _r(_ratio(pt, n))
@@ -124,7 +126,7 @@ def calibration(design: dict, valid: pd.DataFrame) -> list[dict]:
     items = pd.DataFrame(design["items"])
     if items.empty:
         return []
-    v = valid[valid["decision"].isin(["same", "different"])].merge(
+    v = valid[valid["decision"].isin(["same", "different"])].drop(columns="model_p", errors="ignore").merge(
         items[["review_id", "model_p"]], on="review_id", how="left")
     rows = []
     for s in design["strata"]:
