@@ -272,3 +272,44 @@ def test_apply_review_decisions_overrides_links(tmp_path):
     got = dict(con.execute("SELECT ident, person_id || ':' || match_probability FROM ident_link").fetchall())
     assert got == {"i3": "P9:1.0", "i4": "P4:0.97"}
     con.close()
+
+
+SUMMARY = {"n_reviewed": 400, "n_unsure": 3, "link_precision_est": 0.99, "link_precision_est_ci": [0.98, 1.0],
+           "link_recall_est": 0.95, "link_recall_est_ci": [0.9, 0.99],
+           "dup_subject_precision_est": 1.0, "dup_subject_precision_est_ci": [0.95, 1.0],
+           "dup_dose_precision_est": 0.9, "dup_dose_precision_est_ci": [0.8, 0.96]}
+
+
+def test_review_summary_adjusts_unlinked_rate_in_metrics(tmp_path):
+    import jsonschema
+
+    from vaxstudy.estimate import metrics_schema
+    from vaxstudy.review.adjust import add_review
+
+    out = tmp_path / "out"
+    (out / "restricted" / RUN / "review").mkdir(parents=True)
+    db = out / "restricted" / "work" / "40.duckdb"
+    m = {"province_code": "40", "period_start": "2021-03-08", "period_end": "2021-10-31",
+         "unlinked_record_rate": 0.1, "unlinked_record_rate_ci": [0.09, 0.11]}
+    assert "review" not in add_review(m, db)  # no review scored: metrics unchanged
+    (out / "restricted" / RUN / "review" / "review_summary.json").write_text(json.dumps(SUMMARY))
+    rv = add_review(m, db)["review"]
+    assert rv["unlinked_record_rate_review_adjusted"] == pytest.approx(1 - 0.9 * 0.99 / 0.95, abs=1e-6)
+    lo, hi = rv["unlinked_record_rate_review_adjusted_ci"]
+    assert lo == pytest.approx(1 - 0.91 * 1.0 / 0.9, abs=1e-6) or lo == 0.0
+    assert hi == pytest.approx(1 - 0.89 * 0.98 / 0.99, abs=1e-6)
+    assert lo <= rv["unlinked_record_rate_review_adjusted"] <= hi
+    jsonschema.validate(rv, metrics_schema()["properties"]["review"])
+
+
+def test_report_shows_review_figures_in_linkage_and_methods(tmp_path):
+    from vaxstudy.report.sections import Report
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"review": {**SUMMARY, "unlinked_record_rate_review_adjusted": 0.06,
+                                                                  "unlinked_record_rate_review_adjusted_ci": [0.01, 0.1]}}))
+    for lang, words in (("vi", "rà soát thủ công 400 mục"), ("en", "review of 400 items")):
+        rep = Report(run_dir=tmp_path, language=lang)
+        html = "".join(getattr(b, "data", "") or "" for b in rep._review() + rep.methods())
+        assert words in html and ("99,00%" if lang == "vi" else "99.00%") in html
+    (tmp_path / "metrics.json").write_text(json.dumps({}))
+    assert Report(run_dir=tmp_path)._review() == []

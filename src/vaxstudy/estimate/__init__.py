@@ -128,5 +128,8 @@ def estimate_db(
         quality.write_tables(dq_tables, out_dir / "data_quality")
     if linkage is not None:
         metrics["linkage"] = linkage
+    from vaxstudy.review.adjust import add_review
+
+    metrics = add_review(metrics, db_path)  # audited precision/recall of a scored review, if any
     write_metrics(metrics, out_dir / "metrics.json")
     return metrics

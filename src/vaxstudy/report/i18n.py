@@ -219,6 +219,24 @@ LABELS: dict[str, dict[str, str]] = {
         "vi": "Các dòng dữ liệu đầu vào không sử dụng được (cách ly), theo lý do:",
         "en": "Input rows that could not be used (quarantined), by reason:",
     },
+    # clerical review (vaxstudy review score), shown when metrics.json has a review block
+    "review_text": {
+        "vi": "Độ chính xác đo trên chính sổ tiêm chủng này bằng rà soát thủ công {n} mục ({unsure} mục không chắc chắn), khoảng tin cậy 95% theo thiết kế mẫu:",
+        "en": "Accuracy measured on this registry by review of {n} items ({unsure} unsure), with design-based 95% intervals:",
+    },
+    "link_precision_est": {"vi": "Liên kết: độ chính xác (rà soát)", "en": "Links: precision (review)"},
+    "link_recall_est": {"vi": "Liên kết: độ nhạy (rà soát)", "en": "Links: recall (review)"},
+    "dup_subject_precision_est": {"vi": "Hồ sơ trùng người: độ chính xác (rà soát)",
+                                  "en": "Duplicate profiles: precision (review)"},
+    "dup_dose_precision_est": {"vi": "Mũi trùng: độ chính xác (rà soát)", "en": "Duplicate doses: precision (review)"},
+    "unlinked_record_rate_review_adjusted": {
+        "vi": "Tỷ lệ bản ghi không có trong sổ dân cư, hiệu chỉnh theo rà soát",
+        "en": "Rows not in the register, adjusted by the review",
+    },
+    "methods_review": {
+        "vi": "**Rà soát thủ công.** Độ chính xác của liên kết được đo trên chính sổ tiêm chủng này bằng rà soát {n} mục chọn theo mẫu phân tầng có xác suất chọn được ghi lại (ước lượng Horvitz–Thompson phân tầng, khoảng tin cậy 95% theo thiết kế mẫu). Tỷ lệ bản ghi không có trong sổ dân cư được hiệu chỉnh: 1 − (1 − tỷ lệ) × độ chính xác / độ nhạy.",
+        "en": "**Clerical review.** Linkage accuracy was measured on this registry by review of {n} items drawn in a stratified sample with recorded inclusion probabilities (stratified Horvitz–Thompson estimates, design-based 95% intervals). The share of rows not in the register is adjusted as 1 − (1 − rate) × precision / recall.",
+    },
     "methods_text": {
         "vi": (
             "**Nguồn dữ liệu.** Bản xuất của phần mềm tiêm chủng (mỗi dòng một mũi tiêm), sổ dân cư (mỗi dòng một người), danh sách điểm tiêm và số liều kiểm đếm trên giấy tại từng điểm.\n\n"

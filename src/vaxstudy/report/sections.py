@@ -411,7 +411,22 @@ class Report:
                                 "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
             tab.columns = [self._t("col_metric"), self._t("col_value")]
             out += [Markdown(self._t("accuracy_text")), HTML(T.to_html(tab))]
-        return out + [self._note()]
+        return out + self._review() + [self._note()]
+
+    def _review(self) -> list:
+        """Accuracy measured by a clerical review of this registry (metrics.json ``review``)."""
+        rv = self.metrics.get("review")
+        if not isinstance(rv, dict) or not rv.get("n_reviewed"):
+            return []
+        keys = [k for k in ("link_precision_est", "link_recall_est", "dup_subject_precision_est",
+                            "dup_dose_precision_est", "unlinked_record_rate_review_adjusted") if k in rv]
+        tab = pd.DataFrame({"k": [self._t(k) for k in keys],
+                            "v": [fmt_pct(rv[k], self.language, 2) for k in keys],
+                            "ci": [fmt_interval(rv.get(f"{k}_ci"), self.language, 2) for k in keys]})
+        tab.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
+        text = self._t("review_text", n=fmt_int(rv["n_reviewed"], self.language),
+                       unsure=fmt_int(rv.get("n_unsure", 0), self.language))
+        return [Markdown(text), HTML(T.to_html(tab, numeric_cols=[1, 2]))]
 
     def _province_checks(self) -> list:
         dq = self.metrics.get("data_quality")
@@ -521,6 +536,9 @@ class Report:
 
     def methods(self) -> list:
         out = [heading("methods", self.language), Markdown(self._t("methods_text", k=self.k))]
+        rv = self.metrics.get("review")
+        if isinstance(rv, dict) and rv.get("n_reviewed"):
+            out.append(Markdown(self._t("methods_review", n=fmt_int(rv["n_reviewed"], self.language))))
         notes = self.metrics.get("notes")
         if isinstance(notes, list) and notes:
             out.append(Markdown("\n".join(f"- {n}" for n in notes)))
