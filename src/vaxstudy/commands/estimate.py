@@ -8,34 +8,15 @@ from typing import Optional
 import typer
 
 
-def _parse_period(period: str) -> tuple[str, str]:
-    from datetime import date
-
-    try:
-        a, b = period.split(":")
-        start, end = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
-    except ValueError:
-        raise typer.BadParameter("expected START:END as ISO dates, e.g. 2021-03-08:2021-10-31") from None
-    if end < start:
-        raise typer.BadParameter("the period ends before it starts")
-    return start.isoformat(), end.isoformat()
-
-
 EXTRACT_HELP = ("Day the export was taken, ISO date (default: its latest entered_date); "
                 "rows entered after it are left out.")
 
 
 def parse_extract_date(value: str | None) -> str | None:
-    """``--extract-date`` as an ISO date string (None stays None)."""
-    from datetime import date
+    """``--extract-date`` as an ISO date string (None stays None); typer's usage error if not one."""
+    from vaxstudy import validate
 
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise typer.BadParameter(f"expected an ISO date such as 2021-11-07, not {value!r}",
-                                 param_hint="--extract-date") from None
+    return None if value is None else validate.typer_check(validate.iso_date, value, "--extract-date")
 
 
 def estimate(
@@ -58,35 +39,48 @@ def estimate(
     ),
 ) -> None:
     """Write metrics.json (CONTRACT section 3, with 95% intervals) and the data-quality tables."""
+    import duckdb
+
+    from vaxstudy import validate as v
     from vaxstudy.backend import BackendUnavailable, get_backend
+    from vaxstudy.commands.output import fail, number, warn
     from vaxstudy.estimate import HEADLINE_RATES, estimate_db
 
-    start, end = _parse_period(period)
+    province = v.typer_check(v.province, province)
+    start, end = v.typer_check(v.period, period)
     extract_date = parse_extract_date(extract_date)
-    if not db.exists():
-        raise typer.BadParameter(f"no such database: {db}", param_hint="--db")
+    v.typer_check(v.db_file, db, must_exist=True)
     try:
         engine = get_backend(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java
-        typer.echo(f"estimate failed: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+        fail("estimate", exc)
+    try:  # before anything is written: a province absent from the data
+        for w in v.check_scope(db, province):
+            warn(w)
+        v.typer_check(v.out_dir, out)
+    except (v.EmptyScope, OSError, duckdb.Error) as exc:  # EmptyScope; not a DuckDB file, locked …
+        engine.close()
+        fail("estimate", exc)
+    except BaseException:
+        engine.close()
+        raise
     try:
         m = estimate_db(db, province, start, end, out, seed=seed, n_boot=n_boot,
                         link_threshold=threshold, audit=not no_audit, backend=engine,
                         extract_date=extract_date)
-    except (ValueError, BackendUnavailable) as exc:
-        typer.echo(f"estimate failed: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    except (ValueError, OSError, BackendUnavailable) as exc:
+        fail("estimate", exc)
     finally:
         engine.close()
     typer.echo(f"province {m['province_code']}, {m['period_start']} to {m['period_end']}, "
                f"export of {m.get('extract_date') or 'unknown date'}: "
-               f"{m['n_records']:,} records, {m['n_subjects']:,} subjects, ~{m['n_persons_est']:,} persons")
+               f"{number(m['n_records'])} records, {number(m['n_subjects'])} subjects, "
+               f"~{number(m['n_persons_est'])} persons")
     for r in HEADLINE_RATES:
-        v, ci = m[r], m[f"{r}_ci"]
-        shown = "n/a" if v is None else f"{v:.4f}"
-        ci_s = "" if not ci else f"  [{ci[0]:.4f}, {ci[1]:.4f}]"
+        value, ci = m[r], m[f"{r}_ci"]
+        shown = number(value, ".4f")
+        ci_s = "" if not ci else f"  [{number(ci[0], '.4f')}, {number(ci[1], '.4f')}]"
         typer.echo(f"  {r:<26} {shown}{ci_s}")
     typer.echo(f"wrote {Path(out) / 'metrics.json'}")

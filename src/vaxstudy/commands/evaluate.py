@@ -15,16 +15,19 @@ def evaluate(
     db: Optional[Path] = typer.Option(None, "--db", help="DuckDB file holding record_links."),
 ) -> None:
     """Link precision/recall/F1, duplicate-dose precision/recall/F1, persons vs truth."""
-    from rich.console import Console
-
+    from vaxstudy import validate as v
+    from vaxstudy.commands.output import fail
     from vaxstudy.evaluate import evaluate as _evaluate
 
     if out is None and db is None:
-        Console(stderr=True).print("[bold red]evaluate:[/] give --out or --db", highlight=False)
-        raise typer.Exit(code=2)
+        raise typer.BadParameter("give --out (a link run folder) or --db", param_hint="--out / --db")
+    v.typer_check(v.data_dir, truth, "--truth")
+    if out is not None:
+        v.typer_check(v.data_dir, out, "--out")
+    if db is not None:
+        v.typer_check(v.db_file, db, must_exist=True)
     try:
         res = _evaluate(out if out is not None else db, truth, db_path=db)
-    except FileNotFoundError as exc:
-        Console(stderr=True).print(f"[bold red]evaluate failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+    except (OSError, ValueError) as exc:
+        fail("evaluate", exc)
     typer.echo(json.dumps(res, indent=2))

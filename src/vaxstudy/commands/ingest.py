@@ -16,9 +16,14 @@ def ingest(
     """Read population, vaccinations, sites, tallies (and truth) into DuckDB; quarantine unusable rows."""
     from rich.console import Console
 
+    from vaxstudy import validate as v
     from vaxstudy.commands.output import fail, say, warn
     from vaxstudy.ingest import IngestError, ingest as run_ingest, summary_table
 
+    v.typer_check(v.data_dir, data)
+    v.typer_check(v.db_file, db)
+    if quarantine is not None:
+        v.typer_check(v.db_file, quarantine, "--quarantine")
     console = Console()
     try:
         with console.status("ingesting …") as status:

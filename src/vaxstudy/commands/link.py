@@ -32,15 +32,16 @@ def link(
     from rich.console import Console
     from rich.table import Table
 
+    from vaxstudy import validate as v
+    from vaxstudy.commands.output import fail, number, say
     from vaxstudy.link import link_db
 
     console = Console()
     if not db.exists():
-        Console(stderr=True).print(f"[bold red]link failed:[/] {db} not found", highlight=False)
-        raise typer.Exit(code=1)
-    if model is not None and not model.exists():
-        Console(stderr=True).print(f"[bold red]link failed:[/] {model} not found", highlight=False)
-        raise typer.Exit(code=1)
+        fail("link", f"{db} not found")
+    if model is not None and not model.is_file():
+        fail("link", f"{model} not found")
+    v.typer_check(v.out_dir, out)
     from vaxstudy.backend import get_backend
 
     try:
@@ -48,15 +49,13 @@ def link(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java
-        Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+        fail("link", exc)
     try:
         with console.status("linking …"):
             res = link_db(db, out, model_path=model, seed=seed, threshold=threshold,
                           diagnostics=not no_diagnostics, backend=engine, n_chunks=chunks)
-    except RuntimeError as exc:  # includes BackendUnavailable
-        Console(stderr=True).print(f"[bold red]link failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+    except (RuntimeError, OSError) as exc:  # includes BackendUnavailable
+        fail("link", exc)
     finally:
         engine.close()
     # Counts only: no personal data is ever printed.
@@ -64,17 +63,17 @@ def link(
     t.add_column("figure")
     t.add_column("value", justify="right")
     rows = [
-        ("register persons", f"{res.n_register:,}"),
-        ("vaccination rows", f"{res.n_records:,}"),
-        ("distinct identities", f"{res.n_identities:,}"),
-        ("rows linked to the register", f"{res.n_linked_records:,}"),
-        ("estimated persons", f"{res.n_persons_est:,}"),
-        ("duplicate doses", f"{res.n_duplicate_doses:,}"),
-        ("threshold (match probability)", f"{res.threshold:g}"),
-        ("prior", f"{res.prior:.3g}"),
-        ("time link+dedupe (s)", f"{res.timings.get('total_link_dedupe', 0):.1f}"),
+        ("register persons", number(res.n_register)),
+        ("vaccination rows", number(res.n_records)),
+        ("distinct identities", number(res.n_identities)),
+        ("rows linked to the register", number(res.n_linked_records)),
+        ("estimated persons", number(res.n_persons_est)),
+        ("duplicate doses", number(res.n_duplicate_doses)),
+        ("threshold (match probability)", number(res.threshold, "g")),
+        ("prior", number(res.prior, ".3g")),
+        ("time link+dedupe (s)", number(res.timings.get("total_link_dedupe", 0), ".1f")),
     ]
     for a, b in rows:
         t.add_row(a, b)
     console.print(t)
-    console.print(f"record_links → {res.parquet_path}; model → {res.model_path}; summary → {res.summary_path}")
+    say(f"record_links → {res.parquet_path}; model → {res.model_path}; summary → {res.summary_path}")

@@ -18,6 +18,13 @@ def _console(stderr: bool = True):
     return Console(stderr=stderr, soft_wrap=True, highlight=False)
 
 
+def number(value: object, spec: str = ",") -> str:
+    """``value`` formatted with ``spec``; "n/a" for None or NaN (an aggregate over no rows)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    return format(value, spec)
+
+
 def fail(what: str, message: object, code: int = 1) -> NoReturn:
     """Print '<what> failed: <message>' on stderr and exit with ``code`` (no traceback)."""
     from rich.markup import escape

@@ -15,11 +15,10 @@ CHUNKS_HELP = "Score the link in N slices of the registry (national runs: bounds
 SPARK_MASTER_HELP = "Spark master URL, e.g. spark://host:7077 or yarn (default: $SPARK_MASTER, else local mode)."
 
 
-def _fail(msg: str) -> None:
-    from rich.console import Console
+def _fail(msg: object) -> None:
+    from vaxstudy.commands.output import fail
 
-    Console(stderr=True).print(f"[bold red]failed:[/] {msg}", highlight=False)
-    raise typer.Exit(code=1)
+    fail("report", msg)
 
 
 def report(
@@ -37,16 +36,19 @@ def report(
     extract_date: Optional[str] = typer.Option(None, "--extract-date", help=EXTRACT_HELP),
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
+    from vaxstudy import validate as v
     from vaxstudy.backend import BackendUnavailable, get_backend
-    from vaxstudy.pipeline import PipelineError, parse_period, run_report
+    from vaxstudy.pipeline import PipelineError, run_report
 
     extract_date = parse_extract_date(extract_date)
-    try:
-        start, end = parse_period(period)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--period") from None
+    province = v.typer_check(v.province, province)
+    start, end = v.typer_check(v.period, period)
+    v.typer_check(v.data_dir, data)
+    if model is not None and not model.is_file():
+        raise typer.BadParameter(f"{model}: no such model file", param_hint="--model")
     if language not in ("vi", "en"):
         raise typer.BadParameter("vi or en", param_hint="--language")
+    v.typer_check(v.out_dir, out)
     try:
         engine = get_backend(backend, spark_master=spark_master)
     except ValueError as e:
@@ -57,8 +59,8 @@ def report(
         res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
                          suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks,
                          extract_date=extract_date)
-    except PipelineError as e:
-        _fail(str(e))
+    except (PipelineError, OSError) as e:
+        _fail(e)
     finally:
         engine.close()
     typer.echo(str(res.report_html))
@@ -91,9 +93,11 @@ def report_all(
     except BackendUnavailable as e:
         _fail(str(e))
     console = Console(stderr=True)
+    from rich.markup import escape
+
     for e in res.failed:
-        console.print(f"[red]failed[/] {e.province} {e.period_start}:{e.period_end} — {e.stage}: {e.error}",
-                      highlight=False)
+        console.print(f"[red]failed[/] {e.province} {e.period_start}:{e.period_end} — {escape(str(e.stage))}: "
+                      f"{escape(str(e.error))}", highlight=False)
     ok = len(res.entries) - len(res.failed)
     console.print(f"{ok}/{len(res.entries)} reports rendered", highlight=False)
     typer.echo(str(res.index_html))
@@ -107,8 +111,13 @@ def demo(
     language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
 ) -> None:
     """Generate the synthetic Nghệ An province (once), run the whole pipeline, print the report's path."""
+    from vaxstudy import validate as v
     from vaxstudy.config import DEMO_PERIOD, DEMO_PROVINCE
     from vaxstudy.pipeline import PipelineError, run_report
+
+    v.typer_check(v.out_dir, out)
+    if data.exists() and not data.is_dir():
+        raise typer.BadParameter(f"{data} is a file, not a folder", param_hint="--data")
 
     if not (data / "vaccinations.csv").exists() and not (data / "vaccinations.parquet").exists():
         from vaxstudy.synth import generate
@@ -117,6 +126,6 @@ def demo(
         generate(data, province=DEMO_PROVINCE, scale=0.02, seed=1, period=DEMO_PERIOD)
     try:
         res = run_report(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, language=language, seed=1)
-    except PipelineError as e:
-        _fail(str(e))
+    except (PipelineError, OSError) as e:
+        _fail(e)
     typer.echo(str(res.report_html.resolve()))

@@ -19,22 +19,23 @@ def standardize(
     from rich.console import Console
     from rich.table import Table
 
+    from vaxstudy import validate as v
     from vaxstudy.backend import BackendUnavailable, get_backend
+    from vaxstudy.commands.output import fail, number
 
+    v.typer_check(v.db_file, db, must_exist=True)
     console = Console()
     try:
         engine = get_backend(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except BackendUnavailable as exc:
-        Console(stderr=True).print(f"[bold red]standardize failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+        fail("standardize", exc)
     try:
         with console.status("standardising …") as status:
             engine.standardize(db, progress=lambda msg: status.update(f"standardising {msg} …"))
-    except (FileNotFoundError, ValueError, BackendUnavailable) as exc:
-        Console(stderr=True).print(f"[bold red]standardize failed:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
+    except (OSError, ValueError, BackendUnavailable) as exc:
+        fail("standardize", exc)
     finally:
         engine.close()
 
@@ -46,11 +47,12 @@ def standardize(
         for col in ("table", "rows", "full dob", "valid phone", "CCCD", "ID consistent", "commune valid"):
             t.add_column(col, justify="left" if col == "table" else "right")
         for name in ("population_std", "vaccinations_std"):
+            # count_if is NULL when every value is NULL (e.g. no phone typed at all)
             n, dob, ph, cccd, cons, comm = con.execute(
                 f"""SELECT count(*), count(dob), count_if(phone_valid), count_if(id_type = 'CCCD'),
                            count_if(id_consistent), count_if(commune_valid) FROM {name}"""
-            ).fetchone()
-            t.add_row(name, *(f"{v:,}" for v in (n, dob, ph, cccd, cons, comm)))
+            ).fetchall()[0]
+            t.add_row(name, *(number(0 if v is None else v) for v in (n, dob, ph, cccd, cons, comm)))
         console.print(t)
     finally:
         con.close()

@@ -31,8 +31,16 @@ def synth(
         "KIND is one of vaxstudy.synth.params.ERROR_KINDS (the field noise and the widened catalogue)."),
 ) -> None:
     """Generate a synthetic province: register, registry export, sites, tallies and the truth."""
+    from vaxstudy import validate as v
+    from vaxstudy.commands.output import number
     from vaxstudy.synth import generate
     from vaxstudy.synth.params import ERROR_KINDS, SynthParams
+
+    province = v.typer_check(v.province, province)
+    period_start = v.typer_check(v.iso_date, period_start, "--period-start")
+    period_end = v.typer_check(v.period, f"{period_start}:{period_end}", "--period-end")[1]
+    if extract_date is not None:
+        extract_date = v.typer_check(v.iso_date, extract_date, "--extract-date")
 
     noise = {k: v for k, v in {
         "missing_base": missing_base, "new_subject_rate": new_subject_rate, "dup_dose_rate": dup_dose_rate,
@@ -60,11 +68,13 @@ def synth(
         noise[name] = rate
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--format")
+    v.typer_check(v.out_dir, out)
     path = generate(out, province=province, scale=scale, seed=seed, period=(period_start, period_end), fmt=fmt,
                     outsider_share=outsider_share, extract_date=extract_date, **noise)
     import json
 
     s = json.loads((path / "truth_summary.json").read_text(encoding="utf-8"))
     typer.echo(f"wrote {path}: {s['n_records']} records, {s['n_subjects']} subjects; "
-               f"true coverage dose 1 {s['coverage_dose1']:.3f}, missing entry {s['missing_entry_rate']:.3f} "
-               f"(not yet entered on {s['extract_date']}: {s['late_entry_rate']:.3f})")
+               f"true coverage dose 1 {number(s['coverage_dose1'], '.3f')}, "
+               f"missing entry {number(s['missing_entry_rate'], '.3f')} "
+               f"(not yet entered on {s['extract_date']}: {number(s['late_entry_rate'], '.3f')})")

@@ -114,8 +114,12 @@ def estimate_db(
     engine = get_backend(backend)
     con = connect(db_path)
     try:
+        from vaxstudy.validate import check_scope
+
+        scope_warnings = check_scope(con, province)  # EmptyScope: no residents and no sites
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
                           backend=engine, extract_date=extract_date)
+        inp.notes.extend(scope_warnings)
         dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
         linkage = truthcheck.linkage_accuracy(con, inp)
     finally:

@@ -51,10 +51,9 @@ class ProvinceSpec(BaseModel):
     @field_validator("code", mode="before")
     @classmethod
     def _code(cls, v: Any) -> str:
-        s = str(v).strip().zfill(2)
-        if not (s.isdigit() and len(s) == 2):
-            raise ValueError(f"province code must be a 2-digit GSO code, not {v!r}")
-        return s
+        from vaxstudy.validate import province
+
+        return province(v, "code")
 
 
 class BatchConfig(BaseModel):
