@@ -1,13 +1,23 @@
 """Scan rendered outputs for personal identifiers: names, ID numbers, phones.
 
 A report must hold aggregates only. `scan_files` looks through a rendered
-.html / .ipynb for every full name, person_id, ID number and phone of the
-input and returns what it found (masked, so the finding itself leaks
-nothing). Text is compared after Unicode NFC + case folding, names as whole
-word sequences (also diacritic-free for names of three words or more, since
-the registry holds names typed without diacritics), numbers as digit runs
-with spaces, dots or dashes allowed between digits. Embedded images are
-binary, not text, and are skipped.
+.html / .ipynb (and `scan_folder` through every file of the shareable folder)
+for every full name, person_id, ID number and phone of the input and returns
+what it found (masked, so the finding itself leaks nothing). Text is compared
+after Unicode NFC + case folding, names as whole word sequences, numbers as
+digit runs with spaces, dots or dashes allowed between digits. Embedded images
+are binary, not text, and are skipped.
+
+Diacritics: a name of three words or more is also searched without its
+diacritics (the registry holds names typed without them), but only in text
+written without diacritics. Where the text has them, they are compared: with
+millions of residents some names fold into ordinary words of the report's own
+Vietnamese ("Lê Bảo Phú" folds to "le bao phu", as does "tỷ lệ bao phủ",
+coverage rate), and those words, written with their diacritics, are no name.
+
+The identifiers are held as 64-bit hashes in sorted arrays (a province's
+millions of names and numbers in tens of MB, looked up in bulk), built once
+per database and reused by every render of it (`identifiers_from_db` caches).
 """
 
 from __future__ import annotations
@@ -17,8 +27,11 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
 _DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
@@ -83,16 +96,59 @@ def place_names() -> set[tuple[str, ...]]:
     return out
 
 
+def _key(tokens: tuple[str, ...] | str) -> int:
+    """The 64-bit key of a word tuple or a digit string (Python's hash: stable within a process,
+    which is as long as a set of identifiers lives; a collision can only add a finding)."""
+    return hash(tokens)
+
+
+class HashSet:
+    """A set of 64-bit keys in a sorted array: small, and looked up many at a time.
+
+    ``sizes`` holds the word counts (or digit lengths) present, so a scan only tries those."""
+
+    def __init__(self) -> None:
+        self._pending: list[int] = []
+        self._keys = np.empty(0, dtype=np.int64)
+        self.sizes: set[int] = set()
+
+    def add(self, tokens: tuple[str, ...] | str) -> None:
+        self._pending.append(_key(tokens))
+        self.sizes.add(len(tokens))
+
+    def _flush(self) -> np.ndarray:
+        if self._pending:
+            self._keys = np.unique(np.concatenate([self._keys, np.asarray(self._pending, dtype=np.int64)]))
+            self._pending = []
+        return self._keys
+
+    def contains_many(self, keys: np.ndarray) -> np.ndarray:
+        arr = self._flush()
+        if not len(arr) or not len(keys):
+            return np.zeros(len(keys), dtype=bool)
+        pos = np.minimum(np.searchsorted(arr, keys), len(arr) - 1)
+        return arr[pos] == keys
+
+    def __contains__(self, tokens) -> bool:
+        return bool(self.contains_many(np.asarray([_key(tokens)], dtype=np.int64))[0])
+
+    def __len__(self) -> int:
+        return len(self._flush())
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
 @dataclass
 class Identifiers:
-    """What must never appear: name word-tuples and digit strings.
+    """What must never appear: name word-tuples and digit strings (as hashes).
 
     Names equal to a word tuple in `allowed` (place names) are not searched.
     """
 
-    names: set[tuple[str, ...]] = field(default_factory=set)
-    folded_names: set[tuple[str, ...]] = field(default_factory=set)
-    numbers: set[str] = field(default_factory=set)
+    names: HashSet = field(default_factory=HashSet)
+    folded_names: HashSet = field(default_factory=HashSet)
+    numbers: HashSet = field(default_factory=HashSet)
     allowed: set[tuple[str, ...]] = field(default_factory=set)
 
     def add_names(self, names: Iterable) -> None:
@@ -100,12 +156,14 @@ class Identifiers:
             if n is None or not isinstance(n, str):
                 continue
             w = tuple(_words(n))
-            if w in self.allowed or tuple(fold(x) for x in w) in self.allowed:
+            if len(w) < 2:
                 continue
-            if len(w) >= 2:
-                self.names.add(w)
-                if len(w) >= 3:
-                    self.folded_names.add(tuple(fold(x) for x in w))
+            f = tuple(fold(x) for x in w)
+            if w in self.allowed or f in self.allowed:
+                continue
+            self.names.add(w)
+            if len(w) >= 3:
+                self.folded_names.add(f)
 
     def add_numbers(self, values: Iterable) -> None:
         for v in values:
@@ -113,14 +171,25 @@ class Identifiers:
                 continue
             digits = re.sub(r"\D", "", str(v))
             if len(digits) >= MIN_NUMBER_DIGITS:
-                self.numbers |= _phone_forms(digits)
+                for form in _phone_forms(digits):
+                    self.numbers.add(form)
 
     def __len__(self) -> int:
         return len(self.names) + len(self.numbers)
 
 
 def identifiers_from_db(db_path: str | Path) -> Identifiers:
-    """Every name, person_id, ID number and phone in the raw (and standardised) tables."""
+    """Every name, person_id, ID number and phone in the raw (and standardised) tables.
+
+    Built once per database file (path, size and modification time), then reused: every
+    period rendered from one province's database scans against the same set."""
+    p = Path(db_path).resolve()
+    st = p.stat()
+    return _identifiers_cached(str(p), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
     import duckdb
 
     ids = Identifiers(allowed=place_names())
@@ -176,39 +245,42 @@ def file_text(path: str | Path) -> str:
 
 def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Finding]:
     found: list[Finding] = []
-    # numbers
+    # numbers: every digit run, and every window of it as long as a known number
     if ids.numbers:
-        lengths = sorted({len(n) for n in ids.numbers})
+        lengths = sorted(ids.numbers.sizes)
         for m in _DIGIT_RUN.finditer(text):
             digits = re.sub(r"\D", "", m.group())
             if len(digits) < MIN_NUMBER_DIGITS:
                 continue
             for L in lengths:
-                hit = next((digits[i:i + L] for i in range(len(digits) - L + 1)
-                            if digits[i:i + L] in ids.numbers), None)
-                if hit:
-                    found.append(Finding(label, "number", _mask(hit)))
+                subs = [digits[i:i + L] for i in range(len(digits) - L + 1)]
+                hit = ids.numbers.contains_many(np.asarray([_key(x) for x in subs], dtype=np.int64))
+                if hit.any():
+                    found.append(Finding(label, "number", _mask(subs[int(np.argmax(hit))])))
                     break
-    # names, as whole word sequences; the diacritic-free pass skips what the first found
+    # names, as whole word sequences; the diacritic-free pass skips what the first found and
+    # looks only at words written without diacritics (see the module docstring)
     words = _words(text)
+    plain = np.asarray([fold(w) == w for w in words], dtype=bool)
     matched: set[int] = set()
-    for names, seq in ((ids.names, words), (ids.folded_names, None)):
-        if not names:
+    for names, folded in ((ids.names, False), (ids.folded_names, True)):
+        if not names or not words:
             continue
-        if seq is None:
-            seq = [fold(w) for w in words]
-        sizes = sorted({len(n) for n in names})
-        for i in range(len(seq)):
-            if i in matched:
+        for k in sorted(names.sizes):
+            if k > len(words):
+                break
+            starts = np.arange(len(words) - k + 1)
+            if folded:  # every word of the window without diacritics
+                run = np.convolve(plain.astype(int), np.ones(k, dtype=int), mode="valid")
+                starts = starts[run == k]
+            if not len(starts):
                 continue
-            for k in sizes:
-                if i + k > len(seq):
-                    break
-                tup = tuple(seq[i:i + k])
-                if tup in names:
-                    matched.add(i)
-                    found.append(Finding(label, "name", _mask(" ".join(tup))))
-                    break
+            keys = np.asarray([_key(tuple(words[i:i + k])) for i in starts], dtype=np.int64)
+            for i in starts[names.contains_many(keys)]:
+                if int(i) in matched:
+                    continue
+                matched.add(int(i))
+                found.append(Finding(label, "name", _mask(" ".join(words[i:i + k]))))
     return found
 
 
@@ -218,6 +290,58 @@ def scan_files(paths: Iterable[str | Path], ids: Identifiers) -> list[Finding]:
     for p in paths:
         out.extend(scan_text(file_text(p), ids, label=Path(p).name))
     return out
+
+
+#: Files of a shareable folder that hold no text to scan (pictures).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg.gz")
+
+
+def folder_text(path: str | Path) -> str:
+    """The searchable text of any file of a shareable folder: tables as their values,
+    notebooks and HTML as in :func:`file_text`, anything else read as text."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import duckdb
+
+        with duckdb.connect() as con:
+            rows = con.execute(f"SELECT * FROM read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')").fetchall()
+        return "\n".join(" | ".join("" if v is None else str(v) for v in r) for r in rows)
+    if suffix == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            return "\n".join(" | ".join("" if v is None else str(v) for v in row)
+                             for ws in wb.worksheets for row in ws.iter_rows(values_only=True))
+        finally:
+            wb.close()
+    return file_text(path)
+
+
+def scan_folder(folder: str | Path, ids: Identifiers) -> list[Finding]:
+    """Findings in every file under ``folder`` (the shareable folder of a run), pictures
+    excepted; an unreadable table counts as a finding (fail closed)."""
+    out: list[Finding] = []
+    for p in sorted(Path(folder).rglob("*")):
+        if not p.is_file() or p.name.lower().endswith(IMAGE_SUFFIXES):
+            continue
+        label = str(p.relative_to(folder))
+        try:
+            text = folder_text(p)
+        except Exception as exc:  # noqa: BLE001 - cannot read it, cannot vouch for it
+            out.append(Finding(label, "unreadable", type(exc).__name__))
+            continue
+        out.extend(scan_text(text, ids, label=label))
+    return out
+
+
+def assert_folder_clean(folder: str | Path, ids: Identifiers) -> None:
+    """Raise :class:`PrivacyError` when any file of ``folder`` holds a personal identifier."""
+    findings = scan_folder(folder, ids)
+    if findings:
+        shown = "; ".join(str(f) for f in findings[:5])
+        raise PrivacyError(f"{len(findings)} personal identifier(s) in {folder}: {shown}")
 
 
 def assert_clean(paths: Iterable[str | Path], ids: Identifiers) -> None:
