@@ -182,8 +182,12 @@ def test_empty_period_and_unknown_province_give_nulls_not_errors(metrics_a, tmp_
     m = estimate_db(db, "40", "2021-01-01", "2021-01-31", tmp_path / "e1", n_boot=20, audit=False)
     assert m["n_records"] == 0 and m["duplicate_dose_rate"] is None and m["duplicate_dose_rate_ci"] is None
     assert m["coverage_dose1"] == 0.0  # nobody vaccinated by the end of January
-    m = estimate_db(db, "38", START, END, tmp_path / "e2", n_boot=20, audit=False)
-    assert m["n_population"] == 0 and m["coverage_dose1"] is None and m["by_district"] == {}
+    from vaxstudy.validate import EmptyScope
+
+    # a province with neither residents nor sites: the run could only be empty, so it stops
+    with pytest.raises(EmptyScope, match="province 38 .* no residents in population and no sites"):
+        estimate_db(db, "38", START, END, tmp_path / "e2", n_boot=20, audit=False)
+    assert not (tmp_path / "e2" / "metrics.json").exists()
 
 
 def test_resident_without_province_code_counts_by_district(tmp_path):
