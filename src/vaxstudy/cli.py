@@ -16,6 +16,7 @@ from vaxstudy.commands.report import demo, report, report_all
 from vaxstudy.commands.review import review_app
 from vaxstudy.commands.standardize import standardize
 from vaxstudy.commands.synth import synth
+from vaxstudy.commands.worklists import apply_corrections, worklists
 
 app = typer.Typer(
     name="vaxstudy",
@@ -48,6 +49,8 @@ app.command("estimate")(estimate)
 app.command("evaluate")(evaluate)
 app.command("report")(report)
 app.command("report-all")(report_all)
+app.command("worklists")(worklists)
+app.command("apply-corrections")(apply_corrections)
 app.command("demo")(demo)
 app.add_typer(review_app, name="review")
 
