@@ -78,18 +78,18 @@ def build_worklists(run_dir: str | Path, province: str, out: str | Path | None =
     files = run_files(run_dir)
     check_province(files, province)
     lay = files.layout
+    metrics = json.loads(files.metrics.read_text(encoding="utf-8"))
     con = duckdb.connect(str(files.db), read_only=True)
     try:
         notes = check_fresh(files, _ingest_log(con))
         items = find_items(con, lay.province, lay.period_start, lay.period_end,
-                           link_threshold=link_threshold(files))
+                           link_threshold=link_threshold(files), extract_date=metrics.get("extract_date"))
         vax_sha = dict(_ingest_log(con))
     finally:
         con.close()
     notes += items.notes
     out_dir = Path(out) if out is not None else files.worklists_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = json.loads(files.metrics.read_text(encoding="utf-8"))
     recon = reconciliation(items.counts, metrics)
     district_files, per_district = {}, {}
     for d in items.districts():

@@ -28,7 +28,7 @@ SELECT k.record_id, CAST(v.subject_id AS VARCHAR) subject_id, CAST(v.full_name A
        CAST(v.id_number AS VARCHAR) id_number, CAST(v.phone AS VARCHAR) phone,
        CAST(v.province_code AS VARCHAR) province_code, CAST(v.district_code AS VARCHAR) res_district,
        CAST(v.commune_code AS VARCHAR) commune_code, CAST(v.vaccine AS VARCHAR) vaccine_raw,
-       s.name_norm, CAST(s.dob AS DATE) dob_std, s.sex sex_std, s.id_number id_std, s.id_type,
+       s.name_norm, CAST(s.dob AS DATE) dob_std, s.dob_precision, s.sex sex_std, s.id_number id_std, s.id_type,
        s.province_code province_std,
        CAST(l.person_id AS VARCHAR) person_id, CAST(l.best_person_id AS VARCHAR) best_person_id,
        CAST(l.best_match_probability AS DOUBLE) best_q, CAST(l.in_register_probability AS DOUBLE) in_reg_q,
@@ -168,13 +168,16 @@ def identity_lines(det: pd.DataFrame) -> pd.DataFrame:
                       d["name_norm"] != d["reg_name_norm"]),
     }
     parts = []
+    year_only = (d["dob_precision"] == "year").to_numpy()
     for fld, (std, reg, cur, prop, differ) in checks.items():
         empty = std.isna().to_numpy()
         bad = (empty | differ.fillna(False).to_numpy()) & reg.notna().to_numpy()
+        problem = np.where(empty, np.where(year_only, "incomplete", "empty"), "differs") \
+            if fld == "date_of_birth" else np.where(empty, "empty", "differs")
         if bad.any():
             parts.append(pd.DataFrame({
                 "record_id": d["record_id"].to_numpy()[bad], "field": fld,
-                "problem": np.where(empty[bad], "empty", "differs"),
+                "problem": problem[bad],
                 "current_value": cur.to_numpy()[bad], "proposed_value": prop.to_numpy()[bad]}))
     if not parts:
         return pd.DataFrame(columns=["record_id", "field", "problem", "current_value", "proposed_value",
@@ -255,9 +258,11 @@ def reconcile(inp: Inputs, items: "Items") -> dict:
 
 
 def find_items(con: duckdb.DuckDBPyConnection, province: str, period_start, period_end,
-               link_threshold: float | None = None) -> Items:
-    """All five lists of a province and period from the run's database."""
-    inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold)
+               link_threshold: float | None = None, extract_date: str | date | None = None) -> Items:
+    """All five lists of a province and period from the run's database (``extract_date``: the
+    run's, as metrics.json records it; rows entered after it do not exist for the run)."""
+    inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
+                      extract_date=extract_date)
     det = _details(con, inp)
     sites = _sites(con)
     det = det.merge(sites, on="site_id", how="left")

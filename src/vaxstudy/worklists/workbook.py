@@ -20,6 +20,7 @@ from vaxstudy.worklists.text import CHECK, COLUMNS, DONE, GUIDE, SHEETS, TITLES,
 DATE_FMT = "DD/MM/YYYY"
 PROB_FMT = "0.000"
 HEADER_ROW = 3  # row 1: title, row 2: count, row 3: headings
+GUIDE_WIDTH = 85  # characters per line of the instructions sheet
 TASKS = ("subjects", "doses", "identity", "unlinked", "tally")
 
 
@@ -128,10 +129,17 @@ def write_guide(wb, lang: str, **fmt) -> None:
     st = _styles()
     ws = wb.active
     ws.title = t("guide", lang, SHEETS)
-    ws.column_dimensions["A"].width = 110
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.column_dimensions["A"].width = GUIDE_WIDTH
     for i, (line, kind) in enumerate(GUIDE[lang], start=1):
-        c = ws.cell(row=i, column=1, value=line.format(**fmt))
+        text = line.format(**fmt)
+        c = ws.cell(row=i, column=1, value=text)
         c.alignment = st["wrap"]
+        # spreadsheet programs do not grow a row to its wrapped text on opening: size it here
+        ws.row_dimensions[i].height = 16 * (1 + len(text) // GUIDE_WIDTH) + (6 if kind == "title" else 2)
         if kind == "title":
             c.font = st["title"]
         elif kind == "warn":
@@ -151,7 +159,9 @@ def district_frames(items: Items, district: str) -> dict[str, pd.DataFrame]:
         f = getattr(items, task)
         if task == "subjects" and len(f):
             keys = set(f.loc[(f["role"] == "merge") & (f["district_code"].astype(str) == district), "person_key"])
-            out[task] = f[f["person_key"].isin(keys)]
+            g = f[f["person_key"].isin(keys)].copy()
+            g["group"] = pd.factorize(g["group"])[0] + 1  # groups numbered 1, 2, … within the district
+            out[task] = g
         else:
             out[task] = f[f["district_code"].astype(str) == district] if len(f) else f
     return out
