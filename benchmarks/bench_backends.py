@@ -53,11 +53,11 @@ th = threading.Thread(target=sample, daemon=True)
 th.start()
 t = {}
 t0 = time.perf_counter()
-from vaxstudy.backend import get_backend
+from vaxstudy.engines import get_engine
 from vaxstudy.link import link_db
 
 kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
-be = get_backend(backend_name, **kw)
+be = get_engine(backend_name, **kw)
 if backend_name == "spark":
     be.session
 t["session"] = time.perf_counter() - t0
@@ -80,13 +80,13 @@ print(json.dumps({"seconds": t, "link_timings": res.timings, "peak_driver_mib": 
 
 THROUGHPUT_CHILD = r"""
 import json, sys, time
-from vaxstudy.backend import get_backend
+from vaxstudy.engines import get_engine
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from splink import Linker
 
 backend_name, db, model_path, master, rule = sys.argv[1:6]
 kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
-be = get_backend(backend_name, **kw)
+be = get_engine(backend_name, **kw)
 con = open_work_connection(db, read_only=True)
 prepare_inputs(con)
 n_cmp = con.execute(f"SELECT count(*) FROM link_reg l JOIN link_vax r ON {rule}").fetchall()[0][0]
@@ -99,7 +99,7 @@ vax = api.register("link_vax", dataset_display_name="vaccinations")
 linker = Linker([reg, vax], be.splink_settings(model), log_level=None)
 t = time.perf_counter()
 pred = linker.inference.predict(threshold_match_probability=0.5, warning_mode="never")
-n_kept = be.count_rows(con, pred)
+n_kept = be.tables.count_rows(con, pred)
 dt = time.perf_counter() - t
 be.close()
 print(json.dumps({"comparisons": n_cmp, "seconds": dt, "kept": n_kept}))

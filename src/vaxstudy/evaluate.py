@@ -29,6 +29,8 @@ from typing import Any
 
 import duckdb
 
+from vaxstudy.sql import attach, path_literal
+
 
 def _find_file(folder: Path, stem: str) -> Path | None:
     for ext in ("parquet", "csv"):
@@ -39,10 +41,9 @@ def _find_file(folder: Path, stem: str) -> Path | None:
 
 
 def _read_sql(path: Path) -> str:
-    p = path.as_posix()
     if path.suffix == ".parquet":
-        return f"read_parquet('{p}')"
-    return f"read_csv('{p}', all_varchar = true, header = true)"
+        return f"read_parquet({path_literal(path)})"
+    return f"read_csv({path_literal(path)}, all_varchar = true, header = true)"
 
 
 def _f1(p: float | None, r: float | None) -> float | None:
@@ -75,11 +76,11 @@ def evaluate(
             links = src / "record_links.parquet"
             if not links.exists():
                 raise FileNotFoundError(f"{links} not found: run `vaxstudy link` first")
-            con.execute(f"CREATE VIEW links AS SELECT * FROM read_parquet('{links.as_posix()}')")
+            con.execute(f"CREATE VIEW links AS SELECT * FROM read_parquet({path_literal(links)})")
         else:
             db_path = db_path or src
         if db_path is not None:
-            con.execute(f"ATTACH '{Path(db_path).as_posix()}' AS proj (READ_ONLY)")
+            attach(con, db_path, "proj", read_only=True)
             tables = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
             if not src.is_dir():
@@ -189,7 +190,7 @@ def _blocking_reach(src: Path, truth_dir: Path, db_path: str | Path | None) -> d
         return None
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{Path(db_path).as_posix()}' AS proj (READ_ONLY)")
+        attach(con, db_path, "proj", read_only=True)
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
     finally:
@@ -199,6 +200,6 @@ def _blocking_reach(src: Path, truth_dir: Path, db_path: str | Path | None) -> d
     truth_file = _find_file(truth_dir, "truth") if truth_dir.is_dir() else None
     truth_sql = f"SELECT * FROM {_read_sql(truth_file)}" if truth_file else "SELECT * FROM proj.truth"
     links = src / "record_links.parquet"
-    links_sql = (f"SELECT * FROM read_parquet('{links.as_posix()}')" if src.is_dir() and links.exists()
+    links_sql = (f"SELECT * FROM read_parquet({path_literal(links)})" if src.is_dir() and links.exists()
                  else "SELECT * FROM proj.record_links")
     return blocking_reach(db_path, truth_sql, links_sql)

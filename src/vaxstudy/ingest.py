@@ -77,6 +77,7 @@ from vaxstudy import integrity
 from vaxstudy.codes import site_code_sql
 from vaxstudy.config import OPTIONAL_TABLES, TABLES
 from vaxstudy.filetype import ADVICE
+from vaxstudy.sql import date_literal
 
 # --------------------------------------------------------------------------- schema
 
@@ -525,7 +526,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
             how = f"format {date_formats[col]!r}" if col in date_formats else "ISO or dd/mm/yyyy"
             checks.append(f"""CASE {missing}
                 WHEN {t} IS NULL THEN {_lit(col + _SEP + f'unparseable date {col}=')} || {val} || {_lit(f' (expected {how})')}
-                WHEN {t} < DATE '{lo}' OR {t} > current_date
+                WHEN {t} < {date_literal(lo)} OR {t} > current_date
                 THEN {_lit(col + _SEP + f'impossible date {col}=')} || {val} END""")
         elif kind in ("int_pos", "int_nonneg"):
             inner.append(f"{int_sql(src)} AS {t}")

@@ -128,7 +128,7 @@ class Prepared:
     timings: dict[str, float] = field(default_factory=dict)
     model_in: Path | None = None  # the saved model reused (None: trained on this data)
     backend: dict | None = None  # the engine that standardised and linked (Backend.describe())
-    engine: Any = None  # that engine (a vaxstudy.backend.Backend): the periods' estimates run on it too
+    engine: Any = None  # that engine (a vaxstudy.engines.Engine): the periods' estimates run on it too
     n_chunks: int = 1  # slices of the registry the link scored in (link_db n_chunks)
 
 
@@ -146,14 +146,14 @@ def prepare(data_dir: str | Path, province: str, work_dir: str | Path, *, model_
             n_chunks: int = 1) -> Prepared:
     """ingest → standardize → link into `work_dir/<province>.duckdb` (rebuilt from scratch).
 
-    `backend` (vaxstudy.backend: 'duckdb' default, 'spark', or a backend object) runs
+    `backend` (vaxstudy.engines: 'duckdb' default, 'spark', or a backend object) runs
     standardisation and the Splink model (and, through `Prepared.engine`, the estimates);
     `n_chunks` > 1 scores the link in that many slices of the registry (`link_db`)."""
-    from vaxstudy.backend import get_backend
+    from vaxstudy.engines import get_engine
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
 
-    backend = get_backend(backend)
+    backend = get_engine(backend)
 
     progress = progress or Progress(False)
     data_dir = Path(data_dir)

@@ -151,9 +151,10 @@ def province_scope(con, code: str) -> tuple[int, int]:
     whose province code is ``code``."""
     from vaxstudy.codes import gso_code_sql
     from vaxstudy.geo import province_districts
+    from vaxstudy.sql import literal
 
     districts = sorted(province_districts(code)["district_code"].astype(str))
-    dlist = "[" + ", ".join(f"'{d}'" for d in districts) + "]"
+    dlist = "[" + ", ".join(literal(d) for d in districts) + "]"
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     n_res = n_sites = 0
     if "population" in tables:

@@ -142,7 +142,7 @@ def test_residents_without_a_province_code_count_through_their_district(folder, 
 def test_square_brackets_survive_in_messages(capsys):
     import typer
 
-    from vaxstudy.backend import SPARK_INSTALL_HINT
+    from vaxstudy.engines import SPARK_INSTALL_HINT
     from vaxstudy.commands.output import fail, warn
 
     warn(f"the spark engine needs {SPARK_INSTALL_HINT}")

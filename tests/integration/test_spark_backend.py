@@ -43,7 +43,8 @@ HEADLINE = ("n_records", "n_subjects", "n_persons_est", "duplicate_subject_rate"
 
 @pytest.fixture(scope="session")
 def spark_backend(tmp_path_factory):
-    from vaxstudy.backend import BackendUnavailable, SparkBackend
+    from vaxstudy.engines import BackendUnavailable
+    from vaxstudy.engines.spark import SparkBackend
 
     try:
         # tiny data: interpreted expressions and no adaptive re-planning beat code generation
@@ -78,7 +79,7 @@ def standardized(dbs, spark_backend):
     the other (the CLI finds the session of spark_backend active and leaves it running)."""
     from typer.testing import CliRunner
 
-    from vaxstudy.backend import DuckDBBackend
+    from vaxstudy.engines import DuckDBBackend
     from vaxstudy.cli import app
 
     base, duck, spark = dbs
@@ -157,7 +158,7 @@ def test_each_standardise_rule_spark_equals_duckdb(spark_backend):
     from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
     from test_spark_sql import _staged, _standardise_rules  # same folder: on sys.path under pytest
-    from vaxstudy.backend import duckdb_rules_to_spark
+    from vaxstudy.engines.spark.transpile import duckdb_rules_to_spark
 
     rows = [(i, v, ("M", "F", None)[i % 3], (1985, None, 2001, 1903)[i % 4], f"{i % 7:03d}", f"{i % 5:03d}")
             for i, v in enumerate(TRICKY)]
@@ -248,20 +249,20 @@ def test_spark_working_tables(spark_backend, tmp_path):
         con.execute("CREATE TABLE t AS SELECT range AS x, 'v' || range AS y FROM range(50)")
         con.execute("CREATE TABLE proj.sites AS SELECT range AS x, range % 3 AS g FROM range(50)")
         be = spark_backend
-        be.create_table(con, "a", "SELECT t.x, s.g, t.y::VARCHAR AS y FROM t JOIN proj.sites s USING (x) "
+        be.tables.create_table(con, "a", "SELECT t.x, s.g, t.y::VARCHAR AS y FROM t JOIN proj.sites s USING (x) "
                                   "WHERE NOT EXISTS (SELECT 1 FROM t t2 WHERE t2.x = t.x + 10) ORDER BY t.x DESC")
-        be.insert(con, "a", "SELECT 100, 1.0, NULL")
-        assert be.fetch(con, "SELECT count(*), sum(x), count(*) FILTER (WHERE g = 1) FROM a") == [(11, 545, 5)]
-        be.create_table(con, "b", "SELECT x, y FROM a WHERE x < 100 ORDER BY x DESC NULLS LAST")
-        assert be.to_duckdb(con, "b", "proj.b") == "proj.b"
+        be.tables.insert(con, "a", "SELECT 100, 1.0, NULL")
+        assert be.tables.fetch(con, "SELECT count(*), sum(x), count(*) FILTER (WHERE g = 1) FROM a") == [(11, 545, 5)]
+        be.tables.create_table(con, "b", "SELECT x, y FROM a WHERE x < 100 ORDER BY x DESC NULLS LAST")
+        assert be.tables.to_duckdb(con, "b", "proj.b") == "proj.b"
         assert con.execute("SELECT list(x ORDER BY rowid) FROM proj.b").fetchone()[0] == list(range(49, 39, -1))
-        be.create_table(con, "e", "SELECT CAST(NULL AS VARCHAR) AS ident, CAST(NULL AS DOUBLE) AS p LIMIT 0")
-        be.insert(con, "e", "SELECT 'a', 1")
-        be.to_duckdb(con, "e")
+        be.tables.create_table(con, "e", "SELECT CAST(NULL AS VARCHAR) AS ident, CAST(NULL AS DOUBLE) AS p LIMIT 0")
+        be.tables.insert(con, "e", "SELECT 'a', 1")
+        be.tables.to_duckdb(con, "e")
         assert con.execute("SELECT * FROM e").fetchall() == [("a", 1.0)]
-        paths = [e.path for e in be._work.values() if e.con is con and e.path is not None]
+        paths = [e.path for e in be.tables._work.values() if e.con is con and e.path is not None]
         assert paths and all(p.exists() for p in paths)
-        be.drop_tables(con)
+        be.tables.drop_tables(con)
         assert not any(p.exists() for p in paths)
         assert not any(be.session.catalog.tableExists(v) for v in ("a", "b", "e", "t", "proj__sites"))
     finally:
@@ -425,8 +426,8 @@ def _prepared_on_both(db, spark_backend):
     held = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
                                       "WHERE database_name = current_database()").fetchall()}
     for t in ("link_reg", "link_rows", "link_vax"):
-        spark_backend.to_duckdb(con, t, f"s_{t}")
-    spark_backend.drop_tables(con)
+        spark_backend.tables.to_duckdb(con, t, f"s_{t}")
+    spark_backend.tables.drop_tables(con)
     con.execute("DROP VIEW IF EXISTS link_reg; DROP VIEW IF EXISTS link_vax")
     n_d = prepare_inputs(con)
     return con, n_d, n_s, held
@@ -463,7 +464,7 @@ def test_prepare_identical_on_spark(dbs, spark_backend, tmp_path):
     """Identity preparation on Spark (the standardised tables copied over, SQL transpiled)
     equals DuckDB's on the small province and on hand-made awkward rows: same columns, types
     and rows; the same identities (ids aside); nothing prepared left in the DuckDB connection."""
-    from vaxstudy.backend import DuckDBBackend
+    from vaxstudy.engines import DuckDBBackend
 
     base, _, _ = dbs
     db = tmp_path / "std.duckdb"

@@ -13,7 +13,10 @@ import duckdb
 import pytest
 import sqlglot
 
-from vaxstudy.backend import DuckDBBackend, _duckdb_file_key, duckdb_query_to_spark, query_tables
+from helpers.engines import RecordingEngine
+from vaxstudy.engines import DuckDBBackend
+from vaxstudy.sql import file_key
+from vaxstudy.engines.spark.transpile import duckdb_query_to_spark, query_tables
 from vaxstudy.estimate import estimate_db
 from vaxstudy.estimate.testing import make_db
 
@@ -23,18 +26,6 @@ SITES = [
     dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="17100"),
     dict(site_id="S9", site_name="c", province_code="42", district_code="436", commune_code="18000"),
 ]
-
-
-class RecordingBackend(DuckDBBackend):
-    """DuckDB, noting every query (and the frames registered for it)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.queries: list[tuple[str, list[str]]] = []
-
-    def fetch_df(self, con, query, frames=None):
-        self.queries.append((query, sorted(frames or {})))
-        return super().fetch_df(con, query, frames)
 
 
 def _vax(rid, person, dose, day, site="S1", **kw):
@@ -73,9 +64,9 @@ def recorded(tmp_path_factory):
     for name, kw in VARIANTS.items():
         d = tmp_path_factory.mktemp(f"est_backend_{name}")
         db = _db(d / "e.duckdb", **kw)
-        rec = RecordingBackend()
+        rec = RecordingEngine()
         m = estimate_db(db, "40", START, END, d / "rec", n_boot=20, backend=rec)
-        out[name] = (db, d, rec.queries, m)
+        out[name] = (db, d, rec.fetched, m)
     return out
 
 
@@ -136,16 +127,16 @@ def test_database_key_follows_the_file(tmp_path):
     con.execute("CREATE TABLE t AS SELECT 1 AS a")
     con.close()
     con = duckdb.connect(str(db), read_only=True)
-    k1 = _duckdb_file_key(con)
-    assert k1 == _duckdb_file_key(con) and k1.startswith("k-")
+    k1 = file_key(con)
+    assert k1 == file_key(con) and k1.startswith("k-")
     con.close()
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO t VALUES (2)")
     con.execute("CHECKPOINT")
-    k2 = _duckdb_file_key(con)
+    k2 = file_key(con)
     con.close()
     assert k2 != k1
-    assert _duckdb_file_key(duckdb.connect()) is None
+    assert file_key(duckdb.connect()) is None
 
 
 def test_estimate_cli_backend_options(tmp_path):

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from helpers.engines import RecordingEngine
 from test_link_fake import make_std_db
 from vaxstudy.evaluate import evaluate
 from vaxstudy.link import link_db
@@ -146,32 +147,6 @@ def test_blocking_report_reach(linked):
     assert all(0 <= r["true_pairs_only_this_rule"] <= r["true_pairs_share"] for r in rep["rules"])
 
 
-class _RecordingDuckDB:
-    """The DuckDB backend, recording the SQL the link stage hands to its working-table API."""
-
-    def __new__(cls):
-        from vaxstudy.backend import DuckDBBackend
-
-        class Recording(DuckDBBackend):
-            def __init__(self):
-                super().__init__()
-                self.queries: list[tuple[str, str]] = []
-
-            def create_table(self, con, name, query):
-                self.queries.append(("create_table", query))
-                return super().create_table(con, name, query)
-
-            def insert(self, con, name, query):
-                self.queries.append(("insert", query))
-                return super().insert(con, name, query)
-
-            def fetch(self, con, query):
-                self.queries.append(("fetch", query))
-                return super().fetch(con, query)
-
-        return Recording()
-
-
 def test_every_post_scoring_query_transpiles_to_spark(tmp_path):
     """link_db (DuckDB, tiny fake province, diagnostics on) through a recording backend: every
     query of the steps after scoring (decide, wide pass, rescue, dedupe, clusters, record_links,
@@ -179,12 +154,12 @@ def test_every_post_scoring_query_transpiles_to_spark(tmp_path):
     DuckDB's own syntax left; the steps that Spark must keep in order say so with ORDER BY."""
     import sqlglot
 
-    from vaxstudy.backend import duckdb_query_to_spark
+    from vaxstudy.engines.spark.transpile import duckdb_query_to_spark
     from vaxstudy.link import link_db
 
     db = tmp_path / "fake.duckdb"
     make_std_db(db, n_persons=300, seed=5)
-    backend = _RecordingDuckDB()
+    backend = RecordingEngine()
     link_db(db, tmp_path / "out", seed=1, u_max_pairs=1e5, em_max_pairs=5e4, backend=backend)
     kinds = {k for k, _ in backend.queries}
     assert kinds == {"create_table", "insert", "fetch"} and len(backend.queries) > 40

@@ -15,32 +15,9 @@ import duckdb
 import pytest
 
 from test_link_fake import make_std_db
-from vaxstudy.backend import DuckDBBackend, duckdb_query_to_spark
+from helpers.engines import RecordingEngine
+from vaxstudy.engines.spark.transpile import duckdb_query_to_spark
 from vaxstudy.link.prepare import _NAME_ASCII, open_work_connection, prepare_inputs
-
-
-class _Recording(DuckDBBackend):
-    """DuckDB, recording the SQL prepare_inputs sends; ``hash_sql`` replaces the identity hash."""
-
-    def __init__(self, hash_sql: str | None = None):
-        super().__init__()
-        self.queries: list[str] = []
-        self.hash_sql = hash_sql
-
-    def create_table(self, con, name, query):
-        self.queries.append(query)
-        return super().create_table(con, name, query)
-
-    def insert(self, con, name, query):  # pragma: no cover - prepare never inserts
-        self.queries.append(query)
-        return super().insert(con, name, query)
-
-    def fetch(self, con, query):
-        self.queries.append(query)
-        return super().fetch(con, query)
-
-    def identity_hash_sql(self, columns):
-        return self.hash_sql or super().identity_hash_sql(columns)
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +39,17 @@ DUCKDB_ONLY = re.compile(r"\b(list_\w+|string_split|array_to_string|hash|strpos)
 def test_every_prepare_query_transpiles_to_spark(std_db):
     import sqlglot
 
-    rec = _Recording()
+    rec = RecordingEngine()
     con = open_work_connection(std_db, read_only=True)
     try:
         prepare_inputs(con, rec)
         # the collision fallback too: a hash that collides on purpose
-        coll = _Recording(hash_sql="hash(birth_year)")
+        coll = RecordingEngine(hash_sql="hash(birth_year)")
         prepare_inputs(con, coll)
     finally:
         con.close()
-    queries = rec.queries + coll.queries
-    assert any("dense_rank" in q for q in coll.queries) and not any("dense_rank" in q for q in rec.queries)
+    queries = [q for _, q in rec.queries + coll.queries]
+    assert any("dense_rank" in q for _, q in coll.queries) and not any("dense_rank" in q for _, q in rec.queries)
     assert len(rec.queries) >= 7
     for q in queries:
         out = duckdb_query_to_spark(q.replace("hash(", "xxhash64("))  # Spark's own hash: SparkBackend's
@@ -84,7 +61,7 @@ def test_every_prepare_query_transpiles_to_spark(std_db):
 def test_spark_identity_hash_sql_marks_nulls():
     """The Spark form hashes each column with its NULL flag (xxhash64 skips NULLs) and is
     passed through the transpiler unchanged; the backend is not started to build it."""
-    from vaxstudy.backend import SparkBackend
+    from vaxstudy.engines.spark import SparkBackend
 
     sql = SparkBackend.identity_hash_sql(None, ["a", "b"])
     assert sql == "xxhash64(a IS NULL, a, b IS NULL, b)"
@@ -100,7 +77,7 @@ def test_forced_collision_gives_the_same_identities(std_db):
         normal = _tables(con)
         con.execute("CREATE TABLE a_rows AS SELECT * FROM link_rows")
         con.execute("CREATE TABLE a_vax AS SELECT * FROM link_vax")
-        prepare_inputs(con, _Recording(hash_sql="hash(birth_year)"))
+        prepare_inputs(con, RecordingEngine(hash_sql="hash(birth_year)"))
         assert _tables(con)["link_reg"] == normal["link_reg"]
         assert con.execute("SELECT count(*) FROM link_vax").fetchone()[0] == len(normal["link_vax"])
         # one-to-one between the two numberings, row by row

@@ -42,7 +42,7 @@ def estimate(
     import duckdb
 
     from vaxstudy import validate as v
-    from vaxstudy.backend import BackendUnavailable, get_backend
+    from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.commands.output import fail, number, warn
     from vaxstudy.estimate import HEADLINE_RATES, estimate_db
 
@@ -51,7 +51,7 @@ def estimate(
     extract_date = parse_extract_date(extract_date)
     v.typer_check(v.db_file, db, must_exist=True)
     try:
-        engine = get_backend(backend, spark_master=spark_master)
+        engine = get_engine(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java

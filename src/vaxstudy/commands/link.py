@@ -42,10 +42,10 @@ def link(
     if model is not None and not model.is_file():
         fail("link", f"{model} not found")
     v.typer_check(v.out_dir, out)
-    from vaxstudy.backend import get_backend
+    from vaxstudy.engines import get_engine
 
     try:
-        engine = get_backend(backend, spark_master=spark_master)
+        engine = get_engine(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except RuntimeError as exc:  # BackendUnavailable: no pyspark / Java

@@ -37,7 +37,7 @@ def report(
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
     from vaxstudy import validate as v
-    from vaxstudy.backend import BackendUnavailable, get_backend
+    from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.pipeline import PipelineError, run_report
 
     extract_date = parse_extract_date(extract_date)
@@ -50,7 +50,7 @@ def report(
         raise typer.BadParameter("vi or en", param_hint="--language")
     v.typer_check(v.out_dir, out)
     try:
-        engine = get_backend(backend, spark_master=spark_master)
+        engine = get_engine(backend, spark_master=spark_master)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--backend") from None
     except BackendUnavailable as e:
@@ -86,7 +86,7 @@ def report_all(
         from datetime import date
 
         cfg = cfg.model_copy(update={"extract_date": date.fromisoformat(extract_date)})
-    from vaxstudy.backend import BackendUnavailable
+    from vaxstudy.engines import BackendUnavailable
 
     try:
         res = run_batch(cfg)

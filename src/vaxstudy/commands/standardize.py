@@ -20,13 +20,13 @@ def standardize(
     from rich.table import Table
 
     from vaxstudy import validate as v
-    from vaxstudy.backend import BackendUnavailable, get_backend
+    from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.commands.output import fail, number
 
     v.typer_check(v.db_file, db, must_exist=True)
     console = Console()
     try:
-        engine = get_backend(backend, spark_master=spark_master)
+        engine = get_engine(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
     except BackendUnavailable as exc:

@@ -99,19 +99,19 @@ def estimate_db(
     Writes ``out_dir/metrics.json`` and ``out_dir/data_quality/*.{parquet,csv}``
     and returns the metrics dict. ``link_threshold`` overrides the threshold
     the linkage recorded (used by the sensitivity block only). ``backend``
-    ('duckdb' default, 'spark', or a :class:`vaxstudy.backend.Backend`) runs
+    ('duckdb' default, 'spark', or a :class:`vaxstudy.engines.Engine`) runs
     the record-level queries; a backend given by name is closed at the end,
     an object is left to its owner. ``extract_date``: the day the export was taken
     (default: its latest entered_date); rows entered after it do not exist for the run.
     """
-    from vaxstudy.backend import get_backend
+    from vaxstudy.engines import get_engine
     from vaxstudy.estimate import quality, truthcheck
 
     out_dir = Path(out_dir)
     if link_threshold is None:
         link_threshold = _threshold_from_link_summary(out_dir)
     own_engine = backend is None or isinstance(backend, str)
-    engine = get_backend(backend)
+    engine = get_engine(backend)
     con = connect(db_path)
     try:
         from vaxstudy.validate import check_scope

@@ -14,7 +14,7 @@ Scope (CONTRACT section 3):
   tally up to period_end.
 
 The queries are written in DuckDB's dialect and run on the engine of a
-:class:`vaxstudy.backend.Backend` (``fetch``): DuckDB over the project file by
+:class:`vaxstudy.engines.Engine` (``fetch``): DuckDB over the project file by
 default; with Spark the selection, joins and aggregation run on the cluster
 over Parquet exports of the project's tables, and only their results (the
 province's register adults, the sites, the site-day tallies, the rows up to
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.codes import gso_code_sql
+from vaxstudy.sql import date_literal, literal
 
 AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-64", "65+")
 SEXES: tuple[str, ...] = ("M", "F")
@@ -71,23 +72,14 @@ _SEX_SQL = """CASE
 
 def _pad(c: str, n: int) -> str:
     """The GSO code of column ``c`` (:func:`vaxstudy.codes.gso_code_sql`); all zeros -> NULL."""
-    return f"nullif({gso_code_sql(c, n)}, '{'0' * n}')"
-
-
-def sql_str(v: str) -> str:
-    """A SQL string literal (quotes doubled)."""
-    return "'" + str(v).replace("'", "''") + "'"
-
-
-def sql_date(d: date) -> str:
-    return f"DATE '{as_date(d).isoformat()}'"
+    return f"nullif({gso_code_sql(c, n)}, {literal('0' * n)})"
 
 
 def fetch(con: duckdb.DuckDBPyConnection, query: str, backend=None, frames: dict | None = None) -> pd.DataFrame:
     """``query`` (DuckDB SQL over the project database open on ``con``) run on the backend's
     engine (DuckDB when None), as a pandas frame."""
     if backend is None:
-        from vaxstudy.backend import DuckDBBackend
+        from vaxstudy.engines import DuckDBBackend
 
         backend = DuckDBBackend()
     return backend.fetch_df(con, query, frames)
@@ -171,7 +163,7 @@ def load_inputs(
 ) -> Inputs:
     """Pull rows, sites, tallies and the adult register population of ``province``.
 
-    ``backend`` (a :class:`vaxstudy.backend.Backend`; DuckDB when None) runs the queries.
+    ``backend`` (a :class:`vaxstudy.engines.Engine`; DuckDB when None) runs the queries.
     ``extract_date``: rows entered after it are left out (default: the export's latest
     entered_date, see :func:`resolve_extract_date`)."""
     province = str(province).zfill(2)
@@ -225,7 +217,7 @@ def load_inputs(
     except (ImportError, ValueError, KeyError):
         prov_districts = []
     in_districts = (
-        f"list_contains([{', '.join(sql_str(d) for d in prov_districts)}], {_pad('district_code', 3)})"
+        f"list_contains([{', '.join(literal(d) for d in prov_districts)}], {_pad('district_code', 3)})"
         if prov_districts else "false"
     )
     pop = fetch(
@@ -236,7 +228,7 @@ def load_inputs(
                CAST(date_of_birth AS DATE) dob
         FROM population
         WHERE person_id IS NOT NULL AND (
-            {_pad('province_code', 2)} = {sql_str(province)}
+            {_pad('province_code', 2)} = {literal(province)}
             OR ({_pad('province_code', 2)} IS NULL AND {in_districts}))
         ORDER BY person_id
         """,
@@ -310,7 +302,7 @@ def load_inputs(
                  {cand_sel}
           FROM vaccinations v
           LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
-          WHERE v.vaccination_date <= {sql_date(end)} AND v.vaccination_date IS NOT NULL
+          WHERE v.vaccination_date <= {date_literal(end)} AND v.vaccination_date IS NOT NULL
             AND {entered_by_sql("v", extract)}),
         keys AS (
           SELECT person_key FROM r
@@ -385,7 +377,7 @@ def load_inputs(
         f"""
         SELECT CAST(site_id AS VARCHAR) site_id, CAST(vaccination_date AS DATE) vdate,
                CAST(dose_number AS INTEGER) dose, CAST(sum(doses_administered) AS BIGINT) doses
-        FROM tallies WHERE vaccination_date <= {sql_date(end)} AND site_id IS NOT NULL
+        FROM tallies WHERE vaccination_date <= {date_literal(end)} AND site_id IS NOT NULL
         GROUP BY ALL ORDER BY 1, 2, 3
         """,
         backend,
@@ -453,7 +445,7 @@ def entered_by_sql(alias: str, extract: date | None) -> str:
     before it; a row without entered_date is kept, its entry day being unknown)."""
     if extract is None:
         return "true"
-    return f"(TRY_CAST({alias}.entered_date AS DATE) IS NULL OR TRY_CAST({alias}.entered_date AS DATE) <= {sql_date(extract)})"
+    return f"(TRY_CAST({alias}.entered_date AS DATE) IS NULL OR TRY_CAST({alias}.entered_date AS DATE) <= {date_literal(extract)})"
 
 
 def _read_threshold(con: duckdb.DuckDBPyConnection) -> float | None:

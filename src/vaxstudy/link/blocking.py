@@ -11,16 +11,17 @@ from typing import Any
 
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
+from vaxstudy.sql import path_literal
 
 
 def _truth_sql(truth_dir: Path | None) -> str | None:
     if truth_dir is None:
         return None
-    for ext, reader in (("parquet", "read_parquet('{p}')"),
-                        ("csv", "read_csv('{p}', all_varchar = true, header = true)")):
+    for ext, reader in (("parquet", "read_parquet({p})"),
+                        ("csv", "read_csv({p}, all_varchar = true, header = true)")):
         f = Path(truth_dir) / f"truth.{ext}"
         if f.exists():
-            return reader.format(p=f.as_posix())
+            return reader.format(p=path_literal(f))
     return None
 
 

@@ -16,6 +16,7 @@ from vaxstudy.link.doses import build_record_links
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.settings import build_settings
 from vaxstudy.review.decisions import apply_review_decisions
+from vaxstudy.sql import path_literal
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tu
     for i in range(1, n_chunks + 1):
         chunk = {"left_chunk": (1, 1), "right_chunk": (i, n_chunks)}
         blocked = linker.inference.compute_blocked_pairs_for_predict_chunk(**chunk)  # cached
-        n_comparisons += backend.count_rows(con, blocked)
+        n_comparisons += backend.tables.count_rows(con, blocked)
         parts.append(linker.inference.predict_chunk(**chunk, threshold_match_probability=1e-5,
                                                     warning_mode="never"))
         blocked.drop_table_from_database_and_remove_from_cache()  # the big table of the slice
@@ -112,7 +113,7 @@ def link_db(
     and its justification, prior, counts, timings) and diagnostics/.
 
     ``threshold`` overrides the automatic choice (recorded as such).
-    ``backend`` (a :mod:`vaxstudy.backend` object or name) is the engine Splink scores
+    ``backend`` (a :mod:`vaxstudy.engines` engine or name) is the engine Splink scores
     on; the default, DuckDB in this process, is what link_db always did.
     ``n_chunks`` > 1 scores the register × registry pairs in that many slices of the
     registry identities (Splink's ``predict_chunk``): only one slice's blocked pairs and
@@ -126,9 +127,9 @@ def link_db(
         raise ValueError(f"n_chunks must be at least 1, not {n_chunks!r}")
     from splink import Linker
 
-    from vaxstudy.backend import get_backend
+    from vaxstudy.engines import get_engine
 
-    backend = get_backend(backend)
+    backend = get_engine(backend)
 
     _quiet_splink()
     out = Path(out_dir)
@@ -174,11 +175,11 @@ def link_db(
             linker._settings_obj._probability_two_random_records_match = lam0
 
         t = time.perf_counter()
-        tf_tables = {c: backend.work_table(con, linker.table_management.compute_tf_table(c))
+        tf_tables = {c: backend.tables.work_table(con, linker.table_management.compute_tf_table(c))
                      for c in TF_COLUMNS}
         if n_chunks == 1:
             blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
-            n_comparisons = backend.count_rows(con, blocked)
+            n_comparisons = backend.tables.count_rows(con, blocked)
             pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         else:
             pred, n_comparisons = _predict_in_chunks(linker, backend, con, int(n_chunks))
@@ -186,8 +187,8 @@ def link_db(
         # From here on every step is SQL in the DuckDB dialect over working tables, run by the
         # backend's engine where the scored pairs are (backend.create_table / insert / fetch);
         # only counts, the fixed points' sums and the threshold curve come to the driver.
-        pred_table = backend.work_table(con, pred)
-        n_link_pairs = backend.fetch(con, f"SELECT count(*) FROM {pred_table}")[0][0]
+        pred_table = backend.tables.work_table(con, pred)
+        n_link_pairs = backend.tables.fetch(con, f"SELECT count(*) FROM {pred_table}")[0][0]
 
         t = time.perf_counter()
         decide.load_link_pairs(con, pred_table, lam0, VAX, backend=backend)
@@ -200,7 +201,7 @@ def link_db(
             p = decide.exclusive_prob_sql(pi, n_reg)
         else:
             p = decide.prob_sql("bf", lam)
-        backend.create_table(
+        backend.tables.create_table(
             con, "link_best",
             """
             SELECT b.*, r.n_rows FROM link_best b
@@ -211,7 +212,7 @@ def link_db(
         if threshold is not None:
             choice = {**choice, "threshold": float(threshold), "rule": "given by the user"}
         thr = float(choice["threshold"])
-        backend.create_table(
+        backend.tables.create_table(
             con, "ident_link",
             f"""
             SELECT ident, person_id, {p} AS match_probability FROM link_best WHERE {p} >= {thr}""",
@@ -232,7 +233,7 @@ def link_db(
                                           vax_source=VAX, register_source=REGISTER,
                                           n_reg=n_reg, exclusive=exclusive, pi=pi))
         else:
-            backend.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+            backend.tables.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                                  "CAST(NULL AS VARCHAR) AS best_person_id, "
                                  "CAST(NULL AS DOUBLE) AS best_match_probability, "
                                  "CAST(NULL AS DOUBLE) AS in_register_probability LIMIT 0")
@@ -242,7 +243,7 @@ def link_db(
         t = time.perf_counter()
         n_rescued = 0
         if subject_rescue:
-            backend.create_table(
+            backend.tables.create_table(
                 con, "ident_rescue",
                 """
                 WITH subj AS (
@@ -262,12 +263,12 @@ def link_db(
                 SELECT ident, person_id, match_probability FROM cand
                 WHERE n_persons = 1 AND max_subject_persons = 1""",
             )
-            n_rescued = backend.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
-            backend.insert(con, "ident_link", "SELECT * FROM ident_rescue")
+            n_rescued = backend.tables.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
+            backend.tables.insert(con, "ident_link", "SELECT * FROM ident_rescue")
         # reviewers' same/different decisions (vaxstudy review score) override the model's links
         n_review_overrides = apply_review_decisions(con, backend)
 
-        backend.create_table(
+        backend.tables.create_table(
             con, "dedupe_in",
             "SELECT * FROM link_vax v "
             "WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)",
@@ -275,7 +276,7 @@ def link_db(
         dd = dedupe_unlinked(con, model, tf_tables, thr, backend=backend)
         timings["dedupe"] = time.perf_counter() - t
 
-        backend.create_table(
+        backend.tables.create_table(
             con, "link_rows_keyed",
             """
             SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
@@ -294,21 +295,21 @@ def link_db(
         build_record_links(con, "link_rows_keyed", candidates=True, backend=backend)
         # the one table that comes back: into the project database (the estimate stage reads
         # it there), in entry order, then the Parquet copy from it
-        links = backend.to_duckdb(con, "record_links", "proj.record_links")
+        links = backend.tables.to_duckdb(con, "record_links", "proj.record_links")
         parquet = out / LINKS_FILE
         con.execute(
-            f"COPY (SELECT * FROM {links} ORDER BY rowid) TO '{parquet.as_posix()}' "
+            f"COPY (SELECT * FROM {links} ORDER BY rowid) TO {path_literal(parquet)} "
             "(FORMAT PARQUET)"
         )
-        stats = backend.fetch(
+        stats = backend.tables.fetch(
             con,
             """SELECT count(*), count(person_id), count(DISTINCT person_key),
                       count(*) FILTER (WHERE is_duplicate_dose) FROM record_links""",
         )[0]
         results_extra = (
-            backend.fetch(con, "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
+            backend.tables.fetch(con, "SELECT coalesce(sum(1 - match_probability), 0) FROM record_links "
                                "WHERE person_id IS NOT NULL")[0][0],
-            backend.fetch(con, "SELECT coalesce(sum(best_match_probability), 0) FROM record_links "
+            backend.tables.fetch(con, "SELECT coalesce(sum(best_match_probability), 0) FROM record_links "
                                "WHERE person_id IS NULL")[0][0],
         )
         timings["total_link_dedupe"] = time.perf_counter() - t_all
@@ -403,6 +404,6 @@ def link_db(
             },
         )
     finally:
-        backend.drop_tables(con)
+        backend.tables.drop_tables(con)
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -27,11 +27,13 @@ from typing import Any
 
 import duckdb
 
+from vaxstudy.sql import literal
+
 
 def engine(backend: Any = None) -> Any:
     """The backend that runs the working-table SQL: DuckDB on the given connection by default."""
     if backend is None:
-        from vaxstudy.backend import DuckDBBackend
+        from vaxstudy.engines import DuckDBBackend
 
         return DuckDBBackend()
     return backend
@@ -51,12 +53,12 @@ def load_link_pairs(
     *, backend: Any = None,
 ) -> None:
     """link_pairs(ident, person_id, bf) from Splink's prediction table."""
-    engine(backend).create_table(
+    engine(backend).tables.create_table(
         con, "link_pairs",
         f"""
-        SELECT CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_l ELSE unique_id_r END
+        SELECT CASE WHEN source_dataset_l = {literal(vax_source)} THEN unique_id_l ELSE unique_id_r END
                  AS ident,
-               CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_r ELSE unique_id_l END
+               CASE WHEN source_dataset_l = {literal(vax_source)} THEN unique_id_r ELSE unique_id_l END
                  AS person_id,
                match_weight - ({log2_odds(prior)!r}) AS bf
         FROM {predictions}""",
@@ -71,7 +73,7 @@ def best_candidates(
     best register candidate, the runner-up's bf, the number of candidates scored (ties broken by person_id, deterministic) and
     ``bf_rest``, log2 of the summed Bayes factors of all the other candidates
     (NULL when there is none)."""
-    engine(backend).create_table(
+    engine(backend).tables.create_table(
         con, out,
         f"""
         SELECT ident, person_id, bf, second_bf, n_candidates,
@@ -122,7 +124,7 @@ def refine_pi(
     pi = pi0
     hist = [pi]
     for _ in range(max_iter):
-        s = be.fetch(con, f"SELECT coalesce(sum({has_person_sql(pi, n_reg)}), 0) FROM link_best")[0][0]
+        s = be.tables.fetch(con, f"SELECT coalesce(sum({has_person_sql(pi, n_reg)}), 0) FROM link_best")[0][0]
         new = min(max(s / n_vax, 1e-9), 1 - 1e-9)
         hist.append(new)
         if abs(new - pi) <= tol:
@@ -148,7 +150,7 @@ def refine_prior(
     history = [lam]
     total = float(n_reg) * float(n_vax)
     for _ in range(max_iter):
-        s = be.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best")[0][0]
+        s = be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best")[0][0]
         new = min(max(s / total, 1e-15), 0.5)
         history.append(new)
         if abs(new - lam) <= tol * lam:
@@ -173,7 +175,7 @@ def threshold_curve(
         f"coalesce(sum(w) FILTER (WHERE p >= {t}), 0)"
         for t in grid
     ]
-    row = be.fetch(con, f"SELECT {', '.join(cols)} FROM (SELECT {weight} AS w, {p} AS p FROM {table})")[0]
+    row = be.tables.fetch(con, f"SELECT {', '.join(cols)} FROM (SELECT {weight} AS w, {p} AS p FROM {table})")[0]
     tot = row[0] or 0.0
     rows = []
     for i, t in enumerate(grid):

@@ -47,9 +47,9 @@ def dedupe_unlinked(
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     be = engine(backend)
-    n = be.fetch(con, "SELECT count(*) FROM dedupe_in")[0][0]
+    n = be.tables.fetch(con, "SELECT count(*) FROM dedupe_in")[0][0]
     summary: dict[str, Any] = {"n_identities": int(n)}
-    be.create_table(con, "dedupe_edges", "SELECT CAST(NULL AS VARCHAR) AS unique_id_l, "
+    be.tables.create_table(con, "dedupe_edges", "SELECT CAST(NULL AS VARCHAR) AS unique_id_l, "
                     "CAST(NULL AS VARCHAR) AS unique_id_r LIMIT 0")
     if n >= 2:
         settings = copy.deepcopy(model)
@@ -65,10 +65,10 @@ def dedupe_unlinked(
         for col, table in tf_tables.items():
             linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
-        summary["n_pairs_blocked"] = int(be.count_rows(con, blocked))
+        summary["n_pairs_blocked"] = int(be.tables.count_rows(con, blocked))
         pred = linker.inference.predict(threshold_match_weight=-20, warning_mode="never")
-        pred_table = be.work_table(con, pred)
-        be.create_table(
+        pred_table = be.tables.work_table(con, pred)
+        be.tables.create_table(
             con, "dedupe_pairs",
             f"""
             SELECT unique_id_l, unique_id_r, match_weight - ({log2_odds(lam0)!r}) AS bf
@@ -77,23 +77,23 @@ def dedupe_unlinked(
         total = n * (n - 1) / 2.0
         lam = lam0
         for _ in range(50):
-            s = be.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
+            s = be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
             new = min(max(s / total, 1e-15), 0.5)
             if abs(new - lam) <= 1e-4 * lam:
                 lam = new
                 break
             lam = new
         summary.update(
-            n_pairs_scored=int(be.fetch(con, "SELECT count(*) FROM dedupe_pairs")[0][0]),
+            n_pairs_scored=int(be.tables.fetch(con, "SELECT count(*) FROM dedupe_pairs")[0][0]),
             prior=lam,
         )
-        be.insert(con, "dedupe_edges", f"SELECT unique_id_l, unique_id_r FROM dedupe_pairs "
+        be.tables.insert(con, "dedupe_edges", f"SELECT unique_id_l, unique_id_r FROM dedupe_pairs "
                   f"WHERE {prob_sql('bf', lam)} >= {threshold}")
-        summary["n_model_edges"] = int(be.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
+        summary["n_model_edges"] = int(be.tables.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
         linker.table_management.delete_tables_created_by_splink_from_db()
     if use_subject_edges:
         # identities sharing a subject_id: chain each to the subject's first identity
-        be.insert(
+        be.tables.insert(
             con, "dedupe_edges",
             """
             SELECT DISTINCT first_ident, ident FROM (
@@ -101,12 +101,12 @@ def dedupe_unlinked(
               FROM link_rows r SEMI JOIN dedupe_in d ON r.ident = d.unique_id
             ) WHERE ident <> first_ident""",
         )
-    summary["n_edges"] = int(be.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
+    summary["n_edges"] = int(be.tables.fetch(con, "SELECT count(*) FROM dedupe_edges")[0][0])
     if n == 0:
-        be.create_table(con, "dedupe_clusters", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+        be.tables.create_table(con, "dedupe_clusters", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                         "CAST(NULL AS VARCHAR) AS cluster LIMIT 0")
         return summary
-    be.create_table(con, "dedupe_nodes", "SELECT unique_id FROM dedupe_in")
+    be.tables.create_table(con, "dedupe_nodes", "SELECT unique_id FROM dedupe_in")
     api2 = be.splink_api(con, ("dedupe_nodes", "dedupe_edges"))
     clusters = cluster_pairwise_predictions_at_threshold(
         nodes=api2.register("dedupe_nodes"),
@@ -114,12 +114,12 @@ def dedupe_unlinked(
         db_api=api2,
         node_id_column_name="unique_id",
     )
-    be.create_table(
+    be.tables.create_table(
         con, "dedupe_clusters",
-        f"SELECT unique_id AS ident, cluster_id AS cluster FROM {be.work_table(con, clusters)}",
+        f"SELECT unique_id AS ident, cluster_id AS cluster FROM {be.tables.work_table(con, clusters)}",
     )
     summary["n_clusters"] = int(
-        be.fetch(con, "SELECT count(DISTINCT cluster) FROM dedupe_clusters")[0][0]
+        be.tables.fetch(con, "SELECT count(DISTINCT cluster) FROM dedupe_clusters")[0][0]
     )
     api2.delete_tables_created_by_splink_from_db()
     return summary

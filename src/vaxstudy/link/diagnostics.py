@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from vaxstudy.link.decide import prob_sql
+from vaxstudy.sql import literal, path_literal
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def clerical_review(
     logit_t = f"log2({threshold} / (1 - {threshold}))"
     fields_l = ", ".join(f"v.{c} AS record_{c}" for c in REVIEW_FIELDS)
     fields_r = ", ".join(f"r.{c} AS register_{c}" for c in REVIEW_FIELDS)
-    be.create_table(
+    be.tables.create_table(
         con, "clerical",
         f"""
         WITH rows AS (
@@ -82,8 +83,8 @@ def clerical_review(
         ORDER BY abs(log2(greatest({p}, 1e-300) / greatest(1 - {p}, 1e-300)) - {logit_t}), b.ident
         LIMIT {int(n)}""",
     )
-    local = be.to_duckdb(con, "clerical")
-    con.execute(f"COPY {local} TO '{out_file.as_posix()}' (HEADER, DELIMITER ',')")
+    local = be.tables.to_duckdb(con, "clerical")
+    con.execute(f"COPY {local} TO {path_literal(out_file)} (HEADER, DELIMITER ',')")
     return con.execute(f"SELECT count(*) FROM {local}").fetchall()[0][0]
 
 
@@ -120,15 +121,15 @@ def waterfall_sample(
 
     p = p_expr or prob_sql("bf", lam)
     be = engine(backend)
-    be.create_table(
+    be.tables.create_table(
         con, "borderline_pairs",
         f"""
         SELECT '0' AS match_key, 'register{SEP}' || person_id AS join_key_l,
                'vaccinations{SEP}' || ident AS join_key_r
         FROM link_best WHERE {p} BETWEEN 0.02 AND 0.98
-        ORDER BY hash(ident || '{int(seed)}') LIMIT {int(n)}""",
+        ORDER BY hash(ident || {literal(int(seed))}) LIMIT {int(n)}""",
     )
-    be.to_duckdb(con, "borderline_pairs")
+    be.tables.to_duckdb(con, "borderline_pairs")
     k = con.execute("SELECT count(*) FROM borderline_pairs").fetchall()[0][0]
     if k == 0:
         return 0

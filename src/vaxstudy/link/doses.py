@@ -42,7 +42,7 @@ def build_record_links(
     extra = "".join(
         f",\n               CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items()
     ) if candidates else ""
-    engine(backend).create_table(
+    engine(backend).tables.create_table(
         con, "record_links",
         f"""
         SELECT CAST(record_id AS VARCHAR) AS record_id,

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.backend import DUCKDB_TRIM_CHARS
+from vaxstudy.sql import DUCKDB_TRIM_CHARS, attach, literal, path_literal
 from vaxstudy.link.settings import STD_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,13 @@ def open_work_connection(
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = {literal(memory_limit)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if temp_dir:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{Path(temp_dir).as_posix()}'")
-    mode = " (READ_ONLY)" if read_only else ""
-    con.execute(f"ATTACH '{Path(db_path).as_posix()}' AS proj{mode}")
+        con.execute(f"SET temp_directory = {path_literal(temp_dir)}")
+    attach(con, db_path, "proj", read_only=read_only)
     return con
 
 
@@ -98,7 +97,7 @@ def _clean_expr(c: str, present: set[str]) -> str:
 def _trim(e: str) -> str:
     """DuckDB's one-argument trim, spelled with its characters so Spark strips the same ones
     (Spark's one-argument trim strips ' ' only; DuckDB's two forms agree on every code point)."""
-    return f"TRIM({e}, '{DUCKDB_TRIM_CHARS}')"
+    return f"TRIM({e}, {literal(DUCKDB_TRIM_CHARS)})"
 
 
 _NAME_ASCII = (
@@ -191,7 +190,7 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[
         register=True,
         extra=["CAST(unique_id AS VARCHAR) AS unique_id"],
     )
-    be.create_table(con, "link_reg", reg_sql)
+    be.tables.create_table(con, "link_reg", reg_sql)
 
     keep = {
         "record_id": "CAST(record_id AS VARCHAR)",
@@ -212,25 +211,25 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[
     order = ", ".join(ident_cols)
     ident = f"'v' || CAST({be.identity_hash_sql(ident_cols)} AS VARCHAR)"
     # identity = 64-bit hash of the compared fields (no sort); checked below
-    be.create_table(con, "link_rows", f"SELECT *, {ident} AS ident FROM ({rows_sql}) s")
-    be.create_table(
+    be.tables.create_table(con, "link_rows", f"SELECT *, {ident} AS ident FROM ({rows_sql}) s")
+    be.tables.create_table(
         con, "link_vax", f"SELECT {ident} AS unique_id, * FROM (SELECT DISTINCT {order} FROM link_rows) d"
     )
-    n_groups, n_ident = be.fetch(con, "SELECT count(*), count(DISTINCT unique_id) FROM link_vax")[0]
+    n_groups, n_ident = be.tables.fetch(con, "SELECT count(*), count(DISTINCT unique_id) FROM link_vax")[0]
     row_cols = list(keep)
     if n_groups != n_ident:  # a hash collision (odds ~1e-8 at a million identities)
         log.warning("identity hash collision: numbering identities by sorting instead")
-        be.create_table(
+        be.tables.create_table(
             con, "link_rows",
             f"SELECT {', '.join(row_cols + ident_cols)}, "
             f"'v' || CAST(dense_rank() OVER (ORDER BY {order}) AS VARCHAR) AS ident FROM link_rows",
         )
-        be.create_table(con, "link_vax", f"SELECT DISTINCT ident AS unique_id, {order} FROM link_rows")
-    be.create_table(con, "link_rows", f"SELECT {', '.join(row_cols)}, ident FROM link_rows")
+        be.tables.create_table(con, "link_vax", f"SELECT DISTINCT ident AS unique_id, {order} FROM link_rows")
+    be.tables.create_table(con, "link_rows", f"SELECT {', '.join(row_cols)}, ident FROM link_rows")
     # the borderline waterfall's DuckDB linker reads the two inputs on con (on Spark: views of
     # their Parquet files)
-    be.duckdb_views(con, ("link_reg", "link_vax"))
+    be.tables.duckdb_views(con, ("link_reg", "link_vax"))
     return {
-        t: int(be.fetch(con, f"SELECT count(*) FROM {t}")[0][0])
+        t: int(be.tables.fetch(con, f"SELECT count(*) FROM {t}")[0][0])
         for t in ("link_reg", "link_rows", "link_vax")
     }

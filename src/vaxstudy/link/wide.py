@@ -38,6 +38,7 @@ from vaxstudy.link.decide import (
     log2_odds,
     prob_sql,
 )
+from vaxstudy.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
     if vax:
         site = f"LEFT JOIN ({_site_province_sql(con)}) sp ON sp.ident = v.unique_id"
         prov = "coalesce(g.province_code, sp.site_province)"
-    be.create_table(
+    be.tables.create_table(
         con, dest,
         f"""
         SELECT v.*, {prov} AS wide_province
@@ -139,10 +140,10 @@ def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
     for _ in range(max_iter):
         if exclusive:
             q = f"SELECT coalesce(sum({has_person_sql(x, n_reg)}), 0) FROM wide_best WHERE {where}"
-            new = min(max(be.fetch(con, q)[0][0] / n_left, 1e-9), 1 - 1e-9)
+            new = min(max(be.tables.fetch(con, q)[0][0] / n_left, 1e-9), 1 - 1e-9)
         else:
             q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best WHERE {where}"
-            new = min(max(be.fetch(con, q)[0][0] / (n_reg * n_left), 1e-15), 0.5)
+            new = min(max(be.tables.fetch(con, q)[0][0] / (n_reg * n_left), 1e-15), 0.5)
         if abs(new - x) <= tol * max(x, 1e-12) or abs(new - x) <= 1e-12:
             return max(new, floor)
         x = new
@@ -191,10 +192,10 @@ def wide_pass(
     be = engine(backend)
     add_province_columns(con, "link_vax", "wide_vax", vax=True, backend=be,
                          where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
-    n_left = be.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
+    n_left = be.tables.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
     summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
     prior = float(model["probability_two_random_records_match"])
-    be.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
+    be.tables.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be)
@@ -211,22 +212,22 @@ def wide_pass(
         for col, table in tf_tables.items():
             linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
-        summary["n_pairs_blocked"] = backend.count_rows(con, blocked)
+        summary["n_pairs_blocked"] = backend.tables.count_rows(con, blocked)
         pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
-        pred_table = backend.work_table(con, pred)
-        be.insert(
+        pred_table = backend.tables.work_table(con, pred)
+        be.tables.insert(
             con, "wide_pairs",
             f"""
-            SELECT CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_l ELSE unique_id_r END,
-                   CASE WHEN source_dataset_l = '{vax_source}' THEN unique_id_r ELSE unique_id_l END,
+            SELECT CASE WHEN source_dataset_l = {literal(vax_source)} THEN unique_id_l ELSE unique_id_r END,
+                   CASE WHEN source_dataset_l = {literal(vax_source)} THEN unique_id_r ELSE unique_id_l END,
                    match_weight - ({log2_odds(prior)!r})
             FROM {pred_table}""",
         )
         linker.table_management.delete_tables_created_by_splink_from_db()
-    summary["n_pairs_kept"] = int(be.fetch(con, "SELECT count(*) FROM wide_pairs")[0][0])
+    summary["n_pairs_kept"] = int(be.tables.fetch(con, "SELECT count(*) FROM wide_pairs")[0][0])
     # every pair scored for these identities, by either pass (a pair both passes
     # scored has the same Bayes factor: same model, same term frequencies)
-    be.create_table(
+    be.tables.create_table(
         con, "wide_all_pairs",
         """
         SELECT ident, person_id, max(bf) AS bf FROM (
@@ -235,14 +236,14 @@ def wide_pass(
         GROUP BY ident, person_id""",
     )
     best_candidates(con, pairs="wide_all_pairs", out="wide_best", backend=be)
-    be.create_table(
+    be.tables.create_table(
         con, "wide_best",
         "SELECT b.*, EXISTS (SELECT 1 FROM link_pairs lp WHERE lp.ident = b.ident) AS seen "
         "FROM wide_best b",
     )
     p_any = p_expr
     if n_reg:
-        n_unseen = be.fetch(
+        n_unseen = be.tables.fetch(
             con, "SELECT count(*) FROM wide_vax w WHERE NOT EXISTS "
             "(SELECT 1 FROM link_pairs lp WHERE lp.ident = w.unique_id)")[0][0]
         prior_unseen = _leftover_prior(con, be, int(n_unseen), int(n_reg), exclusive, where="NOT seen")
@@ -256,18 +257,18 @@ def wide_pass(
         else:
             p_expr = f"CASE WHEN seen THEN {p_expr} ELSE {prob_sql('bf', prior_unseen)} END"
             p_any = p_expr
-    be.create_table(con, "wide_best",
+    be.tables.create_table(con, "wide_best",
                     f"SELECT *, {p_expr} AS p, greatest({p_any}, {p_expr}) AS p_any FROM wide_best")
-    n_new = be.fetch(con, f"SELECT count(*) FROM wide_best WHERE p >= {threshold}")[0][0]
-    be.insert(con, "ident_link", f"SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}")
-    be.create_table(
+    n_new = be.tables.fetch(con, f"SELECT count(*) FROM wide_best WHERE p >= {threshold}")[0][0]
+    be.tables.insert(con, "ident_link", f"SELECT ident, person_id, p FROM wide_best WHERE p >= {threshold}")
+    be.tables.create_table(
         con, "ident_candidate",
         f"""
         SELECT ident, person_id AS best_person_id, p AS best_match_probability,
                p_any AS in_register_probability
         FROM wide_best WHERE p < {threshold}""",
     )
-    cand = be.fetch(
+    cand = be.tables.fetch(
         con, "SELECT count(*), coalesce(sum(best_match_probability), 0), "
         "coalesce(sum(in_register_probability), 0) FROM ident_candidate"
     )[0]

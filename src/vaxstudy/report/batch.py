@@ -181,14 +181,14 @@ def clean_error(msg: str, limit: int = 300) -> str:
 def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | None = None,
               execution_timeout: int | None = None) -> BatchResult:
     """Render every province × period; never stops at a failure."""
-    from vaxstudy.backend import get_backend
+    from vaxstudy.engines import get_engine
     from vaxstudy.pipeline import WORK_DIR, PipelineError, Progress, prepare, render_period
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     entries: list[BatchEntry] = []
     # one engine (one Spark session) for the whole batch; BackendUnavailable (no pyspark) raises
-    engine = get_backend(config.backend, spark_master=config.spark_master)
+    engine = get_engine(config.backend, spark_master=config.spark_master)
     try:
         for prov in config.provinces:
             title = f"vaxstudy report-all · province {prov.code}"

@@ -18,6 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from vaxstudy.sql import literal
+
 AGE_GROUPS = ("18-29", "30-49", "50-64", "65+")
 LATE_ENTRY_DAYS = 7
 
@@ -28,7 +30,7 @@ _SEX_SQL = """CASE
 
 
 def _pad(c: str, n: int) -> str:
-    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), '{'0' * n}')"
+    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), {literal('0' * n)})"
 
 
 def _iso(d) -> str:
@@ -89,7 +91,7 @@ def _scope_cte(con, province: str) -> str:
             SELECT v.*, s.district_code AS site_district, s.site_name, {link_cols}
             FROM {vt} v JOIN site_prov s ON CAST(v.site_id AS VARCHAR) = s.site_id
             {join}
-            WHERE s.province_code = '{str(province).zfill(2)}'
+            WHERE s.province_code = {literal(str(province).zfill(2))}
               AND v.vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE))"""
 
 

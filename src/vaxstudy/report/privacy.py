@@ -305,7 +305,9 @@ def folder_text(path: str | Path) -> str:
         import duckdb
 
         with duckdb.connect() as con:
-            rows = con.execute(f"SELECT * FROM read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')").fetchall()
+            from vaxstudy.sql import parquet_source
+
+            rows = con.execute(f"SELECT * FROM {parquet_source(path)}").fetchall()
         return "\n".join(" | ".join("" if v is None else str(v) for v in r) for r in rows)
     if suffix == ".xlsx":
         import openpyxl

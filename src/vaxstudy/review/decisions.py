@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from vaxstudy.sql import path_literal
+
 TABLE = "review_decisions"
 DECIDED = ("same", "different")
 COLUMNS = {"kind": "VARCHAR", "record_id": "VARCHAR", "candidate_id": "VARCHAR",
@@ -67,7 +69,7 @@ def save_decisions(db: str | Path, decisions: pd.DataFrame, fingerprint: str) ->
         con.execute(f"DELETE FROM {TABLE} t USING new_decisions n WHERE t.kind = n.kind "
                     "AND t.record_id = n.record_id AND t.candidate_id = n.candidate_id")
         con.execute(f"INSERT INTO {TABLE} SELECT {', '.join(COLUMNS)} FROM new_decisions")
-        con.execute(f"COPY {TABLE} TO '{sidecar_path(db).as_posix()}' (FORMAT PARQUET)")
+        con.execute(f"COPY {TABLE} TO {path_literal(sidecar_path(db))} (FORMAT PARQUET)")
     finally:
         con.close()
     return len(d)
@@ -103,19 +105,19 @@ def apply_review_decisions(con: duckdb.DuckDBPyConnection, backend: Any = None, 
                     "AND decision IN ('same', 'different') AND candidate_id <> ''").fetchall()[0][0]
     if n == 0:
         return 0
-    be.create_table(con, "review_override", f"""
+    be.tables.create_table(con, "review_override", f"""
         SELECT r.ident, d.candidate_id AS person_id, max(d.decision) AS decision
         FROM {schema}.{TABLE} d JOIN {rows} r ON r.record_id = d.record_id
         WHERE d.kind IN ('link', 'unlinked') AND d.decision IN ('same', 'different')
           AND d.candidate_id <> ''
         GROUP BY r.ident, d.candidate_id""")
-    changed = be.fetch(con, f"""
+    changed = be.tables.fetch(con, f"""
         SELECT count(DISTINCT o.ident) FROM review_override o LEFT JOIN {links} l USING (ident)
         WHERE (o.decision = 'same' AND (l.person_id IS NULL OR l.person_id <> o.person_id
                                         OR l.match_probability < 1))
            OR (o.decision = 'different' AND l.person_id = o.person_id)""")[0][0]
     # one person per identity: a 'same' replaces whatever link the identity had
-    be.create_table(con, links, f"""
+    be.tables.create_table(con, links, f"""
         SELECT l.ident, l.person_id, l.match_probability FROM {links} l
         WHERE NOT EXISTS (SELECT 1 FROM review_override o WHERE o.ident = l.ident
                           AND (o.decision = 'same' OR o.person_id = l.person_id))

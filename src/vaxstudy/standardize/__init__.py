@@ -79,7 +79,7 @@ def std_queries(population: str = "population", vaccinations: str = "vaccination
     raw tables ``population`` / ``vaccinations`` and the lookups ``_names``, ``_vdob`` and
     ``_geo_communes``. ``sexes``: a lookup table (raw, sex) to take sex from, instead of
     :func:`sex_sql` (which needs DuckDB's strip_accents). The Spark backend runs these very
-    queries, transpiled (``vaxstudy.spark.standardize``)."""
+    queries, transpiled (``vaxstudy.engines.spark.standardize``)."""
     pop_dob = {
         "dob": "t.date_of_birth",
         "birth_year": "CAST(year(t.date_of_birth) AS INTEGER)",

@@ -9,6 +9,8 @@ whichever of the two is known), FALSE when one disagrees, NULL when nothing is c
 
 from __future__ import annotations
 
+from vaxstudy.sql import literal
+
 
 def id_digits_sql(col: str) -> str:
     """SQL: the digits of a typed ID, NULL when none; 11 digits get back the leading 0 a
@@ -27,7 +29,7 @@ def id_fields_sql(digits: str, sex: str, birth_year: str, province_codes=None) -
         from vaxstudy import geo
 
         province_codes = geo.provinces()["province_code"].tolist()
-    in_list = ", ".join(f"'{c}'" for c in province_codes)
+    in_list = ", ".join(literal(c) for c in province_codes)
     id_type = (f"CASE WHEN {digits} IS NULL THEN NULL WHEN length({digits}) = 12 THEN 'CCCD' "
                f"WHEN length({digits}) = 9 THEN 'CMND' ELSE 'invalid' END")
     is_cccd = f"({digits} IS NOT NULL AND length({digits}) = 12)"

@@ -10,6 +10,8 @@ Valid: 10-digit mobile ``0[35789]xxxxxxxx`` or 11-digit landline ``02xxxxxxxxx``
 
 from __future__ import annotations
 
+from vaxstudy.sql import literal
+
 OLD_MOBILE_PREFIXES: dict[str, str] = {
     "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",
     "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",
@@ -34,14 +36,14 @@ def phone_national_sql(col: str) -> str:
 
 def phone_convert_sql(national: str) -> str:
     """SQL: an old 11-digit mobile number rewritten with its 2018 10-digit prefix."""
-    cases = " ".join(f"WHEN '{old}' THEN '{new}'" for old, new in OLD_MOBILE_PREFIXES.items())
+    cases = " ".join(f"WHEN {literal(old)} THEN {literal(new)}" for old, new in OLD_MOBILE_PREFIXES.items())
     return (f"CASE WHEN length({national}) = 11 THEN coalesce(CASE substr({national}, 1, 4) {cases} END "
             f"|| substr({national}, 5), {national}) ELSE {national} END")
 
 
 def phone_fields_sql(converted: str, typed: str) -> dict[str, str]:
     """SQL for phone and phone_valid from the converted digits and the typed value."""
-    valid = f"(regexp_matches({converted}, '{MOBILE_RE}') OR regexp_matches({converted}, '{LANDLINE_RE}'))"
+    valid = f"(regexp_matches({converted}, {literal(MOBILE_RE)}) OR regexp_matches({converted}, {literal(LANDLINE_RE)}))"
     return {
         "phone": f"CASE WHEN {valid} THEN {converted} END",
         "phone_valid": f"CASE WHEN nullif(trim(CAST({typed} AS VARCHAR)), '') IS NULL THEN NULL ELSE {valid} END",

@@ -6,6 +6,8 @@ Matched case- and accent-insensitively; numeric codes follow the registry conven
 
 from __future__ import annotations
 
+from vaxstudy.sql import literal
+
 MALE = ("m", "nam", "male", "man", "1", "trai", "ong", "boy")
 FEMALE = ("f", "nu", "nư", "female", "woman", "0", "2", "gai", "ba", "girl", "w")
 
@@ -14,7 +16,7 @@ def sex_sql(col: str) -> str:
     """SQL expression: 'M', 'F' or NULL."""
     key = (f"regexp_replace(lower(strip_accents(trim(CAST({col} AS VARCHAR)))), "
            f"'[^a-z0-9]', '', 'g')")
-    m = ", ".join(f"'{v}'" for v in MALE)
-    f = ", ".join(f"'{v}'" for v in FEMALE if v.isascii())
+    m = ", ".join(literal(v) for v in MALE)
+    f = ", ".join(literal(v) for v in FEMALE if v.isascii())
     return (f"CASE WHEN {key} IN ({m}, 'gioitinhnam') THEN 'M' "
             f"WHEN {key} IN ({f}, 'gioitinhnu') THEN 'F' END")

@@ -2,7 +2,7 @@
 
 The rules are written once, in DuckDB SQL (:func:`vaxstudy.standardize.std_queries` and the
 rule builders of ids, phones, admin, dates), and run here **transpiled** by
-:func:`vaxstudy.backend.duckdb_rules_to_spark` (sqlglot, plus the DuckDB → Spark semantics:
+:func:`vaxstudy.engines.spark.transpile.duckdb_rules_to_spark` (sqlglot, plus the DuckDB → Spark semantics:
 RE2 → Java regexes, ``regexp_full_match``, struct ``regexp_extract``, DuckDB's ``trim``,
 ``printf`` and NULL, ``* EXCLUDE``), so both engines give the same results column for column
 (tests/integration/test_spark_backend.py compares them on a synthetic province,
@@ -29,6 +29,7 @@ from typing import Any, Callable
 from vaxstudy.standardize import PERSON_COLUMNS, VACCINATION_EXTRA, std_queries
 from vaxstudy.standardize.names import NAME_COLUMNS
 from vaxstudy.standardize.sex import FEMALE, MALE
+from vaxstudy.sql import path_literal
 
 __all__ = ["standardize_spark", "standardize_parquet", "standardize_db_spark", "spark_std_queries", "sex_code",
            "release"]
@@ -83,7 +84,7 @@ def spark_std_queries(population_columns, vaccinations_columns, population: str 
     ``population_std``, ``vaccinations_std``) over the views ``population`` / ``vaccinations``
     (whose columns are given, to expand DuckDB's ``t.* EXCLUDE (sex)``), sex from the view
     ``_sexes`` (raw, sex) that :func:`sex_code` fills."""
-    from vaxstudy.backend import duckdb_rules_to_spark
+    from vaxstudy.engines.spark.transpile import duckdb_rules_to_spark
 
     q = std_queries(population, vaccinations, sexes="_sexes")
     cols = {"_vdob": None, "population_std": list(population_columns),
@@ -164,7 +165,7 @@ def standardize_db_spark(backend: Any, db_path: str | Path,
         spark = backend.session
         raw = {t: backend.duckdb_to_parquet(con, t, t) for t in ("population", "vaccinations")}
         say("names, sex, dates of birth (distinct values) and row rules on Spark → Parquet")
-        out = standardize_parquet(spark, raw["population"], raw["vaccinations"], backend._scratch("std"))
+        out = standardize_parquet(spark, raw["population"], raw["vaccinations"], backend.scratch("std"))
         for name, cols, order in (
             ("population_std", PERSON_COLUMNS, "unique_id"),
             ("vaccinations_std", PERSON_COLUMNS + VACCINATION_EXTRA, "_row"),
@@ -172,6 +173,6 @@ def standardize_db_spark(backend: Any, db_path: str | Path,
             say(name)
             sel = ", ".join(f"CAST(\"{c}\" AS {_TYPES.get(c, 'VARCHAR')}) AS \"{c}\"" for c in cols)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {sel} FROM "
-                        f"read_parquet('{Path(out[name]).as_posix()}/*.parquet') ORDER BY {order}")
+                        f"read_parquet({path_literal(Path(out[name]) / '*.parquet')}) ORDER BY {order}")
     finally:
         con.close()

@@ -1,0 +1,1 @@
+"""Fixtures and builders shared by test modules (no test module imports another)."""
