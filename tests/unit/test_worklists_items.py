@@ -116,3 +116,19 @@ def test_counts_equal_those_behind_metrics(items_and_metrics):
     net = c["worklist_doses_to_enter"] - c["worklist_doses_over_tally"]
     assert net == c["tally_gap_net"] == round(m["missing_entry_rate"] * m["n_tally_doses"])
     assert c["worklist_doses_over_tally"] == 1  # S2 dose 1: r6 and r8 entered, 1 on paper
+
+
+def test_site_days_with_a_quarantined_tally_are_left_out_as_by_the_estimate(tmp_path):
+    db = _db(tmp_path / "x.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE tally_excluded_days AS SELECT 'S2' AS site_id, DATE '2021-08-01' AS vaccination_date")
+    con.close()
+    m = estimate_db(db, "40", START, END, tmp_path / "out", seed=1, n_boot=20, audit=False)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        c = find_items(con, "40", START, END).counts
+    finally:
+        con.close()
+    assert c["worklist_doses_over_tally"] == 0  # S2's over-entry is on the excluded day
+    net = c["worklist_doses_to_enter"] - c["worklist_doses_over_tally"]
+    assert net == c["tally_gap_net"] == round(m["missing_entry_rate"] * m["n_tally_doses"]) == 2

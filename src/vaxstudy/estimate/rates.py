@@ -96,16 +96,16 @@ def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
         subj_d += np.bincount(s_site, minlength=S)
         dsub_d += np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     out["subj_district"], out["dsub_district"] = subj_d, dsub_d
-    t = inp.tallies[inp.tallies["in_scope"].to_numpy() & _tally_ok(inp.tallies)]
+    t = inp.tallies[inp.tallies["in_scope"].to_numpy() & tally_ok(inp.tallies)]
     out["tally"] = np.bincount(t["site"].to_numpy(), weights=t["doses"].to_numpy(dtype=float), minlength=S)
-    x = ~_tally_ok(sc)  # rows of site-days whose tally was quarantined
+    x = ~tally_ok(sc)  # rows of site-days whose tally was quarantined
     out["rec_x"] = np.bincount(site, weights=x.astype(float), minlength=S)
     out["dup_x"] = np.bincount(site, weights=(x & sc["is_dup_scope"].to_numpy(dtype=bool)).astype(float),
                                minlength=S)
     return out
 
 
-def _tally_ok(df: pd.DataFrame) -> np.ndarray:
+def tally_ok(df: pd.DataFrame) -> np.ndarray:
     """The ``tally_ok`` column (all True when absent: inputs built without it)."""
     if "tally_ok" in df.columns:
         return df["tally_ok"].to_numpy(dtype=bool)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.estimate.data import Inputs, fetch, load_inputs
+from vaxstudy.estimate.rates import tally_ok
 from vaxstudy.worklists.duplicates import duplicate_dose_pairs, duplicate_subject_groups, pair_probability
 
 #: Identity fields compared with the register (CONTRACT §1 vaccinations columns).
@@ -207,9 +208,11 @@ def tally_cells(inp: Inputs) -> pd.DataFrame:
     """Every in-scope site-day-dose with its tally and distinct doses entered (rows minus the
     estimate's duplicate rows); the sum of tally - distinct is the numerator of missing_entry_rate."""
     sc = inp.scope_rows()
+    sc = sc[tally_ok(sc)]  # site-days with a quarantined tally row are left out, as by the estimate
     entered = sc.assign(dup=sc["is_dup_scope"].astype(int)).groupby(["site", "vdate", "dose"]) \
         .agg(rows=("record_id", "size"), dups=("dup", "sum"))
-    t = inp.tallies[inp.tallies["in_scope"].to_numpy()].groupby(["site", "vdate", "dose"])["doses"].sum()
+    tl = inp.tallies
+    t = tl[tl["in_scope"].to_numpy() & tally_ok(tl)].groupby(["site", "vdate", "dose"])["doses"].sum()
     cells = entered.join(t.rename("tally"), how="outer").fillna(0).astype(np.int64).reset_index()
     cells["distinct"] = cells["rows"] - cells["dups"]
     cells["gap"] = cells["tally"] - cells["distinct"]
@@ -248,7 +251,8 @@ def reconcile(inp: Inputs, items: "Items") -> dict:
         "duplicate_doses": int(round(agg["dup"][inprov].sum())),
         "unlinked_rows": int(round(agg["unl"][inprov].sum())),
         "tally_doses": int(round(agg["tally"][inprov].sum())),
-        "tally_gap_net": int(round(agg["tally"][inprov].sum() - (agg["rec"] - agg["dup"])[inprov].sum())),
+        "tally_gap_net": int(round(agg["tally"][inprov].sum() - (
+            agg["rec"] - agg.get("rec_x", 0.0) - agg["dup"] + agg.get("dup_x", 0.0))[inprov].sum())),
         "worklist_merge_lines": int((items.subjects["role"] == "merge").sum()) if len(items.subjects) else 0,
         "worklist_dose_lines": int(len(items.doses)),
         "worklist_unlinked_lines": int(len(items.unlinked)),
