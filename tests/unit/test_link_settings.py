@@ -24,10 +24,21 @@ def _rec(**kw):
         phone="0912345678", district_code="412", commune_code="16681",
         dob_swapped=dt.date(1980, 7, 3), id_prefix="040180", name_key="hoa nguyen thi",
         name_rot="thi hoa nguyen", year_only_birth_year=None, dob_no_address=None,
-        year_no_address=None,
+        year_no_address=None, birth_md=307, id_head="12:040180", id_tail="12:23456",
     )
     base.update(kw)
+    if "name_key" not in kw:  # as prepare.py derives it: the ASCII name's words sorted
+        parts = (base["surname_ascii"], base["middle_name_ascii"], base["given_name_ascii"])
+        base["name_key"] = " ".join(sorted(" ".join(p for p in parts if p).split()))
     return base
+
+
+def _ids(idn: str) -> dict:
+    """The ID columns as prepare.py derives them from ``idn``."""
+    n, h = len(idn), len(idn) // 2
+    return dict(id_number=idn, id_type={12: "CCCD", 9: "CMND"}.get(n, "invalid"),
+                id_prefix=idn[:6] if n == 12 else None, id_head=f"{n}:{idn[:h]}",
+                id_tail=f"{n}:{idn[h + 1:]}")
 
 
 def _level(comparison: str, left: dict, right: dict) -> str:
@@ -37,7 +48,8 @@ def _level(comparison: str, left: dict, right: dict) -> str:
     cols = [c for c in LINK_COLUMNS if c != "unique_id"]
     con = duckdb.connect()
     types = {"dob": "DATE", "dob_swapped": "DATE", "birth_year": "INTEGER",
-             "year_only_birth_year": "INTEGER", "dob_no_address": "DATE", "year_no_address": "INTEGER"}
+             "year_only_birth_year": "INTEGER", "dob_no_address": "DATE", "year_no_address": "INTEGER",
+             "birth_md": "INTEGER"}
     sel = ", ".join(
         f"CAST(? AS {types.get(c, 'VARCHAR')}) AS \"{c}_{side}\""
         for side in ("l", "r") for c in cols
@@ -56,10 +68,18 @@ def test_name_levels_ascii_and_rotation():
     assert _level("surname", a, rotated) == "name parts typed in another order"
     # the given-name comparison does not count the rotation a second time
     assert "another order" in _level("given_name", a, rotated)
-    typo = _rec(surname_ascii="nguyn", name_ascii="nguyn thi hoa", name_rot="thi hoa nguyn")
+    typo = _rec(surname_ascii="nguyn", name_ascii="nguyn thi hoa", name_rot="thi hoa nguyn",
+                name_key="hoa nguyn thi")
     assert _level("surname", a, typo) == "surname ASCII one edit"
     assert _level("given_name", a, _rec(given_name_ascii="lan")) == "All other comparisons"
     assert _level("middle_name", a, _rec(middle_name_ascii="")) == "middle_name empty on one side"
+    # a middle name with a word added
+    assert _level("middle_name", a, _rec(middle_name_ascii="ngoc thi")).endswith("the other's words")
+    # any other order of the words, not only the rotation (given name first)
+    perm = _rec(surname_ascii="thi", middle_name_ascii="hoa", given_name_ascii="nguyen",
+                name_ascii="thi hoa nguyen", name_rot="hoa nguyen thi")
+    assert _level("surname", a, perm) == "name parts typed in another order"
+    assert "another order" in _level("middle_name", a, perm)
     assert _level("surname", a, _rec(surname_ascii=None)) == "surname missing"
 
 
@@ -80,7 +100,16 @@ def test_dob_levels():
     swapped = _rec(dob=dt.date(1980, 7, 3), dob_swapped=dt.date(1980, 3, 7))
     assert _level("dob", a, swapped) == "dob day/month swapped"
     year_only = _rec(dob=None, dob_swapped=None, dob_precision="year", year_only_birth_year=1980)
-    assert _level("dob", a, year_only) == "year-only dob, year agrees"
+    assert _level("dob", a, year_only).startswith("year-only dob")
+    # the 01/01 placeholder counts as a year alone; the lunar birthday as a near date
+    assert _level("dob", a, _rec(dob=dt.date(1980, 1, 1), birth_md=101, dob_swapped=None)).startswith(
+        "year-only dob")
+    lunar = _rec(dob=dt.date(1980, 1, 25), birth_md=125, dob_swapped=None)
+    assert _level("dob", a, lunar).startswith("dob within 60 days")
+    across = _rec(dob=dt.date(1979, 12, 20), birth_year=1979, birth_md=1220, dob_swapped=None)
+    assert _level("dob", _rec(dob=dt.date(1980, 1, 30), birth_md=130), across).startswith("dob within 60 days")
+    off10 = _rec(dob=dt.date(1990, 3, 7), birth_year=1990, dob_swapped=None)
+    assert _level("dob", a, off10) == "dob: two of day, month, year agree"
     assert _level("dob", a, _rec(dob=dt.date(1980, 3, 9), dob_swapped=None)) == (
         "dob: two of day, month, year agree")
     assert _level("dob", a, _rec(dob=dt.date(1981, 9, 9), birth_year=1981, dob_swapped=None)) == (
@@ -91,7 +120,12 @@ def test_dob_levels():
 def test_id_levels():
     a = _rec()
     assert _level("id_number", a, _rec()) == "id exact"
-    assert _level("id_number", a, _rec(id_number="040180123465")) == "id one digit off"
+    assert _level("id_number", a, _rec(**_ids("040180123465"))) == "id one digit off"
+    # any digit, the province of birth and the sex/century digit included; a swap across
+    # the halves' boundary
+    for typed in ("050180123456", "041180123456", "040181123456", "040181023456", "040180123546"):
+        assert _level("id_number", a, _rec(**_ids(typed))) == "id one digit off", typed
+    assert _level("id_number", a, _rec(**_ids("040180654321"))).startswith("CCCD prefix")
     assert _level("id_number", a, _rec(id_number="040180999999")).startswith("CCCD prefix")
     cmnd = _rec(id_number="186123456", id_type="CMND", id_prefix=None)
     assert _level("id_number", a, cmnd).startswith("id types differ")

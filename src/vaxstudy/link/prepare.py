@@ -149,6 +149,16 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
         f"CASE WHEN strpos({_NAME_ASCII}, ' ') > 0 THEN substr({_NAME_ASCII}, strpos({_NAME_ASCII}, ' ') + 1)"
         f" || ' ' || left({_NAME_ASCII}, strpos({_NAME_ASCII}, ' ') - 1) END AS name_rot",
         "CASE WHEN dob IS NULL THEN birth_year END AS year_only_birth_year",
+        # day and month of birth without the year (a wrong year leaves it intact)
+        "CAST(month(dob) * 100 + day(dob) AS INTEGER) AS birth_md",
+        # the ID cut in two, each half tagged with the length: for n digits, the first
+        # floor(n/2) and the last n - floor(n/2) - 1 (the digit between belongs to neither),
+        # so one changed digit or two adjacent digits swapped leave one half intact
+        f"CASE WHEN length({id_number}) >= 6 THEN CAST(length({id_number}) AS VARCHAR) || ':' || "
+        f"left({id_number}, CAST(floor(length({id_number}) / 2) AS INTEGER)) END AS id_head",
+        f"CASE WHEN length({id_number}) >= 6 THEN CAST(length({id_number}) AS VARCHAR) || ':' || "
+        f"right({id_number}, length({id_number}) - CAST(floor(length({id_number}) / 2) AS INTEGER) - 1) "
+        "END AS id_tail",
         "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN dob END AS dob_no_address",
         "CASE WHEN district_code IS NULL AND commune_code IS NULL THEN birth_year END "
         "AS year_no_address",

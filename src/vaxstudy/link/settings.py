@@ -16,7 +16,10 @@ columns that :mod:`vaxstudy.link.prepare` derives for linkage:
 * ``year_only_birth_year``  birth_year where only the year was typed, else
   NULL (lets a blocking rule reach year-only records alone);
 * ``dob_no_address``, ``year_no_address``  dob / birth_year of rows typed
-  without any residence (NULL otherwise), for the same purpose.
+  without any residence (NULL otherwise), for the same purpose;
+* ``birth_md``     month * 100 + day of birth (NULL for a year alone): survives a wrong year;
+* ``id_head``, ``id_tail``  the ID's first floor(n/2) and last n - floor(n/2) - 1 digits,
+  tagged with its length: one changed digit or two swapped neighbours leave one intact.
 
 Levels are listed from most to least specific; Splink takes the first level
 whose condition holds.
@@ -58,6 +61,9 @@ DERIVED_COLUMNS: tuple[str, ...] = (
     "year_only_birth_year",
     "dob_no_address",
     "year_no_address",
+    "birth_md",
+    "id_head",
+    "id_tail",
 )
 LINK_COLUMNS: tuple[str, ...] = ("unique_id", *STD_COLUMNS, *DERIVED_COLUMNS)
 
@@ -76,11 +82,12 @@ _ROTATION_GUARD = (
     'OR split_part("middle_name_ascii_l", \' \', 1) = "surname_ascii_r" '
     'OR "surname_ascii_l" = split_part("middle_name_ascii_r", \' \', 1)'
 )
-ROTATED_SQL = guarded(
+# Any other order of the same words (sorted words equal), or the rotation with up to two edits.
+ROTATED_SQL = '("name_key_l" = "name_key_r" OR ' + guarded(
     _ROTATION_GUARD,
     '(damerau_levenshtein("name_rot_l", "name_ascii_r") <= 2 '
     'OR damerau_levenshtein("name_ascii_l", "name_rot_r") <= 2)',
-)
+) + ")"
 # u of the rotated-name level, fixed: random pairs practically never agree on a
 # whole rotated name, so sampling cannot estimate it; an agreement is taken to
 # be about as rare as an exact match on a whole name among random pairs.
@@ -135,6 +142,19 @@ def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComp
             ),
             label_for_charts=f"{part} ASCII one edit",
         ),
+    ]
+    if empty_level:  # a middle name with a word added or dropped ("van" vs "van minh")
+        levels.append(
+            cll.CustomLevel(
+                guarded(
+                    f"\"{a}_l\" <> '' AND \"{a}_r\" <> ''",
+                    f"(strpos(' ' || \"{a}_l\" || ' ', ' ' || \"{a}_r\" || ' ') > 0 "
+                    f"OR strpos(' ' || \"{a}_r\" || ' ', ' ' || \"{a}_l\" || ' ') > 0)",
+                ),
+                label_for_charts=f"{part}: one holds the other's words",
+            )
+        )
+    levels += [
         cll.CustomLevel(
             f'jaro_winkler_similarity("{a}_l", "{a}_r") >= 0.88',
             label_for_charts=f"{part} ASCII Jaro-Winkler >= 0.88",
@@ -184,14 +204,19 @@ def dob_comparison() -> cl.CustomComparison:
                 '"dob_swapped_l" = "dob_r"', label_for_charts="dob day/month swapped"
             ),
             cll.CustomLevel(
-                "(\"dob_precision_l\" = 'year' OR \"dob_precision_r\" = 'year') "
+                "(\"dob_precision_l\" = 'year' OR \"dob_precision_r\" = 'year' "
+                'OR "birth_md_l" = 101 OR "birth_md_r" = 101) '
                 'AND "birth_year_l" = "birth_year_r"',
-                label_for_charts="year-only dob, year agrees",
+                label_for_charts="year-only dob (or the 01/01 placeholder), year agrees",
             ),
             cll.CustomLevel(
                 '(year("dob_l") = year("dob_r"))::INT + (month("dob_l") = month("dob_r"))::INT '
                 '+ (day("dob_l") = day("dob_r"))::INT = 2',
                 label_for_charts="dob: two of day, month, year agree",
+            ),
+            cll.CustomLevel(
+                "abs(date_diff('day', \"dob_l\", \"dob_r\")) <= 60",
+                label_for_charts="dob within 60 days (e.g. the lunar-calendar birthday)",
             ),
             cll.CustomLevel(
                 '"birth_year_l" = "birth_year_r"', label_for_charts="same birth year"
@@ -217,8 +242,7 @@ def id_comparison() -> cl.CustomComparison:
             cll.CustomLevel('"id_number_l" = "id_number_r"', label_for_charts="id exact"),
             cll.CustomLevel(
                 guarded(
-                    'length("id_number_l") = length("id_number_r") '
-                    'AND left("id_number_l", 3) = left("id_number_r", 3)',
+                    '"id_head_l" = "id_head_r" OR "id_tail_l" = "id_tail_r"',
                     'damerau_levenshtein("id_number_l", "id_number_r") <= 1',
                 ),
                 label_for_charts="id one digit off",
@@ -340,6 +364,23 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'AND l."middle_name_ascii" = r."middle_name_ascii"'
     ),
     "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
+    # -- routes that survive one wrong field the rules above all share (docs/linkage.md,
+    # *The single-error guarantee*): the year (name + day and month, no place, so also a
+    # wrong district), the district (date + surname + given name, no place either), the whole
+    # date (name + commune: a lunar or placeholder birthday), and the ID's second half (one
+    # digit changed or two swapped in the first, with the name, the year or the given name).
+    # The first half is not a route: a CCCD's first half is its birth province, sex and year,
+    # and with a name it joined every namesake born that year in the province (224k pairs
+    # at scale 0.1, the most of any rule) for routes the name and date rules already give.
+    "name+daymonth": 'l."name_key" = r."name_key" AND l."birth_md" = r."birth_md"',
+    "dob+surname+given": (
+        'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."given_name_ascii" = r."given_name_ascii"'
+    ),
+    "name+commune": 'l."name_key" = r."name_key" AND l."commune_code" = r."commune_code"',
+    "id_tail+name": 'l."id_tail" = r."id_tail" AND l."name_key" = r."name_key"',
+    "id_tail+year": 'l."id_tail" = r."id_tail" AND l."birth_year" = r."birth_year"',
+    "id_tail+given": 'l."id_tail" = r."id_tail" AND l."given_name_ascii" = r."given_name_ascii"',
 }
 
 # Blocks for expectation maximisation: each leaves the other comparisons free.

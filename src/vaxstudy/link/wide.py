@@ -68,7 +68,15 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."year_only_birth_year" AND l."commune_code" = r."commune_code" '
         'AND l."sex" = r."sex"'
     ),
+    # the whole name and nothing of the date: a wrong year on a year-only or address-less
+    # record; a name shared by more than NAME_BLOCK_CAP residents of the province is joined
+    # within its district instead (name_block, see add_name_block)
+    "name+province": 'l."name_block" = r."name_block" AND l."wide_province" = r."wide_province"',
 }
+
+#: register residents of a province sharing one whole name above which the wide pass's
+#: name-only block is cut by district
+NAME_BLOCK_CAP = 200
 
 
 def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -120,6 +128,27 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
         {site}
         WHERE {where}""",
     )
+
+
+def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
+                   reg: str = "wide_reg", vax: str = "wide_vax", cap: int = NAME_BLOCK_CAP) -> None:
+    """``name_block`` on both wide inputs: the sorted whole name, with the district added
+    where more than ``cap`` register residents of the province share the name, so one very
+    common name cannot make a runaway block (it gets a second field instead of being
+    dropped; a record with such a name and no district is then not reached by this rule)."""
+    be = engine(backend)
+    be.create_table(con, "wide_name_freq",
+                    f"SELECT name_key, wide_province, count(*) AS n FROM {reg} "
+                    "WHERE name_key IS NOT NULL GROUP BY name_key, wide_province")
+    for t in (reg, vax):
+        be.create_table(
+            con, t,
+            f"""
+            SELECT v.*, CASE WHEN f.n > {int(cap)} THEN v.name_key || '|' || coalesce(v.district_code, '')
+                             ELSE v.name_key END AS name_block
+            FROM {t} v LEFT JOIN wide_name_freq f
+              ON f.name_key = v.name_key AND f.wide_province = v.wide_province""",
+        )
 
 
 def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
@@ -199,6 +228,7 @@ def wide_pass(
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be)
+        add_name_block(con, backend=be)
         settings = copy.deepcopy(model)
         settings["link_type"] = "link_only"
         settings.pop("linker_uid", None)
