@@ -137,11 +137,11 @@ def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
     common name cannot make a runaway block (it gets a second field instead of being
     dropped; a record with such a name and no district is then not reached by this rule)."""
     be = engine(backend)
-    be.create_table(con, "wide_name_freq",
+    be.tables.create_table(con, "wide_name_freq",
                     f"SELECT name_key, wide_province, count(*) AS n FROM {reg} "
                     "WHERE name_key IS NOT NULL GROUP BY name_key, wide_province")
     for t in (reg, vax):
-        be.create_table(
+        be.tables.create_table(
             con, t,
             f"""
             SELECT v.*, CASE WHEN f.n > {int(cap)} THEN v.name_key || '|' || coalesce(v.district_code, '')
