@@ -224,8 +224,8 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
     timings = dict(prepared.timings)
     try:
         with progress.stage("estimate", timings):
-            # Link files first: estimate_db reads the decision threshold from
-            # link_summary.json beside its outputs (for the sensitivity block).
+            # the link stage's files beside the report (its model weights are shown); the
+            # estimate reads the threshold from the link_run table, not from these
             for f in LINK_FILES:
                 if (prepared.link_dir / f).exists():
                     shutil.copy2(prepared.link_dir / f, tmp / f)

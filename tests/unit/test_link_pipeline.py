@@ -25,6 +25,22 @@ def linked(tmp_path_factory):
     return base, db, res
 
 
+def test_link_run_is_recorded_in_the_database(linked):
+    """The estimate reads the threshold and prior from the link_run table, not from a file."""
+    from vaxstudy.link.run import model_sha256, read_link_run
+
+    base, db, res = linked
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        run = read_link_run(con)
+    finally:
+        con.close()
+    assert run is not None and run.threshold == res.threshold and run.prior == res.prior
+    assert run.engine == "duckdb" and run.options["seed"] == 1 and run.options["threshold_given"] is None
+    assert run.model_sha256 == model_sha256(json.loads(res.model_path.read_text()))
+    assert read_link_run(duckdb.connect()) is None  # never linked
+
+
 def test_record_links_contract_layout(linked):
     base, db, res = linked
     df = pd.read_parquet(base / "out" / "record_links.parquet")

@@ -69,18 +69,6 @@ def write_metrics(metrics: dict, path: str | Path) -> Path:
     return path
 
 
-def _threshold_from_link_summary(out_dir: Path) -> float | None:
-    """The threshold `vaxstudy link` recorded in link_summary.json beside our outputs, if any."""
-    f = out_dir / "link_summary.json"
-    if not f.exists():
-        return None
-    try:
-        t = json.loads(f.read_text(encoding="utf-8")).get("decision", {}).get("threshold")
-        return None if t is None else float(t)
-    except (ValueError, AttributeError):
-        return None
-
-
 def estimate_db(
     db_path: str | Path,
     province: str,
@@ -98,7 +86,7 @@ def estimate_db(
 
     Writes ``out_dir/metrics.json`` and ``out_dir/data_quality/*.{parquet,csv}``
     and returns the metrics dict. ``link_threshold`` overrides the threshold
-    the linkage recorded (used by the sensitivity block only). ``backend``
+    the linkage recorded in ``link_run`` (used by the sensitivity block only). ``backend``
     ('duckdb' default, 'spark', or a :class:`vaxstudy.engines.Engine`) runs
     the record-level queries; a backend given by name is closed at the end,
     an object is left to its owner. ``extract_date``: the day the export was taken
@@ -108,8 +96,6 @@ def estimate_db(
     from vaxstudy.estimate import quality, truthcheck
 
     out_dir = Path(out_dir)
-    if link_threshold is None:
-        link_threshold = _threshold_from_link_summary(out_dir)
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.codes import gso_code_sql
+from vaxstudy.link.run import read_link_run
 from vaxstudy.sql import date_literal, literal
 
 AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-64", "65+")
@@ -392,10 +393,11 @@ def load_inputs(
     rows["tally_ok"], tallies["tally_ok"] = _tally_ok(con, rows, tallies, notes)
 
     if link_threshold is None:
-        link_threshold = _read_threshold(con)
+        run = read_link_run(con)
+        link_threshold = run.threshold if run is not None else None
     if link_threshold is None and linked.any():
         link_threshold = float(np.nanmin(q[linked]))
-        notes.append("link threshold not recorded by the linkage: taken as the lowest linked probability")
+        notes.append("no link_run table (linked elsewhere?): link threshold taken as the lowest linked probability")
     return Inputs(
         province=province,
         period_start=start,
@@ -446,30 +448,6 @@ def entered_by_sql(alias: str, extract: date | None) -> str:
     if extract is None:
         return "true"
     return f"(TRY_CAST({alias}.entered_date AS DATE) IS NULL OR TRY_CAST({alias}.entered_date AS DATE) <= {date_literal(extract)})"
-
-
-def _read_threshold(con: duckdb.DuckDBPyConnection) -> float | None:
-    """The link threshold, if the linkage recorded one in a table of the database."""
-    for t in ("link_params", "link_metadata", "link_run", "link_summary"):
-        if not table_exists(con, t):
-            continue
-        cols = columns_of(con, t)
-        for c in ("threshold", "match_threshold", "link_threshold"):
-            if c in cols:
-                v = con.execute(f'SELECT max("{c}") FROM {t}').fetchall()[0][0]
-                if v is not None:
-                    return float(v)
-        if {"key", "value"} <= set(cols):
-            v = con.execute(
-                f"SELECT value FROM {t} WHERE key IN ('threshold','match_threshold','link_threshold') LIMIT 1"
-            ).fetchall()
-            v = v[0] if v else None
-            if v is not None:
-                try:
-                    return float(v[0])
-                except (TypeError, ValueError):
-                    pass
-    return None
 
 
 def connect(db_path: str | Path) -> duckdb.DuckDBPyConnection:

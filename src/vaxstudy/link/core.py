@@ -14,6 +14,8 @@ from vaxstudy.link import decide
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
 from vaxstudy.link.doses import build_record_links
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
+from vaxstudy.link.run import new_link_run, write_link_run
 from vaxstudy.link.settings import build_settings
 from vaxstudy.review.decisions import apply_review_decisions
 from vaxstudy.sql import path_literal
@@ -112,7 +114,9 @@ def link_db(
     link_model.json (reusable with ``model_path``), link_summary.json (threshold
     and its justification, prior, counts, timings) and diagnostics/.
 
-    ``threshold`` overrides the automatic choice (recorded as such).
+    ``threshold`` overrides the automatic choice (recorded as such). The run itself
+    (threshold, prior, model hash, engine, options) is the ``link_run`` table
+    (:func:`vaxstudy.link.run.read_link_run`).
     ``backend`` (a :mod:`vaxstudy.engines` engine or name) is the engine Splink scores
     on; the default, DuckDB in this process, is what link_db always did.
     ``n_chunks`` > 1 scores the register × registry pairs in that many slices of the
@@ -129,6 +133,7 @@ def link_db(
 
     from vaxstudy.engines import get_engine
 
+    own_engine = backend is None or isinstance(backend, str)
     backend = get_engine(backend)
 
     _quiet_splink()
@@ -301,6 +306,12 @@ def link_db(
             f"COPY (SELECT * FROM {links} ORDER BY rowid) TO {path_literal(parquet)} "
             "(FORMAT PARQUET)"
         )
+        write_link_run(con, new_link_run(
+            threshold=thr, prior=lam, model=model, engine=backend.name,
+            options={"seed": seed, "threshold_given": threshold, "model_reused": str(model_path) if model_path else None,
+                     "subject_rescue": subject_rescue, "u_max_pairs": u_max_pairs, "em_max_pairs": em_max_pairs,
+                     "m_floor": m_floor, "exclusive": exclusive, "n_chunks": int(n_chunks), "wide": wide}),
+            table=f"proj.{LINK_RUN_TABLE}")
         stats = backend.tables.fetch(
             con,
             """SELECT count(*), count(person_id), count(DISTINCT person_key),
@@ -406,4 +417,6 @@ def link_db(
     finally:
         backend.tables.drop_tables(con)
         con.close()
+        if own_engine:
+            backend.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -68,11 +68,11 @@ def link_threshold(files: RunFiles) -> float:
     """The link stage's decision threshold (its ``link_run`` record when there is one, else
     link_summary.json's ``decision.threshold``)."""
     try:  # the link stage's own record, where that exists
-        from vaxstudy.link.run import read_link_run  # type: ignore[import-not-found]
+        from vaxstudy.link.run import read_link_run
 
         con = duckdb.connect(str(files.db), read_only=True)
         try:
-            return float(read_link_run(con)["threshold"])
+            return float(read_link_run(con).threshold)
         finally:
             con.close()
     except Exception:  # noqa: BLE001 - not there yet, or no record: the summary file
