@@ -672,8 +672,8 @@ def ingest(data_dir, db_path, quarantine_path=None, progress=None) -> IngestResu
 def _check_usable(con, result: IngestResult) -> None:
     """Notes on rows at unknown sites; stop when a required table has no usable row left."""
     for table, n, examples in con.execute(
-        """SELECT table_name, count(*), list(DISTINCT regexp_extract(reason, 'site_id ''(.*)'' not in sites', 1))[1:5]
-           FROM quarantine WHERE reason LIKE '%not in sites%' GROUP BY 1 ORDER BY 1"""
+        """SELECT table_name, count(*), list(DISTINCT regexp_extract(reason, 'site_id not in sites: ''([^'']*)''', 1))[1:5]
+           FROM quarantine WHERE reason LIKE '%site_id not in sites%' GROUP BY 1 ORDER BY 1"""
     ).fetchall():
         result.notes.append(f"{table}: {n:,} row(s) at site(s) not in sites quarantined, e.g. site_id "
                             + ", ".join(repr(e) for e in examples))

@@ -35,7 +35,7 @@ def row_checks(table: str, mapping: dict[str, str], site: str | None, quote, lit
     if table in ("vaccinations", "tallies") and site is not None:
         checks.append(
             f"CASE WHEN {site} IS NOT NULL AND {site} NOT IN (SELECT site_id FROM sites WHERE site_id IS NOT NULL) "
-            f"THEN {lit('site_id' + sep + 'site_id ')} || {lit(chr(39))} || {site} || {lit(chr(39) + ' not in sites')} END")
+            f"THEN {lit('site_id' + sep + 'site_id not in sites: ' + chr(39))} || {site} || {lit(chr(39))} END")
     if table != "vaccinations":
         return checks
     vdate = quote("__t_vaccination_date")

@@ -88,19 +88,27 @@ def accounting(db: Path) -> dict[str, tuple[int, int, int]]:
         con.close()
 
 
-def record_rates_of(db: Path, province: str = "40", period=PERIOD) -> dict[str, float]:
-    """The record rates of an ingested database, each row its own person (no duplicates)."""
+def inputs_of(db: Path, province: str = "40", period=PERIOD):
+    """The estimate's inputs of an ingested database, each row linked to the register person
+    of its id_number where there is one, else its own person (no duplicates)."""
     from vaxstudy.estimate.data import load_inputs
-    from vaxstudy.estimate.rates import record_rates, record_site_aggregates
 
     con = duckdb.connect(str(db))
     try:
         con.execute("""CREATE OR REPLACE TABLE record_links AS
-            SELECT record_id, NULL::VARCHAR AS person_id, NULL::DOUBLE AS match_probability,
-                   record_id AS person_key, false AS is_duplicate_dose FROM vaccinations""")
-        inp = load_inputs(con, province, *period)
+            SELECT v.record_id, p.person_id, CASE WHEN p.person_id IS NOT NULL THEN 1.0 END AS match_probability,
+                   coalesce(p.person_id, v.record_id) AS person_key, false AS is_duplicate_dose
+            FROM vaccinations v LEFT JOIN population p ON p.person_id = v.id_number""")
+        return load_inputs(con, province, *period)
     finally:
         con.close()
+
+
+def record_rates_of(db: Path, province: str = "40", period=PERIOD) -> dict[str, float]:
+    """The record rates of an ingested database (links as in :func:`inputs_of`)."""
+    from vaxstudy.estimate.rates import record_rates, record_site_aggregates
+
+    inp = inputs_of(db, province, period)
     agg = record_site_aggregates(inp)
     inprov = inp.sites["in_province"].to_numpy()
     tot = {k: v[inprov].sum() for k, v in agg.items()}

@@ -64,8 +64,11 @@ def test_rows_and_tallies_at_unknown_sites_are_quarantined(folder, tmp_path):
     acc = accounting(tmp_path / "db.duckdb")
     assert acc["vaccinations"] == (5, 4, 1) and acc["tallies"] == (4, 3, 1)
     q = quarantine_rows(tmp_path / "db.duckdb")
-    assert ("vaccinations", 5, "site_id", "site_id 'S9' not in sites") in q
-    assert ("tallies", 4, "site_id", "site_id 'S9' not in sites") in q
+    assert ("vaccinations", 5, "site_id", "site_id not in sites: 'S9'") in q
+    assert ("tallies", 4, "site_id", "site_id not in sites: 'S9'") in q
+    from vaxstudy.report.data import generic_reason
+
+    assert generic_reason(q[0][3]) == "site_id not in sites"  # one line in the report, whatever the site
     assert any("site(s) not in sites quarantined, e.g. site_id 'S9'" in n for n in res.notes)
     # the figures are those of the input without the unknown site
     assert record_rates_of(tmp_path / "db.duckdb") == record_rates_of(_ingest(folder("clean"), tmp_path, "c.duckdb"))
@@ -81,12 +84,13 @@ def test_cli_prints_the_unknown_site_note(folder, tmp_path):
 # -- a quarantined tally leaves both sides of missing_entry_rate ------------------------------
 
 
-def test_quarantined_tally_site_day_leaves_numerator_and_denominator(folder, tmp_path):
-    bad = [TALLIES[0], "S1,2021-07-01,1,four", TALLIES[2], TALLIES[3]]
+@pytest.mark.parametrize("count", ["four", "-3", "2.5"])
+def test_quarantined_tally_site_day_leaves_numerator_and_denominator(folder, tmp_path, count):
+    bad = [TALLIES[0], f"S1,2021-07-01,1,{count}", TALLIES[2], TALLIES[3]]
     db = _ingest(folder("bad", tallies=bad), tmp_path, "bad.duckdb")
     assert accounting(db)["tallies"] == (3, 2, 1)
     assert quarantine_rows(db) == [("tallies", 1, "doses_administered",
-                                    "doses_administered=four is not a count >= 0")]
+                                    f"doses_administered={count} is not a count >= 0")]
     # the same figure as an input without that site-day at all (its 2 rows, its tally)
     without = folder("without", vaccinations=[ln for ln in VAC if ",2021-07-01,1,AZ,S1," not in ln],
                      tallies=[TALLIES[0], TALLIES[2], TALLIES[3]])
@@ -94,8 +98,25 @@ def test_quarantined_tally_site_day_leaves_numerator_and_denominator(folder, tmp
     got = record_rates_of(db)
     assert got["missing_entry_rate"] == pytest.approx(ref["missing_entry_rate"]) == pytest.approx(1 - 2 / 3)
     assert got["missing_entry_rate_naive"] == pytest.approx(ref["missing_entry_rate_naive"])
-    # the other record rates keep every row
-    assert got["unlinked_record_rate"] == 1.0
+    # the other record rates keep every row (r1 is linked, r2-r4 are not)
+    assert got["unlinked_record_rate"] == 0.75 and ref["unlinked_record_rate"] == 1.0
+
+
+def test_quarantined_tally_site_day_leaves_the_coverage_correction(folder, tmp_path):
+    """Corrected coverage imputes missing doses from tally minus entries: a site-day whose
+    tally was quarantined takes no part (its entries are not set against a tally of 0)."""
+    from conftest import inputs_of
+
+    from vaxstudy.estimate.coverage import coverage_parts
+
+    bad = _ingest(folder("bad", tallies=[TALLIES[0], "S1,2021-07-01,1,", TALLIES[2], TALLIES[3]]),
+                  tmp_path, "bad.duckdb")
+    without = _ingest(folder("without", vaccinations=[ln for ln in VAC if ",2021-07-01,1,AZ,S1," not in ln],
+                             tallies=[TALLIES[0], TALLIES[2], TALLIES[3]]), tmp_path, "ref.duckdb")
+    got, ref = coverage_parts(inputs_of(bad)), coverage_parts(inputs_of(without))
+    assert got.c.sum() == pytest.approx(ref.c.sum()) and got.undercount.tolist() == ref.undercount.tolist()
+    assert got.tally.sum() == ref.tally.sum() == 3
+    assert got.rec[0].sum() == 1 and ref.rec[0].sum() == 0  # r1's dose is still recorded
 
 
 # -- impossible date orders --------------------------------------------------------------------

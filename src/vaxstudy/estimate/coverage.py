@@ -18,6 +18,9 @@ Corrected coverage (``coverage_doseK``) adds the dose-K events never entered:
   children, other provinces) as the dose-K events entered at that site that
   week (a site-week with no entry takes the site's mix over the whole time,
   a site with none the province-wide mix);
+* site-days whose tally has a quarantined row (``tally_ok`` False) take no part in the
+  comparison: neither their entries nor their remaining tallies (a count that cannot be
+  read is no tally of 0);
 * a missing dose-K event only adds a covered person when that person is not
   already counted through a higher dose: residents with a dose above K but no
   dose-K row (``D_K``) had their dose K missed already, so they are subtracted
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
+from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs, tally_ok
 
 COVERAGE_RATES = (
     "coverage_dose1",
@@ -111,11 +114,13 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     ent = rows[~rows["is_dup"].to_numpy()]
     for i, k in enumerate(DOSES):
         ek = ent[ent["dose"].to_numpy() == k]
-        tk = inp.tallies[inp.tallies["dose"].to_numpy() == k]
+        # site-days whose tally was quarantined take no part in the tally comparison
+        tk = inp.tallies[(inp.tallies["dose"].to_numpy() == k) & tally_ok(inp.tallies)]
+        ek_t = ek[tally_ok(ek)]
         np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
-        c[i] = _impute_missing(ek, tk, e[i], S, C, other)
-        u_site = _visible_undercount(ek, tk, S)
+        c[i] = _impute_missing(ek_t, tk, e[i], S, C, other)
+        u_site = _visible_undercount(ek_t, tk, S)
         undercount[i] = u_site.sum()
         tot = e[i].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):

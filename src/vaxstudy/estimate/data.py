@@ -414,6 +414,13 @@ def load_inputs(
     )
 
 
+def tally_ok(df: pd.DataFrame) -> np.ndarray:
+    """The ``tally_ok`` column of rows or tallies (all True when absent: inputs built without it)."""
+    if "tally_ok" in df.columns:
+        return df["tally_ok"].to_numpy(dtype=bool)
+    return np.ones(len(df), dtype=bool)
+
+
 def _tally_ok(con, rows: pd.DataFrame, tallies: pd.DataFrame, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per row and per tally: False where its site-day has a quarantined tally row
     (``tally_excluded_days``, written by ingest, see :mod:`vaxstudy.integrity`)."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vaxstudy.estimate.data import Inputs
+from vaxstudy.estimate.data import Inputs, tally_ok
 
 RECORD_QUANTITIES = ("rec", "subj", "dsub", "dup", "unl", "tally", "rec_x", "dup_x")
 RECORD_RATES = (
@@ -104,12 +104,6 @@ def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
                                minlength=S)
     return out
 
-
-def tally_ok(df: pd.DataFrame) -> np.ndarray:
-    """The ``tally_ok`` column (all True when absent: inputs built without it)."""
-    if "tally_ok" in df.columns:
-        return df["tally_ok"].to_numpy(dtype=bool)
-    return np.ones(len(df), dtype=bool)
 
 
 def record_rates(tot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
