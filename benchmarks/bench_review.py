@@ -68,7 +68,7 @@ def one_draw(db: Path, n: int, seed: int, error_rate: float) -> dict:
         valid = pd.DataFrame({"review_id": items["review_id"], "kind": items["kind"],
                               "record_id": items["record_id"], "candidate_id": items["candidate_id"],
                               "stratum": items["stratum"], "decision": dec.to_numpy()})
-        out[label] = estimate(design, valid, seed=seed)
+        out[label] = estimate(design, valid)
     out["seconds"] = time.perf_counter() - t
     out["n_items"] = len(items)
     return out

@@ -9,8 +9,16 @@ rows): more items where the model expects errors, and the floor keeps every stra
 Each stratum then gets at least min(N_h, 5) items. Inside a stratum the draw is simple random
 sampling without replacement, so every item's inclusion probability is n_h / N_h.
 
+An unlinked row is shown with up to three register candidates, one item each: its best
+candidate from the link and the best of a loose search (same given name and birth year ±1, same
+whole name, same ID number or phone, or same surname, given name and commune), ranked by name
+similarity and agreement of birth date, commune, sex, ID number and phone. The row is a missed
+link when one of its items is judged ``same``; the sampling unit stays the row (the unlinked
+kind's share of items is divided by three to give the rows drawn).
+
 Items already decided (``review_decisions``) are never drawn again: they are taken out of the
-frame and recorded in the design as certainty units with their decision.
+frame and recorded in the design as certainty units with their decision (an unlinked row with
+any decided item is out of the frame, ``same`` if any of its decisions is).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from vaxstudy.review.frame import KINDS, locate_run, link_threshold, populations
 KIND_SHARES = {"link": 0.35, "unlinked": 0.35, "dup_subject": 0.15, "dup_dose": 0.15}
 S_FLOOR = 0.05
 MIN_PER_STRATUM = 5
+CANDIDATES_PER_ROW = 3
 DESIGN_FILE = "review_design.json"
 DUP_KINDS = ("dup_subject", "dup_dose")
 
@@ -73,16 +82,17 @@ def _group(kind: pd.Series) -> pd.Series:
 
 def split_decided(pop: pd.DataFrame, decided: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the frame without decided items, the decided items still in the population with their
-    decision). A decided record → person pair matches whether the row is now linked or not;
-    an unlinked row without candidate matches any decision on that record."""
+    decision). A decided record → person pair matches a linked row by record and person; an
+    unlinked row matches any decision on that record (same if one of them is)."""
     if decided.empty:
         return pop, pop.iloc[0:0].assign(decision=pd.Series(dtype=object))
     d = decided.assign(group=_group(decided["kind"]))[["group", "record_id", "candidate_id", "decision"]]
     p = pop.assign(group=_group(pop["kind"]), _i=np.arange(len(pop)))
-    m = p.merge(d, on=["group", "record_id", "candidate_id"], how="inner")
-    none = p[p["stratum"] == "unl_none"].merge(
-        d[d["group"] == "person"].drop_duplicates("record_id")[["record_id", "decision"]], on="record_id")
-    m = pd.concat([m, none], ignore_index=True).drop_duplicates("_i")
+    m = p[p["kind"] != "unlinked"].merge(d, on=["group", "record_id", "candidate_id"], how="inner")
+    per_row = (d[d["group"] == "person"].assign(s=lambda x: x["decision"] == "same")
+               .groupby("record_id")["s"].any().map({True: "same", False: "different"}).rename("decision"))
+    un = p[p["kind"] == "unlinked"].merge(per_row, left_on="record_id", right_index=True)
+    m = pd.concat([m, un], ignore_index=True).drop_duplicates("_i")
     frame = pop[~np.isin(np.arange(len(pop)), m["_i"].to_numpy())]
     return frame.reset_index(drop=True), m.drop(columns=["group", "_i"]).reset_index(drop=True)
 
@@ -97,6 +107,8 @@ def draw(frame: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataF
     kinds = [k for k in KINDS if k in set(st["kind"])]
     kN = np.array([st.loc[st["kind"] == k, "N"].sum() for k in kinds])
     kn = allocate(kN, np.array([KIND_SHARES[k] for k in kinds]), n)
+    # an unlinked row becomes up to CANDIDATES_PER_ROW items
+    kn = np.array([math.ceil(x / CANDIDATES_PER_ROW) if k == "unlinked" else x for k, x in zip(kinds, kn)])
     st["n"] = 0
     for k, nk in zip(kinds, kn):
         idx = st.index[st["kind"] == k]
@@ -114,34 +126,66 @@ def draw(frame: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataF
     # kinds together, in random order inside a kind (no ordering by model probability)
     items = items.assign(_k=items["kind"].map({k: i for i, k in enumerate(KINDS)}),
                          _r=rng.random(len(items))).sort_values(["_k", "_r"]).drop(columns=["_k", "_r"])
-    items = items.reset_index(drop=True)
-    items.insert(0, "review_id", [f"R{i + 1:04d}" for i in range(len(items))])
-    return items, st
+    return items.reset_index(drop=True), st
 
 
-def loose_candidates(con: duckdb.DuckDBPyConnection, record_ids: list[str], top: int = 3) -> pd.DataFrame:
-    """Top register persons for rows the link found no candidate for: a loose search on the
-    given name (ASCII) and birth year ±1, or the whole ASCII name, ranked by name similarity
-    and agreement of birth date, commune and sex. Columns: record_id, person_id, rank."""
-    if not record_ids:
+def loose_candidates(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
+                     top: int = CANDIDATES_PER_ROW) -> pd.DataFrame:
+    """Up to ``top`` register persons for each unlinked row (record_id, candidate_id = the link's
+    best candidate or empty), ranked as the module says. Columns: record_id, person_id, rank."""
+    if rows.empty:
         return pd.DataFrame({"record_id": [], "person_id": [], "rank": []})
-    con.register("review_want", pd.DataFrame({"record_id": [str(r) for r in record_ids]}))
+    con.register("review_want", pd.DataFrame({"record_id": rows["record_id"].astype(str).to_numpy(),
+                                              "best": rows["candidate_id"].replace("", None).to_numpy()}))
+    agree = lambda a, w: f"{w} * coalesce(CAST({a} AS INTEGER), 0)"  # noqa: E731
+    score = " + ".join([
+        "jaro_winkler_similarity(coalesce(p.name_ascii, ''), coalesce(v.name_ascii, ''))",
+        agree("p.dob = v.dob", 0.5), agree("p.birth_year = v.birth_year", 0.3),
+        agree("month(p.dob) = month(v.dob) AND day(p.dob) = day(v.dob)", 0.3),
+        agree("p.commune_code = v.commune_code", 0.3), agree("p.sex = v.sex", 0.1),
+        agree("p.id_number = v.id_number", 0.6),
+        agree("p.id_number <> v.id_number AND jaro_winkler_similarity(p.id_number, v.id_number) >= 0.9", 0.3),
+        agree("p.phone = v.phone", 0.3)])
     return con.execute(f"""
         WITH v AS (SELECT CAST(s.unique_id AS VARCHAR) AS record_id, s.* EXCLUDE (unique_id)
                    FROM vaccinations_std s JOIN review_want w ON CAST(s.unique_id AS VARCHAR) = w.record_id),
-        c AS (
-          SELECT v.record_id, CAST(p.unique_id AS VARCHAR) AS person_id,
-                 jaro_winkler_similarity(coalesce(p.name_ascii, ''), coalesce(v.name_ascii, ''))
-                 + 0.5 * coalesce(CAST(p.birth_year = v.birth_year AS INTEGER), 0)
-                 + 0.5 * coalesce(CAST(p.dob = v.dob AS INTEGER), 0)
-                 + 0.3 * coalesce(CAST(p.commune_code = v.commune_code AS INTEGER), 0)
-                 + 0.1 * coalesce(CAST(p.sex = v.sex AS INTEGER), 0) AS score
-          FROM v JOIN population_std p
-            ON (p.given_name_ascii = v.given_name_ascii AND abs(p.birth_year - v.birth_year) <= 1)
-            OR p.name_ascii = v.name_ascii)
+        pairs AS (
+          SELECT v.record_id, p.unique_id AS person_id FROM v JOIN population_std p
+            ON p.given_name_ascii = v.given_name_ascii AND abs(p.birth_year - v.birth_year) <= 1
+          UNION SELECT v.record_id, p.unique_id FROM v JOIN population_std p ON p.name_ascii = v.name_ascii
+          UNION SELECT v.record_id, p.unique_id FROM v JOIN population_std p ON p.id_number = v.id_number
+          UNION SELECT v.record_id, p.unique_id FROM v JOIN population_std p ON p.phone = v.phone
+          UNION SELECT v.record_id, p.unique_id FROM v JOIN population_std p
+            ON p.given_name_ascii = v.given_name_ascii AND p.surname_ascii = v.surname_ascii
+           AND p.commune_code = v.commune_code
+          UNION SELECT record_id, best FROM review_want WHERE best IS NOT NULL),
+        c AS (SELECT v.record_id, CAST(p.unique_id AS VARCHAR) AS person_id, {score} AS score
+              FROM pairs JOIN v USING (record_id)
+              JOIN population_std p ON CAST(p.unique_id AS VARCHAR) = CAST(pairs.person_id AS VARCHAR))
         SELECT record_id, person_id, rank FROM (
           SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY score DESC, person_id) AS rank
           FROM c) WHERE rank <= {int(top)} ORDER BY record_id, rank""").df()
+
+
+def expand_unlinked(items: pd.DataFrame, cands: pd.DataFrame) -> pd.DataFrame:
+    """One item per (unlinked row, candidate); a row without any candidate keeps one item with
+    an empty candidate. The link's best candidate keeps its model probability, others get 0."""
+    un = items[items["kind"] == "unlinked"]
+    best_p = un.set_index("record_id")["model_p"]
+    best_c = un.set_index("record_id")["candidate_id"]
+    ex = un.drop(columns=["candidate_id", "model_p"]).merge(
+        cands.rename(columns={"person_id": "candidate_id"}), on="record_id", how="left")
+    ex["candidate_id"] = ex["candidate_id"].fillna("")
+    ex["model_p"] = np.where(ex["candidate_id"] == ex["record_id"].map(best_c), ex["record_id"].map(best_p), 0.0)
+    ex = ex.sort_values(["record_id", "rank"], na_position="first").drop(columns="rank")
+    rest = items[items["kind"] != "unlinked"]
+    order = {k: i for i, k in enumerate(KINDS)}
+    first = {r: i for i, r in enumerate(items["record_id"])}  # keep the draw's random order
+    out = pd.concat([rest, ex], ignore_index=True)
+    out = out.assign(_k=out["kind"].map(order), _r=out["record_id"].map(first)).sort_values(
+        ["_k", "_r"], kind="stable").drop(columns=["_k", "_r"]).reset_index(drop=True)
+    out.insert(0, "review_id", [f"R{i + 1:04d}" for i in range(len(out))])
+    return out
 
 
 def build_sample(db: Path, n: int, seed: int) -> dict:
@@ -152,18 +196,16 @@ def build_sample(db: Path, n: int, seed: int) -> dict:
         decided = read_decisions(con, db)
         frame, certain = split_decided(pop, decided)
         items, strata = draw(frame, n, seed)
-        none = items.loc[items["stratum"] == "unl_none", "record_id"].tolist()
-        cands = loose_candidates(con, none)
+        cands = loose_candidates(con, items[items["kind"] == "unlinked"])
     finally:
         con.close()
-    if len(cands):
-        top = cands[cands["rank"] == 1].set_index("record_id")["person_id"]
-        rest = cands[cands["rank"] > 1].groupby("record_id")["person_id"].agg(" ".join)
-        hit = items["stratum"] == "unl_none"
-        items.loc[hit, "candidate_id"] = items.loc[hit, "record_id"].map(top).fillna("").to_numpy()
-        items["other_candidates"] = items["record_id"].map(rest).where(hit, "").fillna("")
-    else:
-        items["other_candidates"] = ""
+    items = expand_unlinked(items, cands)
+    # the row's other candidates, each judged in its own item
+    un = items["kind"] == "unlinked"
+    per_row = items[un].groupby("record_id")["candidate_id"].agg(list)
+    items["other_candidates"] = [
+        " ".join(c for c in per_row[r] if c and c != cid) if u else ""
+        for r, cid, u in zip(items["record_id"], items["candidate_id"], un)]
     return {"items": items, "strata": strata, "certain": certain, "population": pop}
 
 

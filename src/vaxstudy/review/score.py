@@ -1,24 +1,26 @@
 """`review score`: design-based precision and recall from reviewed items, with 95% intervals.
 
 Every kind is a stratified simple random sample (frame.py, sample.py). In stratum h of size
-N_h, m_h items were judged (same or different; unsure and unreturned items count as not
-sampled) and x_h of them were ``same``. The point estimate of the stratum's number of true
-matches is N_h · x_h / m_h (stratified Horvitz–Thompson: each judged item weighs N_h / m_h);
-items decided in earlier rounds are certainty units (weight 1). Then
+N_h, m_h units were judged (same or different; unsure and unreturned units count as not
+sampled) and x_h of them were ``same``. For unlinked rows the unit is the row: it is ``same``
+when one of its candidate items is, judged when that or all its items are ``different``. The
+point estimate of a stratum's true matches is N_h · x_h / m_h (stratified Horvitz–Thompson:
+each judged unit weighs N_h / m_h); units decided in earlier rounds are certainty units. Then
 
 * link precision        = Σ_link strata matches / Σ_link N_h
-* link recall           = link matches / (link matches + unlinked rows whose candidate is their
-  person): a ratio of two estimated totals. A wrong link's true person is taken to be outside
-  the register; where it is in fact a resident, recall is overstated by at most 1 − precision
+* link recall           = link matches / (link matches + unlinked rows whose person is one of
+  their candidates): a ratio of two estimated totals. A wrong link's true person is taken to be
+  outside the register; where it is in fact a resident, recall is overstated by at most
+  1 − precision
 * duplicate precisions  = Σ matches / Σ N_h over the pairs of that kind.
 
-Interval (docs/review.md): each stratum's unknown count of matches among its N_h − m_h
-unjudged items is drawn from its Jeffreys-prior posterior predictive (p ~ Beta(x + ½, m − x + ½),
-count ~ Binomial(N_h − m_h, p): the finite-population Pólya posterior), the strata
-independently; each estimate, ratios included, is computed on every draw and the 2.5% and
-97.5% quantiles are the interval. For one stratum this is the Jeffreys interval with a
-finite-population correction, which keeps close to 95% coverage down to small counts and, unlike a
-normal approximation, keeps a non-zero width when a stratum shows no error.
+Intervals (docs/review.md): per stratum a Wilson 95% interval for the share, with the
+finite-population correction (effective size m_h / (1 − m_h/N_h): a stratum reviewed whole has
+no sampling error); strata are combined by MOVER (Zou & Donner 2008: the sum's limits are the
+estimate ∓ the root of the summed squared distances to each stratum's limits), and the recall's
+ratio by MOVER-R (Donner & Zou 2012). Wilson limits reach 0 and 1 exactly when no error or no
+match is seen, so a stratum without errors widens the interval only on the side where errors
+could be, and they keep close to 95% coverage at small counts where a normal interval collapses.
 """
 
 from __future__ import annotations
@@ -27,18 +29,42 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-N_DRAWS = 4000
 Z = 1.959963984540054
+
+
+def wilson(x: float, n: float) -> list[float] | None:
+    """Wilson 95% interval for x successes in n (n may be an effective, non-integer size)."""
+    if n <= 0:
+        return None
+    p = x / n
+    c = Z * Z / n
+    mid = (p + c / 2) / (1 + c)
+    half = Z * math.sqrt(max(p * (1 - p), 0.0) / n + c / (4 * n)) / (1 + c)
+    return [max(0.0, mid - half), min(1.0, mid + half)]
+
+
+def _units(valid: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """(stratum, same) per judged unit of ``kind``; unlinked rows grouped over their items."""
+    v = valid[valid["kind"] == kind]
+    if kind != "unlinked":
+        v = v[v["decision"].isin(["same", "different"])]
+        return pd.DataFrame({"stratum": v["stratum"], "same": v["decision"] == "same"})
+    if v.empty:
+        return pd.DataFrame({"stratum": pd.Series(dtype=object), "same": pd.Series(dtype=bool)})
+    g = v.groupby(["stratum", "record_id"])["decision"].agg(
+        same=lambda d: bool((d == "same").any()),
+        judged=lambda d: bool((d == "same").any() or (d == "different").all())).reset_index()
+    g = g[g["judged"]]
+    return g[["stratum", "same"]]
 
 
 def _strata(design: dict, kind: str, valid: pd.DataFrame) -> pd.DataFrame:
     st = pd.DataFrame([s for s in design["strata"] if s["kind"] == kind],
                       columns=["kind", "stratum", "N", "n", "model_p_mean"])
-    v = valid[(valid["kind"] == kind) & valid["decision"].isin(["same", "different"])]
-    g = v.groupby("stratum")["decision"].agg(m="size", x=lambda d: int((d == "same").sum()))
+    u = _units(valid, kind)
+    g = u.groupby("stratum")["same"].agg(m="size", x="sum")
     st = st.merge(g, left_on="stratum", right_index=True, how="left").fillna({"m": 0, "x": 0})
     return st.astype({"m": int, "x": int, "N": int})
 
@@ -48,71 +74,70 @@ def _certain(design: dict, kind: str) -> tuple[int, int]:
     return sum(x["decision"] == "same" for x in c), len(c)
 
 
-def _point(st: pd.DataFrame) -> float:
-    """Σ N_h x_h / m_h; a stratum with nothing judged takes the kind's pooled share."""
+def _total(st: pd.DataFrame, certain_same: int) -> tuple[float, float, float]:
+    """(estimate, low, high) of the number of matches: Σ_h N_h·share_h plus certainty units,
+    limits by MOVER over the strata's Wilson intervals. A stratum with nothing judged takes the
+    kind's pooled share for the estimate and [0, 1] for its limits."""
     pooled = st["x"].sum() / st["m"].sum() if st["m"].sum() else 0.5
-    share = np.where(st["m"] > 0, st["x"] / st["m"].clip(lower=1), pooled)
-    return float((st["N"] * share).sum())
-
-
-def _draws(st: pd.DataFrame, rng: np.random.Generator, n: int = N_DRAWS) -> np.ndarray:
-    """Draws of Σ_h (matches in stratum h) from the strata's posterior predictives."""
-    tot = np.zeros(n)
+    est, lo2, hi2 = float(certain_same), 0.0, 0.0
     for r in st.itertuples():
-        rest = int(r.N) - int(r.m)
-        p = rng.beta(r.x + 0.5, r.m - r.x + 0.5, size=n)
-        tot += r.x + (rng.binomial(rest, p) if rest > 0 else 0)
-    return tot
+        if r.m == 0:
+            p, lo, hi = pooled, 0.0, 1.0
+        else:
+            p = r.x / r.m
+            rest = r.N - r.m
+            n_eff = r.m * r.N / rest if rest > 0 else 0.0  # finite-population correction
+            lo, hi = (p, p) if rest <= 0 else wilson(p * n_eff, n_eff)
+        est += r.N * p
+        lo2 += (r.N * (p - lo)) ** 2
+        hi2 += (r.N * (hi - p)) ** 2
+    return est, est - math.sqrt(lo2), est + math.sqrt(hi2)
 
 
-def _interval(point: float | None, draws: np.ndarray) -> list[float] | None:
-    if point is None or not np.isfinite(draws).any():
-        return None
-    d = draws[np.isfinite(draws)]
-    lo, hi = np.quantile(d, [0.025, 0.975])
-    # outward rounding: the written interval holds the computed one
-    return [math.floor(float(min(lo, point)) * 1e6) / 1e6, math.ceil(float(max(hi, point)) * 1e6) / 1e6]
+def _share(total: tuple[float, float, float], n: int) -> tuple[float | None, list[float] | None]:
+    if n <= 0:
+        return None, None
+    e, lo, hi = (x / n for x in total)
+    return _r(e), _out([max(lo, 0.0), min(hi, 1.0)], e)
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den > 0 else None
+def _recall(tp: tuple[float, float, float], fn: tuple[float, float, float]):
+    """TP / (TP + FN) = 1 / (1 + FN/TP), FN/TP by MOVER-R from the two totals' limits."""
+    (t, tl, tu), (f, fl, fu) = tp, fn
+    if t <= 0:
+        return None, None
+    tl, fl = max(tl, 1e-9 * t), max(fl, 0.0)
+    a = f * t
+    lo_r = ((a - math.sqrt(max(a * a - fl * tu * (2 * f - fl) * (2 * t - tu), 0.0))) / (tu * (2 * t - tu))
+            if 2 * t - tu > 0 else 0.0)
+    hi_r = (a + math.sqrt(max(a * a - fu * tl * (2 * f - fu) * (2 * t - tl), 0.0))) / (tl * (2 * t - tl))
+    e = t / (t + f)
+    return _r(e), _out([1 / (1 + max(hi_r, 0.0)), 1 / (1 + max(lo_r, 0.0))], e)
 
 
-def wilson(x: int, n: int) -> list[float] | None:
-    if n == 0:
-        return None
-    p = x / n
-    c = Z * Z / n
-    mid = (p + c / 2) / (1 + c)
-    half = Z * math.sqrt(p * (1 - p) / n + c / (4 * n)) / (1 + c)
-    return [round(max(0.0, mid - half), 6), round(min(1.0, mid + half), 6)]
+def _out(ci: list[float], point: float) -> list[float]:
+    """Rounded outward to 6 decimals, holding the point estimate."""
+    return [math.floor(min(ci[0], point) * 1e6 + 1e-9) / 1e6, math.ceil(max(ci[1], point) * 1e6 - 1e-9) / 1e6]
 
 
-def estimate(design: dict, valid: pd.DataFrame, seed: int = 0) -> dict:
+def estimate(design: dict, valid: pd.DataFrame) -> dict:
     """The figures of review_summary.json from the design and the valid decisions."""
-    rng = np.random.default_rng(seed)
     out: dict = {}
     parts = {}
     for kind in ("link", "unlinked", "dup_subject", "dup_dose"):
         st = _strata(design, kind, valid)
         cs, cn = _certain(design, kind)
-        parts[kind] = (st, _point(st) + cs, _draws(st, rng) + cs, int(st["N"].sum()) + cn)
-    st, tp, tp_d, n_link = parts["link"]
-    _, fn, fn_d, _ = parts["unlinked"]
-    out["link_precision_est"] = _r(_ratio(tp, n_link))
-    out["link_precision_est_ci"] = _interval(out["link_precision_est"], tp_d / n_link) if n_link else None
-    # missed residents are the unlinked rows whose candidate is their person (a wrong link's true
-    # person is taken to be outside the register: docs/review.md bounds what this leaves out)
-    out["link_recall_est"] = _r(_ratio(tp, tp + fn))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["link_recall_est_ci"] = _interval(out["link_recall_est"], tp_d / (tp_d + fn_d))
+        parts[kind] = (st, _total(st, cs), int(st["N"].sum()) + cn)
+    _, tp, n_link = parts["link"]
+    _, fn, _ = parts["unlinked"]
+    out["link_precision_est"], out["link_precision_est_ci"] = _share(tp, n_link)
+    out["link_recall_est"], out["link_recall_est_ci"] = _recall(tp, fn) if n_link else (None, None)
     for kind, key in (("dup_subject", "dup_subject_precision_est"), ("dup_dose", "dup_dose_precision_est")):
-        _, pt, d, n = parts[kind]
-        out[key] = _r(_ratio(pt, n))
-        out[f"{key}_ci"] = _interval(out[key], d / n) if n else None
-    out["missed_links_est"] = _r(fn)
-    out["populations"] = {k: {"N": int(p[3]), "strata": int(len(p[0])),
-                              "judged": int(p[0]["m"].sum()),
+        _, tot, n = parts[kind]
+        out[key], out[f"{key}_ci"] = _share(tot, n)
+    out["missed_links_est"] = _r(fn[0])
+    out["missed_links_est_ci"] = [_r(max(fn[1], 0.0)), _r(fn[2])]
+    out["populations"] = {k: {"N": int(p[2]), "strata": int(len(p[0])), "judged": int(p[0]["m"].sum()),
                               "strata_without_judgement": [s for s, m in zip(p[0]["stratum"], p[0]["m"])
                                                            if m == 0]}
                           for k, p in parts.items()}
@@ -137,7 +162,7 @@ def calibration(design: dict, valid: pd.DataFrame) -> list[dict]:
         rows.append({"kind": s["kind"], "stratum": s["stratum"], "N": s["N"], "n_judged": m,
                      "predicted_match_share": _r(g["model_p"].astype(float).mean()) if m else None,
                      "observed_match_share": _r(x / m) if m else None,
-                     "observed_ci": wilson(x, m)})
+                     "observed_ci": [_r(c) for c in wilson(x, m)] if m else None})
     return rows
 
 
