@@ -65,20 +65,20 @@ def locate_run(run_dir: str | Path) -> RunFiles:
 
 
 def link_threshold(files: RunFiles) -> float:
-    """The link stage's decision threshold (its ``link_run`` record when there is one, else
-    link_summary.json's ``decision.threshold``)."""
-    try:  # the link stage's own record, where that exists
-        from vaxstudy.link.run import read_link_run
+    """The link stage's decision threshold: its ``link_run`` record in the database, else (a
+    database linked before that record existed) link_summary.json's ``decision.threshold``."""
+    from vaxstudy.link.run import read_link_run
 
-        con = duckdb.connect(str(files.db), read_only=True)
-        try:
-            return float(read_link_run(con).threshold)
-        finally:
-            con.close()
-    except Exception:  # noqa: BLE001 - not there yet, or no record: the summary file
-        pass
+    con = duckdb.connect(str(files.db), read_only=True)
+    try:
+        run = read_link_run(con)
+    finally:
+        con.close()
+    if run is not None:
+        return float(run.threshold)
     if files.link_summary is None:
-        raise FileNotFoundError(f"no link_summary.json for run {files.layout.name}: run the link stage")
+        raise FileNotFoundError(f"no link_run table and no link_summary.json for run {files.layout.name}: "
+                                "run the link stage")
     d = json.loads(files.link_summary.read_text(encoding="utf-8"))
     return float(d["decision"]["threshold"])
 
