@@ -332,3 +332,15 @@ def test_notebook_session_writes_decisions_that_score_reads(run):
     assert list(again.items["decision"][:2]) == ["same", "different"] and again.pos == 2
     summary, _ = score_run(run, s.path)
     assert summary["n_reviewed"] == 2 and summary["n_skipped"] == len(s.items) - 2  # the rest: no decision
+
+
+def test_threshold_from_link_run_else_link_summary(run):
+    from vaxstudy.link.run import new_link_run, write_link_run
+    from vaxstudy.review.frame import link_threshold, locate_run
+
+    files = locate_run(run)
+    assert link_threshold(files) == 0.9  # no link_run table: link_summary.json
+    con = duckdb.connect(str(_db(run)))
+    write_link_run(con, new_link_run(threshold=0.97, prior=1e-5, model={}, engine="duckdb", options={}))
+    con.close()
+    assert link_threshold(files) == 0.97

@@ -105,10 +105,6 @@ def _band(p: np.ndarray, bands, last: str | None = None) -> np.ndarray:
     return out
 
 
-def link_stratum_names() -> list[str]:
-    return [b for b, _ in LINK_BANDS] + ["link_thr"]
-
-
 def populations(con: duckdb.DuckDBPyConnection, links: str = "record_links",
                 vax: str = "vaccinations") -> pd.DataFrame:
     """Every reviewable item: kind, record_id, candidate_id, stratum, model_p."""
@@ -141,7 +137,3 @@ def populations(con: duckdb.DuckDBPyConnection, links: str = "record_links",
                           "model_p": np.nan})
     return pd.concat([link, unl, dsub, ddose], ignore_index=True)
 
-
-def connect_db(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """The project database itself (its tables unqualified)."""
-    return duckdb.connect(str(db), read_only=read_only)
