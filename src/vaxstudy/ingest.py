@@ -252,7 +252,7 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     # Map the file's headers onto contract names.
     renames = _rename_map(spec)
     file_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall() if r[0] != "_row"]
-    if not n_rejected and not con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]:
+    if not n_rejected and not con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]:
         raise IngestError(f"{path}: table {table!r} has a header ({', '.join(file_cols[:8])}"
                           f"{' …' if len(file_cols) > 8 else ''}) but no data rows; it cannot be empty")
     mapping: dict[str, str] = {}
@@ -348,17 +348,17 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
         if dups:
             n_dup = con.execute(
                 "SELECT count(*) FROM (SELECT person_id FROM population GROUP BY 1 HAVING count(*) > 1)"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             shown = "; ".join(f"{pid!r} at rows {rows}" for pid, _, rows in dups)
             raise IngestError(
                 f"{path}: column 'person_id' must be unique in the population register, "
                 f"but {n_dup} value(s) repeat: {shown}{' …' if n_dup > len(dups) else ''}"
             )
 
-    n_read = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] + n_rejected
-    n_loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    n_read = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0] + n_rejected
+    n_loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     n_quar = con.execute(
-        "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchone()[0]
+        "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchall()[0][0]
     con.execute(f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _csv")
     return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar, unmapped)
 

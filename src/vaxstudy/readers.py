@@ -147,7 +147,7 @@ def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -
             SELECT line - 1 AS data_row, min(error_type) AS error_type, min(error_message) AS msg,
                    min(csv_line) AS csv_line FROM _rj GROUP BY line"""
     )
-    n_bad = con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+    n_bad = con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]
     if n_bad:
         con.execute(
             f"""INSERT INTO quarantine
@@ -162,7 +162,7 @@ def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -
         con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT *, rowid + 1 AS _row FROM _csv")
         return 0
     # Loaded rows keep file order; their data-row numbers are the integers 1..N not rejected.
-    n_ok = con.execute("SELECT count(*) FROM _csv").fetchone()[0]
+    n_ok = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {raw} AS
             WITH _slots AS (

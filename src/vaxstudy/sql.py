@@ -79,8 +79,8 @@ def has_table(con: Any, name: str, database: str | None = None) -> bool:
         "SELECT count(*) FROM (SELECT database_name, table_name FROM duckdb_tables() UNION ALL "
         "SELECT database_name, view_name FROM duckdb_views() WHERE NOT internal) "
         "WHERE lower(table_name) = lower(?) AND database_name = coalesce(?, current_database())",
-        [name, database]).fetchone()
-    return bool(row and row[0])
+        [name, database]).fetchall()  # fetchall: fetchone() leaves the result open, and the
+    return bool(row and row[0][0])       # connection then refuses to register a frame
 
 
 def table_columns(con: Any, table: str, database: str | None = None) -> list[str]:
@@ -95,7 +95,8 @@ def table_columns(con: Any, table: str, database: str | None = None) -> list[str
 def file_key(con: Any) -> str | None:
     """A folder name for the current state of the database file open on ``con`` (file name,
     then a hash of its path, size and modification time, and of its WAL's); None in memory."""
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    row = rows[0] if rows else None
     if not row or not row[0] or row[0] == ":memory:":
         return None
     db = Path(row[0]).resolve()

@@ -64,9 +64,10 @@ def read_link_run(con: Any) -> LinkRun | None:
     """The link run recorded in the project database open on ``con`` (None: never linked)."""
     if not has_table(con, TABLE):
         return None
-    row = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE}").fetchone()
-    if row is None:
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} LIMIT 1").fetchall()  # fetchone() would
+    if not rows:  # leave the result open, and the connection refuses other work until it is read
         return None
+    row = rows[0]
     d = dict(zip(COLUMNS, row))
     return LinkRun(threshold=float(d["threshold"]), prior=float(d["prior"]), model_sha256=d["model_sha256"],
                    linked_at=d["linked_at"], engine=d["engine"], options=json.loads(d["options"] or "{}"))
