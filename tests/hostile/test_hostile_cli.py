@@ -38,7 +38,8 @@ def test_hostile_province_is_refused_before_anything_is_written(folder, tmp_path
     before = _files(tmp_path)
     for cmd in (["report", "--data", data, "--province", value, "--period", PERIOD_ARG, "--out", tmp_path / "o1"],
                 ["estimate", "--db", db, "--province", value, "--period", PERIOD_ARG, "--out", tmp_path / "o2"],
-                ["synth", "--out", tmp_path / "o3", "--province", value, "--scale", "0.0001"]):
+                ["synth", "--out", tmp_path / "o3", "--province", value, "--scale", "0.0001"],
+                ["worklists", "--run", tmp_path, "--province", value, "--out", tmp_path / "o4"]):
         r = run_cli(*cmd)
         assert r.exit_code == 2, (cmd, r.output)
         assert "--province" in r.flat and (repr(value.strip()) in r.flat or "is not a GSO province code" in r.flat)
@@ -76,6 +77,8 @@ def test_out_that_is_a_file_is_refused_without_traceback(folder, tmp_path, db):
                 ["estimate", "--db", db, "--province", "40", "--period", PERIOD_ARG, "--out", f],
                 ["link", "--db", db, "--out", f],
                 ["synth", "--out", f, "--scale", "0.0001"],
+                ["review", "sample", "--run", tmp_path, "--out", f],
+                ["apply-corrections", "--data", folder(), "--corrections", f, "--out", f],
                 ["report", "--data", folder(), "--province", "40", "--period", PERIOD_ARG, "--out", f / "sub"]):
         r = run_cli(*cmd)
         assert r.exit_code == 2, (cmd, r.output)

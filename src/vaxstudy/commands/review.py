@@ -16,10 +16,9 @@ review_app = typer.Typer(
 
 
 def _fail(msg: str) -> None:
-    from rich.console import Console
+    from vaxstudy.commands.output import fail
 
-    Console(stderr=True).print(f"[bold red]review failed:[/] {msg}", highlight=False)
-    raise typer.Exit(code=1)
+    fail("review", msg)
 
 
 @review_app.command("sample")
@@ -34,10 +33,14 @@ def sample(
     """Draw a stratified sample of links, unlinked rows and duplicates; write review.xlsx/.csv."""
     from rich.console import Console
 
+    from vaxstudy import validate as v
     from vaxstudy.review.sample import sample_run
 
     if language not in ("vi", "en"):
         raise typer.BadParameter("vi or en", param_hint="--language")
+    v.typer_check(v.data_dir, run, "--run")
+    if out is not None:
+        v.typer_check(v.out_dir, out)
     try:
         paths = sample_run(run, n=n, seed=seed, out=out, language=language)
     except (FileNotFoundError, ValueError, KeyError) as exc:
@@ -59,6 +62,8 @@ def score(
     from rich.console import Console
     from rich.table import Table
 
+    from rich.markup import escape
+
     from vaxstudy.review.returned import ReviewFileError
     from vaxstudy.review.score import score_run
 
@@ -77,10 +82,11 @@ def score(
                   "–" if not ci else f"{ci[0]:.4f} – {ci[1]:.4f}")
     c.print(t)
     for s in summary["skipped"]:
-        c.print(f"[yellow]skipped[/] row {s['row']}, column {s['column']}: {s['reason']}", highlight=False)
+        c.print(f"[yellow]skipped[/] row {s['row']}, column {escape(str(s['column']))}: {escape(str(s['reason']))}",
+                highlight=False)
     if summary["not_returned"]:
         c.print(f"[yellow]{len(summary['not_returned'])} item(s) of the sample not in the file "
-                f"(rows deleted?)[/]: {', '.join(summary['not_returned'][:10])}", highlight=False)
+                f"(rows deleted?)[/]: {escape(', '.join(summary['not_returned'][:10]))}", highlight=False)
     c.print(f"summary → {path}")
     if summary["n_reviewed"] == 0:
         _fail("no valid decision in the file: nothing scored")

@@ -16,8 +16,13 @@ def worklists(
     language: str = typer.Option("vi", "--language", help="Workbook language: vi (default) or en."),
 ) -> None:
     """Cleaning worklists: one Excel workbook per district, a province summary and corrections.csv."""
+    from vaxstudy import validate as v
     from vaxstudy.worklists import RunError, build_worklists
 
+    province = v.typer_check(v.province, province)
+    v.typer_check(v.data_dir, run, "--run")
+    if out is not None:
+        v.typer_check(v.out_dir, out)
     try:
         r = build_worklists(run, province, out=out, language=language)
     except (RunError, ValueError) as exc:
@@ -44,9 +49,15 @@ def apply_corrections(
         help="Apply only lines at least this probable (0: all, including lines without a probability)."),
 ) -> None:
     """Write a corrected copy of the export, as a registry operator would after acting on the lists."""
+    from vaxstudy import validate as v
     from vaxstudy.worklists.apply import apply_corrections as apply
     from vaxstudy.worklists.corrections import CorrectionsError
 
+    v.typer_check(v.data_dir, data)
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file, not a folder; give a new folder", param_hint="--out")
+    if not corrections.is_file():
+        raise typer.BadParameter(f"{corrections}: no such file", param_hint="--corrections")
     try:
         r = apply(data, corrections, out, min_probability)
     except CorrectionsError as exc:
