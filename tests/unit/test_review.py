@@ -344,3 +344,32 @@ def test_threshold_from_link_run_else_link_summary(run):
     write_link_run(con, new_link_run(threshold=0.97, prior=1e-5, model={}, engine="duckdb", options={}))
     con.close()
     assert link_threshold(files) == 0.97
+
+
+def test_link_stage_follows_review_decisions(tmp_path):
+    """The one call in link_db: a 'different' removes the model's link, a 'same' makes one."""
+    from test_link_fake import make_std_db
+    from vaxstudy.link import link_db
+
+    db = tmp_path / "fake.duckdb"
+    make_std_db(db, n_persons=150, seed=3)
+    link_db(db, tmp_path / "a", seed=1, diagnostics=False, wide=False, u_max_pairs=5e4, em_max_pairs=3e4)
+    con = duckdb.connect(str(db), read_only=True)
+    linked = con.execute("SELECT record_id, person_id FROM record_links WHERE person_id IS NOT NULL "
+                         "ORDER BY record_id LIMIT 1").fetchall()[0]
+    other = con.execute("SELECT CAST(unique_id AS VARCHAR) FROM population_std WHERE unique_id <> ? "
+                        "ORDER BY unique_id LIMIT 1", [linked[1]]).fetchall()[0][0]
+    unl = con.execute("SELECT record_id FROM record_links WHERE person_id IS NULL LIMIT 1").fetchall()
+    con.close()
+    target = unl[0][0] if unl else linked[0]
+    D.save_decisions(db, pd.DataFrame({"kind": ["link", "unlinked"], "record_id": [linked[0], target],
+                                       "candidate_id": [linked[1], other], "decision": ["different", "same"],
+                                       "review_id": ["R1", "R2"]}), "fp")
+    link_db(db, tmp_path / "b", model_path=tmp_path / "a" / "link_model.json", diagnostics=False, wide=False)
+    con = duckdb.connect(str(db), read_only=True)
+    got = dict(con.execute("SELECT record_id, coalesce(person_id, '') || ':' || coalesce(match_probability, 0) "
+                           "FROM record_links WHERE record_id IN (?, ?)", [linked[0], target]).fetchall())
+    con.close()
+    assert got[target] == f"{other}:1.0"
+    assert not got[linked[0]].startswith(linked[1])
+    assert json.loads((tmp_path / "b" / "link_summary.json").read_text())["review_decisions"]["identities_changed"] == 2
