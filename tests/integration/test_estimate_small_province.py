@@ -80,3 +80,15 @@ def test_deterministic_and_cli(estimated, tmp_path):
     assert {k: v for k, v in mine.items() if k not in skip} == {k: v for k, v in m.items() if k not in skip}
     assert (tmp_path / "a" / "data_quality" / "worst_sites.csv").exists()
     assert "coverage_dose1" in r1.output
+
+
+def test_late_and_never_entered_split_near_the_truth(estimated):
+    """The export is taken on the period's last day: the nowcast splits the missing entries."""
+    m, truth, _, _ = estimated
+    assert m["extract_date"] == truth["extract_date"] == PERIOD[1]
+    for r in ("late_entry_rate", "never_entered_rate"):
+        lo, hi = m[f"{r}_ci"]
+        assert lo < m[r] < hi, r
+        assert abs(m[r] - truth[r]) < 0.01, (r, m[r], truth[r])
+    assert m["late_entry_rate"] > 0.002
+    assert m["never_entered_rate"] == pytest.approx(m["missing_entry_rate"] - m["late_entry_rate"], abs=2e-6)

@@ -178,3 +178,24 @@ def test_a_namesakes_share_of_an_unlinked_row_can_add_a_covered_resident(tmp_pat
     assert m["coverage_dose1_recorded"] == 0.25
     assert m["coverage_dose1_recorded_ci"] == [0.25, upper]
     assert m["linkage_only_ci"]["coverage_dose1_recorded"] == [0.25, upper]
+
+
+def test_centred_interval_is_centred_on_the_point():
+    """Replicates centred elsewhere than the point: the interval keeps their spread around the
+    point (and reaches their own percentiles, which the redraw's centre may justify)."""
+    from vaxstudy.estimate.intervals import centred_ci
+
+    reps = np.random.default_rng(0).normal(0.30, 0.01, 20000)
+    lo, hi = centred_ci(0.30, reps)
+    assert lo == pytest.approx(0.30 - 1.96 * 0.01, abs=1e-3) and hi == pytest.approx(0.30 + 1.96 * 0.01, abs=1e-3)
+    # point above the replicates' centre (links only break in the redraw): the point is inside, not an end
+    lo, hi = centred_ci(0.32, reps)
+    assert lo < 0.32 - 0.015 and hi == pytest.approx(0.32 + 1.96 * 0.01, abs=1e-3)
+    assert lo == pytest.approx(0.30 - 1.96 * 0.01, abs=1e-3)  # the redraw's own lower percentile
+    # skewed replicates: the long side stays long
+    sk = 0.1 + np.random.default_rng(1).exponential(0.01, 20000)
+    lo, hi = centred_ci(float(np.median(sk)), sk)
+    assert hi - np.median(sk) > 3 * (np.median(sk) - lo)
+    # replicates that do not vary: the degenerate interval [point, point]
+    assert centred_ci(0.5, np.full(100, 0.5)) == (0.5, 0.5)
+    assert all(np.isnan(centred_ci(0.5, np.full(10, np.nan))))

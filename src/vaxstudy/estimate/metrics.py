@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from vaxstudy.estimate import intervals as iv
+from vaxstudy.estimate import nowcast as nc
 from vaxstudy.estimate.coverage import (
     COVERAGE_RATES,
     coverage_bounds,
@@ -25,17 +26,20 @@ from vaxstudy.estimate.rates import (
     record_site_aggregates,
 )
 
+NOWCAST_RATES = ("late_entry_rate", "never_entered_rate")
 HEADLINE_RATES = (
     "duplicate_subject_rate",
     "duplicate_dose_rate",
     "unlinked_record_rate",
     "missing_entry_rate",
+    *NOWCAST_RATES,
     "coverage_dose1",
     "coverage_dose2",
     "coverage_dose1_recorded",
     "coverage_dose2_recorded",
 )
-ALL_RATES = (*RECORD_RATES, *COVERAGE_RATES)
+SITE_RATES = (*RECORD_RATES, *NOWCAST_RATES)  # rates of the sites' tallies and rows (site's district)
+ALL_RATES = (*SITE_RATES, *COVERAGE_RATES)
 DECIMALS = 6
 CHUNK = 50
 
@@ -93,6 +97,7 @@ class Estimator:
         self.rgroups = _record_groups(inp)
         self.cgroups = group_matrices(inp)
         self.flips = iv.link_flips(inp, self.parts)
+        self.lags = nc.lag_data(inp)
         self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
@@ -103,8 +108,14 @@ class Estimator:
             rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C,
                                           None if F_best is None else F_best.astype(float))
         out: dict[str, dict[str, np.ndarray]] = {}
+        late = W * nc.expected_late(self.lags, W)  # (B, S) expected late entries, weighted
         for fam, (_, G) in self.rgroups.items():
-            out[f"rec:{fam}"] = record_rates(_record_totals(self.agg, G, W, rec_d, fam))
+            tot = _record_totals(self.agg, G, W, rec_d, fam)
+            rates = record_rates(tot)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rates["late_entry_rate"] = np.where(tot["tally"] > 0, (late @ G) / tot["tally"], np.nan)
+            rates["never_entered_rate"] = rates["missing_entry_rate"] - rates["late_entry_rate"]
+            out[f"rec:{fam}"] = rates
         for fam, (_, H) in self.cgroups.items():
             out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d, self.cov_sums[fam])
         return out
@@ -134,18 +145,32 @@ class Estimator:
         }, int(len(p)), float(p.sum())
 
 
+SIGNED_RATES = ("missing_entry_rate", "missing_entry_rate_naive", "never_entered_rate")
+
+
+def _clip_to_range(r: str, lo: float, hi: float) -> tuple[float, float]:
+    """A share of residents or rows lies in [0, 1] (missing and never-entered rates may be
+    negative, the late-entry rate may exceed 1): a centred interval is cut there, which
+    is the one case where the point estimate can be an end (a rate of 0 or 1)."""
+    if r in SIGNED_RATES:
+        return lo, min(hi, 1.0)
+    if r == "late_entry_rate":
+        return max(lo, 0.0), hi
+    return max(lo, 0.0), min(hi, 1.0)
+
+
 def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
     d = {}
     for r in rates:
-        fam, j = (fam_rec, j_rec) if r in RECORD_RATES else (fam_cov, j_cov)
+        fam, j = (fam_rec, j_rec) if r in SITE_RATES else (fam_cov, j_cov)
         if fam is None or j is None:
             d[r] = None
             d[f"{r}_ci"] = None
             continue
         d[r] = rnd(point[fam][r][0, j])
-        lo, hi = iv.percentile_ci(reps[fam][r][:, j])
+        lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j])
         if d[r] is not None and rnd(lo) is not None:
-            lo, hi = min(lo, point[fam][r][0, j]), max(hi, point[fam][r][0, j])
+            lo, hi = _clip_to_range(r, lo, hi)
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
                 # tally over-counts hidden by missing entries: the correction may be too high
@@ -158,19 +183,20 @@ LINKAGE_ONLY_RATES = tuple(r for r in ALL_RATES if r not in ("coverage_dose1", "
 
 
 def linkage_only_ci(point, reps) -> dict:
-    """Province-level 95% intervals from the link redraw alone (percentile, widened to hold
-    the point estimate). Not for the corrected coverages: their main error is the imputation
+    """Province-level 95% intervals from the link redraw alone (centred on the point estimate,
+    see intervals.centred_ci). Not for the corrected coverages: their main error is the imputation
     of doses never entered, which only the site bootstrap measures; a linkage-only interval
     would look precise and be wrong."""
     out = {}
     for r in LINKAGE_ONLY_RATES:
-        fam = "rec:province" if r in RECORD_RATES else "cov:province"
+        fam = "rec:province" if r in SITE_RATES else "cov:province"
         pt = point[fam][r][0, 0]
-        lo, hi = iv.percentile_ci(reps[fam][r][:, 0])
+        lo, hi = iv.centred_ci(pt, reps[fam][r][:, 0])
         if rnd(pt) is None or rnd(lo) is None:
             out[r] = None
             continue
-        out[r] = [rnd_down(min(lo, pt)), rnd_up(max(hi, pt))]
+        lo, hi = _clip_to_range(r, lo, hi)
+        out[r] = [rnd_down(lo), rnd_up(hi)]
     return out
 
 
@@ -223,7 +249,8 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     m["method"] = {
         "seed": int(seed),
         "n_boot": int(n_boot),
-        "interval": "95% percentile interval (widened to hold the point estimate): stratified (by "
+        "interval": "95% interval centred on the point estimate (point -/+ the replicates' spread below/above "
+        "their median, extended to their 2.5-97.5 percentiles where those reach further): stratified (by "
         "district) cluster bootstrap of sites combined with links redrawn from their match probabilities",
         "n_uncertain_links": n_uncertain,
         "expected_link_flips": rnd(expected_flips),
@@ -237,6 +264,17 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "their site-day tally (visible paper undercounts; as many over-counts may hide behind missing "
         "entries), spread over the site's mix, never below recorded coverage",
         "notes": list(inp.notes),
+        "nowcast": {
+            "window_days": nc.DEFAULT_WINDOW,
+            **nc.lag_summary(est.lags),
+            "late_doses": rnd(float(nc.expected_late(est.lags, np.ones((1, est.S)))[0][inp.sites["in_province"].to_numpy()].sum())),
+            "doses_after_extract": rnd(float(est.lags.after.sum())),
+            "description": "doses of the period tallied but not entered by extract_date that are expected to be "
+            "entered later: entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the "
+            "reverse-time hazard over the cohorts old enough to show each lag; lags 1-21 by a logistic regression "
+            "on the cohort's 7-day tallied volume (cohorts aged d .. d + window_days), longer lags pooled over 56 "
+            "days; re-estimated in every bootstrap replicate. F_<d>d: F of the youngest cohort with entries",
+        },
     }
     return m
 
@@ -271,7 +309,7 @@ def sensitivity(est: Estimator) -> dict:
         pt = est.point(lf, F[None, :])
         blk = {"match_threshold": rnd(t), "n_links_changed": int(F.sum())}
         for r in ALL_RATES:
-            fam = "rec:province" if r in RECORD_RATES else "cov:province"
+            fam = "rec:province" if r in SITE_RATES else "cov:province"
             blk[r] = rnd(pt[fam][r][0, 0])
         out[name] = blk
     b = coverage_bounds(est.parts, est.cgroups["province"][1])

@@ -1,0 +1,96 @@
+"""The late-entry nowcast on hand-made lags: a known lag distribution, right-truncated."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaxstudy.estimate import nowcast as nc
+
+X = pd.Timestamp("2021-10-31")
+P = (0.5, 0.3, 0.2)  # P(lag = 0, 1, 2 days) of the doses that are entered
+
+
+def _inputs(n_days=30, per_day=100, extract=X, window=nc.DEFAULT_WINDOW):
+    """One site; every day ``per_day`` doses entered with lags P exactly, as the export of
+    ``extract`` holds them (lags beyond the extract date not yet in)."""
+    rows = []
+    for k in range(n_days):
+        day = X - pd.Timedelta(days=k)
+        for lag, p in enumerate(P):
+            if day + pd.Timedelta(days=lag) <= extract:
+                rows += [(day, day + pd.Timedelta(days=lag))] * int(round(per_day * p))
+    r = pd.DataFrame(rows, columns=["vdate", "entered_date"])
+    r["site"], r["is_dup"], r["in_scope"] = 0, False, True
+    days = pd.date_range(X - pd.Timedelta(days=n_days - 1), X)
+    tal = pd.DataFrame({"site": 0, "vdate": days, "doses": per_day, "in_scope": True})
+    sites = pd.DataFrame({"site_id": ["A"], "in_province": [True]})
+    return SimpleNamespace(rows=r, sites=sites, tallies=tal, extract_date=extract.date())
+
+
+def test_reverse_hazard_recovers_a_truncated_lag_distribution():
+    ld = nc.lag_data(_inputs())
+    F = nc.lag_cdf(ld.num.sum(0), ld.den.sum(0))
+    assert np.allclose(F, np.cumsum(P))  # 0.5, 0.8, 1.0
+    assert np.allclose(nc.cohort_cdf(ld, 0), np.cumsum(P))  # the last cohort's own (volume-model) F
+    s = nc.lag_summary(ld)
+    assert (s["F_0d"], s["F_1d"], s["F_3d"], s["cohort_age_days"]) == (0.5, 0.8, 1.0, 0)
+    # the naive CDF of the lags in the export (truncation ignored) is biased towards short lags
+    r = _inputs().rows
+    lag = (r["entered_date"] - r["vdate"]).dt.days
+    assert (lag == 0).mean() > 0.5 + 0.005
+
+
+def test_expected_late_entries_of_the_last_days():
+    ld = nc.lag_data(_inputs())
+    late = nc.expected_late(ld, np.ones((1, 1)))
+    # day X: 50 in, 50 to come; day X-1: 80 in, 20 to come; older days complete
+    assert late[0, 0] == pytest.approx(70.0)
+
+
+def test_a_later_extract_leaves_fewer_late_entries():
+    """Same doses, export taken a day after the last dose: only the day-2 lags are still out."""
+    ld = nc.lag_data(_inputs(extract=X + pd.Timedelta(days=1)))
+    assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(20.0)
+    ld = nc.lag_data(_inputs(extract=X + pd.Timedelta(days=2)))
+    assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(0.0)
+
+
+def test_the_backlog_follows_the_volume():
+    """Until 30 days ago 100 doses a day, all typed the same day; since then 300 a day with lags
+    P. The short lags' regression on volume gives the busy days their own lags: about 150 + 60
+    entries still to come, where a lag distribution pooled over both would say fewer."""
+    inp = _inputs(n_days=30, per_day=300)
+    old_days = pd.date_range(X - pd.Timedelta(days=90), X - pd.Timedelta(days=30))
+    old = pd.DataFrame({"vdate": np.repeat(old_days, 100)})
+    old["entered_date"], old["site"], old["is_dup"], old["in_scope"] = old["vdate"], 0, False, True
+    inp.rows = pd.concat([inp.rows, old], ignore_index=True)
+    inp.tallies = pd.concat([inp.tallies, pd.DataFrame(
+        {"site": 0, "vdate": old_days, "doses": 100, "in_scope": True})], ignore_index=True)
+    ld = nc.lag_data(inp)
+    late = nc.expected_late(ld, np.ones((1, 1)))[0, 0]
+    assert late == pytest.approx(210, rel=0.05)
+    F_pooled = nc.lag_cdf(ld.num.sum(0), ld.den.sum(0))
+    pooled_late = 150 * (1 - F_pooled[0]) / F_pooled[0] + 240 * (1 - F_pooled[1]) / F_pooled[1]
+    assert pooled_late < 0.8 * late
+
+
+def test_bootstrap_weights_reestimate_the_distribution():
+    """Two sites with different lags: weighting one of them twice moves F towards its lags."""
+    a, b = _inputs(), _inputs()
+    b.rows = b.rows.assign(entered_date=b.rows["vdate"], site=1)  # site 1 types everything the same day
+    inp = SimpleNamespace(rows=pd.concat([a.rows, b.rows], ignore_index=True),
+                          sites=pd.DataFrame({"site_id": ["A", "B"], "in_province": [True, True]}),
+                          tallies=a.tallies, extract_date=a.extract_date)
+    ld = nc.lag_data(inp)
+    late = nc.expected_late(ld, np.array([[1.0, 1.0], [2.0, 1.0], [0.0, 1.0]]))
+    assert late[1, 0] > late[0, 0] > late[2, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_no_extract_date_no_late_entries():
+    inp = _inputs()
+    inp.extract_date = None
+    assert nc.expected_late(nc.lag_data(inp), np.ones((1, 1)))[0, 0] == 0.0
