@@ -247,3 +247,25 @@ def test_unknown_section_is_refused(run):
     with pytest.raises(KeyError):
         Report(run_dir=run_dir, db_path=db).section("nope")
     assert len(SECTIONS) == 9
+
+
+def test_missing_entries_split_into_not_yet_and_never_entered(tmp_path):
+    run_dir, db, _ = make_run(tmp_path / "split")
+    m = json.loads((run_dir / "metrics.json").read_text())
+    m.update({"extract_date": "2021-11-03", "missing_entry_rate": 0.08, "missing_entry_rate_ci": [0.07, 0.09],
+              "late_entry_rate": 0.05, "late_entry_rate_ci": [0.045, 0.056],
+              "never_entered_rate": 0.03, "never_entered_rate_ci": [0.02, 0.04]})
+    (run_dir / "metrics.json").write_text(json.dumps(m))
+    kw = dict(run_dir=run_dir, db_path=db, province="40", period_start="2021-09-01", period_end="2021-10-31")
+    en = Report(language="en", **kw)
+    text = "".join(str(getattr(x, "data", x)) for x in en.summary() + en.entry_gap())
+    assert "3 Nov 2021" in text and "not yet entered but expected" in text and "likely never entered" in text
+    assert text.count("5.0%") >= 2 and "3.0%" in text  # summary and missing-entry section
+    vi = Report(language="vi", **kw)
+    text = "".join(str(getattr(x, "data", x)) for x in vi.summary())
+    assert "03/11/2021" in text and "dự kiến sẽ được nhập" in text and "không bao giờ" in text
+    # metrics without the split (an older run): no sentence, no error
+    m2 = {k: v for k, v in m.items() if k not in ("late_entry_rate", "never_entered_rate")}
+    (run_dir / "metrics.json").write_text(json.dumps(m2))
+    assert "likely never entered" not in "".join(
+        str(getattr(x, "data", x)) for x in Report(language="en", **kw).summary())

@@ -63,7 +63,24 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "missing_entry_rate": {
         "vi": "Tỷ lệ liều tiêm chưa được nhập",
-        "en": "Doses given but never entered",
+        "en": "Doses given but not entered",
+    },
+    "late_entry_rate": {
+        "vi": "Chưa nhập (dự kiến sẽ nhập)",
+        "en": "Not yet entered (expected)",
+    },
+    "never_entered_rate": {
+        "vi": "Có thể không bao giờ được nhập",
+        "en": "Likely never entered",
+    },
+    "entry_split": {
+        "vi": "Dữ liệu được trích xuất ngày {extract}. Trong {missing} số liều đã kiểm đếm nhưng chưa có trong dữ liệu, "
+              "{late} ({late_ci}) là chưa nhập nhưng dự kiến sẽ được nhập (các liều tiêm những ngày cuối vẫn đang "
+              "được nhập dần, ước tính từ phân bố độ trễ nhập liệu) và {never} ({never_ci}) có thể sẽ không bao giờ "
+              "được nhập.",
+        "en": "The export was taken on {extract}. Of the {missing} of tallied doses missing from it, {late} "
+              "({late_ci}) are not yet entered but expected (doses of the last days are still being typed in; "
+              "estimated from the entry-lag distribution) and {never} ({never_ci}) are likely never entered.",
     },
     "n_records": {"vi": "Số bản ghi", "en": "Records"},
     "n_subjects": {"vi": "Số hồ sơ (subject)", "en": "Profiles (subjects)"},
@@ -197,7 +214,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "summary_quality": {
         "vi": "{dup_subj} số hồ sơ là một người bị nhập thành nhiều hồ sơ; {dup_dose} bản ghi là mũi tiêm bị nhập trùng; {unlinked} bản ghi không khớp được với sổ dân cư; và {missing} số liều tiêm đã kiểm đếm trên giấy chưa được nhập vào phần mềm.",
-        "en": "{dup_subj} of profiles repeat a person already entered under another profile; {dup_dose} of records repeat a dose already recorded; {unlinked} of records could not be matched to the population register; and {missing} of the doses tallied on paper were never entered in the software.",
+        "en": "{dup_subj} of profiles repeat a person already entered under another profile; {dup_dose} of records repeat a dose already recorded; {unlinked} of records could not be matched to the population register; and {missing} of the doses tallied on paper were not in the software.",
     },
     "summary_gap": {
         "vi": "Khoảng chênh giữa bao phủ ước tính và bao phủ theo phần mềm (mũi 1): {gap} điểm phần trăm.",

@@ -47,6 +47,8 @@ HEADLINE_RATES = (
     "duplicate_dose_rate",
     "unlinked_record_rate",
     "missing_entry_rate",
+    "late_entry_rate",
+    "never_entered_rate",
 )
 TOP_SITES = 15
 QUALITY_COLS = ("missing_id", "invalid_id", "invalid_phone", "dob_year_only", "no_dob",
@@ -196,6 +198,8 @@ class Report:
                     dup_dose=self._pct(m.get("duplicate_dose_rate")), unlinked=self._pct(m.get("unlinked_record_rate")),
                     missing=self._pct(m.get("missing_entry_rate"))),
         ]
+        if self._entry_split():
+            words.append(self._entry_split())
         if m.get("coverage_dose1") is not None and m.get("coverage_dose1_recorded") is not None:
             gap = (m["coverage_dose1"] - m["coverage_dose1_recorded"]) * 100
             words.append(self._t("summary_gap", gap=fmt_number(gap, self.language, 1)))
@@ -288,6 +292,17 @@ class Report:
             out.append(Markdown(self._t("not_available")))
         return out + [self._note()]
 
+    def _entry_split(self) -> str:
+        """The missing doses split into not yet entered (expected) and likely never entered,
+        with the extract date; '' when the metrics do not hold the split."""
+        m = self.metrics
+        if m.get("late_entry_rate") is None or m.get("never_entered_rate") is None or not m.get("extract_date"):
+            return ""
+        return self._t("entry_split", extract=fmt_date(m["extract_date"], self.language),
+                       missing=self._pct(m.get("missing_entry_rate")),
+                       late=self._pct(m["late_entry_rate"]), late_ci=self._ci(m.get("late_entry_rate_ci")),
+                       never=self._pct(m["never_entered_rate"]), never_ci=self._ci(m.get("never_entered_rate_ci")))
+
     def entry_gap(self) -> list:
         out = [heading("entry_gap", self.language)]
         w = self.weekly
@@ -300,6 +315,7 @@ class Report:
                     tallied=self._count(int(w["tallied"].sum())))
             + " " + f"{self._t('missing_entry_rate')}: **{self._pct(m.get('missing_entry_rate'))}** "
             f"({self._ci(m.get('missing_entry_rate_ci'))})."
+            + (" " + self._entry_split() if self._entry_split() else "")
         ))
         return out + [self._note()]
 
