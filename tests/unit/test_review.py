@@ -285,7 +285,7 @@ SUMMARY = {"n_reviewed": 400, "n_unsure": 3, "link_precision_est": 0.99, "link_p
 def test_review_summary_adjusts_unlinked_rate_in_metrics(tmp_path):
     import jsonschema
 
-    from vaxstudy.estimate import metrics_schema
+    from vaxstudy.config import SCHEMAS_DIR
     from vaxstudy.review.adjust import add_review
 
     out = tmp_path / "out"
@@ -301,7 +301,8 @@ def test_review_summary_adjusts_unlinked_rate_in_metrics(tmp_path):
     assert lo == pytest.approx(1 - 0.91 * 1.0 / 0.9, abs=1e-6) or lo == 0.0
     assert hi == pytest.approx(1 - 0.89 * 0.98 / 0.99, abs=1e-6)
     assert lo <= rv["unlinked_record_rate_review_adjusted"] <= hi
-    jsonschema.validate(rv, metrics_schema()["properties"]["review"])
+    schema = json.loads((SCHEMAS_DIR / "metrics.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(rv, schema["properties"]["review"])
 
 
 def test_report_shows_review_figures_in_linkage_and_methods(tmp_path):
