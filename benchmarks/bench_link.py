@@ -90,7 +90,8 @@ def run_child(base: Path, out: Path, model: str | None, seed: int, src: Path | N
     r = json.loads(p.stdout.strip().splitlines()[-1])
     from vaxstudy.evaluate import evaluate
 
-    r["eval"] = evaluate(out, base / "data", db_path=base / "db.duckdb")
+    # the reach is of the current code's rules, so it is not computed for a reference tree
+    r["eval"] = evaluate(out, base / "data", db_path=base / "db.duckdb", reach=src is None)
     if estimate:
         from vaxstudy.estimate import estimate_db
 

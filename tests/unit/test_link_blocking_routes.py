@@ -63,6 +63,10 @@ ONLY = {
     # two name parts misspelt, day and month wrong, the year right
     "id_tail+year": dict(idn="041" + PID[3:], surname="Trnn", given="Hùg", dob=dt.date(1975, 1, 1),
                          district="414", commune="16500"),
+    # the year and the surname wrong, no ID
+    "daymonth+given+commune": dict(surname="Trnn", dob=dt.date(1976, 8, 14), year=1976),
+    # the year and the given name wrong, no ID
+    "daymonth+surname+middle+commune": dict(given="Hùg", dob=dt.date(1976, 8, 14), year=1976),
     "id_tail+given": dict(idn="041" + PID[3:], surname="Trnn", dob=dt.date(1974, 6, 30), year=1974,
                           district="414", commune="16500"),
 }

@@ -366,7 +366,8 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
     # -- routes that survive one wrong field the rules above all share (docs/linkage.md,
     # *The single-error guarantee*): the year (name + day and month, no place, so also a
-    # wrong district), the district (date + surname + given name, no place either), the whole
+    # wrong district; day and month + given name, or + surname and middle name, in the
+    # commune, so also a name part), the district (date + surname + given name, no place either), the whole
     # date (name + commune: a lunar or placeholder birthday), and the ID's second half (one
     # digit changed or two swapped in the first, with the name, the year or the given name).
     # The first half is not a route: a CCCD's first half is its birth province, sex and year,
@@ -376,6 +377,14 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     "dob+surname+given": (
         'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."given_name_ascii" = r."given_name_ascii"'
+    ),
+    "daymonth+given+commune": (
+        'l."birth_md" = r."birth_md" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."commune_code" = r."commune_code"'
+    ),
+    "daymonth+surname+middle+commune": (
+        'l."birth_md" = r."birth_md" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."commune_code" = r."commune_code"'
     ),
     "name+commune": 'l."name_key" = r."name_key" AND l."commune_code" = r."commune_code"',
     "id_tail+name": 'l."id_tail" = r."id_tail" AND l."name_key" = r."name_key"',
