@@ -132,3 +132,33 @@ def test_site_days_with_a_quarantined_tally_are_left_out_as_by_the_estimate(tmp_
     assert c["worklist_doses_over_tally"] == 0  # S2's over-entry is on the excluded day
     net = c["worklist_doses_to_enter"] - c["worklist_doses_over_tally"]
     assert net == c["tally_gap_net"] == round(m["missing_entry_rate"] * m["n_tally_doses"]) == 2
+
+
+@pytest.mark.parametrize("lang, sheets", [
+    ("vi", ["Hướng dẫn", "Trùng đối tượng", "Mũi tiêm nhập trùng", "Thiếu - sai định danh",
+            "Không có trong CSDL dân cư", "Liều chưa nhập"]),
+    ("en", ["Instructions", "Duplicate subjects", "Duplicate doses", "Missing - wrong identity",
+            "Not in the register", "Doses not entered"]),
+])
+def test_district_workbook_reads_back(items_and_metrics, tmp_path, lang, sheets):
+    from openpyxl import load_workbook
+
+    from vaxstudy.worklists.workbook import write_district_workbook
+
+    items, _ = items_and_metrics
+    counts = write_district_workbook(items, "412", tmp_path / "d.xlsx", lang)
+    assert counts == {"merge_subject": 1, "delete_duplicate_dose": 1, "set_field": 4, "check_residence": 1,
+                      "doses_to_enter": 2}
+    wb = load_workbook(tmp_path / "d.xlsx")
+    assert wb.sheetnames == sheets
+    ws = wb[sheets[1]]
+    assert ws.freeze_panes == "A4"
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    assert [r[2] for r in rows] == ["A2", "A1"]  # kept profile first
+    assert rows[0][1] == ("Giữ lại hồ sơ này" if lang == "vi" else "Keep this profile")
+    ident = wb[sheets[3]]
+    values = {(r[0], r[3]): r[6] for r in ident.iter_rows(min_row=4, values_only=True)}
+    assert values[("r1", "Ngày sinh" if lang == "vi" else "Date of birth")] == "01/01/1980"
+    assert values[("r5", "Giới tính" if lang == "vi" else "Sex")] == ("Nam" if lang == "vi" else "Male")
+    tally = wb[sheets[5]]
+    assert tally.cell(4, 4).number_format == "DD/MM/YYYY" and tally.cell(4, 8).value == 2
