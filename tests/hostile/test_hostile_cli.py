@@ -174,3 +174,24 @@ def test_number_formats_none_as_not_available():
     from vaxstudy.commands.output import number
 
     assert number(None) == "n/a" and number(float("nan"), ".3f") == "n/a" and number(1234) == "1,234"
+
+
+@pytest.mark.parametrize("config, said", [
+    ("out: {out_file}\nprovinces: [{{code: 40, data: {data}}}]\nperiods: ['{period}']\n",
+     "out (in {cfg}): {out_file} is a file, not a folder"),
+    ("provinces: [{{code: '../../etc', data: {data}}}]\nperiods: ['{period}']\n",
+     "provinces.0.code: '../../etc' is not a province code"),
+    ("provinces: [{{code: 40, data: {tmp}/nodata}}]\nperiods: ['{period}']\n",
+     "provinces.40.data (in {cfg}): {tmp}/nodata: no such folder"),
+])
+def test_report_all_config_is_checked_before_anything_runs(folder, tmp_path, config, said):
+    out_file = tmp_path / "a_file"
+    out_file.write_text("x")
+    cfg = tmp_path / "batch.yaml"
+    fields = dict(out_file=out_file, data=folder(), period=PERIOD_ARG, tmp=tmp_path, cfg=cfg)
+    cfg.write_text(config.format(**fields), encoding="utf-8")
+    before = _files(tmp_path)
+    r = run_cli("report-all", "--config", cfg)
+    assert r.exit_code == 2, r.output
+    assert said.format(**fields) in r.flat and "Traceback" not in r.output and "pydantic.dev" not in r.flat
+    assert _files(tmp_path) == before

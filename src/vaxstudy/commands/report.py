@@ -77,10 +77,19 @@ def report_all(
 
     from vaxstudy.report.batch import load_config, run_batch
 
+    from vaxstudy import validate as v
+
     try:
         cfg = load_config(config)
-    except (OSError, ValueError, ValidationError) as e:
+    except ValidationError as e:  # one line per bad entry, without pydantic's links
+        shown = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                          for err in e.errors())
+        raise typer.BadParameter(f"{config}: {shown}", param_hint="--config") from None
+    except (OSError, ValueError) as e:
         raise typer.BadParameter(str(e), param_hint="--config") from None
+    for p in cfg.provinces:
+        v.typer_check(v.data_dir, p.data, f"provinces.{p.code}.data (in {config})")
+    v.typer_check(v.out_dir, cfg.out, f"out (in {config})")
     extract_date = parse_extract_date(extract_date)
     if extract_date is not None:
         from datetime import date
@@ -90,8 +99,8 @@ def report_all(
 
     try:
         res = run_batch(cfg)
-    except BackendUnavailable as e:
-        _fail(str(e))
+    except (BackendUnavailable, OSError) as e:
+        _fail(e)
     console = Console(stderr=True)
     from rich.markup import escape
 
