@@ -20,11 +20,15 @@ def _files(root: Path) -> set[Path]:
     return {p for p in root.rglob("*")}
 
 
-@pytest.fixture
-def db(folder, tmp_path):
-    """An ingested tiny province (province 40) with trivial links (each row its own person)."""
-    path = tmp_path / "work" / "db.duckdb"
-    ingest(folder(), path)
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    """An ingested tiny province (province 40) with trivial links (each row its own person);
+    built once for the module (the commands below only read it)."""
+    from conftest import write_folder
+
+    base = tmp_path_factory.mktemp("hostile_cli_db")
+    path = base / "work" / "db.duckdb"
+    ingest(write_folder(base / "data"), path)
     with duckdb.connect(str(path)) as con:
         con.execute("""CREATE TABLE record_links AS
             SELECT record_id, NULL::VARCHAR AS person_id, NULL::DOUBLE AS match_probability,

@@ -84,7 +84,7 @@ def test_cli_prints_the_unknown_site_note(folder, tmp_path):
 # -- a quarantined tally leaves both sides of missing_entry_rate ------------------------------
 
 
-@pytest.mark.parametrize("count", ["four", "-3", "2.5"])
+@pytest.mark.parametrize("count", ["four", "-3"])
 def test_quarantined_tally_site_day_leaves_numerator_and_denominator(folder, tmp_path, count):
     bad = [TALLIES[0], f"S1,2021-07-01,1,{count}", TALLIES[2], TALLIES[3]]
     db = _ingest(folder("bad", tallies=bad), tmp_path, "bad.duckdb")
