@@ -125,3 +125,16 @@ def test_parquet_export_round_trip(tmp_path):
     apply_corrections(d, _corr(tmp_path, GOOD), tmp_path / "fixed")
     out = pd.read_parquet(tmp_path / "fixed" / "vaccinations.parquet")
     assert list(out["record_id"]) == ["r1", "r2", "r3", "r5"]
+
+
+def test_cli_worklists_refuses_another_provinces_run(tmp_path):
+    run = tmp_path / "out" / "40_2021-03-08_2021-10-31"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text('{"province_code": "40"}')
+    (run / "manifest.json").write_text("{}")
+    (tmp_path / "out" / ".work").mkdir()
+    (tmp_path / "out" / ".work" / "40.duckdb").write_bytes(b"")
+    r = CliRunner().invoke(app, ["worklists", "--run", str(run), "--province", "42"])
+    assert r.exit_code == 1 and "is a run of province 40, not 42" in r.output
+    r = CliRunner().invoke(app, ["worklists", "--run", str(run), "--province", "4x"])
+    assert r.exit_code == 2

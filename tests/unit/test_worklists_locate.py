@@ -66,3 +66,19 @@ def test_stale_run_refused(run):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(RunError, match="not a run folder"):
         run_files(tmp_path / "somewhere")
+
+
+def test_threshold_from_the_databases_link_run_first(run, tmp_path):
+    import duckdb
+
+    from vaxstudy.link.run import new_link_run, write_link_run
+
+    out, _ = run
+    f = run_files(out / NAME)
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    try:
+        assert link_threshold(f, con) == 0.7  # no link_run table: link_summary.json
+        write_link_run(con, new_link_run(threshold=0.9, prior=1e-6, model={}, engine="duckdb", options={}))
+        assert link_threshold(f, con) == 0.9
+    finally:
+        con.close()

@@ -83,7 +83,7 @@ def build_worklists(run_dir: str | Path, province: str, out: str | Path | None =
     try:
         notes = check_fresh(files, _ingest_log(con))
         items = find_items(con, lay.province, lay.period_start, lay.period_end,
-                           link_threshold=link_threshold(files), extract_date=metrics.get("extract_date"))
+                           link_threshold=link_threshold(files, con), extract_date=metrics.get("extract_date"))
         vax_sha = dict(_ingest_log(con))
     finally:
         con.close()

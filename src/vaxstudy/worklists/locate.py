@@ -3,7 +3,8 @@
 One place knows the paths (`run_files`): the run's folders come from
 :class:`vaxstudy.layout.RunLayout`; the working database is where the layout puts it,
 or, for runs made before the pipeline moved to the layout, `<out>/.work/<province>.duckdb`.
-The link threshold is read in one function (`link_threshold`).
+The link threshold is read in one function (`link_threshold`: the database's ``link_run``,
+else link_summary.json).
 """
 
 from __future__ import annotations
@@ -67,8 +68,15 @@ def record_links_file(files: RunFiles) -> Path | None:
     return _first(files.layout.restricted / RECORD_LINKS, files.layout.shared / RECORD_LINKS)
 
 
-def link_threshold(files: RunFiles) -> float | None:
-    """The decision threshold the linkage recorded (link_summary.json), None if not recorded."""
+def link_threshold(files: RunFiles, con=None) -> float | None:
+    """The decision threshold of the link stage: its ``link_run`` record in the database open
+    on ``con``, else (a database linked before that record existed) link_summary.json's."""
+    if con is not None:
+        from vaxstudy.link.run import read_link_run
+
+        run = read_link_run(con)
+        if run is not None:
+            return float(run.threshold)
     if files.link_summary is None:
         return None
     try:
