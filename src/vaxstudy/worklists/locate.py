@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaxstudy.layout import MANIFEST, METRICS, RECORD_LINKS, RunLayout
+from vaxstudy.layout import MANIFEST, METRICS, RunLayout
 
 LEGACY_WORK = ".work"  # the pipeline's working folder before layout.py
 LINK_SUMMARY = "link_summary.json"
@@ -61,11 +61,6 @@ def run_files(run_dir: str | Path) -> RunFiles:
     summary = _first(lay.restricted / LINK_SUMMARY, lay.shared / LINK_SUMMARY, lay.link_dir / LINK_SUMMARY,
                      Path(lay.out) / LEGACY_WORK / f"{lay.province}_link" / LINK_SUMMARY)
     return RunFiles(lay, db, metrics, manifest, summary)
-
-
-def record_links_file(files: RunFiles) -> Path | None:
-    """The run's record_links.parquet (restricted folder, else the legacy place beside the report)."""
-    return _first(files.layout.restricted / RECORD_LINKS, files.layout.shared / RECORD_LINKS)
 
 
 def link_threshold(files: RunFiles, con=None) -> float | None:
