@@ -12,6 +12,7 @@ from vaxstudy.commands.estimate import estimate
 from vaxstudy.commands.evaluate import evaluate
 from vaxstudy.commands.ingest import ingest
 from vaxstudy.commands.link import link
+from vaxstudy.commands.notebooks import notebooks
 from vaxstudy.commands.report import demo, report, report_all
 from vaxstudy.commands.review import review_app
 from vaxstudy.commands.standardize import standardize
@@ -52,6 +53,7 @@ app.command("report-all")(report_all)
 app.command("worklists")(worklists)
 app.command("apply-corrections")(apply_corrections)
 app.command("demo")(demo)
+app.command("notebooks")(notebooks)
 app.add_typer(review_app, name="review")
 
 if __name__ == "__main__":  # pragma: no cover

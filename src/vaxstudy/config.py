@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The repository root when vaxstudy is installed in editable mode from a clone.
+# The repository root when vaxstudy is installed in editable mode from a clone (meaningless in an
+# installed wheel: commands take their paths from the user; the notebooks they run are package data,
+# vaxstudy.report.notebooks).
 PROJECT_DIR = PACKAGE_DIR.parents[1]
 DATA_DIR = PROJECT_DIR / "data"
 RAW_DIR = DATA_DIR / "raw"

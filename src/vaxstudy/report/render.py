@@ -1,5 +1,11 @@
 """Execute a parameterised notebook with papermill and convert it to HTML.
 
+The notebook runs on the Python that runs vaxstudy, whatever Jupyter kernels
+are registered: by default papermill is given a kernel manager whose only
+spec, built on the fly, starts ``sys.executable -m ipykernel_launcher`` (a
+registered ``python3`` may belong to another environment). A kernel named by
+the caller must be registered; otherwise the error lists those that are.
+
 The HTML is self-contained: code cells and prompts are hidden
 (`exclude_input=True`), figures are embedded as data URIs, and the external
 scripts nbconvert's template links (require.js, MathJax from a CDN) are
@@ -8,17 +14,21 @@ dropped, since the report holds no widgets or LaTeX and must open offline.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from vaxstudy.config import NOTEBOOKS_DIR
+from vaxstudy.report.notebooks import REPORT, notebook_file
 
-DEFAULT_KERNEL = "python3"  # jupyter_client maps it to the running interpreter
+THIS_PYTHON = "vaxstudy-this-python"  # the kernel of sys.executable, never registered on disk
+DEFAULT_KERNEL = None  # None: THIS_PYTHON
 DEFAULT_TIMEOUT = 900  # seconds per cell
-REPORT_NOTEBOOK = NOTEBOOKS_DIR / "report.ipynb"
+REPORT_NOTEBOOK = None  # None: the packaged report.ipynb (vaxstudy.report.notebooks)
 
 _EXTERNAL_SCRIPT = re.compile(
     r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.IGNORECASE
@@ -46,33 +56,83 @@ class RenderResult:
     seconds: float
 
 
-def execute(notebook: str | Path, output: str | Path, parameters: Mapping[str, Any], *,
-            cwd: str | Path | None = None, kernel_name: str | None = None,
+def _this_python_manager():
+    """An AsyncKernelManager class whose spec for THIS_PYTHON runs the current interpreter."""
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class ThisPythonSpecs(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            if kernel_name == THIS_PYTHON:
+                return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                  display_name=f"Python {sys.version.split()[0]} ({sys.prefix})", language="python")
+            return super().get_kernel_spec(kernel_name)
+
+    class ThisPythonKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _this_python_specs(self) -> KernelSpecManager:
+            return ThisPythonSpecs(data_dir=self.data_dir)
+
+    return ThisPythonKernelManager
+
+
+def kernel_options(kernel_name: str | None = None) -> dict[str, Any]:
+    """papermill arguments selecting the kernel: ``kernel_name`` if registered, else (None) this Python.
+
+    Raises RenderError saying what to do when no kernel fits.
+    """
+    if kernel_name in (None, THIS_PYTHON):
+        if importlib.util.find_spec("ipykernel") is None:
+            raise RenderError(f"cannot run notebooks: the Python running vaxstudy ({sys.executable}) has no "
+                              "ipykernel; install it there (pip install ipykernel) or reinstall vaxstudy")
+        return {"kernel_name": THIS_PYTHON, "kernel_manager_class": _this_python_manager()}
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    known = sorted(KernelSpecManager().find_kernel_specs())
+    if kernel_name not in known:
+        raise RenderError(f"no Jupyter kernel named {kernel_name!r} (registered: {', '.join(known) or 'none'}); "
+                          "leave the kernel unset to run on the Python that runs vaxstudy")
+    return {"kernel_name": kernel_name}
+
+
+def execute(notebook: str | Path | None, output: str | Path, parameters: Mapping[str, Any], *,
+            cwd: str | Path | None = None, kernel_name: str | None = DEFAULT_KERNEL,
             execution_timeout: int | None = DEFAULT_TIMEOUT) -> Path:
-    """papermill.execute_notebook; a failing cell becomes a RenderError naming it."""
+    """papermill.execute_notebook (``notebook`` None: the packaged report); a failing cell
+    becomes a RenderError naming it."""
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     output = Path(output)
-    try:
-        pm.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=dict(parameters),
-            cwd=str(cwd) if cwd is not None else str(output.parent),
-            kernel_name=kernel_name or DEFAULT_KERNEL,
-            execution_timeout=execution_timeout,
-            progress_bar=False,
-            log_output=False,
-            report_mode=False,
-        )
-    except PapermillExecutionError as e:
-        first_line = (e.source or "").strip().splitlines()[:1]
-        where = f"notebook {Path(notebook).name}, cell {e.cell_index}"
-        if first_line:
-            where += f" ({first_line[0][:80]})"
-        raise RenderError(f"{where} failed: {e.ename}: {e.evalue}", cell_index=e.cell_index,
-                          ename=e.ename, evalue=e.evalue) from None
+    kernel = kernel_options(kernel_name)
+    with contextlib.ExitStack() as stack:
+        if notebook is None:
+            notebook = stack.enter_context(notebook_file(REPORT))
+        try:
+            pm.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=dict(parameters),
+                cwd=str(cwd) if cwd is not None else str(output.parent),
+                execution_timeout=execution_timeout,
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+                **kernel,
+            )
+        except PapermillExecutionError as e:
+            first_line = (e.source or "").strip().splitlines()[:1]
+            where = f"notebook {Path(notebook).name}, cell {e.cell_index}"
+            if first_line:
+                where += f" ({first_line[0][:80]})"
+            raise RenderError(f"{where} failed: {e.ename}: {e.evalue}", cell_index=e.cell_index,
+                              ename=e.ename, evalue=e.evalue) from None
+        except (OSError, DeadKernelError) as e:  # the kernel could not start or died
+            raise RenderError(f"notebook {Path(notebook).name}: the Jupyter kernel {kernel['kernel_name']!r} did not "
+                              f"run ({type(e).__name__}: {e}); leave the kernel unset to run on the Python that "
+                              "runs vaxstudy") from e
     return output
 
 
@@ -100,12 +160,12 @@ def to_html(ipynb: str | Path, html: str | Path, *, title: str | None = None) ->
 
 
 def render(parameters: Mapping[str, Any], out_dir: str | Path, *,
-           notebook: str | Path = REPORT_NOTEBOOK, name: str = "report",
-           title: str | None = None, kernel_name: str | None = None,
+           notebook: str | Path | None = REPORT_NOTEBOOK, name: str = "report",
+           title: str | None = None, kernel_name: str | None = DEFAULT_KERNEL,
            execution_timeout: int | None = DEFAULT_TIMEOUT,
            cwd: str | Path | None = None) -> RenderResult:
-    """Run `notebook` with `parameters` in `out_dir` (the working directory of the
-    kernel unless `cwd` says otherwise), writing `<name>.ipynb` and `<name>.html`."""
+    """Run `notebook` (default: the packaged report) with `parameters` in `out_dir` (the working
+    directory of the kernel unless `cwd` says otherwise), writing `<name>.ipynb` and `<name>.html`."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
