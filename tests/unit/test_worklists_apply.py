@@ -138,3 +138,24 @@ def test_cli_worklists_refuses_another_provinces_run(tmp_path):
     assert r.exit_code == 1 and "is a run of province 40, not 42" in r.output
     r = CliRunner().invoke(app, ["worklists", "--run", str(run), "--province", "4x"])
     assert r.exit_code == 2
+
+
+def test_xlsx_export_with_a_title_row_and_renamed_columns(tmp_path):
+    from openpyxl import Workbook, load_workbook
+
+    d = tmp_path / "data"
+    d.mkdir()
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Danh sách tiêm chủng tỉnh 40"])  # a title row above the header
+    ws.append(["Ma mui", *VAX.columns[1:]])
+    for row in VAX.itertuples(index=False):
+        ws.append(list(row))
+    wb.save(d / "vaccinations.xlsx")
+    (d / "columns.yaml").write_text("vaccinations:\n  columns:\n    Ma mui: record_id\n", encoding="utf-8")
+    apply_corrections(d, _corr(tmp_path, GOOD), tmp_path / "fixed")
+    out = load_workbook(tmp_path / "fixed" / "vaccinations.xlsx").active
+    rows = list(out.iter_rows(values_only=True))
+    assert rows[0][0] == "Danh sách tiêm chủng tỉnh 40" and rows[1][0] == "Ma mui"
+    assert [r[0] for r in rows[2:]] == ["r1", "r2", "r3", "r5"]
+    assert rows[2][1] == "A2"  # r1 merged into A2
