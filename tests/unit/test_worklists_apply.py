@@ -159,3 +159,27 @@ def test_xlsx_export_with_a_title_row_and_renamed_columns(tmp_path):
     assert rows[0][0] == "Danh sách tiêm chủng tỉnh 40" and rows[1][0] == "Ma mui"
     assert [r[0] for r in rows[2:]] == ["r1", "r2", "r3", "r5"]
     assert rows[2][1] == "A2"  # r1 merged into A2
+
+
+def test_windows_1258_export_with_decomposed_tones(tmp_path):
+    """A cp1258 file spells tones as combining marks; the corrections (from the database) hold
+    them composed: the same value, not a stale one. The copy keeps the file's encoding."""
+    d = tmp_path / "data"
+    d.mkdir()
+    from vaxstudy.worklists.apply import cp1258_form
+
+    VAX.map(cp1258_form).to_csv(d / "vaccinations.csv", index=False, encoding="cp1258")
+    name = "Lê Thị Hoa"  # composed, as the database holds it
+    lines = [line("set_field", "r3", "B1", "full_name", name, "Lê Thị Hoà")]
+    apply_corrections(d, _corr(tmp_path, lines), tmp_path / "fixed")
+    raw = (tmp_path / "fixed" / "vaccinations.csv").read_bytes()
+    out = pd.read_csv(tmp_path / "fixed" / "vaccinations.csv", dtype=str, keep_default_na=False, encoding="cp1258")
+    import unicodedata
+
+    assert unicodedata.normalize("NFC", out.loc[2, "full_name"]) == "Lê Thị Hoà"
+    assert unicodedata.normalize("NFC", out.loc[1, "full_name"]) == "Nguyễn Văn An"  # untouched row
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    from vaxstudy.ingest import detect_encoding
+
+    assert detect_encoding(tmp_path / "fixed" / "vaccinations.csv") == "cp1258"  # ingest reads it back

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,9 +97,34 @@ def _read_export(data_dir: Path) -> Export:
     return ex
 
 
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def cp1258_form(text: str) -> str:
+    """Vietnamese text as Windows-1258 spells it: letters with their quality mark precomposed
+    (ê, ơ, ư …), tone marks as combining characters after them (Python's codec does not do it)."""
+    out, seg = [], ""
+
+    def flush(s: str) -> str:
+        return unicodedata.normalize("NFC", "".join(c for c in s if c not in _TONES)) \
+            + "".join(c for c in s if c in _TONES)
+
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            seg += ch
+        else:
+            out.append(flush(seg))
+            seg = ch
+    out.append(flush(seg))
+    return "".join(out)
+
+
 def _write_export(ex: Export, path: Path) -> None:
     if ex.fmt == "csv":
-        ex.frame.to_csv(path, index=False, encoding=ex.encoding, sep=ex.sep)
+        frame = ex.frame
+        if ex.encoding.lower().replace("-", "").replace("_", "") in ("cp1258", "windows1258"):
+            frame = frame.map(cp1258_form).rename(columns=cp1258_form)
+        frame.to_csv(path, index=False, encoding=ex.encoding, sep=ex.sep)
     elif ex.fmt == "parquet":
         ex.frame.to_parquet(path, index=False)
     else:
@@ -147,6 +173,12 @@ def _unknown(ids: pd.Series, known: set, what: str, path: Path) -> None:
         raise CorrectionsError(f"{path}: {len(bad)} unknown {what}(s) not in the export, e.g. {bad[:5]}")
 
 
+def _same_text(v) -> str:
+    """A value as ingest reads it (NFC, trimmed): a Windows-1258 file decodes to combining tone
+    marks, the database holds them composed."""
+    return unicodedata.normalize("NFC", "" if v is None else str(v)).strip()
+
+
 def _sex_style(values: pd.Series, v: str) -> str:
     if values.isin(["Nam", "Nữ", "nam", "nữ"]).any():
         return {"M": "Nam", "F": "Nữ"}.get(v, v)
@@ -186,7 +218,7 @@ def apply_corrections(data_dir: str | Path, corrections: str | Path, out_dir: st
     pos = pd.Series(np.arange(len(f)), index=rec.to_numpy())
     if len(sf):
         cur = np.array([f[col[fl]].iat[pos[r]] for r, fl in zip(sf["record_id"], sf["field"])], dtype=object)
-        stale = cur != sf["current_value"].to_numpy(dtype=object)
+        stale = np.array([_same_text(a) != _same_text(b) for a, b in zip(cur, sf["current_value"])], dtype=bool)
         if stale.any():
             i = int(np.flatnonzero(stale)[0])
             raise CorrectionsError(
