@@ -46,3 +46,44 @@ def test_check_labels():
     assert check_label("empty:phone", "en") == "Empty: phone"
     assert check_label("dose2_too_soon", "en") == "Dose 2 too soon after dose 1"
     assert check_label("something_new") == "something_new"
+
+
+def test_catalogues_hold_the_same_keys_in_both_languages():
+    vi, en = i18n.catalogue("vi"), i18n.catalogue("en")
+    for part in ("labels", "checks", "fields", "comparisons"):
+        assert set(vi[part]) == set(en[part]), part
+    assert len(vi["labels"]) > 100
+
+
+def test_vietnamese_terms_of_the_health_sector():
+    words = " ".join(i18n.catalogue("vi")["labels"].values())
+    assert "trùng đối tượng" in words and "CSDL quốc gia về dân cư" in words
+    for wrong in ("trùng người", "sổ dân cư", "Chẩn đoán", "Kiểm định", "kiểm định", "(subject)", "(manifest)"):
+        assert wrong not in words, wrong
+    assert "rest rest" not in " ".join(i18n.catalogue("en")["labels"].values())
+
+
+def test_dates_through_babel_keep_two_digit_days_and_months():
+    assert fmt_date("2021-03-08", "vi") == "08/03/2021"
+    assert fmt_date("2021-03-08", "en") == "8 Mar 2021"
+
+
+def test_timeliness_checks_sort_by_days_not_as_text():
+    checks = ["entered_within_30d", "entered_within_7d", "entered_within_1d"]
+    assert sorted(checks, key=i18n.check_order) == ["entered_within_1d", "entered_within_7d", "entered_within_30d"]
+
+
+def test_splink_levels_in_vietnamese_never_in_english():
+    assert i18n.level_label("dob", "dob exact", "vi") == "Ngày sinh: trùng khớp"
+    assert i18n.level_label("surname", "surname ASCII Jaro-Winkler >= 0.88", "vi").startswith("Họ: gần giống")
+    assert i18n.level_label("phone", "Exact match on phone", "vi") == "Số điện thoại: trùng khớp"
+    assert i18n.level_label("sex", "All other comparisons", "vi") == "Giới tính: các trường hợp còn lại"
+    assert i18n.level_label("dob", "some new English level", "vi") == "Ngày sinh: mức khác"
+    assert i18n.level_label("dob", "dob exact", "en") == "Date of birth: dob exact"
+
+
+def test_html_lang_follows_the_report_language():
+    from vaxstudy.report.render import set_lang
+
+    assert set_lang('<!DOCTYPE html>\n<html lang="en">\n<head>', "vi") == '<!DOCTYPE html>\n<html lang="vi">\n<head>'
+    assert set_lang("<html><head>", "vi") == '<html lang="vi"><head>'

@@ -269,3 +269,28 @@ def test_missing_entries_split_into_not_yet_and_never_entered(tmp_path):
     (run_dir / "metrics.json").write_text(json.dumps(m2))
     assert "likely never entered" not in "".join(
         str(getattr(x, "data", x)) for x in Report(language="en", **kw).summary())
+
+
+def test_reader_facing_fixes(run, tmp_path):
+    """District column headed 'Huyện', districts sorted with a provincial line, one footnote,
+    a quarantine paragraph even with nothing quarantined."""
+    import shutil
+
+    run_dir, db, _ = run
+    html = Report(run_dir=run_dir, db_path=db, period_start="2021-09-01", period_end="2021-10-31").html()
+    assert html.count("bị ẩn vì số đếm nhỏ hơn") == 1  # the footnote once
+    cov = "".join(o.data for o in Report(run_dir=run_dir, db_path=db, period_start="2021-09-01",
+                                         period_end="2021-10-31").coverage_district())
+    assert '<th class="txt">Huyện</th>' in cov and ">Nhóm<" not in cov
+    shown = re.findall(r'<tr><td class="txt">([^<]*)</td><td class="num">[^<]*</td><td class="num">([^<]*)</td>', cov)
+    vals = [float(v.rstrip("%").replace(",", ".")) for _, v in shown if v != MARK]
+    assert vals == sorted(vals, reverse=True) and len(vals) >= 2  # highest coverage first, hidden ones last
+    assert [v for _, v in shown][-1] == MARK
+    db2 = tmp_path / "empty_quarantine.duckdb"
+    shutil.copy(db, db2)
+    con = duckdb.connect(str(db2))
+    con.execute("delete from quarantine")
+    con.close()
+    q = "".join(o.data for o in Report(run_dir=run_dir, db_path=db2, period_start="2021-09-01",
+                                       period_end="2021-10-31").quality())
+    assert "Dòng dữ liệu bị cách ly" in q and "Không có dòng dữ liệu đầu vào nào bị cách ly" in q

@@ -17,11 +17,12 @@ import matplotlib
 matplotlib.use("Agg", force=False)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from vaxstudy.config import SUPPRESSION_THRESHOLD  # noqa: E402
-from vaxstudy.report.i18n import fmt_number, fmt_pct, t  # noqa: E402
+from vaxstudy.report.i18n import fmt_date, fmt_number, fmt_pct, level_label, t  # noqa: E402
 from vaxstudy.report.suppress import MARK, suppress_series  # noqa: E402
 
 DPI = 100
@@ -79,10 +80,13 @@ def coverage_bars(
     language: str = "vi",
     threshold: int = SUPPRESSION_THRESHOLD,
     legend: Mapping[str, str] | None = None,
+    reference: Mapping[str, float] | None = None,
+    reference_label: str = "",
 ) -> Figure:
     """Horizontal bars of rates with 95% whiskers (`<rate>_ci` columns), one row per group.
 
-    `mask` (same index as df, a column per rate) marks suppressed cells, drawn as MARK.
+    `mask` (same index as df, a column per rate) marks suppressed cells, drawn as MARK;
+    `reference` ({rate column: value}) draws the provincial value as a dashed line.
     """
     labels = [str(x) for x in df[label_col]]
     n = len(labels)
@@ -111,6 +115,10 @@ def coverage_bars(
             for i in np.where(hidden)[0]:
                 ax.text(0.005, pos[i], t("suppressed", language, k=threshold), va="center", ha="left",
                         fontsize=8, color="#555555")
+        for col, v in (reference or {}).items():
+            key = "dose1" if "dose1" in col else "dose2"
+            ax.axvline(float(v), color=COLORS.get(key, COLORS["bar"]), linestyle="--", linewidth=1.2,
+                       label=f"{reference_label} {legend.get(col, col)}: {fmt_pct(v, language)}")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
@@ -118,8 +126,8 @@ def coverage_bars(
         ax.set_xlabel(t("axis_coverage", language))
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
-        if len(rate_cols) > 1:
-            ax.legend(loc="lower right", frameon=False, fontsize=9)
+        if len(rate_cols) > 1 or reference:
+            fig.legend(loc="outside lower center", frameon=False, fontsize=9, ncol=4)
         if title:
             ax.set_title(title, loc="left")
     return fig
@@ -160,13 +168,16 @@ def entry_gap_chart(weekly: pd.DataFrame, *, language: str = "vi",
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.legend(loc="upper left", frameon=False, fontsize=9)
         ax.set_title(t("fig_entry_gap", language), loc="left")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_date(mdates.num2date(v), language)))
         fig.autofmt_xdate()
     return fig
 
 
 def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, language: str = "vi",
-              xlabel: str | None = None, ci: Sequence | None = None) -> Figure:
-    """Horizontal bars of rates (e.g. the duplicate-dose rate of the worst sites); already suppressed."""
+              xlabel: str | None = None, ci: Sequence | None = None, reference: float | None = None,
+              reference_label: str = "") -> Figure:
+    """Horizontal bars of rates (e.g. the duplicate-dose rate by district), already suppressed;
+    `reference` draws the provincial rate as a dashed line."""
     n = len(labels)
     fig = _figure(8.5, max(2.0, 0.32 * n + 1.0))
     with matplotlib.rc_context(RC):
@@ -190,7 +201,12 @@ def rate_bars(labels: Sequence[str], rates: Sequence[float], *, title: str, lang
             ax.text(x + 0.002, i, MARK if np.isnan(v) else fmt_pct(v, language), va="center", fontsize=8)
         ax.set_yticks(y, [str(s) for s in labels])
         ax.invert_yaxis()
-        top = np.nanmax(np.r_[r, hi]) if np.isfinite(np.r_[r, hi]).any() else 0.1
+        if reference is not None:
+            ax.axvline(float(reference), color="#c0392b", linestyle="--", linewidth=1.2,
+                       label=f"{reference_label}: {fmt_pct(reference, language)}")
+            ax.legend(loc="lower right", frameon=True, framealpha=0.9, fontsize=9)
+        top = np.nanmax(np.r_[r, hi, reference if reference is not None else np.nan]) \
+            if np.isfinite(np.r_[r, hi]).any() else 0.1
         ax.set_xlim(0, max(0.05, top * 1.18))
         _pct_axis(ax, language, "x")
         ax.set_xlabel(xlabel or t("axis_rate", language))
@@ -301,7 +317,7 @@ def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figur
             ax.text(w[i] + (0.3 if w[i] > 0 else -0.3), i, fmt_number(w_raw[i], language, 0),
                     va="center", ha="left" if w[i] > 0 else "right", fontsize=7)
         ax.set_xlim(-WEIGHT_CLIP - 4, WEIGHT_CLIP + 4)
-        labels = [f"{c}: {lv}" for c, lv in zip(weights["comparison"], weights["level"])]
+        labels = [level_label(c, lv, language) for c, lv in zip(weights["comparison"], weights["level"])]
         ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in labels], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0, color="#333333", linewidth=0.8)
@@ -343,7 +359,7 @@ def link_basis_chart(basis: pd.DataFrame, *, language: str = "vi",
 def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float]], *,
                 language: str = "vi") -> Figure:
     """Small line chart of rates across periods (the batch index)."""
-    fig = _figure(3.6, 1.6)
+    fig = _figure(4.4, 1.6)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         x = np.arange(len(periods))
@@ -355,5 +371,6 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float]], *
         ax.set_ylim(0, 1)
         _pct_axis(ax, language, "y")
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, frameon=False, loc="lower right")
+        # beside the plot, not over it: a legend inside covers the lines at the top or bottom
+        ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return fig

@@ -136,8 +136,19 @@ def execute(notebook: str | Path | None, output: str | Path, parameters: Mapping
     return output
 
 
-def to_html(ipynb: str | Path, html: str | Path, *, title: str | None = None) -> Path:
-    """Self-contained HTML with the code hidden."""
+_HTML_LANG = re.compile(r"<html([^>]*?)\slang=\"[^\"]*\"", re.IGNORECASE)
+
+
+def set_lang(body: str, language: str) -> str:
+    """`<html lang="…">` of the report's language (nbconvert's template says "en" whatever the text)."""
+    if _HTML_LANG.search(body):
+        return _HTML_LANG.sub(lambda m: f'<html{m.group(1)} lang="{language}"', body, count=1)
+    return re.sub(r"<html(?=[\s>])", f'<html lang="{language}"', body, count=1, flags=re.IGNORECASE)
+
+
+def to_html(ipynb: str | Path, html: str | Path, *, title: str | None = None,
+            language: str | None = None) -> Path:
+    """Self-contained HTML with the code hidden, `lang` set to the report's language."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -154,6 +165,8 @@ def to_html(ipynb: str | Path, html: str | Path, *, title: str | None = None) ->
     )
     body = _MATHJAX_CONFIG.sub("", body)
     body = _EXTERNAL_SCRIPT.sub("", body)
+    if language:
+        body = set_lang(body, language)
     html = Path(html)
     html.write_text(body, encoding="utf-8")
     return html
@@ -172,5 +185,5 @@ def render(parameters: Mapping[str, Any], out_dir: str | Path, *,
     ipynb = execute(notebook, out_dir / f"{name}.ipynb", parameters,
                     cwd=cwd if cwd is not None else out_dir, kernel_name=kernel_name,
                     execution_timeout=execution_timeout)
-    html = to_html(ipynb, out_dir / f"{name}.html", title=title)
+    html = to_html(ipynb, out_dir / f"{name}.html", title=title, language=parameters.get("language"))
     return RenderResult(ipynb=ipynb, html=html, seconds=time.perf_counter() - t0)

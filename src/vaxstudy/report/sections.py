@@ -24,7 +24,7 @@ from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
 from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t, t_or
-from vaxstudy.report.i18n import check_label
+from vaxstudy.report.i18n import check_label, check_order
 from vaxstudy.report.suppress import MARK, primary_mask, suppress_counts, suppress_rates
 
 SECTIONS = (
@@ -69,6 +69,25 @@ def image(fig, alt: str | None = None) -> HTML:
     png = base64.b64encode(F.to_png(fig)).decode()
     return HTML(f'<img alt="{_html.escape(alt, quote=True)}" style="max-width:100%" '
                 f'src="data:image/png;base64,{png}">')
+
+
+def _sort_districts(df: pd.DataFrame, col: str, hidden: pd.Series | None = None) -> pd.DataFrame:
+    """Districts by `col`, highest first; those whose value is suppressed (NaN, or `hidden`) last,
+    by name, so that a hidden value's rank is not shown either."""
+    v = df[col].astype(float)
+    if hidden is not None:
+        v = v.where(~hidden.astype(bool))
+    shown = df[v.notna()].assign(_v=v).sort_values(["_v", "label"], ascending=[False, True]).drop(columns="_v")
+    tail = df[v.isna()].sort_values("label")
+    return pd.concat([shown, tail], ignore_index=True)
+
+
+def _sort_name(name: str) -> str:
+    """Vietnamese alphabetical order, near enough: compare names without diacritics first."""
+    import unicodedata
+
+    flat = unicodedata.normalize("NFD", str(name).replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in flat if not unicodedata.combining(c)).lower() + "\x00" + str(name)
 
 
 def _district_names(province: str) -> dict[str, str]:
@@ -203,10 +222,11 @@ class Report:
         if m.get("coverage_dose1") is not None and m.get("coverage_dose1_recorded") is not None:
             gap = (m["coverage_dose1"] - m["coverage_dose1_recorded"]) * 100
             words.append(self._t("summary_gap", gap=fmt_number(gap, self.language, 1)))
+        keys = [k for k in HEADLINE_RATES if m.get(k) is not None]
         rows = pd.DataFrame({
-            "metric": [self._t(k) for k in HEADLINE_RATES],
-            "value": [self._pct(m.get(k)) for k in HEADLINE_RATES],
-            "ci": [self._ci(m.get(k + "_ci")) for k in HEADLINE_RATES],
+            "metric": [self._t(k) for k in keys],
+            "value": [self._pct(m.get(k)) for k in keys],
+            "ci": [self._ci(m.get(k + "_ci")) for k in keys],
         })
         rows.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
         return [
@@ -214,6 +234,7 @@ class Report:
             HTML('<div class="vx-headline">' + "".join(cards) + "</div>"),
             Markdown("\n\n".join(words)),
             HTML(T.to_html(rows)),
+            self._note(),
         ]
 
     def _group_frame(self, breakdown: str, group_col: str) -> pd.DataFrame:
@@ -237,7 +258,8 @@ class Report:
             df["n"] = np.nan
         return df
 
-    def _coverage_block(self, df: pd.DataFrame, label_col: str, title: str, fig_height_rows: bool = True) -> list:
+    def _coverage_block(self, df: pd.DataFrame, label_col: str, title: str, label_header: str,
+                        reference: bool = False) -> list:
         rates = ["coverage_dose1", "coverage_dose2", "coverage_dose1_recorded"]
         for c in rates:
             df[c] = df[c].astype(float)
@@ -247,8 +269,13 @@ class Report:
             mask = sup.mask.join(ns.mask)
         else:  # without group sizes nothing can be checked: hide nothing but say so
             mask = pd.DataFrame(False, index=df.index, columns=rates + ["n"])
+        ref = None
+        if reference:
+            ref = {c: self.metrics.get(c) for c in ("coverage_dose1", "coverage_dose2")
+                   if self.metrics.get(c) is not None}
         fig = F.coverage_bars(df, label_col, ("coverage_dose1", "coverage_dose2"), mask=mask, title=title,
-                              language=self.language, threshold=self.k)
+                              language=self.language, threshold=self.k, reference=ref,
+                              reference_label=self._t("province_line"))
         tab = T.format_table(
             df,
             {label_col: T.text(), "n": T.count(self.language),
@@ -257,7 +284,7 @@ class Report:
              "coverage_dose1_recorded": T.pct(self.language)},
             mask=mask,
             hidden_with={"coverage_dose1_ci": "coverage_dose1", "coverage_dose2_ci": "coverage_dose2"},
-            headers={label_col: self._t("col_group"), "n": self._t("col_adults"),
+            headers={label_col: label_header, "n": self._t("col_adults"),
                      "coverage_dose1": self._t("coverage_dose1"), "coverage_dose1_ci": self._t("col_interval"),
                      "coverage_dose2": self._t("coverage_dose2"), "coverage_dose2_ci": self._t("col_interval"),
                      "coverage_dose1_recorded": self._t("coverage_dose1_recorded")},
@@ -271,9 +298,14 @@ class Report:
             return out + [Markdown(self._t("not_available"))]
         names = _district_names(self.province)
         df["label"] = [names.get(g, g) for g in df["group"]]
-        df = df.sort_values("group", ignore_index=True)
-        out += self._coverage_block(df, "label", self._t("fig_coverage_district"))
-        return out + [self._note()]
+        hidden = None
+        if df["n"].notna().all():
+            hidden = suppress_rates(df.assign(coverage_dose1=df["coverage_dose1"].astype(float)),
+                                    ["coverage_dose1"], "n", self.k).mask["coverage_dose1"]
+        df = _sort_districts(df, "coverage_dose1", hidden)
+        out += self._coverage_block(df, "label", self._t("fig_coverage_district"), self._t("col_district"),
+                                    reference=True)
+        return out
 
     def coverage_age_sex(self) -> list:
         out = [heading("coverage_age_sex", self.language)]
@@ -282,15 +314,15 @@ class Report:
             order = {g: i for i, g in enumerate(rdata.AGE_GROUPS)}
             age = age.sort_values("group", key=lambda s: s.map(order), ignore_index=True)
             age["label"] = age["group"]
-            out += self._coverage_block(age, "label", self._t("fig_coverage_age"))
+            out += self._coverage_block(age, "label", self._t("fig_coverage_age"), self._t("age_group"))
         sex = self._group_frame("by_sex", "sex")
         if not sex.empty:
             sex = sex.sort_values("group", ascending=False, ignore_index=True)  # M, F
             sex["label"] = [self._t(f"sex_{g}") if g in ("M", "F") else g for g in sex["group"]]
-            out += self._coverage_block(sex, "label", self._t("fig_coverage_sex"))
+            out += self._coverage_block(sex, "label", self._t("fig_coverage_sex"), self._t("sex"))
         if age.empty and sex.empty:
             out.append(Markdown(self._t("not_available")))
-        return out + [self._note()]
+        return out
 
     def _entry_split(self) -> str:
         """The missing doses split into not yet entered (expected) and likely never entered,
@@ -317,13 +349,13 @@ class Report:
             f"({self._ci(m.get('missing_entry_rate_ci'))})."
             + (" " + self._entry_split() if self._entry_split() else "")
         ))
-        return out + [self._note()]
+        return out
 
     def _district_record_rates(self) -> list:
         groups = self.metrics.get("by_district") or {}
         names = _district_names(self.province)
         rows = []
-        for g, v in sorted(groups.items()):
+        for g, v in sorted(groups.items(), key=lambda gv: _sort_name(names.get(gv[0], gv[0]))):
             rows.append({"label": names.get(g, g), "n_records": v.get("n_records"),
                          "duplicate_dose_rate": v.get("duplicate_dose_rate"),
                          "duplicate_subject_rate": v.get("duplicate_subject_rate"),
@@ -366,12 +398,15 @@ class Report:
             df = pd.DataFrame([{"label": names.get(g, g), "n": v.get("n_records"),
                                 "rate": v.get("duplicate_dose_rate"), "rate_ci": v.get("duplicate_dose_rate_ci")}
                                for g, v in sorted(groups.items())])
+            df["rate"] = df["rate"].astype(float)
             if df["n"].notna().all():
-                df["rate"] = df["rate"].astype(float)
                 sup = suppress_rates(df, ["rate"], "n", self.k)
                 df = sup.values
+            df = _sort_districts(df, "rate")
             out.append(image(F.rate_bars(df["label"].tolist(), df["rate"].tolist(), ci=df["rate_ci"].tolist(),
-                                         title=self._t("fig_dup_district"), language=self.language)))
+                                         title=self._t("fig_dup_district"), language=self.language,
+                                         reference=self.metrics.get("duplicate_dose_rate"),
+                                         reference_label=self._t("province_line"))))
         s = self._site_frame()
         if s is None:
             return out + [Markdown(self._t("not_available"))]
@@ -380,9 +415,11 @@ class Report:
         s["dup_rate"] = s["n_dup"] / s["n_records"].where(s["n_records"] > 0)
         visible = s[~hidden & (s["n_dup"] > 0)]
         n_hidden = int((hidden & (s["n_dup"] > 0)).sum())
-        out.append(Markdown(self._t("dup_sites_text", n_shown=fmt_int(len(visible), self.language),
-                                    n_hidden=fmt_int(n_hidden, self.language))))
-        if not visible.empty:
+        if visible.empty:
+            out.append(Markdown(self._t("dup_sites_none", n_hidden=fmt_int(n_hidden, self.language), k=self.k)))
+        else:
+            out.append(Markdown(self._t("dup_sites_text", n_shown=fmt_int(len(visible), self.language),
+                                        n_hidden=fmt_int(n_hidden, self.language), k=self.k)))
             top = visible.sort_values(["dup_rate", "n_records", "site_id"],
                                       ascending=[False, False, True]).head(TOP_SITES)
             tab = T.format_table(
@@ -393,7 +430,7 @@ class Report:
                          "dup_rate": self._t("col_dup_rate")})
             out.append(HTML(T.to_html(tab, numeric_cols=[2, 3, 4])))
         out += self._district_record_rates()
-        return out + [self._note()]
+        return out
 
     def linkage(self) -> list:
         out = [heading("linkage", self.language)]
@@ -427,7 +464,7 @@ class Report:
                                 "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
             tab.columns = [self._t("col_metric"), self._t("col_value")]
             out += [Markdown(self._t("accuracy_text")), HTML(T.to_html(tab))]
-        return out + self._review() + [self._note()]
+        return out + self._review()
 
     def _review(self) -> list:
         """Accuracy measured by a clerical review of this registry (metrics.json ``review``)."""
@@ -451,7 +488,7 @@ class Report:
             return []
         rows = []
         for domain in ("completeness", "validity", "timeliness"):
-            for check, v in sorted((dq.get(domain) or {}).items()):
+            for check, v in sorted((dq.get(domain) or {}).items(), key=lambda kv: check_order(kv[0])):
                 if v is None or "days" in check or not (0 <= float(v) <= 1):
                     continue
                 rows.append({"domain": t_or(f"dom_{domain}", domain, self.language),
@@ -483,7 +520,8 @@ class Report:
         w["n_records"] = w["n_records"].astype(float)
         for c in ind:
             w[c] = w[c].astype(float)
-        sup = suppress_rates(w, ind, "n_records", self.k)
+        # A site's rates rest on a few records each (n·rate < k nearly everywhere): they are not shown,
+        # only the score (a mean of ranks, no count) and the worst indicator, for sites of >= k records.
         big = w["n_records"] >= self.k
         sites = self._site_frame()
         site_names = dict(zip(sites["site_id"], sites["label"])) if sites is not None else {}
@@ -494,14 +532,15 @@ class Report:
         order = w[big].sort_values(["score", "site_id"], ascending=[False, True]).head(TOP_SITES)
         tab = T.format_table(
             order, {"label": T.text(), "district": T.text(), "n_records": T.count(self.language),
-                    "score": lambda v: fmt_number(v, self.language, 2), "worst": T.text(),
-                    **{c: T.pct(self.language) for c in ind}},
-            mask=sup.mask.loc[order.index],
+                    "score": lambda v: fmt_number(v, self.language, 2), "worst": T.text()},
             headers={"label": self._t("col_site"), "district": self._t("col_district"),
                      "n_records": self._t("col_records"), "score": self._t("col_score"),
-                     "worst": self._t("col_worst"), **{c: self._t(f"ind_{c}") for c in ind}})
-        return [Markdown(self._t("worst_sites_text", k=self.k, n_small=fmt_int(int((~big).sum()), self.language))),
-                HTML(T.to_html(tab, numeric_cols=[2, 3] + list(range(5, 5 + len(ind)))))]
+                     "worst": self._t("col_worst")})
+        text = Markdown(self._t("worst_sites_text", k=self.k, n_big=fmt_int(int(big.sum()), self.language),
+                                n_small=fmt_int(int((~big).sum()), self.language)))
+        if order.empty:
+            return [text]
+        return [text, HTML(T.to_html(tab, numeric_cols=[2, 3]))]
 
     def _own_site_audit(self) -> list:
         """Site audit from the standardised records (when estimate wrote no worst_sites table)."""
@@ -538,7 +577,12 @@ class Report:
         out += self._province_checks()
         out += self._worst_sites() or self._own_site_audit()
         q = self.quarantine
-        if q is not None and not q.empty:
+        out.append(HTML(f'<h3 class="vx-sub">{_html.escape(self._t("sub_quarantine"))}</h3>'))
+        if q is None:
+            out.append(Markdown(self._t("not_available")))
+        elif q.empty:
+            out.append(Markdown(self._t("quarantine_none")))
+        else:
             sup = suppress_counts(q, ["rows"], self.k)
             tab = T.format_table(q, {"table_name": T.text(), "reason": T.text(), "rows": T.count(self.language)},
                                  mask=sup.mask,
@@ -546,9 +590,7 @@ class Report:
                                           "rows": self._t("col_rows")})
             out.append(Markdown(self._t("quarantine_text")))
             out.append(HTML(T.to_html(tab, numeric_cols=[2])))
-        if len(out) == 1:
-            out.append(Markdown(self._t("not_available")))
-        return out + [self._note()]
+        return out
 
     def methods(self) -> list:
         out = [heading("methods", self.language), Markdown(self._t("methods_text", k=self.k))]
@@ -566,7 +608,7 @@ class Report:
         if not path.exists():
             return out + [Markdown(self._t("not_available"))]
         man = json.loads(path.read_text(encoding="utf-8"))
-        params = pd.DataFrame({"k": list(man.get("parameters", {}).keys()),
+        params = pd.DataFrame({"k": [t_or(f"param_{k}", k, self.language) for k in man.get("parameters", {})],
                                "v": [json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
                                      for v in man.get("parameters", {}).values()]})
         params.columns = [self._t("m_parameter"), self._t("col_value")]
@@ -577,7 +619,8 @@ class Report:
         pkgs = pd.DataFrame({"p": list(pk.keys()), "v": [v or "–" for v in pk.values()]})
         pkgs.columns = [self._t("m_package"), self._t("m_version")]
         tm = man.get("timings_seconds") or {}
-        times = pd.DataFrame({"s": list(tm.keys()), "v": [fmt_number(v, self.language, 1) for v in tm.values()]})
+        times = pd.DataFrame({"s": [t_or(f"stage_{k}", k, self.language) for k in tm],
+                              "v": [fmt_number(v, self.language, 1) for v in tm.values()]})
         times.columns = [self._t("m_stage"), self._t("m_seconds")]
         out += [HTML(T.to_html(params, numeric_cols=[])), HTML(T.to_html(files, numeric_cols=[])),
                 HTML(T.to_html(pkgs, numeric_cols=[])), HTML(T.to_html(times))]
