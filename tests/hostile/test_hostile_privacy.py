@@ -116,3 +116,17 @@ def test_identifiers_are_built_once_per_database(tmp_path):
     with duckdb.connect(str(db)) as con:  # a changed database is read again
         con.execute("INSERT INTO population VALUES ('Trần Văn An', '040085000002', NULL)")
     assert privacy.identifiers_from_db(db) is not a
+
+
+def test_identifiers_in_any_written_form_are_found():
+    import unicodedata
+
+    ids = privacy.Identifiers()
+    ids.add_names([unicodedata.normalize("NFD", "Đặng Thị  Hoà"), "Ngô-Bảo Châu", None, 5, "An", ""])
+    ids.add_numbers(["84912345678", 40190000001, None, "1234"])
+    assert len(ids.names) == 2 and ids.names.sizes == {3}
+    for text in ("ĐẶNG THỊ HOÀ", "dang thi hoa", "Ngô Bảo Châu", "ngo bao chau"):
+        assert [f.kind for f in privacy.scan_text(f"<b>{text}</b>", ids)] == ["name"], text
+    for text in ("0912 345 678", "+84-912-345-678", "40190000001"):
+        assert [f.kind for f in privacy.scan_text(f"tel {text}", ids)] == ["number"], text
+    assert privacy.scan_text("An, 1234, Đặng Thị", ids) == []
