@@ -118,15 +118,38 @@ def _remove_empty_dirs(p: Path, stop: Path) -> None:
         p = p.parent
 
 
+#: Suffixes of the files a user's data comes in: never a database to write into.
+DATA_SUFFIXES = (".csv", ".parquet", ".xlsx", ".xls", ".json", ".txt", ".yaml", ".yml")
+
+
 def db_file(value: Path, option: str = "--db", must_exist: bool = False) -> Path:
-    """A database file path: not a folder; its folder writable (or the file present)."""
+    """A database file path: not a folder, not a data file (an existing file must be a DuckDB
+    database: this DuckDB opens a .csv as a database of one view); its folder writable."""
     p = Path(value)
     if p.is_dir():
         raise ArgumentError(option, f"{p} is a folder; give a database file such as work/40.duckdb")
+    if p.suffix.lower() in DATA_SUFFIXES:
+        raise ArgumentError(option, f"{p} is a {p.suffix} file, not a database; give a database file such "
+                                    "as work/40.duckdb")
+    if p.is_file() and p.stat().st_size > 0:
+        with open(p, "rb") as fh:
+            head = fh.read(12)
+        if head[8:12] != b"DUCK":
+            raise ArgumentError(option, f"{p} exists and is not a DuckDB database; give a new file name, "
+                                        "or the database `vaxstudy ingest` wrote")
     if must_exist and not p.exists():
         raise ArgumentError(option, f"{p}: no such database; run `vaxstudy ingest` first")
     if not must_exist:
         out_dir(p.parent if str(p.parent) else Path("."), option)
+    return p
+
+
+def output_file(value: Path, option: str) -> Path:
+    """A file to write: not a folder, in a folder we can write into."""
+    p = Path(value)
+    if p.is_dir():
+        raise ArgumentError(option, f"{p} is a folder; give a file name")
+    out_dir(p.parent if str(p.parent) else Path("."), option)
     return p
 
 

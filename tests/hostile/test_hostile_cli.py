@@ -199,3 +199,19 @@ def test_report_all_config_is_checked_before_anything_runs(folder, tmp_path, con
     assert r.exit_code == 2, r.output
     assert said.format(**fields) in r.flat and "Traceback" not in r.output and "pydantic.dev" not in r.flat
     assert _files(tmp_path) == before
+
+
+def test_a_data_file_or_another_file_is_never_taken_for_the_database(folder, tmp_path):
+    data = folder()
+    before = (data / "sites.csv").read_bytes()
+    for cmd in (["ingest", "--data", data, "--db", data / "sites.csv"],
+                ["standardize", "--db", data / "sites.csv"],
+                ["link", "--db", data / "sites.csv", "--out", tmp_path / "o"]):
+        r = run_cli(*cmd)
+        assert r.exit_code == 2 and "is a .csv file, not a database" in r.flat, (cmd, r.output)
+    (tmp_path / "notes.duckdb").write_text("my notes")
+    r = run_cli("ingest", "--data", data, "--db", tmp_path / "notes.duckdb")
+    assert r.exit_code == 2 and "exists and is not a DuckDB database" in r.flat
+    assert (tmp_path / "notes.duckdb").read_text() == "my notes" and (data / "sites.csv").read_bytes() == before
+    r = run_cli("ingest", "--data", data, "--db", tmp_path / "db.duckdb", "--quarantine", tmp_path / "q.csv")
+    assert r.exit_code == 0 and (tmp_path / "q.csv").exists()

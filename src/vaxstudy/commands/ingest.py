@@ -23,7 +23,7 @@ def ingest(
     v.typer_check(v.data_dir, data)
     v.typer_check(v.db_file, db)
     if quarantine is not None:
-        v.typer_check(v.db_file, quarantine, "--quarantine")
+        v.typer_check(v.output_file, quarantine, "--quarantine")
     console = Console()
     try:
         with console.status("ingesting …") as status:

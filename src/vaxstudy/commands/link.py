@@ -37,8 +37,7 @@ def link(
     from vaxstudy.link import link_db
 
     console = Console()
-    if not db.exists():
-        fail("link", f"{db} not found")
+    v.typer_check(v.db_file, db, must_exist=True)
     if model is not None and not model.is_file():
         fail("link", f"{model} not found")
     v.typer_check(v.out_dir, out)
