@@ -202,15 +202,17 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                   progress: Progress | None = None, kernel_name: str | None = None,
                   execution_timeout: int | None = None, notebook: str | Path | None = None,
                   parameters: dict | None = None, privacy_check: bool = True, backend: Any = None,
-                  extract_date: str | None = None) -> RunResult:
+                  extract_date: str | None = None, frame: Any = None) -> RunResult:
     """estimate → render → privacy scan for one period, into `<out>/<name>/` atomically.
 
     The estimate runs on `backend`, else on the engine that prepared the province
     (`prepared.engine`), else on DuckDB. `extract_date`: the day the export was taken
-    (default: its latest entered_date); rows entered after it are left out."""
+    (default: its latest entered_date); rows entered after it are left out. `frame`: issuer,
+    number, report date, signer (a `report.frame.FrameConfig` or its dict), resolved into the manifest."""
     from vaxstudy.estimate import estimate_db
     from vaxstudy.report import manifest as mf
     from vaxstudy.report import privacy
+    from vaxstudy.report.frame import resolve as resolve_frame
     from vaxstudy.report.i18n import check_language, t
     from vaxstudy.report.render import DEFAULT_TIMEOUT, REPORT_NOTEBOOK, render
 
@@ -222,6 +224,7 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
     final = out / name
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=out))
     timings = dict(prepared.timings)
+    frame_values = resolve_frame(frame, prepared.province, language)
     try:
         with progress.stage("estimate", timings):
             # the link stage's files beside the report (its model weights are shown); the
@@ -250,7 +253,7 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
             **(parameters or {}),
         }
         manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
-                                     extra={"backend": prepared.backend})
+                                     extra={"backend": prepared.backend, "frame": frame_values})
         mf.write_manifest(tmp / "manifest.json", manifest)
         with progress.stage("render", timings):
             nb_params = {
@@ -275,9 +278,10 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                          title=t("report_title", language, province=pname), kernel_name=kernel_name,
                          execution_timeout=execution_timeout or DEFAULT_TIMEOUT)
             if privacy_check:
-                privacy.assert_clean([res.html, res.ipynb], privacy.identifiers_from_db(prepared.db_path))
+                annex = sorted((tmp / "tables").glob("*.csv"))  # the annex holds what the report shows
+                privacy.assert_clean([res.html, res.ipynb, *annex], privacy.identifiers_from_db(prepared.db_path))
         manifest = mf.build_manifest(params, data_dir=prepared.data_dir, seed=prepared.seed, timings=timings,
-                                     extra={"backend": prepared.backend})
+                                     extra={"backend": prepared.backend, "frame": frame_values})
         mf.write_manifest(tmp / "manifest.json", manifest)
         umask = os.umask(0)
         os.umask(umask)
@@ -294,7 +298,8 @@ def run_report(data_dir: str | Path, province: str, period_start: str, period_en
                model_path: str | Path | None = None, language: str = "vi", seed: int = DEFAULT_SEED,
                suppression_threshold: int = SUPPRESSION_THRESHOLD, progress: bool = True,
                kernel_name: str | None = None, execution_timeout: int | None = None,
-               backend: Any = None, n_chunks: int = 1, extract_date: str | None = None) -> RunResult:
+               backend: Any = None, n_chunks: int = 1, extract_date: str | None = None,
+               frame: Any = None) -> RunResult:
     """The whole pipeline for one province and period; returns where the report is.
 
     `backend` runs standardise, link and estimate; `n_chunks` > 1 scores the link in slices."""
@@ -306,7 +311,7 @@ def run_report(data_dir: str | Path, province: str, period_start: str, period_en
         return render_period(prepared, period_start, period_end, out, language=language,
                              suppression_threshold=suppression_threshold, progress=pr,
                              kernel_name=kernel_name, execution_timeout=execution_timeout,
-                             extract_date=extract_date)
+                             extract_date=extract_date, frame=frame)
 
 
 def ensure_run(*, data_dir: str | Path, run_dir: str | Path, db_path: str | Path, province: str,

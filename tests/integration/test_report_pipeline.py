@@ -26,7 +26,8 @@ IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 def single(small_province, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     res = CliRunner().invoke(app, ["report", "--data", str(small_province), "--province", "40",
-                                   "--period", PERIOD, "--out", str(out)])
+                                   "--period", PERIOD, "--out", str(out),
+                                   "--report-number", "7/BC-SYT", "--report-date", "2021-11-05"])
     assert res.exit_code == 0, res.output
     html = Path(res.stdout.strip().splitlines()[-1])
     assert html.exists()
@@ -140,3 +141,50 @@ def test_analyst_notebooks_run_top_to_bottom_on_a_run(single, small_province, tm
         cells = json.loads(nb.read_text())["cells"]
         outputs = [o for c in cells if c["cell_type"] == "code" for o in c["outputs"]]
         assert outputs and not [o for o in outputs if o["output_type"] == "error"], name
+
+
+# English words a Vietnamese report must not hold outside file names, identifiers and numbers
+ENGLISH = {"the", "of", "and", "with", "to", "is", "are", "rate", "rates", "records", "record", "coverage", "dose",
+           "doses", "duplicate", "missing", "match", "exact", "other", "comparisons", "weight", "district", "site",
+           "sites", "period", "report", "entered", "tallied", "linkage", "summary", "null", "true", "false",
+           "ingest", "standardize", "estimate", "render", "quarantine", "parameter", "manifest", "stage", "empty",
+           "level", "missing", "agree", "agrees", "same", "year", "ascii", "edit"}
+
+
+def visible_words(html: str) -> list[str]:
+    """The words a reader sees: no markup, styles, scripts, file names, paths or snake_case identifiers."""
+    import html as _h
+
+    text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.S | re.I)
+    text = _h.unescape(re.sub(r"<[^>]+>", " ", text))
+    text = re.sub(r"\S*[/\\]\S*|\S+\.(csv|parquet|json|xlsx|yaml|duckdb)\b|\w+_\w+", " ", text)
+    return re.findall(r"[^\W\d_]+", text)  # whole words: "toàn" is not "to"
+
+
+def test_frame_lang_annex_and_no_english_in_the_vietnamese_report(single):
+    """Issue 15: the frame fields, lang, the annex files, and Vietnamese throughout."""
+    _, run = single
+    html = (run / "report.html").read_text(encoding="utf-8")
+    man = json.loads((run / "manifest.json").read_text())
+    assert re.search(r'<html[^>]*\blang="vi"', html)
+    assert man["frame"]["report_date"] == "2021-11-05" and man["frame"]["report_number"] == "7/BC-SYT"
+    for text in ("SỞ Y TẾ TỈNH NGHỆ AN", "Số: 7/BC-SYT", "ngày 05 tháng 11 năm 2021", "từ 01/09/2021 đến 31/10/2021",
+                 "chỉ chứa số liệu tổng hợp", "Mục lục", "GIÁM ĐỐC", "lũy kế"):
+        assert text in html, text
+    metrics = json.loads((run / "metrics.json").read_text())
+    if metrics.get("extract_date"):
+        from vaxstudy.report.i18n import fmt_date
+
+        assert fmt_date(metrics["extract_date"], "vi") in html
+    # the annex: every table of the report, as shown, in the shareable folder and linked
+    csvs = sorted((run / "tables").glob("*.csv"))
+    assert (run / "tables.xlsx").exists() and 'href="tables.xlsx"' in html
+    n_tables = html.count('<table class="vx-table">')
+    assert len(csvs) == n_tables >= 8
+    cov = next(p for p in csvs if "coverage_district" in p.name)
+    shown = pd.read_csv(cov, dtype=str, encoding="utf-8-sig")
+    assert list(shown.columns)[0] == "Huyện"
+    for cell in shown.iloc[:, 2].dropna():  # the cells exactly as printed, suppressed ones as x
+        assert f'<td class="num">{cell}</td>' in html
+    found = sorted({w for w in visible_words(html) if w.lower() in ENGLISH})
+    assert found == [], found

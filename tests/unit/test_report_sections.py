@@ -294,3 +294,47 @@ def test_reader_facing_fixes(run, tmp_path):
     q = "".join(o.data for o in Report(run_dir=run_dir, db_path=db2, period_start="2021-09-01",
                                        period_end="2021-10-31").quality())
     assert "Dòng dữ liệu bị cách ly" in q and "Không có dòng dữ liệu đầu vào nào bị cách ly" in q
+
+
+def test_frame_from_the_manifest_time_bases_and_signature(run, tmp_path):
+    """Issuer, number, report date (fixed in manifest.json), extract date, period, the
+    aggregate-only line, contents, time bases of the figures and the signature block."""
+    import shutil
+
+    from vaxstudy.report.frame import FrameConfig, resolve
+
+    run_dir, db, _ = run
+    rd = tmp_path / "run"
+    shutil.copytree(run_dir, rd)
+    m = json.loads((rd / "metrics.json").read_text())
+    (rd / "metrics.json").write_text(json.dumps({**m, "extract_date": "2021-11-03"}))
+    frame = resolve(FrameConfig(report_number="125/BC-SYT", report_date="2021-11-15", signer_name="Nguyễn Văn A",
+                                recipients=("Bộ Y tế",)), "40", "vi")
+    (rd / "manifest.json").write_text(json.dumps({"parameters": {"province": "40"}, "frame": frame}))
+    rep = Report(run_dir=rd, db_path=db, period_start="2021-09-01", period_end="2021-10-31")
+    title = "".join(o.data for o in rep.section("title"))
+    for text in ("SỞ Y TẾ TỈNH NGHỆ AN", "Số: 125/BC-SYT", "Nghệ An, ngày 15 tháng 11 năm 2021",
+                 "từ 01/09/2021 đến 31/10/2021", "03/11/2021", "15/11/2021", "chỉ chứa số liệu tổng hợp",
+                 'href="#sec-quality"'):
+        assert text in title, text
+    body = rep.html()
+    assert "lũy kế từ đầu chiến dịch đến hết ngày 31/10/2021" in body  # the summary says it once in words
+    assert body.count('class="vx-basis"') >= 6  # and every figure's section says which basis
+    assert "GIÁM ĐỐC" in body and "Nguyễn Văn A" in body and "Bộ Y tế" in body
+    assert re.search(r'<div class="vx-keep"><h2 id="sec-coverage_district"[^>]*>.*?</h2><p class="vx-basis">'
+                     r'.*?</p><img', body)  # heading kept with its figure
+
+
+def test_frame_defaults_and_a_bad_frame_file(tmp_path):
+    from vaxstudy.report.frame import load_frame, resolve
+
+    f = resolve(None, "40", "vi", today=date(2021, 11, 1))
+    assert f["issuer"] == "Sở Y tế tỉnh Nghệ An" and f["report_date"] == "2021-11-01" and f["report_number"] is None
+    assert resolve(None, "40", "en", today=date(2021, 11, 1))["signer_title"] == "Director"
+    bad = tmp_path / "report.yaml"
+    bad.write_text("issuer: Sở Y tế\nsigner: x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="signer"):
+        load_frame(bad)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("issuer: Sở Y tế Hà Tĩnh\nreport_date: 2021-11-15\n", encoding="utf-8")
+    assert load_frame(ok).report_date == date(2021, 11, 15)

@@ -15,6 +15,50 @@ CHUNKS_HELP = "Score the link in N slices of the registry (national runs: bounds
 SPARK_MASTER_HELP = "Spark master URL, e.g. spark://host:7077 or yarn (default: $SPARK_MASTER, else local mode)."
 
 
+FRAME_HELP = ("report.yaml with the report's frame: issuer, parent, report_number, report_date, place, "
+              "signer_title, signer_name, recipients (docs/reports.md). --issuer, --report-number and "
+              "--report-date override it.")
+PDF_HELP = "Also print report.pdf (A4) with a headless Chromium (chromium or google-chrome on the PATH)."
+
+
+def _frame(path: Optional[Path], issuer: Optional[str], number: Optional[str], day: Optional[str]):
+    """The frame of report.yaml with the command-line values on top; a bad value names its source."""
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from vaxstudy.report.frame import load_frame
+
+    try:
+        f = load_frame(path)
+    except ValidationError as e:
+        shown = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise typer.BadParameter(f"{path}: {shown}", param_hint="--frame") from None
+    except (OSError, ValueError) as e:
+        raise typer.BadParameter(str(e), param_hint="--frame") from None
+    update: dict = {}
+    if issuer:
+        update["issuer"] = issuer
+    if number:
+        update["report_number"] = number
+    if day:
+        try:
+            update["report_date"] = date.fromisoformat(day)
+        except ValueError:
+            raise typer.BadParameter(f"{day!r} is not an ISO date (YYYY-MM-DD)", param_hint="--report-date") from None
+    return f.model_copy(update=update)
+
+
+def _pdf(html: Path) -> None:
+    """report.pdf beside report.html, or a clear message when no Chromium is found."""
+    from vaxstudy.report.pdf import PdfUnavailable, print_pdf
+
+    try:
+        typer.echo(str(print_pdf(html)), err=True)
+    except PdfUnavailable as e:
+        _fail(e)
+
+
 def _fail(msg: object) -> None:
     from vaxstudy.commands.output import fail
 
@@ -34,6 +78,11 @@ def report(
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
     chunks: int = typer.Option(1, "--chunks", min=1, help=CHUNKS_HELP),
     extract_date: Optional[str] = typer.Option(None, "--extract-date", help=EXTRACT_HELP),
+    frame_file: Optional[Path] = typer.Option(None, "--frame", help=FRAME_HELP),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="Issuing unit (default: Sở Y tế tỉnh <name>)."),
+    report_number: Optional[str] = typer.Option(None, "--report-number", help="Report number, e.g. 125/BC-SYT."),
+    report_date: Optional[str] = typer.Option(None, "--report-date", help="Report date, ISO (default: today)."),
+    pdf: bool = typer.Option(False, "--pdf", help=PDF_HELP),
 ) -> None:
     """Run ingest → standardise → link → estimate → render for one province and period."""
     from vaxstudy import validate as v
@@ -49,6 +98,7 @@ def report(
     if language not in ("vi", "en"):
         raise typer.BadParameter("vi or en", param_hint="--language")
     v.typer_check(v.out_dir, out)
+    frame = _frame(frame_file, issuer, report_number, report_date)
     try:
         engine = get_engine(backend, spark_master=spark_master)
     except ValueError as e:
@@ -58,11 +108,13 @@ def report(
     try:
         res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
                          suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks,
-                         extract_date=extract_date)
+                         extract_date=extract_date, frame=frame)
     except (PipelineError, OSError) as e:
         _fail(e)
     finally:
         engine.close()
+    if pdf:
+        _pdf(res.report_html)
     typer.echo(str(res.report_html))
 
 

@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vaxstudy.config import DEFAULT_SEED, SUPPRESSION_THRESHOLD
+from vaxstudy.report.frame import FrameConfig
 
 
 class ProvinceSpec(BaseModel):
@@ -68,6 +69,7 @@ class BatchConfig(BaseModel):
     spark_master: str | None = None
     chunks: int = Field(1, ge=1)
     extract_date: date | None = None  # the day the exports were taken (default: each one's latest entry)
+    frame: FrameConfig = FrameConfig()  # issuer, number, report date, signer of every report (docs/reports.md)
     provinces: tuple[ProvinceSpec, ...]
     periods: tuple[tuple[str, str], ...]
 
@@ -205,7 +207,7 @@ def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | 
                         res = render_period(prepared, start, end, out, language=config.language,
                                             suppression_threshold=config.suppression_threshold, progress=pr,
                                             kernel_name=kernel_name, execution_timeout=execution_timeout,
-                                            extract_date=config.extract_date)
+                                            extract_date=config.extract_date, frame=config.frame)
                         entries.append(BatchEntry(prov.code, start, end, True, run_dir=res.run_dir,
                                                   metrics=res.metrics))
                     except PipelineError as e:

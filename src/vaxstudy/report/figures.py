@@ -303,7 +303,7 @@ def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
 def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figure:
     """Splink model: match weight log2(m/u) of each comparison level (a replot of Splink's chart)."""
     n = len(weights)
-    fig = _figure(8.5, max(2.0, 0.24 * n + 1.0))
+    fig = _figure(8.5, max(2.0, 0.15 * n + 1.0))
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if n == 0:
@@ -312,13 +312,13 @@ def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figur
         y = np.arange(n)
         w_raw = weights["weight"].to_numpy(dtype=float)
         w = np.clip(w_raw, -WEIGHT_CLIP, WEIGHT_CLIP)  # as Splink's own chart: extremes drawn at the edge
-        ax.barh(y, w, color=np.where(w >= 0, COLORS["dose1"], COLORS["tallied"]), height=0.7)
+        ax.barh(y, w, color=np.where(w >= 0, COLORS["dose1"], COLORS["tallied"]), height=0.75)
         for i in np.where(np.abs(w_raw) > WEIGHT_CLIP)[0]:
             ax.text(w[i] + (0.3 if w[i] > 0 else -0.3), i, fmt_number(w_raw[i], language, 0),
                     va="center", ha="left" if w[i] > 0 else "right", fontsize=7)
         ax.set_xlim(-WEIGHT_CLIP - 4, WEIGHT_CLIP + 4)
         labels = [level_label(c, lv, language) for c, lv in zip(weights["comparison"], weights["level"])]
-        ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in labels], fontsize=8)
+        ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in labels], fontsize=7.5)
         ax.invert_yaxis()
         ax.axvline(0, color="#333333", linewidth=0.8)
         ax.set_xlabel(t("axis_weight", language))

@@ -129,6 +129,9 @@ class Report:
         self.run_dir = Path(self.run_dir)
         self.metrics = rdata.load_metrics(self.run_dir)
         self.k = int(self.suppression_threshold)
+        self._tables: dict[str, pd.DataFrame] = {}  # every table shown, for the annex
+        self._counter: dict[str, int] = {}
+        self._current = "title"
 
     # -- data ------------------------------------------------------------------
     def _db(self, fn, *args):
@@ -186,17 +189,80 @@ class Report:
             return "–"
         return MARK if primary_mask([n], self.k)[0] else fmt_int(n, self.language)
 
+    def _table(self, tab: pd.DataFrame, **kw) -> HTML:
+        """A table as HTML, registered for the annex (tables.xlsx, tables/*.csv) exactly as shown."""
+        self._counter[self._current] = self._counter.get(self._current, 0) + 1
+        key = f"{self._current}_{self._counter[self._current]}"
+        self._tables[key] = tab
+        return HTML(T.to_html(tab, **kw))
+
     def _note(self) -> HTML:
         return HTML(f'<p class="vx-note">{_html.escape(self._t("suppressed_note", mark=MARK, k=self.k))}</p>')
 
     # -- sections --------------------------------------------------------------
+    @property
+    def frame(self) -> dict:
+        """Issuer, number, report date, signer: the run manifest's `frame`, else the defaults."""
+        if "frame" not in self._cache:
+            from vaxstudy.report.frame import resolve
+
+            man = self.run_dir / "manifest.json"
+            stored = json.loads(man.read_text(encoding="utf-8")).get("frame") if man.exists() else None
+            self._cache["frame"] = stored or resolve(None, self.province, self.language)
+        return self._cache["frame"]
+
+    def _date(self, d) -> str:
+        return fmt_date(d, self.language)
+
+    def _basis(self, kind: str) -> HTML:
+        """The time basis of a section's figures: cumulative to the period end, or the period only."""
+        text = self._t(f"basis_{kind}", start=self._date(self.period_start), end=self._date(self.period_end))
+        return HTML(f'<p class="vx-basis">{_html.escape(text)}</p>')
+
     def title(self) -> list:
         name = _province_name(self.province)
+        f = self.frame
+        e = _html.escape
+        rd = pd.Timestamp(f["report_date"])
+        dated = self._t("frame_dated", place=f["place"], d=f"{rd.day:02d}", m=f"{rd.month:02d}", y=rd.year,
+                        date=self._date(f["report_date"]))
+        number = f.get("report_number") or "\u2026\u2026\u2026"
+        header = (
+            '<table class="vx-frame"><tr>'
+            f'<td><div>{e(f["parent"])}</div><div class="b">{e(f["issuer"].upper())}</div>'
+            f'<div class="rule"></div><div>{e(self._t("frame_number", number=number))}</div></td>'
+            f'<td><div class="b">{e(self._t("frame_nation"))}</div><div class="b u">{e(self._t("frame_motto"))}</div>'
+            f'<div class="rule"></div><div class="i">{e(dated)}</div></td>'
+            '</tr></table>')
+        period = self._t("frame_period_value", start=self._date(self.period_start), end=self._date(self.period_end))
+        extract = self.metrics.get("extract_date") or f.get("extract_date")
+        info = [(self._t("frame_issuer"), f["issuer"]), (self._t("frame_period"), period),
+                (self._t("frame_extract"), self._date(extract) if extract else "–"),
+                (self._t("frame_report_date"), self._date(f["report_date"]))]
+        rows = "".join(f'<tr><th>{e(k)}</th><td>{e(v)}</td></tr>' for k, v in info)
+        rows += (f'<tr><th>{e(self._t("annex_label"))}</th><td><a href="tables.xlsx">tables.xlsx</a> · '
+                 f'<a href="tables/">tables/</a></td></tr>')
+        toc = "".join(f'<li><a href="#sec-{sec}">{e(self._t("sec_" + sec))}</a></li>' for sec in SECTIONS)
         return [
             HTML(T.CSS),
-            HTML(f'<h1 class="vx-title">{_html.escape(self._t("report_title", province=name))}</h1>'
-                 f'<p>{_html.escape(self._t("report_subtitle", start=fmt_date(self.period_start, self.language), end=fmt_date(self.period_end, self.language), code=self.province))}</p>'),
+            HTML(header
+                 + f'<h1 class="vx-title">{e(self._t("report_title", province=name))}</h1>'
+                 + f'<table class="vx-info">{rows}</table>'
+                 + f'<p class="vx-class">{e(self._t("frame_classification", k=self.k))}</p>'
+                 + f'<nav class="vx-toc"><div class="b">{e(self._t("toc"))}</div><ol>{toc}</ol></nav>'),
         ]
+
+    def signature(self) -> HTML:
+        """Distribution list and the signer's block, as an official letter ends."""
+        f = self.frame
+        e = _html.escape
+        rec = "".join(f"<li>{e(r)}</li>" for r in f.get("recipients") or []) + f"<li>{e(self._t('sign_archive'))}</li>"
+        return HTML(
+            '<table class="vx-sign"><tr>'
+            f'<td><div class="b i">{e(self._t("sign_recipients"))}</div><ul>{rec}</ul></td>'
+            f'<td><div class="b">{e(f["signer_title"].upper())}</div><div class="i">{e(self._t("sign_stamp"))}</div>'
+            f'<div class="space"></div><div class="b">{e(f.get("signer_name") or "")}</div></td>'
+            '</tr></table>')
 
     def summary(self) -> list:
         m = self.metrics
@@ -208,6 +274,7 @@ class Report:
                 f'<div class="ci">{_html.escape(self._t("col_interval"))}: {self._ci(m.get(key + "_ci"))}</div></div>'
             )
         words = [
+            self._t("summary_time", start=self._date(self.period_start), end=self._date(self.period_end)),
             self._t("summary_coverage", d1=self._pct(m.get("coverage_dose1")), d1ci=self._ci(m.get("coverage_dose1_ci")),
                     d2=self._pct(m.get("coverage_dose2")), d2ci=self._ci(m.get("coverage_dose2_ci")),
                     r1=self._pct(m.get("coverage_dose1_recorded")), r2=self._pct(m.get("coverage_dose2_recorded"))),
@@ -233,7 +300,7 @@ class Report:
             heading("summary", self.language),
             HTML('<div class="vx-headline">' + "".join(cards) + "</div>"),
             Markdown("\n\n".join(words)),
-            HTML(T.to_html(rows)),
+            self._table(rows),
             self._note(),
         ]
 
@@ -289,10 +356,10 @@ class Report:
                      "coverage_dose2": self._t("coverage_dose2"), "coverage_dose2_ci": self._t("col_interval"),
                      "coverage_dose1_recorded": self._t("coverage_dose1_recorded")},
         )
-        return [image(fig), HTML(T.to_html(tab))]
+        return [image(fig), self._table(tab)]
 
     def coverage_district(self) -> list:
-        out = [heading("coverage_district", self.language)]
+        out = [heading("coverage_district", self.language), self._basis("cumulative")]
         df = self._group_frame("by_district", "district_code")
         if df.empty:
             return out + [Markdown(self._t("not_available"))]
@@ -308,7 +375,7 @@ class Report:
         return out
 
     def coverage_age_sex(self) -> list:
-        out = [heading("coverage_age_sex", self.language)]
+        out = [heading("coverage_age_sex", self.language), self._basis("cumulative")]
         age = self._group_frame("by_age_group", "age_group")
         if not age.empty:
             order = {g: i for i, g in enumerate(rdata.AGE_GROUPS)}
@@ -336,7 +403,7 @@ class Report:
                        never=self._pct(m["never_entered_rate"]), never_ci=self._ci(m.get("never_entered_rate_ci")))
 
     def entry_gap(self) -> list:
-        out = [heading("entry_gap", self.language)]
+        out = [heading("entry_gap", self.language), self._basis("period")]
         w = self.weekly
         m = self.metrics
         if w is None:
@@ -377,7 +444,7 @@ class Report:
             mask=mask,
             headers={"label": self._t("col_district"), "n_records": self._t("col_records"),
                      **{c: self._t(c) for c in rates}})
-        return [HTML(T.to_html(tab))]
+        return [self._table(tab)]
 
     def _site_frame(self) -> pd.DataFrame | None:
         s = self.sites
@@ -391,7 +458,7 @@ class Report:
         return s
 
     def duplicates(self) -> list:
-        out = [heading("duplicates", self.language)]
+        out = [heading("duplicates", self.language), self._basis("period")]
         groups = self.metrics.get("by_district") or {}
         if groups:
             names = _district_names(self.province)
@@ -428,12 +495,12 @@ class Report:
                 headers={"label": self._t("col_site"), "district": self._t("col_district"),
                          "n_records": self._t("col_records"), "n_dup": self._t("col_dup_doses"),
                          "dup_rate": self._t("col_dup_rate")})
-            out.append(HTML(T.to_html(tab, numeric_cols=[2, 3, 4])))
+            out.append(self._table(tab, numeric_cols=[2, 3, 4]))
         out += self._district_record_rates()
         return out
 
     def linkage(self) -> list:
-        out = [heading("linkage", self.language)]
+        out = [heading("linkage", self.language), self._basis("period")]
         p = self.probabilities
         b = self.basis
         if p is None:
@@ -451,7 +518,7 @@ class Report:
                 {"basis": T.text(), "n": T.count(self.language), "share": T.pct(self.language)},
                 mask=sup.mask.assign(share=sup.mask["n"]),
                 headers={"basis": self._t("col_basis"), "n": self._t("col_links"), "share": self._t("col_share")})
-            out.append(HTML(T.to_html(tab)))
+            out.append(self._table(tab))
         model = self.model_path if self.model_path else rdata.find_model(self.run_dir)
         weights = rdata.model_match_weights(model)
         if not weights.empty:
@@ -463,7 +530,7 @@ class Report:
             tab = pd.DataFrame({"k": [self._t(k) for k in keys],
                                 "v": [fmt_number(acc[k], self.language, 3) for k in keys]})
             tab.columns = [self._t("col_metric"), self._t("col_value")]
-            out += [Markdown(self._t("accuracy_text")), HTML(T.to_html(tab))]
+            out += [Markdown(self._t("accuracy_text")), self._table(tab)]
         return out + self._review()
 
     def _review(self) -> list:
@@ -479,7 +546,7 @@ class Report:
         tab.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
         text = self._t("review_text", n=fmt_int(rv["n_reviewed"], self.language),
                        unsure=fmt_int(rv.get("n_unsure", 0), self.language))
-        return [Markdown(text), HTML(T.to_html(tab, numeric_cols=[1, 2]))]
+        return [Markdown(text), self._table(tab, numeric_cols=[1, 2])]
 
     def _province_checks(self) -> list:
         dq = self.metrics.get("data_quality")
@@ -505,7 +572,7 @@ class Report:
                              mask=sup.mask,
                              headers={"domain": self._t("col_domain"), "check": self._t("col_check"),
                                       "rate": self._t("axis_rate")})
-        return [HTML(T.to_html(tab, numeric_cols=[2]))] + out
+        return [self._table(tab, numeric_cols=[2])] + out
 
     def _worst_sites(self) -> list:
         path = self.run_dir / "data_quality" / "worst_sites.parquet"
@@ -540,7 +607,7 @@ class Report:
                                 n_small=fmt_int(int((~big).sum()), self.language)))
         if order.empty:
             return [text]
-        return [text, HTML(T.to_html(tab, numeric_cols=[2, 3]))]
+        return [text, self._table(tab, numeric_cols=[2, 3])]
 
     def _own_site_audit(self) -> list:
         """Site audit from the standardised records (when estimate wrote no worst_sites table)."""
@@ -570,10 +637,10 @@ class Report:
             mask=mask.loc[top.index],
             headers={"label": self._t("col_site"), "n_records": self._t("col_records"),
                      "score": self._t("col_score"), **{"r_" + c: self._t(labels[c]) for c in cols}})
-        return [Markdown(self._t("quality_text")), HTML(T.to_html(tab))]
+        return [Markdown(self._t("quality_text")), self._table(tab)]
 
     def quality(self) -> list:
-        out = [heading("quality", self.language)]
+        out = [heading("quality", self.language), self._basis("period")]
         out += self._province_checks()
         out += self._worst_sites() or self._own_site_audit()
         q = self.quarantine
@@ -589,7 +656,7 @@ class Report:
                                  headers={"table_name": self._t("col_table"), "reason": self._t("col_reason"),
                                           "rows": self._t("col_rows")})
             out.append(Markdown(self._t("quarantine_text")))
-            out.append(HTML(T.to_html(tab, numeric_cols=[2])))
+            out.append(self._table(tab, numeric_cols=[2]))
         return out
 
     def methods(self) -> list:
@@ -600,7 +667,7 @@ class Report:
         notes = self.metrics.get("notes")
         if isinstance(notes, list) and notes:
             out.append(Markdown("\n".join(f"- {n}" for n in notes)))
-        return out
+        return out + [self.signature()]
 
     def manifest(self) -> list:
         out = [heading("manifest", self.language), Markdown(self._t("manifest_text"))]
@@ -609,8 +676,7 @@ class Report:
             return out + [Markdown(self._t("not_available"))]
         man = json.loads(path.read_text(encoding="utf-8"))
         params = pd.DataFrame({"k": [t_or(f"param_{k}", k, self.language) for k in man.get("parameters", {})],
-                               "v": [json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
-                                     for v in man.get("parameters", {}).values()]})
+                               "v": [self._param_value(v) for v in man.get("parameters", {}).values()]})
         params.columns = [self._t("m_parameter"), self._t("col_value")]
         files = pd.DataFrame({"f": list(man.get("inputs", {}).get("sha256", {}).keys()),
                               "h": list(man.get("inputs", {}).get("sha256", {}).values())})
@@ -622,15 +688,37 @@ class Report:
         times = pd.DataFrame({"s": [t_or(f"stage_{k}", k, self.language) for k in tm],
                               "v": [fmt_number(v, self.language, 1) for v in tm.values()]})
         times.columns = [self._t("m_stage"), self._t("m_seconds")]
-        out += [HTML(T.to_html(params, numeric_cols=[])), HTML(T.to_html(files, numeric_cols=[])),
-                HTML(T.to_html(pkgs, numeric_cols=[])), HTML(T.to_html(times))]
-        return out
+        out += [self._table(params, numeric_cols=[]), self._table(files, numeric_cols=[]),
+                self._table(pkgs, numeric_cols=[]), self._table(times)]
+        return out + self.annex()
+
+    def _param_value(self, v) -> str:
+        """A manifest parameter in words: yes/no for booleans, – for none, numbers as numbers."""
+        if v is None:
+            return "–"
+        if isinstance(v, bool):
+            return self._t("yes" if v else "no")
+        return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    def annex(self) -> list:
+        """Write every table shown so far to tables.xlsx and tables/*.csv beside the report; link them."""
+        from vaxstudy.report.annex import CSV_DIR, XLSX, write_annex
+
+        titles = {k: f'{self._t("sec_" + k.rsplit("_", 1)[0])} ({k.rsplit("_", 1)[1]})' for k in self._tables}
+        write_annex(self._tables, titles, self.run_dir)
+        e = _html.escape
+        return [HTML(f'<p class="vx-annex">{e(self._t("annex_text", n=len(self._tables)))} '
+                     f'<a href="{XLSX}">{XLSX}</a> · <a href="{CSV_DIR}/">{CSV_DIR}/</a></p>')]
 
     # -- helpers for notebooks and tests ----------------------------------------
     def section(self, name: str) -> list:
         if name not in SECTIONS and name != "title":
             raise KeyError(f"unknown section {name!r}; one of {SECTIONS}")
-        return getattr(self, name)()
+        self._current = name
+        self._counter[name] = 0
+        for key in [k for k in self._tables if k.rsplit("_", 1)[0] == name]:
+            del self._tables[key]
+        return keep_together(getattr(self, name)())
 
     def show(self, name: str) -> None:
         from IPython.display import display
@@ -651,6 +739,31 @@ class Report:
                 else:
                     parts.append(obj.data)
         return "\n".join(parts)
+
+
+def keep_together(objs: list) -> list:
+    """A heading (and its time-basis line) in one block with the figure or table after it, so
+    that printing never leaves a heading alone at the bottom of a page."""
+    out: list = []
+    i = 0
+    while i < len(objs):
+        o = objs[i]
+        data = o.data if isinstance(o, HTML) else ""
+        if isinstance(data, str) and ('class="vx-section"' in data or 'class="vx-sub"' in data):
+            parts = [data]
+            j = i + 1
+            while j < len(objs) and isinstance(objs[j], HTML) and 'class="vx-basis"' in objs[j].data:
+                parts.append(objs[j].data)
+                j += 1
+            if j < len(objs) and isinstance(objs[j], HTML) and objs[j].data.lstrip().startswith(("<img", "<table")):
+                parts.append(objs[j].data)
+                j += 1
+            out.append(HTML('<div class="vx-keep">' + "".join(parts) + "</div>"))
+            i = j
+        else:
+            out.append(o)
+            i += 1
+    return out
 
 
 def section_ids() -> list[str]:

@@ -93,6 +93,43 @@ CSS = """
 .vx-card .l { font-size: 12px; color: #444; }
 .vx-card .ci { font-size: 11px; color: #666; }
 .vx-note { font-size: 12px; color: #555; }
-.vx-title { border-bottom: 3px solid #1f4e79; padding-bottom: 6px; }
+.vx-title { border-bottom: 3px solid #1f4e79; padding-bottom: 6px; font-size: 24px; }
+.vx-table td.num, .vx-table td:first-child { white-space: nowrap; }
+.vx-frame, .vx-sign { width: 100%; border-collapse: collapse; margin: 0 0 10px 0; }
+.vx-frame td, .vx-sign td { width: 50%; text-align: center; vertical-align: top; font-size: 13px; padding: 0; border: 0; }
+.vx-frame .rule { width: 35%; margin: 2px auto 6px auto; border-top: 1px solid #000; }
+.vx-sign td:first-child { text-align: left; font-size: 12px; }
+.vx-sign ul { margin: 2px 0; padding-left: 18px; }
+.vx-sign .space { height: 72px; }
+.b { font-weight: 700; } .i { font-style: italic; }
+.vx-info { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
+.vx-info th { text-align: left; font-weight: 600; padding: 2px 14px 2px 0; }
+.vx-info td { padding: 2px 0; }
+.vx-class { border: 1px solid #1f4e79; background: #f3f6f9; padding: 5px 9px; font-size: 12px; }
+.vx-toc { font-size: 13px; }
+.vx-toc ol { columns: 2; margin: 4px 0 0 0; }
+.vx-basis { font-size: 12px; font-style: italic; color: #444; margin: 0 0 6px 0; }
+.vx-keep { break-inside: avoid; page-break-inside: avoid; }
+@page { size: A4; margin: 14mm 13mm 16mm 13mm;
+  @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; } }
+@media print {
+  body, .jp-Notebook, main { margin: 0 !important; padding: 0 !important; }
+  /* JupyterLab's print rules keep each output whole: a long table or text then jumps a page */
+  .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output
+    { break-inside: auto !important; page-break-inside: auto !important; }
+  .vx-card { min-width: 0; flex: 1 1 0; padding: 6px 10px; }
+  .vx-card .v { font-size: 20px; }
+  .vx-headline { flex-wrap: nowrap; gap: 8px; }
+  .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon { margin: 0 !important; padding: 0 !important; }
+  .jp-RenderedHTMLCommon p { margin: 0 0 6px 0; }
+  h1, h2, h3, .vx-basis { break-after: avoid; page-break-after: avoid; }
+  h2.vx-section { margin-top: 14px; }
+  img, .vx-card, .vx-table tr, .vx-frame, .vx-sign, .vx-info, .vx-class { break-inside: avoid; page-break-inside: avoid; }
+  .vx-table thead { display: table-header-group; }
+  .vx-table { font-size: 11px; }
+  .vx-table th, .vx-table td { padding: 2px 6px; }
+  img { max-height: 150mm; width: auto !important; max-width: 100%; }
+  .vx-toc a { color: inherit; text-decoration: none; }
+}
 </style>
 """
