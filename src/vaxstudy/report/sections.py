@@ -639,8 +639,62 @@ class Report:
                      "score": self._t("col_score"), **{"r_" + c: self._t(labels[c]) for c in cols}})
         return [Markdown(self._t("quality_text")), self._table(tab)]
 
+    def _scorecard(self) -> list:
+        """District × indicator table coloured by the thresholds of scorecard.yaml, and the share
+        of districts meeting each (among those whose value can be shown)."""
+        from vaxstudy.report import scorecard as S
+
+        card = S.load_scorecard()
+        vals, hidden = S.indicator_frame(self.run_dir, self.metrics, self.k)
+        keys = [i.key for i in card.indicators if i.key in vals]
+        if vals.empty or not keys:
+            return []
+        ok = S.verdicts(vals, hidden, card)
+        names = _district_names(self.province)
+        order = sorted(vals.index, key=lambda d: _sort_name(names.get(d, d)))
+        e = _html.escape
+
+        def fmt(key, v):
+            return fmt_number(v, self.language, 2) if key == "verification_factor" else self._pct(v)
+
+        def rule(ind):
+            if ind.direction == "range":
+                return f"{fmt(ind.key, ind.low)}–{fmt(ind.key, ind.high)}"
+            return ("≥ " if ind.direction == "min" else "≤ ") + fmt(ind.key, ind.threshold)
+
+        inds = [i for i in card.indicators if i.key in keys]
+        head = "".join(f'<th class="num">{e(self._t("sc_" + i.key))}<br><span class="thr">{e(rule(i))}</span></th>'
+                       for i in inds)
+        rows, shown = [], []
+        for d in order:
+            cells, row = [], {self._t("col_district"): names.get(d, d)}
+            for i in inds:
+                h = bool(hidden.loc[d, i.key])
+                text = MARK if h else fmt(i.key, vals.loc[d, i.key])
+                cls = "hid" if ok.loc[d, i.key] is None else ("ok" if ok.loc[d, i.key] else "bad")
+                cells.append(f'<td class="num sc-{cls}">{e(text)}</td>')
+                row[self._t("sc_" + i.key)] = text
+            rows.append(f'<tr><td class="txt">{e(names.get(d, d))}</td>{"".join(cells)}</tr>')
+            shown.append(row)
+        met = []
+        for i in inds:
+            col = ok[i.key].dropna()
+            met.append(self._t("sc_met", n=fmt_int(int(col.sum()), self.language),
+                               of=fmt_int(len(col), self.language)))
+        foot = (f'<tr class="sc-foot"><td class="txt">{e(self._t("sc_met_row"))}</td>'
+                + "".join(f'<td class="num">{e(m)}</td>' for m in met) + "</tr>")
+        table = (f'<table class="vx-table vx-score"><thead><tr><th class="txt">{e(self._t("col_district"))}</th>'
+                 f'{head}</tr></thead><tbody>{"".join(rows)}{foot}</tbody></table>')
+        annex = pd.DataFrame(shown + [{self._t("col_district"): self._t("sc_met_row"),
+                                        **{self._t("sc_" + i.key): m for i, m in zip(inds, met)}}])
+        self._counter[self._current] = self._counter.get(self._current, 0) + 1
+        self._tables[f"{self._current}_{self._counter[self._current]}"] = annex
+        return [HTML(f'<h3 class="vx-sub">{e(self._t("sc_title"))}</h3>'),
+                Markdown(self._t("sc_text", version=card.version)), HTML(table)]
+
     def quality(self) -> list:
         out = [heading("quality", self.language), self._basis("period")]
+        out += self._scorecard()
         out += self._province_checks()
         out += self._worst_sites() or self._own_site_audit()
         q = self.quarantine

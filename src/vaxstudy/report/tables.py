@@ -110,6 +110,12 @@ CSS = """
 .vx-toc ol { columns: 2; margin: 4px 0 0 0; }
 .vx-basis { font-size: 12px; font-style: italic; color: #444; margin: 0 0 6px 0; }
 .vx-keep { break-inside: avoid; page-break-inside: avoid; }
+.vx-score td.sc-ok { background: #dff0d8; }
+.vx-score td.sc-bad { background: #f8d7da; }
+.vx-score td.sc-hid { background: #f1f1f1; color: #777; }
+.vx-score th .thr { font-weight: 400; font-size: 10px; color: #555; }
+.vx-score tr.sc-foot td { font-weight: 600; border-top: 2px solid #999; }
+.vx-score { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 @page { size: A4; margin: 14mm 13mm 16mm 13mm;
   @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; } }
 @media print {
