@@ -87,3 +87,12 @@ def test_html_lang_follows_the_report_language():
 
     assert set_lang('<!DOCTYPE html>\n<html lang="en">\n<head>', "vi") == '<!DOCTYPE html>\n<html lang="vi">\n<head>'
     assert set_lang("<html><head>", "vi") == '<html lang="vi"><head>'
+
+
+def test_quarantine_reasons_and_tables_in_vietnamese():
+    assert i18n.reason_label("missing site_id") == "Thiếu mã điểm tiêm"
+    assert i18n.reason_label("unparseable date vaccination_date") == "Không đọc được ngày ở cột ngày tiêm"
+    assert i18n.reason_label("sex is not M or F") == "Giá trị không hợp lệ ở cột giới tính"
+    assert i18n.reason_label("something nobody foresaw") == "Lý do khác (xem quarantine.csv)"
+    assert i18n.reason_label("missing site_id", "en") == "missing site_id"
+    assert i18n.table_label("vaccinations") == "Tiêm chủng"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -154,3 +155,32 @@ def level_label(comparison: str, level: str, language: str = DEFAULT_LANGUAGE) -
         if key in cat["levels"]:
             return f"{comp}: " + cat["levels"][key].format(part=comp.lower())
     return f"{comp}: " + t("level_other", lang)
+
+
+_REASONS = (  # value-free quarantine reasons of ingest (report.data.generic_reason) -> label key
+    (re.compile(r"^missing (\w+)$"), "reason_missing"),
+    (re.compile(r"^unparseable date (\w+)$"), "reason_unparseable_date"),
+    (re.compile(r"^impossible date (\w+)$"), "reason_impossible_date"),
+    (re.compile(r"^(\w+) is not .*$"), "reason_invalid"),
+    (re.compile(r"^duplicate (\w+)$"), "reason_duplicate"),
+    (re.compile(r"^(site_id) not in sites.*$"), "reason_unknown_site"),
+)
+
+
+def reason_label(reason: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """A quarantine reason in words of `language` ('missing site_id' -> 'Thiếu mã điểm tiêm');
+    English keeps ingest's wording; a reason without a pattern is named only generically."""
+    lang = check_language(language)
+    if lang == "en":
+        return reason
+    fields = catalogue(lang)["fields"]
+    for pattern, key in _REASONS:
+        m = pattern.match(reason.strip())
+        if m:
+            return t(key, lang, field=fields.get(m.group(1), m.group(1)))
+    return t("reason_other", lang)
+
+
+def table_label(table: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """An input table's name in words ('vaccinations' -> 'Tiêm chủng'); unknown names as is."""
+    return t_or(f"table_{table}", table, language)

@@ -24,7 +24,7 @@ from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
 from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t, t_or
-from vaxstudy.report.i18n import check_label, check_order
+from vaxstudy.report.i18n import check_label, check_order, reason_label, table_label
 from vaxstudy.report.suppress import MARK, primary_mask, suppress_counts, suppress_rates
 
 SECTIONS = (
@@ -704,6 +704,9 @@ class Report:
         elif q.empty:
             out.append(Markdown(self._t("quarantine_none")))
         else:
+            q = q.assign(table_name=[table_label(x, self.language) for x in q["table_name"]],
+                         reason=[reason_label(x, self.language) for x in q["reason"]])
+            q = q.groupby(["table_name", "reason"], as_index=False, sort=False)["rows"].sum()
             sup = suppress_counts(q, ["rows"], self.k)
             tab = T.format_table(q, {"table_name": T.text(), "reason": T.text(), "rows": T.count(self.language)},
                                  mask=sup.mask,
@@ -719,8 +722,10 @@ class Report:
         if isinstance(rv, dict) and rv.get("n_reviewed"):
             out.append(Markdown(self._t("methods_review", n=fmt_int(rv["n_reviewed"], self.language))))
         notes = self.metrics.get("notes")
-        if isinstance(notes, list) and notes:
-            out.append(Markdown("\n".join(f"- {n}" for n in notes)))
+        if isinstance(notes, list) and notes:  # the estimate writes them in English: named, not quoted, in vi
+            out.append(Markdown(self._t("notes_text", n=fmt_int(len(notes), self.language))))
+            if self.language == "en":
+                out.append(Markdown("\n".join(f"- {n}" for n in notes)))
         return out + [self.signature()]
 
     def manifest(self) -> list:
