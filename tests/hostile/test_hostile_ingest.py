@@ -225,3 +225,16 @@ def test_accounting_holds_on_a_mix_of_bad_rows(folder, tmp_path):
     read, loaded, quar = accounting(db)["vaccinations"]
     assert (read, loaded, quar) == (7, 4, 3)
     assert not math.isnan(record_rates_of(db)["missing_entry_rate"])
+
+
+def test_the_new_quarantine_reasons_read_in_the_report_language(folder, tmp_path):
+    from vaxstudy.report.data import generic_reason
+    from vaxstudy.report.i18n import reason_label
+
+    vac = VAC + ["r5,s5,X,2022,M,,,40,412,16681,2021-07-01,1,AZ,S1,2021-07-01",
+                 "r6,s6,X,1980,M,,,40,412,16681,2021-07-05,1,AZ,S1,2021-07-04",
+                 "r7,s7,X,1980,M,,,40,412,16681,2021-07-05,1,AZ,S9,2021-07-05"]
+    reasons = [r[3] for r in quarantine_rows(_ingest(folder(vaccinations=vac), tmp_path))]
+    labels = [reason_label(generic_reason(r), "vi") for r in reasons]
+    assert labels == ["Ngày tiêm trước ngày sinh", "Ngày nhập trước ngày tiêm",
+                      "Mã điểm tiêm không có trong danh sách điểm tiêm"]

@@ -164,6 +164,8 @@ _REASONS = (  # value-free quarantine reasons of ingest (report.data.generic_rea
     (re.compile(r"^(\w+) is not .*$"), "reason_invalid"),
     (re.compile(r"^duplicate (\w+)$"), "reason_duplicate"),
     (re.compile(r"^(site_id) not in sites.*$"), "reason_unknown_site"),
+    (re.compile(r"^vaccinated before birth()$"), "reason_before_birth"),  # vaxstudy.integrity
+    (re.compile(r"^entered before given()$"), "reason_entered_before_given"),
 )
 
 
