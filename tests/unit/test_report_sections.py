@@ -338,3 +338,23 @@ def test_frame_defaults_and_a_bad_frame_file(tmp_path):
     ok = tmp_path / "ok.yaml"
     ok.write_text("issuer: Sở Y tế Hà Tĩnh\nreport_date: 2021-11-15\n", encoding="utf-8")
     assert load_frame(ok).report_date == date(2021, 11, 15)
+
+
+def test_weekly_cumulative_coverage_and_its_thinning(run):
+    from vaxstudy.report import data as rdata
+
+    run_dir, db, inputs = run
+    con = rdata.connect(db)
+    try:
+        w = rdata.weekly_cumulative_coverage(con, "40", "2021-10-31")
+    finally:
+        con.close()
+    assert set(w.columns) == {"week", "district_code", "dose1", "dose2"}
+    for _, g in w.groupby("district_code"):
+        assert (g["dose1"].diff().dropna() >= 0).all() and (g["dose2"] <= g["dose1"]).all()  # cumulative
+    assert w.groupby("week")["dose1"].sum().iloc[-1] > 200  # most of the 316 adults had a first dose
+    keep = F.thin_cumulative([0, 0, 3, 12, 14, 25, 25], threshold=10)
+    assert keep.tolist() == [True, True, False, True, False, True, True]  # no step below 10 drawn
+    html = "".join(o.data for o in Report(run_dir=run_dir, db_path=db, period_start="2021-09-01",
+                                           period_end="2021-10-31").section("coverage_district"))
+    assert "Diễn biến bao phủ theo tuần" in html and "kỳ trước cùng độ dài" in html

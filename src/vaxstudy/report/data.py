@@ -211,6 +211,43 @@ def adult_population(con, province: str, period_end) -> pd.DataFrame:
     return df
 
 
+def weekly_cumulative_coverage(con, province: str, period_end) -> pd.DataFrame:
+    """week (Monday), district_code, dose1, dose2: register adults (aged >= 18 at period_end) of the
+    province with a linked, non-duplicate dose (two distinct days for dose2) dated by the end of
+    that week, cumulative from the first dose in the data. Empty without record_links."""
+    if not {"record_links", "population"} <= tables(con):
+        return pd.DataFrame({"week": [], "district_code": [], "dose1": [], "dose2": []})
+    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    dup = "coalesce(l.is_duplicate_dose, false)" if "is_duplicate_dose" in columns(con, "record_links") else "false"
+    df = con.execute(f"""
+        WITH adults AS (
+            SELECT person_id, {_pad('district_code', 3)} district_code
+            FROM (SELECT DISTINCT ON (person_id) * FROM population)
+            WHERE {_pad('province_code', 2)} = $prov
+              AND date_diff('year', CAST(date_of_birth AS DATE), CAST($end AS DATE))
+                  - CASE WHEN strftime(CAST(date_of_birth AS DATE), '%m-%d') > strftime(CAST($end AS DATE), '%m-%d')
+                         THEN 1 ELSE 0 END >= 18),
+        days AS (
+            SELECT DISTINCT CAST(l.person_id AS VARCHAR) person_id, CAST(v.vaccination_date AS DATE) d
+            FROM record_links l JOIN {vt} v ON CAST(v.record_id AS VARCHAR) = CAST(l.record_id AS VARCHAR)
+            WHERE l.person_id IS NOT NULL AND NOT {dup} AND CAST(v.vaccination_date AS DATE) <= CAST($end AS DATE)),
+        firsts AS (
+            SELECT person_id, min(d) d1, list_sort(list(d))[2] d2 FROM days GROUP BY 1)
+        SELECT a.district_code, CAST(date_trunc('week', f.d1) AS DATE) w1, CAST(date_trunc('week', f.d2) AS DATE) w2
+        FROM adults a JOIN firsts f ON CAST(a.person_id AS VARCHAR) = f.person_id""",
+        {"prov": str(province).zfill(2), "end": _iso(period_end)}).df()
+    if df.empty:
+        return pd.DataFrame({"week": [], "district_code": [], "dose1": [], "dose2": []})
+    end_week = pd.Timestamp(_iso(period_end)).to_period("W-SUN").start_time
+    weeks = pd.date_range(pd.to_datetime(df["w1"]).min(), end_week, freq="7D")
+    out = []
+    for d, g in df.groupby("district_code"):
+        n1 = pd.to_datetime(g["w1"]).value_counts().reindex(weeks, fill_value=0).cumsum()
+        n2 = pd.to_datetime(g["w2"].dropna()).value_counts().reindex(weeks, fill_value=0).cumsum()
+        out.append(pd.DataFrame({"week": weeks, "district_code": d, "dose1": n1.to_numpy(), "dose2": n2.to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
 _REASON_VALUE = re.compile(r"\s*(=|:|\().*$")
 
 

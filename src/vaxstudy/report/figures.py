@@ -90,7 +90,7 @@ def coverage_bars(
     """
     labels = [str(x) for x in df[label_col]]
     n = len(labels)
-    fig = _figure(8.5, max(2.2, 0.17 * n * max(1, len(rate_cols)) + 1.2))
+    fig = _figure(8.5, max(2.2, 0.13 * n * max(1, len(rate_cols)) + 1.2))
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         height = 0.8 / len(rate_cols)
@@ -141,7 +141,7 @@ def entry_gap_chart(weekly: pd.DataFrame, *, language: str = "vi",
     (or hidden so it cannot be recovered from the published totals) is left
     out of the line and marked.
     """
-    fig = _figure(9, 3.6)
+    fig = _figure(9, 3.0)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if weekly.empty:
@@ -303,7 +303,7 @@ def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
 def match_weights_chart(weights: pd.DataFrame, *, language: str = "vi") -> Figure:
     """Splink model: match weight log2(m/u) of each comparison level (a replot of Splink's chart)."""
     n = len(weights)
-    fig = _figure(8.5, max(2.0, 0.15 * n + 1.0))
+    fig = _figure(8.5, max(2.0, 0.115 * n + 0.9))
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         if n == 0:
@@ -354,6 +354,79 @@ def link_basis_chart(basis: pd.DataFrame, *, language: str = "vi",
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False, fontsize=9)
         ax.set_title(t("fig_basis", language), loc="left")
     return fig
+
+
+def thin_cumulative(counts: Sequence[float], threshold: int = SUPPRESSION_THRESHOLD) -> np.ndarray:
+    """Which points of a cumulative count series can be drawn: each drawn point differs from the
+    drawn one before it by 0 or by at least `threshold`, so no small weekly count can be read
+    off by subtraction (the line joins the drawn points)."""
+    keep = np.zeros(len(counts), dtype=bool)
+    last = 0.0
+    for i, c in enumerate(np.asarray(counts, dtype=float)):
+        if c - last == 0 or c - last >= threshold:
+            keep[i] = True
+            last = c
+    return keep
+
+
+def _month_axis(ax, language: str, short: bool = False) -> None:
+    """Month ticks: 04/2021 (vi) or Apr 2021 (en); every third month as 4/21 in small panels."""
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)) if short
+                               else mdates.MonthLocator(bymonthday=1, interval=2))
+    if short:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: mdates.num2date(v).strftime("%-m/%y")))
+        return
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: fmt_date(mdates.num2date(v), language)[3:] if language == "vi"
+        else mdates.num2date(v).strftime("%b %Y")))
+
+
+def coverage_trend_charts(weekly: pd.DataFrame, adults: Mapping[str, float], names: Mapping[str, str], *,
+                          language: str = "vi", threshold: int = SUPPRESSION_THRESHOLD,
+                          ncols: int = 7) -> tuple[Figure, Figure]:
+    """Weekly cumulative coverage (≥ 1 and ≥ 2 doses) of the province, and small multiples by district.
+
+    `weekly`: week, district_code, dose1, dose2 (cumulative persons); `adults`: {district: adults}.
+    Points are thinned with `thin_cumulative`; a district with fewer than `threshold` adults is left out."""
+    weeks = sorted(pd.to_datetime(weekly["week"]).unique())
+    prov = weekly.groupby("week")[["dose1", "dose2"]].sum().reindex(weeks, fill_value=0)
+    total = float(sum(adults.values()))
+    fig_p = _figure(8.5, 2.3)
+    with matplotlib.rc_context(RC):
+        ax = fig_p.add_subplot()
+        for col in ("dose1", "dose2"):
+            keep = thin_cumulative(prov[col].to_numpy(), threshold)
+            x = np.asarray(weeks)[keep]
+            ax.plot(x, prov[col].to_numpy()[keep] / total, color=COLORS[col], linewidth=2, label=t(col, language))
+        ax.set_ylim(0, 1)
+        _pct_axis(ax, language, "y")
+        _month_axis(ax, language)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.legend(loc="upper left", frameon=False, fontsize=9)
+        ax.set_title(t("fig_trend_province", language), loc="left")
+    dists = [d for d in sorted(adults, key=lambda d: str(names.get(d, d))) if adults[d] >= threshold
+             and d in set(weekly["district_code"])]
+    nrows = max(1, -(-len(dists) // ncols))
+    fig_d = _figure(8.5, 0.4 + 1.0 * nrows)
+    with matplotlib.rc_context(RC):
+        axes = fig_d.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+        for k, ax in enumerate(axes.flat):
+            if k >= len(dists):
+                ax.set_axis_off()
+                continue
+            d = dists[k]
+            g = weekly[weekly["district_code"] == d].set_index("week").reindex(weeks).fillna(0)
+            for col in ("dose1", "dose2"):
+                keep = thin_cumulative(g[col].to_numpy(), threshold)
+                ax.plot(np.asarray(weeks)[keep], g[col].to_numpy()[keep] / adults[d], color=COLORS[col], linewidth=1.4)
+            ax.set_title(str(names.get(d, d)), fontsize=8, loc="left", pad=2)
+            ax.set_ylim(0, 1)
+            ax.grid(axis="y", color="#eeeeee", linewidth=0.5)
+            ax.tick_params(labelsize=6)
+        _pct_axis(axes.flat[0], language, "y")
+        _month_axis(axes.flat[0], language, short=True)
+        fig_d.suptitle(t("fig_trend_districts", language), x=0.01, ha="left", fontsize=11)
+    return fig_p, fig_d
 
 
 def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float]], *,

@@ -50,7 +50,7 @@ HEADLINE_RATES = (
     "late_entry_rate",
     "never_entered_rate",
 )
-TOP_SITES = 15
+TOP_SITES = 10
 QUALITY_COLS = ("missing_id", "invalid_id", "invalid_phone", "dob_year_only", "no_dob",
                 "bad_commune", "late_entry")
 
@@ -169,6 +169,10 @@ class Report:
     @property
     def basis(self) -> pd.DataFrame | None:
         return self._db(rdata.link_basis, *self._scope())
+
+    @property
+    def weekly_coverage(self) -> pd.DataFrame | None:
+        return self._db(rdata.weekly_cumulative_coverage, self.province, self.period_end)
 
     @property
     def quarantine(self) -> pd.DataFrame | None:
@@ -372,7 +376,36 @@ class Report:
         df = _sort_districts(df, "coverage_dose1", hidden)
         out += self._coverage_block(df, "label", self._t("fig_coverage_district"), self._t("col_district"),
                                     reference=True)
-        return out
+        return out + self._trends()
+
+    def _trends(self) -> list:
+        """Weekly cumulative coverage as recorded (linked register adults), province and districts,
+        with the change over the period and over the previous period of the same length."""
+        w, adults = self.weekly_coverage, self.adults
+        if w is None or w.empty or adults is None or adults.empty:
+            return []
+        per = {str(k): float(v) for k, v in adults.groupby("district_code")["n"].sum().items()}
+        fig_p, fig_d = F.coverage_trend_charts(w, per, _district_names(self.province), language=self.language,
+                                               threshold=self.k)
+        total = float(sum(per.values()))
+        prov = w.groupby("week")[["dose1", "dose2"]].sum()
+
+        def at(day, col):  # cumulative share at the end of the week holding `day` (0 before any dose)
+            s = prov.loc[prov.index <= pd.Timestamp(day), col]
+            return float(s.iloc[-1]) / total if len(s) else 0.0
+
+        start, end = pd.Timestamp(self.period_start), pd.Timestamp(self.period_end)
+        day = pd.Timedelta(days=1)
+        prev_start, prev_end = start - (end - start) - day, start - day
+        pts = lambda x: fmt_number(100 * x, self.language, 1)  # noqa: E731
+        words = self._t("trend_text", end=self._date(end), prev_start=self._date(prev_start),
+                        prev_end=self._date(prev_end), d1=self._pct(at(end, "dose1")), d2=self._pct(at(end, "dose2")),
+                        c1=pts(at(end, "dose1") - at(prev_end, "dose1")),
+                        c2=pts(at(end, "dose2") - at(prev_end, "dose2")),
+                        p1=pts(at(prev_end, "dose1") - at(prev_start - day, "dose1")),
+                        p2=pts(at(prev_end, "dose2") - at(prev_start - day, "dose2")))
+        return [HTML(f'<h3 class="vx-sub">{_html.escape(self._t("sub_trends"))}</h3>'), self._basis("cumulative"),
+                image(fig_p), Markdown(words), image(fig_d)]
 
     def coverage_age_sex(self) -> list:
         out = [heading("coverage_age_sex", self.language), self._basis("cumulative")]
@@ -737,8 +770,8 @@ class Report:
         params = pd.DataFrame({"k": [t_or(f"param_{k}", k, self.language) for k in man.get("parameters", {})],
                                "v": [self._param_value(v) for v in man.get("parameters", {}).values()]})
         params.columns = [self._t("m_parameter"), self._t("col_value")]
-        files = pd.DataFrame({"f": list(man.get("inputs", {}).get("sha256", {}).keys()),
-                              "h": list(man.get("inputs", {}).get("sha256", {}).values())})
+        files = pd.DataFrame({"f": list(man.get("inputs", {}).get("sha256", {}).keys()),  # in full in manifest.json
+                              "h": [h[:16] + "…" for h in man.get("inputs", {}).get("sha256", {}).values()]})
         files.columns = [self._t("m_file"), "SHA-256"]
         pk = {"python": man.get("python"), **(man.get("packages") or {})}
         pkgs = pd.DataFrame({"p": list(pk.keys()), "v": [v or "–" for v in pk.values()]})
@@ -747,8 +780,9 @@ class Report:
         times = pd.DataFrame({"s": [t_or(f"stage_{k}", k, self.language) for k in tm],
                               "v": [fmt_number(v, self.language, 1) for v in tm.values()]})
         times.columns = [self._t("m_stage"), self._t("m_seconds")]
-        out += [self._table(params, numeric_cols=[]), self._table(files, numeric_cols=[]),
+        tabs = [self._table(params, numeric_cols=[]), self._table(files, numeric_cols=[]),
                 self._table(pkgs, numeric_cols=[]), self._table(times)]
+        out.append(HTML('<div class="vx-manifest">' + "".join(x.data for x in tabs) + "</div>"))
         return out + self.annex()
 
     def _param_value(self, v) -> str:

@@ -132,9 +132,11 @@ CSS = """
   h2.vx-section { margin-top: 14px; }
   img, .vx-card, .vx-table tr, .vx-frame, .vx-sign, .vx-info, .vx-class { break-inside: avoid; page-break-inside: avoid; }
   .vx-table thead { display: table-header-group; }
-  .vx-table { font-size: 11px; }
+  .vx-table { font-size: 10.5px; }
+  .vx-manifest .vx-table { font-size: 9px; }
+  .vx-manifest { display: flex; flex-wrap: wrap; gap: 0 18px; }
   .vx-table th, .vx-table td { padding: 2px 6px; }
-  img { max-height: 150mm; width: auto !important; max-width: 100%; }
+  img { max-height: 110mm; width: auto !important; max-width: 100%; }
   .vx-toc a { color: inherit; text-decoration: none; }
 }
 </style>
