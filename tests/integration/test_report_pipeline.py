@@ -98,6 +98,8 @@ def test_manifest(single, small_province):
 
 def test_report_all_two_provinces_two_periods_one_failing(single, small_province, tmp_path):
     out, run = single
+    empty = tmp_path / "province_42_without_tables"
+    empty.mkdir()
     cfg = tmp_path / "reports.yaml"
     cfg.write_text(f"""
 out: {tmp_path / 'batch'}
@@ -106,7 +108,7 @@ provinces:
   - code: "40"
     data: {small_province}
   - code: "42"
-    data: {tmp_path / 'no_such_folder'}
+    data: {empty}
 periods:
   - {PERIOD}
   - 2021-10-01:2021-10-31
@@ -121,7 +123,10 @@ periods:
         assert f'href="{name}/report.html"' in html
         man = json.loads((tmp_path / "batch" / name / "manifest.json").read_text())
         assert man["parameters"]["model_path"] == str(run / "link_model.json")  # the saved model reused
-    assert html.count(">lỗi<") == 2 and "ingest" in html and "does not exist" in html
+    # a folder without the tables fails at ingest (a missing folder is refused before anything runs)
+    assert html.count(">lỗi<") == 2 and "ingest" in html and "not found" in html
+    for name in ("40_2021-09-01_2021-10-31", "40_2021-10-01_2021-10-31"):  # each report shows its trend
+        assert "Diễn biến bao phủ theo tuần" in (tmp_path / "batch" / name / "report.html").read_text(encoding="utf-8")
     assert len(IMG.findall(html)) == 1  # the trend of the province that worked
     # same inputs (data, seed, and the model the first run trained) -> the same figures
     again = IMG.findall((tmp_path / "batch" / "40_2021-09-01_2021-10-31" / "report.html").read_text())
