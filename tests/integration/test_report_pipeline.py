@@ -127,7 +127,7 @@ periods:
     assert html.count(">lỗi<") == 2 and "ingest" in html and "not found" in html
     for name in ("40_2021-09-01_2021-10-31", "40_2021-10-01_2021-10-31"):  # each report shows its trend
         assert "Diễn biến bao phủ theo tuần" in (tmp_path / "batch" / name / "report.html").read_text(encoding="utf-8")
-    assert len(IMG.findall(html)) == 1  # the trend of the province that worked
+    assert len(IMG.findall(html)) == 2  # the coverage and quality series of the province that worked
     # same inputs (data, seed, and the model the first run trained) -> the same figures
     again = IMG.findall((tmp_path / "batch" / "40_2021-09-01_2021-10-31" / "report.html").read_text())
     first = IMG.findall((run / "report.html").read_text())

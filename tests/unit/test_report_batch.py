@@ -103,7 +103,7 @@ def test_batch_continues_past_failures_and_indexes_everything(tmp_path, monkeypa
     assert 'href="40_2021-09-01_2021-09-30/report.html"' in html
     assert "81.2%" in html and "80.0%–82.0%" in html
     assert html.count(">failed<") == 3 and "cell 5" in html
-    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 1  # one trend: province 40
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 2  # province 40: coverage, quality
 
 
 def test_index_trend_is_per_province_and_vietnamese_by_default(tmp_path):
@@ -114,7 +114,9 @@ def test_index_trend_is_per_province_and_vietnamese_by_default(tmp_path):
     html = write_index(entries, tmp_path).read_text(encoding="utf-8")
     assert "Danh sách báo cáo tỉnh" in html and "Nghệ An (40)" in html and "Hà Tĩnh (42)" in html
     assert "70,0%" in html
-    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 2
+    # per province: coverage across periods, and the duplicate / missing / unmatched rates across periods
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) == 4
+    assert "Tỷ lệ nhập trùng, chưa nhập và không khớp theo giai đoạn" in html
 
 
 def test_config_backend_and_spark_master(tmp_path):

@@ -271,8 +271,14 @@ def write_index(entries: list[BatchEntry], out: str | Path, *, language: str = "
                                      "coverage_dose2": [e.metrics.get("coverage_dose2") for e in ok]},
                             language=language)
         png = base64.b64encode(F.to_png(fig)).decode()
+        fig_q = F.trend_chart(labels, {k: [e.metrics.get(k) for e in ok] for k in
+                                       ("duplicate_dose_rate", "missing_entry_rate", "unlinked_record_rate")},
+                              language=language)
+        png_q = base64.b64encode(F.to_png(fig_q)).decode()
         trends.append(f'<div class="trend"><h3>{_html.escape(pname(code))}</h3>'
-                      f'<img alt="trend {code}" src="data:image/png;base64,{png}"></div>')
+                      f'<img alt="{_html.escape(t("index_trend", language))} {code}" src="data:image/png;base64,{png}">'
+                      f'<img alt="{_html.escape(t("index_trend_quality", language))} {code}" '
+                      f'src="data:image/png;base64,{png_q}"></div>')
     n_failed = sum(not e.ok for e in entries)
     doc = f"""<!DOCTYPE html>
 <html lang="{language}"><head><meta charset="utf-8"><title>{_html.escape(t("index_title", language))}</title>

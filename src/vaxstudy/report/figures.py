@@ -22,7 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from vaxstudy.config import SUPPRESSION_THRESHOLD  # noqa: E402
-from vaxstudy.report.i18n import fmt_date, fmt_number, fmt_pct, level_label, t  # noqa: E402
+from vaxstudy.report.i18n import fmt_date, fmt_number, fmt_pct, level_label, t, t_or  # noqa: E402
 from vaxstudy.report.suppress import MARK, suppress_series  # noqa: E402
 
 DPI = 100
@@ -429,19 +429,33 @@ def coverage_trend_charts(weekly: pd.DataFrame, adults: Mapping[str, float], nam
     return fig_p, fig_d
 
 
+QUALITY_COLORS = {"duplicate_dose_rate": "#c0392b", "missing_entry_rate": "#f0ad4e",
+                  "unlinked_record_rate": "#6c5b7b"}
+
+
 def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float]], *,
-                language: str = "vi") -> Figure:
-    """Small line chart of rates across periods (the batch index)."""
+                language: str = "vi", title: str | None = None) -> Figure:
+    """Small line chart of rates across periods (the batch index): coverage on a 0–100% axis,
+    other rates (duplicate, missing, unlinked) on an axis from 0 to their largest value."""
     fig = _figure(4.4, 1.6)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()
         x = np.arange(len(periods))
+        coverage = all("coverage" in name for name in series)
+        top = 0.0
         for name, vals in series.items():
-            key = "dose1" if "dose1" in name else "dose2"
-            ax.plot(x, np.asarray(vals, dtype=float), marker="o", markersize=3,
-                    color=COLORS.get(key, COLORS["bar"]), label=t(key, language))
+            v = np.asarray([np.nan if x is None else x for x in vals], dtype=float)
+            top = max(top, np.nanmax(v) if np.isfinite(v).any() else 0.0)
+            if coverage:
+                key = "dose1" if "dose1" in name else "dose2"
+                color, label = COLORS.get(key, COLORS["bar"]), t(key, language)
+            else:
+                color, label = QUALITY_COLORS.get(name, COLORS["muted"]), t_or(f"sc_{name}", name, language)
+            ax.plot(x, v, marker="o", markersize=3, color=color, label=label)
         ax.set_xticks(x, list(periods), fontsize=7)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1 if coverage else max(0.01, top * 1.25))
+        if title:
+            ax.set_title(title, loc="left", fontsize=8)
         _pct_axis(ax, language, "y")
         ax.tick_params(labelsize=7)
         # beside the plot, not over it: a legend inside covers the lines at the top or bottom
