@@ -24,7 +24,8 @@ def _rec(**kw):
         phone="0912345678", district_code="412", commune_code="16681",
         dob_swapped=dt.date(1980, 7, 3), id_prefix="040180", name_key="hoa nguyen thi",
         name_rot="thi hoa nguyen", year_only_birth_year=None, dob_no_address=None,
-        year_no_address=None, birth_md=307, id_head="12:040180", id_tail="12:23456",
+        year_no_address=None, birth_md=307, md_no_address=None, birth_decade=198,
+        id_head="12:040180", id_tail="12:23456",
     )
     base.update(kw)
     if "name_key" not in kw:  # as prepare.py derives it: the ASCII name's words sorted
@@ -49,7 +50,7 @@ def _level(comparison: str, left: dict, right: dict) -> str:
     con = duckdb.connect()
     types = {"dob": "DATE", "dob_swapped": "DATE", "birth_year": "INTEGER",
              "year_only_birth_year": "INTEGER", "dob_no_address": "DATE", "year_no_address": "INTEGER",
-             "birth_md": "INTEGER"}
+             "birth_md": "INTEGER", "md_no_address": "INTEGER", "birth_decade": "INTEGER"}
     sel = ", ".join(
         f"CAST(? AS {types.get(c, 'VARCHAR')}) AS \"{c}_{side}\""
         for side in ("l", "r") for c in cols

@@ -151,6 +151,10 @@ def _layered_select(source: str, present: set[str], *, register: bool, extra: li
         "CASE WHEN dob IS NULL THEN birth_year END AS year_only_birth_year",
         # day and month of birth without the year (a wrong year leaves it intact)
         "CAST(month(dob) * 100 + day(dob) AS INTEGER) AS birth_md",
+        "CASE WHEN district_code IS NULL AND commune_code IS NULL "
+        "THEN CAST(month(dob) * 100 + day(dob) AS INTEGER) END AS md_no_address",
+        # the decade of birth: the second field of the name + commune rule
+        "CAST(floor(COALESCE(birth_year, year(dob)) / 10) AS INTEGER) AS birth_decade",
         # the ID cut in two, each half tagged with the length: for n digits, the first
         # floor(n/2) and the last n - floor(n/2) - 1 (the digit between belongs to neither),
         # so one changed digit or two adjacent digits swapped leave one half intact

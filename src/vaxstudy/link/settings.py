@@ -18,6 +18,8 @@ columns that :mod:`vaxstudy.link.prepare` derives for linkage:
 * ``dob_no_address``, ``year_no_address``  dob / birth_year of rows typed
   without any residence (NULL otherwise), for the same purpose;
 * ``birth_md``     month * 100 + day of birth (NULL for a year alone): survives a wrong year;
+  ``md_no_address`` the same for rows typed without any residence; ``birth_decade``
+  the year of birth // 10;
 * ``id_head``, ``id_tail``  the ID's first floor(n/2) and last n - floor(n/2) - 1 digits,
   tagged with its length: one changed digit or two swapped neighbours leave one intact.
 
@@ -62,6 +64,8 @@ DERIVED_COLUMNS: tuple[str, ...] = (
     "dob_no_address",
     "year_no_address",
     "birth_md",
+    "md_no_address",
+    "birth_decade",
     "id_head",
     "id_tail",
 )
@@ -365,15 +369,22 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     ),
     "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
     # -- routes that survive one wrong field the rules above all share (docs/linkage.md,
-    # *The single-error guarantee*): the year (name + day and month, no place, so also a
-    # wrong district; day and month + given name, or + surname and middle name, in the
-    # commune, so also a name part), the district (date + surname + given name, no place either), the whole
-    # date (name + commune: a lunar or placeholder birthday), and the ID's second half (one
-    # digit changed or two swapped in the first, with the name, the year or the given name).
-    # The first half is not a route: a CCCD's first half is its birth province, sex and year,
-    # and with a name it joined every namesake born that year in the province (224k pairs
-    # at scale 0.1, the most of any rule) for routes the name and date rules already give.
-    "name+daymonth": 'l."name_key" = r."name_key" AND l."birth_md" = r."birth_md"',
+    # *The single-error guarantee*): the year (name + day and month, in the district or
+    # for rows without an address; day and month + given name, or + surname and middle
+    # name, in the commune, so also with a name part wrong), the district (date + surname +
+    # given name, no place), day and month (name + commune + decade: a lunar or placeholder
+    # birthday), and the ID's second half (one digit changed or two swapped in the first,
+    # with the name, the year or the given name). Name + day and month in the whole
+    # province and name + commune alone scored 4.4 and 4.2 million pairs at full scale
+    # (blocks of namesakes grow with the square of the population), so each got a second
+    # field (the district; the decade of birth) rather than being dropped. The ID's first
+    # half is not a route: a CCCD's first half is its birth province, sex and year, and
+    # with a name it joined every namesake born that year in the province.
+    "name+daymonth+district": (
+        'l."name_key" = r."name_key" AND l."birth_md" = r."birth_md" '
+        'AND l."district_code" = r."district_code"'
+    ),
+    "noaddress:name+daymonth": 'l."name_key" = r."name_key" AND l."birth_md" = r."md_no_address"',
     "dob+surname+given": (
         'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."given_name_ascii" = r."given_name_ascii"'
@@ -386,7 +397,10 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'l."birth_md" = r."birth_md" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."commune_code" = r."commune_code"'
     ),
-    "name+commune": 'l."name_key" = r."name_key" AND l."commune_code" = r."commune_code"',
+    "name+commune+decade": (
+        'l."name_key" = r."name_key" AND l."commune_code" = r."commune_code" '
+        'AND l."birth_decade" = r."birth_decade"'
+    ),
     "id_tail+name": 'l."id_tail" = r."id_tail" AND l."name_key" = r."name_key"',
     "id_tail+year": 'l."id_tail" = r."id_tail" AND l."birth_year" = r."birth_year"',
     "id_tail+given": 'l."id_tail" = r."id_tail" AND l."given_name_ascii" = r."given_name_ascii"',
