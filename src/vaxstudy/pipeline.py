@@ -237,6 +237,9 @@ def render_period(prepared: Prepared, period_start: str, period_end: str, out: s
                                   backend=backend if backend is not None else prepared.engine)
             if prepared.quarantine_path.exists():
                 shutil.copy2(prepared.quarantine_path, tmp / "quarantine.csv")
+            official = Path(prepared.data_dir) / "official_population.csv"  # aggregates: beside the report
+            if official.exists():
+                shutil.copy2(official, tmp / official.name)
         params = {
             "data_dir": str(prepared.data_dir),
             "province": prepared.province,

@@ -358,3 +358,27 @@ def test_weekly_cumulative_coverage_and_its_thinning(run):
     html = "".join(o.data for o in Report(run_dir=run_dir, db_path=db, period_start="2021-09-01",
                                            period_end="2021-10-31").section("coverage_district"))
     assert "Diễn biến bao phủ theo tuần" in html and "kỳ trước cùng độ dài" in html
+
+
+def test_denominator_check_against_the_official_count(run, tmp_path):
+    import shutil
+
+    from vaxstudy.report.denominator import load_official
+
+    run_dir, db, _ = run
+    rd = tmp_path / "run"
+    shutil.copytree(run_dir, rd)
+    (rd / "official_population.csv").write_text(
+        "district,age_group,count\n412,18-29,80\n412,30-49,80\n412,0-17,999\n413,18-29,120\n", encoding="utf-8")
+    html = "".join(o.data for o in Report(run_dir=rd, db_path=db, period_start="2021-09-01",
+                                           period_end="2021-10-31").section("coverage_district"))
+    assert "Kiểm tra mẫu số" in html
+    row = re.search(r'<tr><td class="txt">[^<]*</td><td class="num">160</td><td class="num">160</td>'
+                    r'<td class="num">([^<]*)</td><td class="txt">([^<]*)</td>', html)
+    assert row and row.groups() == ("1,00", "")  # the under-18 row left out
+    assert re.search(r'<td class="num">90</td><td class="num">120</td><td class="num">0,75</td>'
+                     r'<td class="txt">ngoài 0,9–1,1</td>', html)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("district,count\nVinh,1000\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.csv: column district .*\['Vinh'\]"):
+        load_official(bad)

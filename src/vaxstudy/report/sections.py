@@ -376,7 +376,36 @@ class Report:
         df = _sort_districts(df, "coverage_dose1", hidden)
         out += self._coverage_block(df, "label", self._t("fig_coverage_district"), self._t("col_district"),
                                     reference=True)
-        return out + self._trends()
+        return out + self._denominator() + self._trends()
+
+    def _denominator(self) -> list:
+        """Register adults ÷ official population by district, when official_population.csv is given."""
+        from vaxstudy.report import denominator as D
+
+        path = self.run_dir / D.FILE
+        adults = self.adults
+        if not path.exists() or adults is None or adults.empty:
+            return []
+        reg = adults.groupby("district_code")["n"].sum().astype(float)
+        df = D.compare(reg, D.load_official(path))
+        names = _district_names(self.province)
+        df["label"] = [names.get(d, d) for d in df["district_code"]]
+        df = df.sort_values("label", key=lambda s: s.map(_sort_name), ignore_index=True)
+        mask = suppress_counts(df.fillna({"register": 0}), ["register"], self.k).mask
+        mask["ratio"] = mask["register"]
+        tab = T.format_table(
+            df.assign(flag=[self._t("denom_outside") if o and not m else "" for o, m in zip(df["outside"], mask["ratio"])]),
+            {"label": T.text(), "register": T.count(self.language), "official": T.count(self.language),
+             "ratio": lambda v: fmt_number(v, self.language, 2), "flag": T.text()},
+            mask=mask,
+            headers={"label": self._t("col_district"), "register": self._t("denom_register"),
+                     "official": self._t("denom_official"), "ratio": self._t("denom_ratio"), "flag": ""})
+        n_out = int((df["outside"] & ~mask["ratio"]).sum())
+        return [HTML(f'<h3 class="vx-sub">{_html.escape(self._t("sub_denominator"))}</h3>'),
+                Markdown(self._t("denom_text", low=fmt_number(D.LOW, self.language, 1),
+                                 high=fmt_number(D.HIGH, self.language, 1), n=fmt_int(n_out, self.language),
+                                 of=fmt_int(len(df), self.language))),
+                self._table(tab, numeric_cols=[1, 2, 3])]
 
     def _trends(self) -> list:
         """Weekly cumulative coverage as recorded (linked register adults), province and districts,
