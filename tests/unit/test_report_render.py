@@ -114,3 +114,28 @@ def test_render_period_writes_layout_and_a_failure_keeps_the_good_report(tmp_pat
     assert err.value.stage == "render" and "cell" in str(err.value) and "boom in section" in str(err.value)
     assert res.report_html.read_bytes() == good  # the good report is untouched
     assert [p.name for p in out.iterdir() if p.name.startswith(".tmp")] == []  # no half-written folder
+
+
+def test_pdf_without_chromium_says_what_to_install(tmp_path, monkeypatch):
+    from vaxstudy.report import pdf
+
+    html = tmp_path / "report.html"
+    html.write_text("<html><body>x</body></html>", encoding="utf-8")
+    monkeypatch.setattr(pdf, "find_browser", lambda: None)
+    with pytest.raises(pdf.PdfUnavailable, match="headless Chromium on the PATH.*apt-get install chromium"):
+        pdf.print_pdf(html)
+
+
+def test_pdf_is_a4_with_the_print_stylesheet(tmp_path):
+    from vaxstudy.report import pdf
+    from vaxstudy.report.tables import CSS
+
+    if pdf.find_browser() is None:
+        pytest.skip("no headless Chromium on the PATH")
+    html = tmp_path / "report.html"
+    html.write_text(f'<html lang="vi"><head><meta charset="utf-8">{CSS}</head><body><h2>Tóm tắt</h2>'
+                    '<p>1.234,5</p></body></html>', encoding="utf-8")
+    out = pdf.print_pdf(html)
+    data = out.read_bytes()
+    assert out == tmp_path / "report.pdf" and data.startswith(b"%PDF")
+    assert re.search(rb"/MediaBox \[0 0 59[45]\.?\d* 84[12]\.?\d*\]", data)  # A4 in points

@@ -170,6 +170,7 @@ def demo(
     data: Path = typer.Option(Path("data/synthetic/nghe_an"), "--data", help="Where the synthetic province lives (generated if absent)."),
     out: Path = typer.Option(Path("reports/demo"), "--out", help="Where to write the demo report."),
     language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
+    pdf: bool = typer.Option(False, "--pdf", help=PDF_HELP),
 ) -> None:
     """Generate the synthetic Nghệ An province (once), run the whole pipeline, print the report's path."""
     from vaxstudy import validate as v
@@ -189,4 +190,6 @@ def demo(
         res = run_report(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, language=language, seed=1)
     except (PipelineError, OSError) as e:
         _fail(e)
+    if pdf:
+        _pdf(res.report_html)
     typer.echo(str(res.report_html.resolve()))
