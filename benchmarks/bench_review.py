@@ -40,13 +40,15 @@ def prepare(scale: float, seed: int, work: Path, hard: bool) -> Path:
     db = base / ".work" / "40.duckdb"
     if db.exists():
         return db
-    from vaxstudy.pipeline import prepare as prep
+    from vaxstudy.options import LinkOptions
+    from vaxstudy.study import Study
     from vaxstudy.synth import generate
 
     t = time.perf_counter()
     data = generate(base / "data", province="40", scale=scale, seed=seed, fmt="parquet",
                     **(HARD if hard else {}))
-    prep(data, "40", base / ".work", seed=seed)
+    with Study(db) as study:
+        study.prepare(data, LinkOptions(seed=seed))
     print(f"prepared {base} in {time.perf_counter() - t:.0f} s", flush=True)
     return db
 

@@ -18,3 +18,35 @@ def small_province(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("small_province")
     return generate(out, province="40", scale=0.003, seed=7, period=("2021-03-08", "2021-10-31"), fmt="csv")
+
+
+@pytest.fixture(scope="session")
+def spark_backend(tmp_path_factory):
+    """One Spark engine (local mode, tuned for tiny data) for the whole session; skipped, with
+    the reason shown, where pyspark or Java is missing."""
+    pytest.importorskip("pyspark", reason="pyspark not installed: pip install 'vaxstudy[spark]'")
+    from vaxstudy.engines import BackendUnavailable
+    from vaxstudy.engines.spark import SparkBackend
+
+    try:
+        # tiny data: interpreted expressions and no adaptive re-planning beat code generation
+        # (docs/spark.md keeps both on for national runs)
+        b = SparkBackend(master="local[2]", shuffle_partitions=2, driver_memory="2g",
+                         work_dir=tmp_path_factory.mktemp("spark_work"),
+                         conf={"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"})
+        b.session
+    except BackendUnavailable as exc:
+        pytest.skip(f"Spark cannot start here (Java?): {exc}")
+    yield b
+    b.close()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])])
+def engine(request):
+    """Each engine in turn: DuckDB, then Spark (marked ``spark``; skipped with the reason where
+    it cannot run). Tests that take it hold for both."""
+    if request.param == "spark":
+        return request.getfixturevalue("spark_backend")
+    from vaxstudy.engines import get_engine
+
+    return get_engine("duckdb")

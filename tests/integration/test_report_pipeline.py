@@ -1,4 +1,4 @@
-"""The whole pipeline on the small synthetic province: `vaxstudy report` and `vaxstudy report-all`."""
+"""Every stage on the small synthetic province: `vaxstudy report` and `vaxstudy report-all`."""
 
 from __future__ import annotations
 
@@ -38,9 +38,15 @@ def test_output_folder_layout(single):
     out, run = single
     assert run == out / "40_2021-09-01_2021-10-31"
     names = {p.name for p in run.iterdir()}
-    assert {"record_links.parquet", "metrics.json", "report.ipynb", "report.html", "quarantine.csv",
-            "manifest.json"} <= names
-    assert not [p for p in out.iterdir() if p.name.startswith((".tmp", ".old"))]
+    assert {"metrics.json", "report.ipynb", "report.html", "manifest.json", "data_quality",
+            "link_model.json", "link_summary.json"} <= names
+    restricted = out / "restricted" / run.name  # record-level files, never beside the report
+    assert not names & {"record_links.parquet", "quarantine.csv", "diagnostics"}
+    assert {"record_links.parquet", "quarantine.csv", "diagnostics", "README.md"} <= {
+        p.name for p in restricted.iterdir()}
+    assert (out / "restricted" / "work" / "40.duckdb").exists()
+    for folder in (out, out / "restricted"):
+        assert not [p for p in folder.iterdir() if p.name.startswith((".tmp", ".old"))]
 
 
 def test_sensitivity_is_centred_on_the_threshold_the_linkage_chose(single):
@@ -83,6 +89,7 @@ def test_no_name_id_or_phone_in_the_html_or_the_notebook(single, small_province)
     ids.add_numbers(pd.concat([pop["person_id"], pop["phone"], vax["id_number"], vax["phone"]]).dropna().unique())
     assert len(ids.numbers) > 5000 and len(ids.names) > 5000
     assert privacy.scan_files([run / "report.html", run / "report.ipynb"], ids) == []
+    assert privacy.scan_folder(run, ids) == []  # the whole shareable folder, tables and JSON included
 
 
 def test_manifest(single, small_province):
@@ -139,7 +146,7 @@ def test_analyst_notebooks_run_top_to_bottom_on_a_run(single, small_province, tm
     from vaxstudy.report.render import execute
 
     out, run = single
-    params = {"data_dir": str(small_province), "run_dir": str(run), "db_path": str(out / ".work" / "40.duckdb"),
+    params = {"data_dir": str(small_province), "run_dir": str(run), "db_path": str(out / "restricted" / "work" / "40.duckdb"),
               "period_start": "2021-09-01", "period_end": "2021-10-31", "model_path": None}
     for name in ("data_quality", "linkage_diagnostics", "coverage"):
         nb = execute(NOTEBOOKS_DIR / f"{name}.ipynb", tmp_path / f"{name}.ipynb", params, cwd=tmp_path)

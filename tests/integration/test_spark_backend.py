@@ -41,24 +41,6 @@ HEADLINE = ("n_records", "n_subjects", "n_persons_est", "duplicate_subject_rate"
             "coverage_dose1_recorded", "coverage_dose2_recorded")
 
 
-@pytest.fixture(scope="session")
-def spark_backend(tmp_path_factory):
-    from vaxstudy.engines import BackendUnavailable
-    from vaxstudy.engines.spark import SparkBackend
-
-    try:
-        # tiny data: interpreted expressions and no adaptive re-planning beat code generation
-        # (docs/spark.md keeps both on for national runs)
-        b = SparkBackend(master="local[2]", shuffle_partitions=2, driver_memory="2g",
-                         work_dir=tmp_path_factory.mktemp("spark_work"),
-                         conf={"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"})
-        b.session
-    except BackendUnavailable as exc:
-        pytest.skip(f"Spark cannot start here: {exc}")
-    yield b
-    b.close()
-
-
 @pytest.fixture(scope="module")
 def dbs(small_province, tmp_path_factory):
     """(DuckDB-standardised db, Spark-standardised db) from one ingest."""
@@ -157,7 +139,7 @@ def test_each_standardise_rule_spark_equals_duckdb(spark_backend):
     import duckdb
     from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
-    from test_spark_sql import _staged, _standardise_rules  # same folder: on sys.path under pytest
+    from helpers.sparkrules import _staged, _standardise_rules
     from vaxstudy.engines.spark.transpile import duckdb_rules_to_spark
 
     rows = [(i, v, ("M", "F", None)[i % 3], (1985, None, 2001, 1903)[i % 4], f"{i % 7:03d}", f"{i % 5:03d}")

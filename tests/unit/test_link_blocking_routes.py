@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from test_link_fake import _std_person
+from helpers.linkfake import _std_person
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.reach import true_pair_table
 from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.engines import RecordingEngine
-from test_link_fake import make_std_db
+from helpers.linkfake import make_std_db
 from vaxstudy.evaluate import evaluate
 from vaxstudy.link import link_db
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import duckdb
 
-from test_link_fake import make_std_db
+from helpers.linkfake import make_std_db
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 
 

@@ -14,7 +14,7 @@ import re
 import duckdb
 import pytest
 
-from test_link_fake import make_std_db
+from helpers.linkfake import make_std_db
 from helpers.engines import RecordingEngine
 from vaxstudy.engines.spark.transpile import duckdb_query_to_spark
 from vaxstudy.link.prepare import _NAME_ASCII, open_work_connection, prepare_inputs

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from test_link_fake import _std_person, make_std_db
+from helpers.linkfake import _std_person, make_std_db
 from vaxstudy.link import link_db
 
 FAST = dict(u_max_pairs=2e5, em_max_pairs=1e5, diagnostics=False)

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from vaxstudy import ReportParams
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
-REPORT_PARAMETERS = {"data_dir", "run_dir", "db_path", "province", "period_start", "period_end",
-                     "model_path", "seed", "language", "suppression_threshold"}
 
 
 def test_the_four_notebooks_exist():
@@ -33,8 +33,10 @@ def test_parameters_cell_and_no_logic(path):
     nb = nbformat.read(str(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    names = {t.id for n in ast.walk(ast.parse(tagged[0].source)) if isinstance(n, ast.Assign) for t in n.targets}
-    assert names == REPORT_PARAMETERS
+    values = {t.id: ast.literal_eval(n.value) for n in ast.walk(ast.parse(tagged[0].source))
+              if isinstance(n, ast.Assign) for t in n.targets}
+    assert set(values) == set(ReportParams.model_fields)
+    ReportParams(**values)  # the defaults are valid parameters
     assert "reports/demo" in tagged[0].source  # JupyterLab defaults point at the demo province
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -44,12 +46,12 @@ def test_parameters_cell_and_no_logic(path):
         assert not defs, f"{path.name}: logic belongs in src/vaxstudy, not in a notebook cell"
 
 
-def test_pipeline_passes_exactly_the_report_parameters():
+def test_the_study_renders_with_report_params():
+    """Study.report builds the notebook's parameters as a ReportParams (nothing else reaches
+    papermill), so the cell, the model and the renderer cannot drift apart."""
     import inspect
 
-    from vaxstudy import pipeline
+    from vaxstudy.study import Study
 
-    src = inspect.getsource(pipeline.render_period)
-    block = src[src.index("nb_params = {"): src.index("}", src.index("nb_params = {"))]
-    keys = {k.strip().strip('"') for k in (line.split(":")[0] for line in block.splitlines()[1:]) if k.strip()}
-    assert keys == REPORT_PARAMETERS
+    src = inspect.getsource(Study.report) + inspect.getsource(Study._render)
+    assert "nb = ReportParams(" in src and "render(nb.model_dump()" in src

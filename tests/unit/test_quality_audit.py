@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.quality import TIDY_COLUMNS, min_interval, vaccine_family
+from vaxstudy.estimate.audit_checks import TIDY_COLUMNS
+from vaxstudy.estimate.quality import min_interval, vaccine_family
 from vaxstudy.estimate.testing import make_db
 
 START, END = "2021-03-08", "2021-10-31"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from vaxstudy.pipeline import PipelineError, Prepared, RunResult, parse_period
+from vaxstudy.options import parse_period
+from vaxstudy.progress import StageError
+from vaxstudy.study import Study
 from vaxstudy.report import batch
 from vaxstudy.report.batch import BatchConfig, BatchEntry, clean_error, load_config, write_index
 
@@ -69,29 +71,28 @@ def test_error_messages_lose_long_digit_runs():
 
 
 def test_batch_continues_past_failures_and_indexes_everything(tmp_path, monkeypatch):
-    import vaxstudy.pipeline as pl
+    from types import SimpleNamespace
 
     calls = []
 
-    def fake_prepare(data, province, work, **kw):
-        if province == "42":
-            raise PipelineError("ingest", FileNotFoundError("data folder /x does not exist"))
-        return Prepared(data_dir=Path(data), province=province, db_path=Path("db"), link_dir=Path("l"),
-                        quarantine_path=Path("q"), model_path=None, seed=1)
+    def fake_prepare(self, data, link=None):
+        if self.db.stem == "42":
+            raise StageError("ingest", FileNotFoundError("data folder /x does not exist"))
+        return self
 
-    def fake_render(prepared, start, end, out, **kw):
-        calls.append((prepared.province, start))
+    def fake_report(self, province, period, out=None, **kw):
+        start, end = period
+        calls.append((province, start))
         if start == "2021-10-01":
-            raise PipelineError("render", "notebook report.ipynb, cell 5 failed: KeyError: 'x'")
-        run = Path(out) / f"{prepared.province}_{start}_{end}"
+            raise StageError("render", "notebook report.ipynb, cell 5 failed: KeyError: 'x'")
+        run = Path(out) / f"{province}_{start}_{end}"
         run.mkdir(parents=True)
         m = {"coverage_dose1": 0.8123, "coverage_dose1_ci": [0.8, 0.82], "coverage_dose2": 0.5,
              "coverage_dose2_ci": [0.49, 0.51], "duplicate_dose_rate": 0.01, "missing_entry_rate": 0.05}
-        return RunResult(run_dir=run, report_html=run / "report.html", report_ipynb=run / "report.ipynb",
-                         metrics=m, manifest={})
+        return SimpleNamespace(run_dir=run, metrics=m)
 
-    monkeypatch.setattr(pl, "prepare", fake_prepare)
-    monkeypatch.setattr(pl, "render_period", fake_render)
+    monkeypatch.setattr(Study, "prepare", fake_prepare)
+    monkeypatch.setattr(Study, "report", fake_report)
     cfg = BatchConfig(out=tmp_path / "r", language="en",
                       provinces=[{"code": "40", "data": tmp_path}, {"code": "42", "data": tmp_path / "nope"}],
                       periods=["2021-09-01:2021-09-30", "2021-10-01:2021-10-31"])
@@ -141,15 +142,13 @@ def test_batch_passes_one_backend_to_every_province(tmp_path, monkeypatch, backe
     no Spark session is started here: prepare is faked."""
     if backend == "spark":
         pytest.importorskip("pyspark")
-    import vaxstudy.pipeline as pl
-
     seen = []
 
-    def fake_prepare(data, province, work, **kw):
-        seen.append(kw["backend"])
-        raise PipelineError("ingest", "stop here")
+    def fake_prepare(self, data, link=None):
+        seen.append(self.engine)
+        raise StageError("ingest", "stop here")
 
-    monkeypatch.setattr(pl, "prepare", fake_prepare)
+    monkeypatch.setattr(Study, "prepare", fake_prepare)
     cfg = BatchConfig(out=tmp_path / "r", backend=backend, spark_master=master,
                       provinces=[{"code": "40", "data": tmp_path}, {"code": "42", "data": tmp_path}],
                       periods=["2021-09-01:2021-09-30"])
@@ -159,13 +158,14 @@ def test_batch_passes_one_backend_to_every_province(tmp_path, monkeypatch, backe
     assert seen[0].name == backend and seen[0].describe() == expected
 
 
-def test_manifest_records_the_backend(tmp_path, monkeypatch):
-    """render_period writes the backend prepare recorded (Spark: with its master) into manifest.json."""
+def test_manifest_records_the_engine(tmp_path, monkeypatch):
+    """Study.report writes the engine's description (Spark: with its master) into manifest.json."""
     import importlib
     import json
 
+    import duckdb
+
     import vaxstudy.estimate as est
-    from vaxstudy.pipeline import render_period
 
     rr = importlib.import_module("vaxstudy.report.render")  # the package re-exports a function of that name
 
@@ -177,11 +177,23 @@ def test_manifest_records_the_backend(tmp_path, monkeypatch):
         return type("R", (), {"html": run_dir / "report.html", "ipynb": run_dir / "report.ipynb"})()
 
     monkeypatch.setattr(rr, "render", fake_render)
-    data = tmp_path / "data"
-    data.mkdir()
+
+    class Described:
+        name = "fake"
+
+        def __init__(self, d):
+            self.d = d
+
+        def describe(self):
+            return self.d
+
+        def close(self):
+            pass
+
     for b in ({"name": "spark", "spark_master": "spark://m:7077"}, {"name": "duckdb"}):
-        prep = Prepared(data_dir=data, province="40", db_path=tmp_path / "db", link_dir=tmp_path / "l",
-                        quarantine_path=tmp_path / "q", model_path=None, seed=1, backend=b)
-        res = render_period(prep, "2021-09-01", "2021-09-30", tmp_path / "out", privacy_check=False)
+        study = Study.in_folder(tmp_path / "out", "40", Described(b))
+        study.db.parent.mkdir(parents=True, exist_ok=True)
+        duckdb.connect(str(study.db)).execute("CREATE OR REPLACE TABLE record_links AS SELECT 'r1' AS record_id, CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS match_probability, 'k1' AS person_key, false AS is_duplicate_dose").close()
+        res = study.report("40", ("2021-09-01", "2021-09-30"), privacy_check=False)
         assert res.manifest["backend"] == b
         assert json.loads((res.run_dir / "manifest.json").read_text())["backend"] == b

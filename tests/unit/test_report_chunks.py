@@ -1,5 +1,5 @@
 """`vaxstudy report --chunks N` and report-all's `chunks:` reach link_db and manifest.json, and
-the engine that prepared a province runs its estimates (fast: the stages are faked)."""
+a study's engine runs its estimates (fast: the stages are faked)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import duckdb
 import pydantic
 import pytest
 from typer.testing import CliRunner
 
 from vaxstudy.cli import app
-from vaxstudy.pipeline import PipelineError, Prepared
+from vaxstudy.options import LinkOptions
+from vaxstudy.progress import StageError
+from vaxstudy.study import Study
 
 
 class FakeEngine:
@@ -34,22 +37,22 @@ class FakeEngine:
 
 
 def test_report_cli_passes_chunks(tmp_path, monkeypatch):
-    import vaxstudy.pipeline as pl
+    import vaxstudy.commands.report as cr
 
     seen = {}
 
-    def fake_run_report(*a, **kw):
+    def fake_run_one(*a, **kw):
         seen.update(kw)
         return SimpleNamespace(report_html=tmp_path / "r.html")
 
-    monkeypatch.setattr(pl, "run_report", fake_run_report)
+    monkeypatch.setattr(cr, "_run_one", fake_run_one)
     args = ["report", "--data", str(tmp_path), "--province", "40", "--period", "2021-09-01:2021-09-30",
             "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(app, [*args, "--chunks", "3"])
     assert r.exit_code == 0, r.output
-    assert seen["n_chunks"] == 3 and seen["backend"].name == "duckdb"
+    assert seen["link"].n_chunks == 3 and seen["engine"].name == "duckdb"
     CliRunner().invoke(app, args)
-    assert seen["n_chunks"] == 1
+    assert seen["link"].n_chunks == 1
     r = CliRunner().invoke(app, [*args, "--chunks", "0"])
     assert r.exit_code == 2
 
@@ -57,7 +60,6 @@ def test_report_cli_passes_chunks(tmp_path, monkeypatch):
 def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
     import vaxstudy.ingest as ing
     import vaxstudy.link as lk
-    from vaxstudy.pipeline import prepare
 
     seen = {}
     monkeypatch.setattr(ing, "ingest", lambda *a, **k: None)
@@ -67,17 +69,19 @@ def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
         return SimpleNamespace(model_path=None)
 
     monkeypatch.setattr(lk, "link_db", fake_link_db)
+    monkeypatch.setattr("vaxstudy.study.check_db", lambda *a: None)  # nothing was written to check
     engine = FakeEngine()
     data = tmp_path / "data"
     data.mkdir()
-    prep = prepare(data, "40", tmp_path / "w", backend=engine, n_chunks=4)
+    study = Study.in_folder(tmp_path / "w", "40", engine).prepare(data, LinkOptions(n_chunks=4))
     assert seen["n_chunks"] == 4 and seen["backend"] is engine and engine.standardized
-    assert prep.n_chunks == 4 and prep.engine is engine and prep.backend == {"name": "fake"}
+    assert study.db == tmp_path / "w" / "restricted" / "work" / "40.duckdb"
+    study.close()
+    assert not engine.closed  # an engine object is left to its owner
 
 
-def test_render_period_estimates_on_the_engine_and_records_chunks(tmp_path, monkeypatch):
+def test_report_estimates_on_the_engine_and_records_chunks(tmp_path, monkeypatch):
     import vaxstudy.estimate as est
-    from vaxstudy.pipeline import render_period
 
     rr = importlib.import_module("vaxstudy.report.render")  # the package re-exports a function of that name
     seen = []
@@ -89,19 +93,15 @@ def test_render_period_estimates_on_the_engine_and_records_chunks(tmp_path, monk
         return SimpleNamespace(html=run_dir / "report.html", ipynb=run_dir / "report.ipynb")
 
     monkeypatch.setattr(rr, "render", fake_render)
-    data = tmp_path / "data"
-    data.mkdir()
     engine = FakeEngine()
-    prep = Prepared(data_dir=data, province="40", db_path=tmp_path / "db", link_dir=tmp_path / "l",
-                    quarantine_path=tmp_path / "q", model_path=None, seed=1, backend=engine.describe(),
-                    engine=engine, n_chunks=5)
-    res = render_period(prep, "2021-09-01", "2021-09-30", tmp_path / "out", privacy_check=False)
+    study = Study.in_folder(tmp_path / "out", "40", engine)
+    study.db.parent.mkdir(parents=True)
+    duckdb.connect(str(study.db)).execute("CREATE OR REPLACE TABLE record_links AS SELECT 'r1' AS record_id, CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS match_probability, 'k1' AS person_key, false AS is_duplicate_dose").close()
+    study.link_options = LinkOptions(n_chunks=5)
+    res = study.report("40", ("2021-09-01", "2021-09-30"), privacy_check=False)
     assert seen == [engine]
     man = json.loads((res.run_dir / "manifest.json").read_text())
     assert man["parameters"]["link_chunks"] == 5 and man["backend"] == {"name": "fake"}
-    other = FakeEngine()
-    render_period(prep, "2021-09-01", "2021-09-30", tmp_path / "out", privacy_check=False, backend=other)
-    assert seen[-1] is other
 
 
 CONFIG = """provinces:
@@ -113,7 +113,6 @@ periods:
 
 
 def test_batch_config_chunks_reach_prepare(tmp_path, monkeypatch):
-    import vaxstudy.pipeline as pl
     from vaxstudy.report import batch
 
     p = tmp_path / "r.yaml"
@@ -128,11 +127,11 @@ def test_batch_config_chunks_reach_prepare(tmp_path, monkeypatch):
             batch.load_config(p)
     seen = []
 
-    def fake_prepare(data, province, work, **kw):
-        seen.append(kw["n_chunks"])
-        raise PipelineError("ingest", "stop here")
+    def fake_prepare(self, data, link=None):
+        seen.append(link.n_chunks)
+        raise StageError("ingest", "stop here")
 
-    monkeypatch.setattr(pl, "prepare", fake_prepare)
+    monkeypatch.setattr(Study, "prepare", fake_prepare)
     res = batch.run_batch(cfg.model_copy(update={"out": tmp_path / "out"}), progress=False)
     assert seen == [6] and len(res.failed) == 1
     assert Path(res.index_html).exists()

@@ -1,4 +1,4 @@
-"""papermill + nbconvert rendering, the manifest, and the pipeline's atomic output on a hand-made run."""
+"""papermill + nbconvert rendering, the manifest, and a study's atomic report folders on a hand-made run."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ import hashlib
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from helpers.reportrun import make_run
 from vaxstudy.report import manifest as mf
 from vaxstudy.report.render import RenderError, render
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_report_sections import make_run  # noqa: E402
 
 
 def tiny_notebook(path: Path, body: str) -> Path:
@@ -69,18 +67,27 @@ def test_manifest_checksums_versions_and_timings(tmp_path):
     assert mf.read_manifest(p)["parameters"]["province"] == "40"
 
 
-def _fake_prepared(tmp_path, monkeypatch):
-    """A Prepared pointing at the hand-made DB; estimate_db replaced by copying hand-made metrics."""
+def _fake_study(tmp_path, monkeypatch):
+    """A Study over the hand-made DB (its link folder holding the model); estimate_db replaced by
+    copying hand-made metrics."""
+    import duckdb
+
     import vaxstudy.estimate as est
-    from vaxstudy.pipeline import Prepared
+    from vaxstudy.study import Study
 
     run, db, _ = make_run(tmp_path / "hand")
-    link_dir = tmp_path / "link"
-    link_dir.mkdir()
-    shutil.copy(run / "link_model.json", link_dir / "link_model.json")
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "population.csv").write_text("person_id\n")
+    con = duckdb.connect(str(db))
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'record_links'").fetchone()[0]:
+        con.execute("CREATE OR REPLACE TABLE record_links AS SELECT 'r1' AS record_id, CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS match_probability, 'k1' AS person_key, false AS is_duplicate_dose")
+    con.close()
+    study = Study(db, link_dir=tmp_path / "link")
+    study.link_dir.mkdir()
+    shutil.copy(run / "link_model.json", study.link_dir / "link_model.json")
+    (study.link_dir / "diagnostics").mkdir()
+    (study.link_dir / "diagnostics" / "clerical_review.csv").write_text("record_id\nr1\n")
+    study.data_dir = tmp_path / "data"
+    study.data_dir.mkdir()
+    (study.data_dir / "population.csv").write_text("person_id\n")
 
     def fake_estimate(db_path, province, start, end, out_dir, seed=1, **kw):
         m = json.loads((run / "metrics.json").read_text())
@@ -89,31 +96,42 @@ def _fake_prepared(tmp_path, monkeypatch):
         return m
 
     monkeypatch.setattr(est, "estimate_db", fake_estimate)
-    return Prepared(data_dir=data, province="40", db_path=db, link_dir=link_dir,
-                    quarantine_path=tmp_path / "none.csv", model_path=link_dir / "link_model.json", seed=1)
+    return study
 
 
-def test_render_period_writes_layout_and_a_failure_keeps_the_good_report(tmp_path, monkeypatch):
-    from vaxstudy.pipeline import PipelineError, render_period
+def test_report_writes_both_folders_and_a_failure_keeps_the_good_report(tmp_path, monkeypatch):
+    from vaxstudy.progress import StageError
 
-    prepared = _fake_prepared(tmp_path, monkeypatch)
+    study = _fake_study(tmp_path, monkeypatch)
     out = tmp_path / "reports"
-    res = render_period(prepared, "2021-09-01", "2021-10-31", out, language="en")
+    stale = out / ".tmp-40_2021-09-01_2021-10-31-pid999999999-x"  # left by a killed run
+    stale.mkdir(parents=True)
+    kept = out / "restricted" / "40_2021-09-01_2021-10-31" / "review" / "review.csv"  # another command's file
+    kept.parent.mkdir(parents=True)
+    kept.write_text("x")
+    res = study.report("40", ("2021-09-01", "2021-10-31"), out, language="en")
+    assert not stale.exists() and kept.read_text() == "x"
     names = {p.name for p in res.run_dir.iterdir()}
     assert {"metrics.json", "report.ipynb", "report.html", "manifest.json", "link_model.json"} <= names
+    assert not names & {"record_links.parquet", "quarantine.csv", "diagnostics"}  # personal data: restricted
     assert res.run_dir.name == "40_2021-09-01_2021-10-31"
+    restricted = res.layout.restricted
+    assert restricted == out / "restricted" / "40_2021-09-01_2021-10-31"
+    assert {"README.md", "record_links.parquet", "diagnostics"} <= {p.name for p in restricted.iterdir()}
+    assert "personal data" in (restricted / "README.md").read_text().lower()
     html = res.report_html.read_text(encoding="utf-8")
     assert "One-minute summary" in html and "Run manifest" in html
     man = json.loads((res.run_dir / "manifest.json").read_text())
-    assert set(man["timings_seconds"]) >= {"estimate", "render"}
+    assert set(man["timings_seconds"]) >= {"estimate"}
     good = res.report_html.read_bytes()
 
     bad = tiny_notebook(tmp_path / "bad.ipynb", "raise RuntimeError('boom in section')")
-    with pytest.raises(PipelineError) as err:
-        render_period(prepared, "2021-09-01", "2021-10-31", out, notebook=bad)
+    with pytest.raises(StageError) as err:
+        study.report("40", ("2021-09-01", "2021-10-31"), out, notebook=bad)
     assert err.value.stage == "render" and "cell" in str(err.value) and "boom in section" in str(err.value)
     assert res.report_html.read_bytes() == good  # the good report is untouched
     assert [p.name for p in out.iterdir() if p.name.startswith(".tmp")] == []  # no half-written folder
+    assert [p.name for p in (out / "restricted").iterdir() if p.name.startswith(".tmp")] == []
 
 
 def test_pdf_without_chromium_says_what_to_install(tmp_path, monkeypatch):

@@ -349,7 +349,7 @@ def test_threshold_from_link_run_else_link_summary(run):
 
 def test_link_stage_follows_review_decisions(tmp_path):
     """The one call in link_db: a 'different' removes the model's link, a 'same' makes one."""
-    from test_link_fake import make_std_db
+    from helpers.linkfake import make_std_db
     from vaxstudy.link import link_db
 
     db = tmp_path / "fake.duckdb"

@@ -7,8 +7,7 @@ import pytest
 
 from vaxstudy.ingest import ingest
 from vaxstudy.standardize import PERSON_COLUMNS, VACCINATION_EXTRA, standardize_db
-
-from test_ingest import write_folder  # noqa: E402  (same folder)
+from helpers.ingestdata import write_folder
 
 DESIGN_PERSON_COLUMNS = [
     "unique_id", "name_original", "name_norm", "name_ascii", "surname", "middle_name", "given_name",

@@ -34,7 +34,8 @@ def link(
 
     from vaxstudy import validate as v
     from vaxstudy.commands.output import fail, number, say
-    from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
+    from vaxstudy.study import Study
 
     console = Console()
     v.typer_check(v.db_file, db, must_exist=True)
@@ -44,6 +45,11 @@ def link(
     from vaxstudy.engines import get_engine
 
     try:
+        options = LinkOptions(model_path=model, seed=seed, threshold=threshold, diagnostics=not no_diagnostics,
+                              n_chunks=chunks)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise typer.BadParameter(str(exc).splitlines()[-1].strip(), param_hint="--threshold") from None
+    try:
         engine = get_engine(backend, spark_master=spark_master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--backend") from None
@@ -51,8 +57,7 @@ def link(
         fail("link", exc)
     try:
         with console.status("linking …"):
-            res = link_db(db, out, model_path=model, seed=seed, threshold=threshold,
-                          diagnostics=not no_diagnostics, backend=engine, n_chunks=chunks)
+            res = Study(db, engine, link_dir=out).link(options)
     except (RuntimeError, OSError) as exc:  # includes BackendUnavailable
         fail("link", exc)
     finally:

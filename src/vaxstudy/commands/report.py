@@ -21,6 +21,19 @@ FRAME_HELP = ("report.yaml with the report's frame: issuer, parent, report_numbe
 PDF_HELP = "Also print report.pdf (A4) with a headless Chromium (chromium or google-chrome on the PATH)."
 
 
+def _run_one(data: Path, province: str, start: str, end: str, out: Path, *, engine, link, estimate,
+             language: str, suppression_threshold: int | None = None, frame=None):
+    """One province and period through a :class:`vaxstudy.Study`, with a progress display."""
+    from vaxstudy.progress import Progress
+    from vaxstudy.study import Study
+
+    title = f"vaxstudy report · province {province} · {start} → {end}"
+    with Progress(True, title) as pr, Study.in_folder(out, province, engine, progress=pr) as study:
+        study.prepare(data, link)
+        return study.report(province, (start, end), estimate=estimate, language=language,
+                            suppression_threshold=suppression_threshold, frame=frame)
+
+
 def _frame(path: Optional[Path], issuer: Optional[str], number: Optional[str], day: Optional[str]):
     """The frame of report.yaml with the command-line values on top; a bad value names its source."""
     from datetime import date
@@ -87,7 +100,8 @@ def report(
     """Run ingest → standardise → link → estimate → render for one province and period."""
     from vaxstudy import validate as v
     from vaxstudy.engines import BackendUnavailable, get_engine
-    from vaxstudy.pipeline import PipelineError, run_report
+    from vaxstudy.options import EstimateOptions, LinkOptions
+    from vaxstudy.progress import StageError
 
     extract_date = parse_extract_date(extract_date)
     province = v.typer_check(v.province, province)
@@ -106,10 +120,11 @@ def report(
     except BackendUnavailable as e:
         _fail(str(e))
     try:
-        res = run_report(data, province, start, end, out, model_path=model, language=language, seed=seed,
-                         suppression_threshold=suppression_threshold, backend=engine, n_chunks=chunks,
-                         extract_date=extract_date, frame=frame)
-    except (PipelineError, OSError) as e:
+        res = _run_one(data, province, start, end, out, engine=engine,
+                       link=LinkOptions(model_path=model, seed=seed, n_chunks=chunks),
+                       estimate=EstimateOptions(seed=seed, extract_date=extract_date), language=language,
+                       suppression_threshold=suppression_threshold, frame=frame)
+    except (StageError, OSError) as e:
         _fail(e)
     finally:
         engine.close()
@@ -175,7 +190,9 @@ def demo(
     """Generate the synthetic Nghệ An province (once), run the whole pipeline, print the report's path."""
     from vaxstudy import validate as v
     from vaxstudy.config import DEMO_PERIOD, DEMO_PROVINCE
-    from vaxstudy.pipeline import PipelineError, run_report
+    from vaxstudy.engines import get_engine
+    from vaxstudy.options import EstimateOptions, LinkOptions
+    from vaxstudy.progress import StageError
 
     v.typer_check(v.out_dir, out)
     if data.exists() and not data.is_dir():
@@ -186,10 +203,14 @@ def demo(
 
         typer.echo(f"generating the synthetic Nghệ An province in {data} …", err=True)
         generate(data, province=DEMO_PROVINCE, scale=0.02, seed=1, period=DEMO_PERIOD)
+    engine = get_engine("duckdb")
     try:
-        res = run_report(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, language=language, seed=1)
-    except (PipelineError, OSError) as e:
+        res = _run_one(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, engine=engine,
+                       link=LinkOptions(seed=1), estimate=EstimateOptions(seed=1), language=language)
+    except (StageError, OSError) as e:
         _fail(e)
+    finally:
+        engine.close()
     if pdf:
         _pdf(res.report_html)
     typer.echo(str(res.report_html.resolve()))

@@ -22,6 +22,8 @@ def standardize(
     from vaxstudy import validate as v
     from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.commands.output import fail, number
+    from vaxstudy.progress import Progress
+    from vaxstudy.study import Study
 
     v.typer_check(v.db_file, db, must_exist=True)
     console = Console()
@@ -33,8 +35,8 @@ def standardize(
         fail("standardize", exc)
     try:
         with console.status("standardising …") as status:
-            engine.standardize(db, progress=lambda msg: status.update(f"standardising {msg} …"))
-    except (OSError, ValueError, BackendUnavailable) as exc:
+            Study(db, engine, progress=Progress(False, on_note=lambda _, m: status.update(f"standardising {m} …"))).standardize()
+    except (OSError, ValueError, RuntimeError) as exc:  # StageError, BackendUnavailable
         fail("standardize", exc)
     finally:
         engine.close()

@@ -32,11 +32,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from vaxstudy.codes import gso_code_sql
+from vaxstudy import scope
 from vaxstudy.link.run import read_link_run
-from vaxstudy.sql import date_literal, literal
+from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
+from vaxstudy.sql import date_literal
 
-AGE_GROUPS: tuple[str, ...] = ("18-29", "30-49", "50-64", "65+")
 SEXES: tuple[str, ...] = ("M", "F")
 OTHER = "other"  # cell of entered doses that are not register adults of the province
 
@@ -53,27 +53,6 @@ CANDIDATE_PROB_COLUMNS = (
 
 def as_date(d: str | date) -> date:
     return d if isinstance(d, date) else date.fromisoformat(str(d))
-
-
-def age_group(age: np.ndarray) -> np.ndarray:
-    """Index into AGE_GROUPS for ages >= 18 (-1 below 18)."""
-    out = np.full(age.shape, -1, dtype=np.int64)
-    out[(age >= 18) & (age <= 29)] = 0
-    out[(age >= 30) & (age <= 49)] = 1
-    out[(age >= 50) & (age <= 64)] = 2
-    out[age >= 65] = 3
-    return out
-
-
-_SEX_SQL = """CASE
-  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('M', 'MALE', 'NAM', '1') THEN 'M'
-  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('F', 'FEMALE', 'NỮ', 'NU', 'NŨ', 'NỮ', '0', '2') THEN 'F'
-  ELSE NULL END"""
-
-
-def _pad(c: str, n: int) -> str:
-    """The GSO code of column ``c`` (:func:`vaxstudy.codes.gso_code_sql`); all zeros -> NULL."""
-    return f"nullif({gso_code_sql(c, n)}, {literal('0' * n)})"
 
 
 def fetch(con: duckdb.DuckDBPyConnection, query: str, backend=None, frames: dict | None = None) -> pd.DataFrame:
@@ -182,72 +161,21 @@ def load_inputs(
     cand_q = _first_present(lcols, CANDIDATE_PROB_COLUMNS)
     has_sites = table_exists(con, "sites")
 
-    # -- sites: sites table, plus any site seen in rows or tallies ---------------
-    site_sql = f"""
-    WITH seen AS (
-        SELECT site_id, mode({_pad('district_code', 3)}) AS d_rows, mode({_pad('province_code', 2)}) AS p_rows
-        FROM vaccinations WHERE site_id IS NOT NULL GROUP BY site_id
-        UNION ALL SELECT site_id, NULL, NULL FROM tallies WHERE site_id IS NOT NULL GROUP BY site_id
-    ), seen1 AS (SELECT site_id, max(d_rows) d_rows, max(p_rows) p_rows FROM seen GROUP BY site_id)
-    """
-    if has_sites:
-        site_sql += f"""
-        , st AS (SELECT site_id, any_value({_pad('district_code', 3)}) d, any_value({_pad('province_code', 2)}) p
-                 FROM sites GROUP BY site_id)
-        SELECT CAST(coalesce(st.site_id, seen1.site_id) AS VARCHAR) AS site_id,
-               coalesce(st.d, seen1.d_rows) AS district_code,
-               coalesce(st.p, seen1.p_rows) AS province_code
-        FROM st FULL OUTER JOIN seen1 ON st.site_id = seen1.site_id
-        ORDER BY 1"""
-    else:
+    # -- sites and adult register residents: vaxstudy.scope ------------------------
+    if not has_sites:
         notes.append("no sites table: site district/province taken from the rows")
-        site_sql += """SELECT CAST(site_id AS VARCHAR) site_id, d_rows AS district_code, p_rows AS province_code
-                       FROM seen1 ORDER BY 1"""
-    sites = fetch(con, site_sql, backend)
+    sites = fetch(con, scope.sites_sql(has_sites), backend).drop(columns="site_name")
     sites["district_code"] = sites["district_code"].fillna("unknown")
     sites["in_province"] = (sites["province_code"] == province).to_numpy()
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
 
-    # -- adult register residents ------------------------------------------------
-    # Residents: province_code is the province; where it is empty, a district
-    # code of the province (GSO 2021 list) will do.
-    try:
-        from vaxstudy.geo import province_districts
-
-        prov_districts = sorted(province_districts(province)["district_code"].astype(str))
-    except (ImportError, ValueError, KeyError):
-        prov_districts = []
-    in_districts = (
-        f"list_contains([{', '.join(literal(d) for d in prov_districts)}], {_pad('district_code', 3)})"
-        if prov_districts else "false"
-    )
-    pop = fetch(
-        con,
-        f"""
-        SELECT CAST(person_id AS VARCHAR) person_id, {_pad('district_code', 3)} district_code,
-               {_SEX_SQL.format(c='sex')} sex,
-               CAST(date_of_birth AS DATE) dob
-        FROM population
-        WHERE person_id IS NOT NULL AND (
-            {_pad('province_code', 2)} = {literal(province)}
-            OR ({_pad('province_code', 2)} IS NULL AND {in_districts}))
-        ORDER BY person_id
-        """,
-        backend,
-    )
-    pop = pop.drop_duplicates("person_id")
-    dob = pd.to_datetime(pop["dob"])
-    before_bday = (dob.dt.month > end.month) | ((dob.dt.month == end.month) & (dob.dt.day > end.day))
-    age = (end.year - dob.dt.year - before_bday.astype(int)).to_numpy(dtype=float)
-    age = np.nan_to_num(age, nan=-1).astype(np.int64)
-    pop["age_group_i"] = age_group(age)
-    pop = pop[pop["age_group_i"] >= 0].copy()
-    n_nosex = int(pop["sex"].isna().sum())
+    standardised = table_exists(con, "population_std")
+    if not standardised:
+        notes.append("population_std missing: residents read from the raw population (same rules)")
+    pop = scope.adults(fetch(con, scope.residents_sql(province, standardised), backend), end)
+    n_nosex = int((pop["sex"] == "U").sum())
     if n_nosex:
         notes.append(f"{n_nosex} adult residents without a usable sex: counted in totals, not in by_sex")
-    pop["district_code"] = pop["district_code"].fillna("unknown")
-    pop["sex"] = pop["sex"].fillna("U")
-    pop["age_group"] = np.asarray(AGE_GROUPS)[pop["age_group_i"].to_numpy()]
     cells = (
         pop[["district_code", "sex", "age_group"]]
         .drop_duplicates()

@@ -16,7 +16,7 @@ from vaxstudy.link.doses import build_record_links
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import new_link_run, write_link_run
-from vaxstudy.link.settings import build_settings
+from vaxstudy.link.settings import build_settings, settings_from_model
 from vaxstudy.review.decisions import apply_review_decisions
 from vaxstudy.sql import path_literal
 
@@ -57,10 +57,7 @@ def _quiet_splink() -> None:
 
 
 def _load_model(model_path: str | Path) -> dict[str, Any]:
-    model = json.loads(Path(model_path).read_text(encoding="utf-8"))
-    model["link_type"] = "link_only"
-    model.pop("linker_uid", None)
-    return model
+    return settings_from_model(json.loads(Path(model_path).read_text(encoding="utf-8")))
 
 
 def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tuple[Any, int]:

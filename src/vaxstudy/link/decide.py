@@ -23,7 +23,7 @@ towards 0.5 (the Bayes decision minimising expected errors).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
@@ -121,17 +121,9 @@ def refine_pi(
     person) = lam S / ((1 - pi) + lam S), S its candidates' summed Bayes factors
     (identities with no candidate contribute 0)."""
     be = engine(backend)
-    pi = pi0
-    hist = [pi]
-    for _ in range(max_iter):
-        s = be.tables.fetch(con, f"SELECT coalesce(sum({has_person_sql(pi, n_reg)}), 0) FROM link_best")[0][0]
-        new = min(max(s / n_vax, 1e-9), 1 - 1e-9)
-        hist.append(new)
-        if abs(new - pi) <= tol:
-            pi = new
-            break
-        pi = new
-    return pi, hist
+    return fixed_point(
+        lambda pi: be.tables.fetch(con, f"SELECT coalesce(sum({has_person_sql(pi, n_reg)}), 0) FROM link_best")[0][0]
+        / n_vax, pi0, lo=1e-9, hi=1 - 1e-9, converged=lambda new, old: abs(new - old) <= tol, max_iter=max_iter)
 
 
 def refine_prior(
@@ -146,18 +138,26 @@ def refine_prior(
 ) -> tuple[float, list[float]]:
     """Fixed point lam = sum_i p_i(lam) / (n_reg * n_vax) over best candidates."""
     be = engine(backend)
-    lam = lam0
-    history = [lam]
     total = float(n_reg) * float(n_vax)
+    return fixed_point(
+        lambda lam: be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best")[0][0]
+        / total, lam0, lo=1e-15, hi=0.5, converged=lambda new, old: abs(new - old) <= tol * old, max_iter=max_iter)
+
+
+def fixed_point(step: Callable[[float], float], x0: float, *, lo: float, hi: float,
+                converged: Callable[[float, float], bool], max_iter: int) -> tuple[float, list[float]]:
+    """Iterate x <- clip(step(x), lo, hi) from ``x0`` until ``converged(new, old)`` or
+    ``max_iter`` steps; (the last x, every x). The one fixed-point routine of the link
+    priors: the first pass's lam and pi, the wide pass's leftover prior, dedupe's lam."""
+    x, hist = x0, [x0]
     for _ in range(max_iter):
-        s = be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM link_best")[0][0]
-        new = min(max(s / total, 1e-15), 0.5)
-        history.append(new)
-        if abs(new - lam) <= tol * lam:
-            lam = new
+        new = min(max(step(x), lo), hi)
+        hist.append(new)
+        done = converged(new, x)
+        x = new
+        if done:
             break
-        lam = new
-    return lam, history
+    return x, hist
 
 
 def threshold_curve(

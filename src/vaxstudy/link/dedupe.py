@@ -14,14 +14,13 @@ estimated person. Scoring, clustering and the SQL around them run on the backend
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
 import duckdb
 
-from vaxstudy.link.decide import engine, log2_odds, prob_sql
-from vaxstudy.link.settings import blocking_rules
+from vaxstudy.link.decide import engine, fixed_point, log2_odds, prob_sql
+from vaxstudy.link.settings import blocking_rules, settings_from_model
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +51,7 @@ def dedupe_unlinked(
     be.tables.create_table(con, "dedupe_edges", "SELECT CAST(NULL AS VARCHAR) AS unique_id_l, "
                     "CAST(NULL AS VARCHAR) AS unique_id_r LIMIT 0")
     if n >= 2:
-        settings = copy.deepcopy(model)
-        settings["link_type"] = "dedupe_only"
-        settings["blocking_rules_to_generate_predictions"] = [
-            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(dedupe=True)
-        ]
-        settings.pop("linker_uid", None)
+        settings = settings_from_model(model, "dedupe_only", rules=blocking_rules(dedupe=True))
         lam0 = float(settings.get("probability_two_random_records_match", 1e-6))
         db_api = be.splink_api(con, ("dedupe_in", *tf_tables.values()))
         sdf = db_api.register("dedupe_in", dataset_display_name="unlinked")
@@ -75,14 +69,9 @@ def dedupe_unlinked(
             FROM {pred_table}""",
         )
         total = n * (n - 1) / 2.0
-        lam = lam0
-        for _ in range(50):
-            s = be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
-            new = min(max(s / total, 1e-15), 0.5)
-            if abs(new - lam) <= 1e-4 * lam:
-                lam = new
-                break
-            lam = new
+        lam, _ = fixed_point(
+            lambda lam: be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
+            / total, lam0, lo=1e-15, hi=0.5, converged=lambda new, old: abs(new - old) <= 1e-4 * old, max_iter=50)
         summary.update(
             n_pairs_scored=int(be.tables.fetch(con, "SELECT count(*) FROM dedupe_pairs")[0][0]),
             prior=lam,

@@ -17,7 +17,6 @@ re-plot them.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import duckdb
 
 from vaxstudy.link.decide import prob_sql
+from vaxstudy.link.settings import settings_from_model
 from vaxstudy.sql import literal, path_literal
 
 log = logging.getLogger(__name__)
@@ -133,12 +133,7 @@ def waterfall_sample(
     k = con.execute("SELECT count(*) FROM borderline_pairs").fetchall()[0][0]
     if k == 0:
         return 0
-    model = copy.deepcopy(dict(model))
-    model.pop("linker_uid", None)
-    model["link_type"] = "link_only"
-    model["probability_two_random_records_match"] = lam
-    model["retain_matching_columns"] = True
-    model["retain_intermediate_calculation_columns"] = True
+    model = settings_from_model(model, prior=lam, retain_columns=True)
     api = DuckDBAPI(connection=con)
     reg = api.register("link_reg", dataset_display_name="register")
     vax = api.register("link_vax", dataset_display_name="vaccinations")

@@ -460,3 +460,25 @@ def build_settings(
         em_convergence=0.001,
         max_iterations=20,
     )
+
+
+def settings_from_model(model: dict[str, Any], link_type: str = "link_only", *, rules: list[str] | None = None,
+                        prior: float | None = None, retain_columns: bool = False) -> dict[str, Any]:
+    """A trained (saved) model as the settings of a new Linker: a copy with ``link_type``,
+    without the old linker's id, with the prediction ``rules`` and the ``prior`` if given.
+    The one model→settings routine (reuse of a saved model, the wide pass, dedupe, the
+    borderline waterfall)."""
+    import copy
+
+    settings = copy.deepcopy(dict(model))
+    settings.pop("linker_uid", None)
+    settings["link_type"] = link_type
+    if rules is not None:
+        settings["blocking_rules_to_generate_predictions"] = [{"blocking_rule": r, "sql_dialect": "duckdb"}
+                                                               for r in rules]
+    if prior is not None:
+        settings["probability_two_random_records_match"] = prior
+    if retain_columns:
+        settings["retain_matching_columns"] = True
+        settings["retain_intermediate_calculation_columns"] = True
+    return settings

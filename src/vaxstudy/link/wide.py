@@ -24,7 +24,6 @@ first pass decides (best candidate, exclusive probability, same threshold):
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -32,12 +31,14 @@ import duckdb
 
 from vaxstudy.link.decide import (
     best_candidates,
+    fixed_point,
     engine,
     exclusive_prob_sql,
     has_person_sql,
     log2_odds,
     prob_sql,
 )
+from vaxstudy.link.settings import settings_from_model
 from vaxstudy.sql import literal
 
 log = logging.getLogger(__name__)
@@ -165,17 +166,16 @@ def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
     if n_left == 0:
         return 1e-9
     floor = 1.0 / n_left if exclusive else 1.0 / (n_left * n_reg)
-    x = 0.5 if exclusive else 0.5 / n_reg
-    for _ in range(max_iter):
+    def step(x: float) -> float:
         if exclusive:
             q = f"SELECT coalesce(sum({has_person_sql(x, n_reg)}), 0) FROM wide_best WHERE {where}"
-            new = min(max(be.tables.fetch(con, q)[0][0] / n_left, 1e-9), 1 - 1e-9)
-        else:
-            q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best WHERE {where}"
-            new = min(max(be.tables.fetch(con, q)[0][0] / (n_reg * n_left), 1e-15), 0.5)
-        if abs(new - x) <= tol * max(x, 1e-12) or abs(new - x) <= 1e-12:
-            return max(new, floor)
-        x = new
+            return be.tables.fetch(con, q)[0][0] / n_left
+        q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best WHERE {where}"
+        return be.tables.fetch(con, q)[0][0] / (n_reg * n_left)
+
+    x, _ = fixed_point(step, 0.5 if exclusive else 0.5 / n_reg, lo=1e-9 if exclusive else 1e-15,
+                       hi=1 - 1e-9 if exclusive else 0.5, max_iter=max_iter,
+                       converged=lambda new, old: abs(new - old) <= max(tol * max(old, 1e-12), 1e-12))
     return max(x, floor)
 
 
@@ -229,12 +229,7 @@ def wide_pass(
     if n_left:
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be)
         add_name_block(con, backend=be)
-        settings = copy.deepcopy(model)
-        settings["link_type"] = "link_only"
-        settings.pop("linker_uid", None)
-        settings["blocking_rules_to_generate_predictions"] = [
-            {"blocking_rule": r, "sql_dialect": "duckdb"} for r in WIDE_BLOCKING_RULES.values()
-        ]
+        settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
         db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
         reg = db_api.register("wide_reg", dataset_display_name=register_source)
         vax = db_api.register("wide_vax", dataset_display_name=vax_source)

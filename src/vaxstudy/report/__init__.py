@@ -1,7 +1,7 @@
 """Provincial reports: parameterised notebooks rendered by papermill into self-contained HTML.
 
 `render(parameters, out_dir)` executes the packaged report notebook and converts it;
-`vaxstudy.pipeline.run_report` runs every stage before it. Modules:
+`vaxstudy.Study.report` runs the estimate before it and lays out the run's folders. Modules:
 sections (what the report shows), data (aggregates from the run), figures,
 tables, suppress (small cells), i18n (vi/en), manifest, privacy, batch.
 """

@@ -31,88 +31,12 @@ import base64
 import html as _html
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vaxstudy.config import DEFAULT_SEED, SUPPRESSION_THRESHOLD
-from vaxstudy.report.frame import FrameConfig
-
-
-class ProvinceSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    code: str
-    data: Path
-    model: Path | None = None
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _code(cls, v: Any) -> str:
-        from vaxstudy.validate import province
-
-        return province(v, "code")
-
-
-class BatchConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    out: Path = Path("reports")
-    language: str = "vi"
-    seed: int = DEFAULT_SEED
-    suppression_threshold: int = SUPPRESSION_THRESHOLD
-    model: Path | None = None
-    backend: Literal["duckdb", "spark"] = "duckdb"
-    spark_master: str | None = None
-    chunks: int = Field(1, ge=1)
-    extract_date: date | None = None  # the day the exports were taken (default: each one's latest entry)
-    frame: FrameConfig = FrameConfig()  # issuer, number, report date, signer of every report (docs/reports.md)
-    provinces: tuple[ProvinceSpec, ...]
-    periods: tuple[tuple[str, str], ...]
-
-    @model_validator(mode="after")
-    def _master_needs_spark(self) -> "BatchConfig":
-        if self.spark_master is not None and self.backend != "spark":
-            raise ValueError("spark_master needs backend: spark")
-        return self
-
-    @field_validator("language")
-    @classmethod
-    def _lang(cls, v: str) -> str:
-        from vaxstudy.report.i18n import check_language
-
-        return check_language(v)
-
-    @field_validator("suppression_threshold")
-    @classmethod
-    def _k(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("suppression_threshold must be at least 1")
-        return v
-
-    @field_validator("periods", mode="before")
-    @classmethod
-    def _periods(cls, v: Any) -> tuple[tuple[str, str], ...]:
-        from vaxstudy.pipeline import parse_period
-
-        if not isinstance(v, (list, tuple)) or not v:
-            raise ValueError("periods must be a non-empty list of START:END")
-        out = []
-        for p in v:
-            if isinstance(p, (list, tuple)) and len(p) == 2:
-                p = f"{p[0]}:{p[1]}"
-            out.append(parse_period(str(p)))
-        return tuple(out)
-
-    @field_validator("provinces")
-    @classmethod
-    def _nonempty(cls, v: tuple) -> tuple:
-        if not v:
-            raise ValueError("provinces must not be empty")
-        return v
+from vaxstudy.options import BatchConfig, ProvinceSpec  # noqa: F401  (their home: vaxstudy.options)
 
 
 def load_config(path: str | Path) -> BatchConfig:
@@ -182,35 +106,40 @@ def clean_error(msg: str, limit: int = 300) -> str:
 
 def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | None = None,
               execution_timeout: int | None = None) -> BatchResult:
-    """Render every province × period; never stops at a failure."""
+    """Render every province × period; never stops at a failure. One :class:`vaxstudy.Study`
+    per province (ingested, standardised and linked once), one report per period."""
     from vaxstudy.engines import get_engine
-    from vaxstudy.pipeline import WORK_DIR, PipelineError, Progress, prepare, render_period
+    from vaxstudy.options import EstimateOptions, LinkOptions
+    from vaxstudy.progress import Progress, StageError
+    from vaxstudy.study import Study
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     entries: list[BatchEntry] = []
     # one engine (one Spark session) for the whole batch; BackendUnavailable (no pyspark) raises
     engine = get_engine(config.backend, spark_master=config.spark_master)
+    estimate = EstimateOptions(seed=config.seed, extract_date=config.extract_date)
     try:
         for prov in config.provinces:
             title = f"vaxstudy report-all · province {prov.code}"
             with Progress(progress, title) as pr:
+                study = Study.in_folder(out, prov.code, engine, progress=pr)
                 try:
-                    prepared = prepare(prov.data, prov.code, out / WORK_DIR, model_path=prov.model or config.model,
-                                       seed=config.seed, progress=pr, backend=engine, n_chunks=config.chunks)
-                except PipelineError as e:
+                    study.prepare(prov.data, LinkOptions(model_path=prov.model or config.model, seed=config.seed,
+                                                         n_chunks=config.chunks))
+                except StageError as e:
                     for start, end in config.periods:
                         entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
                     continue
                 for start, end in config.periods:
                     try:
-                        res = render_period(prepared, start, end, out, language=config.language,
-                                            suppression_threshold=config.suppression_threshold, progress=pr,
-                                            kernel_name=kernel_name, execution_timeout=execution_timeout,
-                                            extract_date=config.extract_date, frame=config.frame)
+                        res = study.report(prov.code, (start, end), out, estimate=estimate, language=config.language,
+                                           suppression_threshold=config.suppression_threshold,
+                                           kernel_name=kernel_name, execution_timeout=execution_timeout,
+                                           frame=config.frame)
                         entries.append(BatchEntry(prov.code, start, end, True, run_dir=res.run_dir,
                                                   metrics=res.metrics))
-                    except PipelineError as e:
+                    except StageError as e:
                         entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
     finally:
         engine.close()

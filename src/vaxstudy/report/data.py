@@ -18,19 +18,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from vaxstudy import scope
+from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
 from vaxstudy.sql import literal
 
-AGE_GROUPS = ("18-29", "30-49", "50-64", "65+")
 LATE_ENTRY_DAYS = 7
-
-_SEX_SQL = """CASE
-  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('M', 'MALE', 'NAM', '1') THEN 'M'
-  WHEN upper(trim(CAST({c} AS VARCHAR))) IN ('F', 'FEMALE', 'NỮ', 'NỮ', 'NU', '0', '2') THEN 'F'
-  ELSE NULL END"""
-
-
-def _pad(c: str, n: int) -> str:
-    return f"nullif(lpad(trim(CAST({c} AS VARCHAR)), {n}, '0'), {literal('0' * n)})"
 
 
 def _iso(d) -> str:
@@ -58,23 +50,9 @@ def columns(con, table: str) -> set[str]:
 
 
 def _site_province_cte(con) -> str:
-    """CTE `site_prov(site_id, district_code, province_code, site_name)`."""
-    has_sites = "sites" in tables(con)
-    rows = f"""seen AS (
-        SELECT CAST(site_id AS VARCHAR) site_id, mode({_pad('district_code', 3)}) d,
-               mode({_pad('province_code', 2)}) p
-        FROM vaccinations WHERE site_id IS NOT NULL GROUP BY 1)"""
-    if not has_sites:
-        return f"""{rows}, site_prov AS (
-            SELECT site_id, d AS district_code, p AS province_code, NULL AS site_name FROM seen)"""
-    return f"""{rows}, st AS (
-            SELECT CAST(site_id AS VARCHAR) site_id, any_value({_pad('district_code', 3)}) d,
-                   any_value({_pad('province_code', 2)}) p, any_value(site_name) site_name
-            FROM sites GROUP BY 1),
-        site_prov AS (
-            SELECT coalesce(st.site_id, seen.site_id) site_id, coalesce(st.d, seen.d) district_code,
-                   coalesce(st.p, seen.p) province_code, st.site_name
-            FROM st FULL OUTER JOIN seen ON st.site_id = seen.site_id)"""
+    """CTE `site_prov(site_id, district_code, province_code, site_name)` (:func:`vaxstudy.scope.sites_sql`)."""
+    have = tables(con)
+    return f"site_prov AS ({scope.sites_sql('sites' in have, with_tallies='tallies' in have)})"
 
 
 def _scope_cte(con, province: str) -> str:
@@ -192,21 +170,13 @@ def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
 
 
 def adult_population(con, province: str, period_end) -> pd.DataFrame:
-    """district_code, sex, age_group, n: register residents of the province aged ≥ 18 at period_end."""
-    end = _iso(period_end)
-    df = con.execute(f"""
-        WITH p AS (
-            SELECT {_pad('district_code', 3)} district_code, {_SEX_SQL.format(c='sex')} sex,
-                   date_diff('year', CAST(date_of_birth AS DATE), CAST($end AS DATE))
-                     - CASE WHEN strftime(CAST(date_of_birth AS DATE), '%m-%d') > strftime(CAST($end AS DATE), '%m-%d')
-                            THEN 1 ELSE 0 END AS age
-            FROM (SELECT DISTINCT ON (person_id) * FROM population)
-            WHERE {_pad('province_code', 2)} = $prov)
-        SELECT coalesce(district_code, 'unknown') district_code, coalesce(sex, 'U') sex,
-               CASE WHEN age < 30 THEN '18-29' WHEN age < 50 THEN '30-49'
-                    WHEN age < 65 THEN '50-64' ELSE '65+' END age_group, count(*) n
-        FROM p WHERE age >= 18 GROUP BY ALL ORDER BY ALL""",
-        {"end": end, "prov": str(province).zfill(2)}).df()
+    """district_code, sex, age_group, n: register residents of the province aged ≥ 18 at period_end
+    (:mod:`vaxstudy.scope`: the estimate's denominators, so the groups add up to n_population)."""
+    end = date.fromisoformat(_iso(period_end))
+    res = con.execute(scope.residents_sql(province, "population_std" in tables(con))).df()
+    pop = scope.adults(res, end)
+    df = (pop.groupby(["district_code", "sex", "age_group"]).size().rename("n").reset_index()
+          .sort_values(["district_code", "sex", "age_group"], ignore_index=True))
     df["n"] = df["n"].astype(int)
     return df
 
@@ -219,23 +189,14 @@ def weekly_cumulative_coverage(con, province: str, period_end) -> pd.DataFrame:
         return pd.DataFrame({"week": [], "district_code": [], "dose1": [], "dose2": []})
     vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
     dup = "coalesce(l.is_duplicate_dose, false)" if "is_duplicate_dose" in columns(con, "record_links") else "false"
-    df = con.execute(f"""
-        WITH adults AS (
-            SELECT person_id, {_pad('district_code', 3)} district_code
-            FROM (SELECT DISTINCT ON (person_id) * FROM population)
-            WHERE {_pad('province_code', 2)} = $prov
-              AND date_diff('year', CAST(date_of_birth AS DATE), CAST($end AS DATE))
-                  - CASE WHEN strftime(CAST(date_of_birth AS DATE), '%m-%d') > strftime(CAST($end AS DATE), '%m-%d')
-                         THEN 1 ELSE 0 END >= 18),
-        days AS (
-            SELECT DISTINCT CAST(l.person_id AS VARCHAR) person_id, CAST(v.vaccination_date AS DATE) d
-            FROM record_links l JOIN {vt} v ON CAST(v.record_id AS VARCHAR) = CAST(l.record_id AS VARCHAR)
-            WHERE l.person_id IS NOT NULL AND NOT {dup} AND CAST(v.vaccination_date AS DATE) <= CAST($end AS DATE)),
-        firsts AS (
-            SELECT person_id, min(d) d1, list_sort(list(d))[2] d2 FROM days GROUP BY 1)
-        SELECT a.district_code, CAST(date_trunc('week', f.d1) AS DATE) w1, CAST(date_trunc('week', f.d2) AS DATE) w2
-        FROM adults a JOIN firsts f ON CAST(a.person_id AS VARCHAR) = f.person_id""",
-        {"prov": str(province).zfill(2), "end": _iso(period_end)}).df()
+    # the adults of the province as the estimate counts them (vaxstudy.scope)
+    res = con.execute(scope.residents_sql(province, "population_std" in tables(con))).df()
+    adults = scope.adults(res, date.fromisoformat(_iso(period_end)))[["person_id", "district_code"]]
+    con.register("_scope_adults", adults)
+    try:
+        df = _weekly_firsts(con, vt, dup, period_end)
+    finally:
+        con.unregister("_scope_adults")
     if df.empty:
         return pd.DataFrame({"week": [], "district_code": [], "dose1": [], "dose2": []})
     end_week = pd.Timestamp(_iso(period_end)).to_period("W-SUN").start_time
@@ -246,6 +207,21 @@ def weekly_cumulative_coverage(con, province: str, period_end) -> pd.DataFrame:
         n2 = pd.to_datetime(g["w2"].dropna()).value_counts().reindex(weeks, fill_value=0).cumsum()
         out.append(pd.DataFrame({"week": weeks, "district_code": d, "dose1": n1.to_numpy(), "dose2": n2.to_numpy()}))
     return pd.concat(out, ignore_index=True)
+
+
+def _weekly_firsts(con, vt: str, dup: str, period_end) -> pd.DataFrame:
+    """district_code, w1, w2: the weeks of each adult's first dose and of a second dose on another
+    day (adults from the frame ``_scope_adults``)."""
+    return con.execute(f"""
+        WITH days AS (
+            SELECT DISTINCT CAST(l.person_id AS VARCHAR) person_id, CAST(v.vaccination_date AS DATE) d
+            FROM record_links l JOIN {vt} v ON CAST(v.record_id AS VARCHAR) = CAST(l.record_id AS VARCHAR)
+            WHERE l.person_id IS NOT NULL AND NOT {dup} AND CAST(v.vaccination_date AS DATE) <= CAST($end AS DATE)),
+        firsts AS (
+            SELECT person_id, min(d) d1, list_sort(list(d))[2] d2 FROM days GROUP BY 1)
+        SELECT a.district_code, CAST(date_trunc('week', f.d1) AS DATE) w1, CAST(date_trunc('week', f.d2) AS DATE) w2
+        FROM _scope_adults a JOIN firsts f ON CAST(a.person_id AS VARCHAR) = f.person_id""",
+        {"end": _iso(period_end)}).df()
 
 
 _REASON_VALUE = re.compile(r"\s*(=|:|\().*$")

@@ -18,14 +18,12 @@ def code_sql(col: str, width: int) -> str:
 
 
 def register_geo(con) -> None:
-    """Create temp tables _geo_provinces, _geo_districts, _geo_communes from vaxstudy.geo."""
+    """Create the temp table _geo_communes (the GSO commune list, for commune_valid)."""
     from vaxstudy import geo
 
-    for name, df in (("_geo_provinces", geo.provinces()), ("_geo_districts", geo.districts()),
-                     ("_geo_communes", geo.communes())):
-        con.register("_geo_df", df)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _geo_df")
-        con.unregister("_geo_df")
+    con.register("_geo_df", geo.communes())
+    con.execute("CREATE OR REPLACE TEMP TABLE _geo_communes AS SELECT * FROM _geo_df")
+    con.unregister("_geo_df")
 
 
 def commune_valid_sql(commune: str, district: str, geo_district: str) -> str:

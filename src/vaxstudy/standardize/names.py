@@ -87,10 +87,15 @@ def place_tone(syllable: str) -> str:
     return unicodedata.normalize("NFC", base[:pos] + marked + tone + base[pos + 1:])
 
 
+def strip_marks(text: str) -> str:
+    """``text`` without its combining marks (NFD, marks dropped): what DuckDB's strip_accents
+    does. The one accent stripper of the package."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+
+
 def to_ascii(text: str) -> str:
     """Diacritic-free form: all combining marks removed, đ → d."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return strip_marks(text.replace("đ", "d").replace("Đ", "D"))
 
 
 @lru_cache(maxsize=200_000)

@@ -6,7 +6,12 @@ Matched case- and accent-insensitively; numeric codes follow the registry conven
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from typing import Any
+
 from vaxstudy.sql import literal
+from vaxstudy.standardize.names import strip_marks
 
 MALE = ("m", "nam", "male", "man", "1", "trai", "ong", "boy")
 FEMALE = ("f", "nu", "nư", "female", "woman", "0", "2", "gai", "ba", "girl", "w")
@@ -20,3 +25,20 @@ def sex_sql(col: str) -> str:
     f = ", ".join(literal(v) for v in FEMALE if v.isascii())
     return (f"CASE WHEN {key} IN ({m}, 'gioitinhnam') THEN 'M' "
             f"WHEN {key} IN ({f}, 'gioitinhnu') THEN 'F' END")
+
+
+_SEX_MALE = set(MALE) | {"gioitinhnam"}
+_SEX_FEMALE = {v for v in FEMALE if v.isascii()} | {"gioitinhnu"}
+
+
+def sex_code(value: Any) -> str | None:
+    """'M', 'F' or None: the rule of :func:`sex_sql` in Python, for the Spark engine (lower
+    case, accents stripped, everything but a-z0-9 removed, then the word lists)."""
+    if value is None:
+        return None
+    key = re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFC", strip_marks(str(value))).lower())
+    if key in _SEX_MALE:
+        return "M"
+    if key in _SEX_FEMALE:
+        return "F"
+    return None

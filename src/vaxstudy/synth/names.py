@@ -104,10 +104,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def strip_diacritics(s: str) -> str:
-    """'Nguyễn Thị Hoà' -> 'Nguyen Thi Hoa' (đ -> d)."""
-    d = unicodedata.normalize("NFD", s)
-    d = "".join(ch for ch in d if not unicodedata.combining(ch))
-    return d.replace("đ", "d").replace("Đ", "D")
+    """'Nguyễn Thị Hoà' -> 'Nguyen Thi Hoa' (đ -> d): :func:`vaxstudy.standardize.names.to_ascii`."""
+    from vaxstudy.standardize.names import to_ascii
+
+    return to_ascii(s)
 
 
 def _toggle_word(word: str) -> str:

@@ -21,14 +21,12 @@ tests/integration/test_spark_sql.py rule by rule on tricky values):
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
 from vaxstudy.standardize import PERSON_COLUMNS, VACCINATION_EXTRA, std_queries
 from vaxstudy.standardize.names import NAME_COLUMNS
-from vaxstudy.standardize.sex import FEMALE, MALE
+from vaxstudy.standardize.sex import sex_code
 from vaxstudy.sql import path_literal
 
 __all__ = ["standardize_spark", "standardize_parquet", "standardize_db_spark", "spark_std_queries", "sex_code",
@@ -42,24 +40,6 @@ _TYPES = {
 
 
 # ---- Python rules over distinct values --------------------------------------------------------
-
-_SEX_MALE = set(MALE) | {"gioitinhnam"}
-_SEX_FEMALE = {v for v in FEMALE if v.isascii()} | {"gioitinhnu"}
-
-
-def sex_code(value: Any) -> str | None:
-    """'M', 'F' or None: the rule of ``vaxstudy.standardize.sex.sex_sql`` in Python
-    (lower case, accents stripped, everything but a-z0-9 removed, then the word lists)."""
-    if value is None:
-        return None
-    s = "".join(ch for ch in unicodedata.normalize("NFD", str(value)) if not unicodedata.combining(ch))
-    key = re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFC", s).lower())
-    if key in _SEX_MALE:
-        return "M"
-    if key in _SEX_FEMALE:
-        return "F"
-    return None
-
 
 def _names_batches(batches):
     from vaxstudy.standardize.names import name_table

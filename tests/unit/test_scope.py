@@ -1,0 +1,38 @@
+"""One province scope and one sex rule: the estimate's denominators and the report's
+suppression groups count the same residents, with the standardised sex."""
+
+from __future__ import annotations
+
+import duckdb
+
+from vaxstudy.estimate.data import load_inputs
+from vaxstudy.estimate.testing import make_db
+from vaxstudy.report import data as rdata
+from vaxstudy.standardize.sex import sex_code
+
+SITES = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]
+SEXES = ["Nam", "Nữ", "gái", "trai", "NŨ", "M", "x"]
+
+
+def test_estimate_and_report_count_the_same_residents_with_one_sex_rule(tmp_path):
+    pop = [dict(person_id=f"P{i}", sex=s, date_of_birth="1980-01-01") for i, s in enumerate(SEXES)]
+    pop += [dict(person_id="E1", province_code=None, district_code="412", sex="F"),  # empty province, district of 40
+            dict(person_id="O1", province_code="42", district_code="436"),  # another province
+            dict(person_id="C1", date_of_birth="2010-01-01")]  # a child
+    v = [dict(record_id="r1", subject_id="s1", person="P0", dose_number=1)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
+    db = make_db(tmp_path / "s.duckdb", pop, v, SITES, tal)
+    con = duckdb.connect(str(db))
+    try:
+        inp = load_inputs(con, "40", "2021-08-01", "2021-08-31")
+        groups = rdata.adult_population(con, "40", "2021-08-31")
+    finally:
+        con.close()
+    expected = {f"P{i}": sex_code(s) or "U" for i, s in enumerate(SEXES)} | {"E1": "F"}
+    assert len(inp.pop) == len(expected) == int(groups["n"].sum())
+    by_sex = groups.groupby("sex")["n"].sum().to_dict()
+    want: dict[str, int] = {}
+    for s in expected.values():
+        want[s] = want.get(s, 0) + 1
+    assert by_sex == want and want == {"M": 3, "F": 4, "U": 1}  # gái, NŨ, Nữ and E1; trai, Nam, M; x
+    assert sorted(inp.pop["sex"]) == sorted(expected.values())
