@@ -215,3 +215,10 @@ def test_a_data_file_or_another_file_is_never_taken_for_the_database(folder, tmp
     assert (tmp_path / "notes.duckdb").read_text() == "my notes" and (data / "sites.csv").read_bytes() == before
     r = run_cli("ingest", "--data", data, "--db", tmp_path / "db.duckdb", "--quarantine", tmp_path / "q.csv")
     assert r.exit_code == 0 and (tmp_path / "q.csv").exists()
+
+
+def test_report_for_a_province_absent_from_the_data_stops_after_ingest(folder, tmp_path):
+    r = run_cli("report", "--data", folder(), "--province", "42", "--period", PERIOD_ARG, "--out", tmp_path / "o")
+    assert r.exit_code == 1, r.output
+    assert "province 42 (Hà Tĩnh) has no residents in population and no sites in sites" in r.flat
+    assert "standardize" not in r.flat and "Traceback" not in r.output

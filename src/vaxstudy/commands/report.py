@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from vaxstudy.commands.estimate import EXTRACT_HELP, parse_extract_date
+from vaxstudy.validate import EmptyScope
 
 BACKEND_HELP = ("Engine for standardise, link and the estimate's queries: duckdb (default, in process) or spark "
                 "(needs the spark extra).")
@@ -28,8 +29,15 @@ def _run_one(data: Path, province: str, start: str, end: str, out: Path, *, engi
     from vaxstudy.study import Study
 
     title = f"vaxstudy report · province {province} · {start} → {end}"
+    from vaxstudy.commands.output import warn
+    from vaxstudy.validate import check_scope
+
     with Progress(True, title) as pr, Study.in_folder(out, province, engine, progress=pr) as study:
-        study.prepare(data, link)
+        study.ingest(data)
+        for w in check_scope(study.db, province):  # EmptyScope stops before standardise and link
+            warn(w)
+        study.standardize()
+        study.link(link)
         return study.report(province, (start, end), estimate=estimate, language=language,
                             suppression_threshold=suppression_threshold, frame=frame)
 
@@ -124,7 +132,7 @@ def report(
                        link=LinkOptions(model_path=model, seed=seed, n_chunks=chunks),
                        estimate=EstimateOptions(seed=seed, extract_date=extract_date), language=language,
                        suppression_threshold=suppression_threshold, frame=frame)
-    except (StageError, OSError) as e:
+    except (StageError, OSError, EmptyScope) as e:
         _fail(e)
     finally:
         engine.close()
@@ -207,7 +215,7 @@ def demo(
     try:
         res = _run_one(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, engine=engine,
                        link=LinkOptions(seed=1), estimate=EstimateOptions(seed=1), language=language)
-    except (StageError, OSError) as e:
+    except (StageError, OSError, EmptyScope) as e:
         _fail(e)
     finally:
         engine.close()
