@@ -167,30 +167,18 @@ def typer_check(fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 def province_scope(con, code: str) -> tuple[int, int]:
-    """(residents, sites) of province ``code`` in an ingested database (open DuckDB ``con``).
+    """(residents, sites) of province ``code`` in an ingested database (open DuckDB ``con``),
+    by the one scope rule of :mod:`vaxstudy.scope` (residents: the province's code, or one of
+    its districts where the code is empty; sites: the site's province)."""
+    from vaxstudy.scope import residents_sql, sites_sql
 
-    Residents: register rows whose province code is ``code``, or whose district is one of
-    its districts where the province code is empty (CONTRACT notes); sites: rows of ``sites``
-    whose province code is ``code``."""
-    from vaxstudy.codes import gso_code_sql
-    from vaxstudy.geo import province_districts
-    from vaxstudy.sql import literal
-
-    districts = sorted(province_districts(code)["district_code"].astype(str))
-    dlist = "[" + ", ".join(literal(d) for d in districts) + "]"
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     n_res = n_sites = 0
     if "population" in tables:
-        cols = {r[0] for r in con.execute("DESCRIBE population").fetchall()}
-        prov = gso_code_sql("province_code", 2) if "province_code" in cols else "NULL"
-        dist = gso_code_sql("district_code", 3) if "district_code" in cols else "NULL"
-        n_res = con.execute(f"SELECT count(*) FROM population WHERE {prov} = ? "
-                            f"OR ({prov} IS NULL AND list_contains({dlist}, {dist}))", [code]).fetchall()[0][0]
-    if "sites" in tables:
-        cols = {r[0] for r in con.execute("DESCRIBE sites").fetchall()}
-        if "province_code" in cols:
-            n_sites = con.execute(f"SELECT count(*) FROM sites WHERE {gso_code_sql('province_code', 2)} = ?",
-                                  [code]).fetchall()[0][0]
+        n_res = con.execute(f"SELECT count(*) FROM ({residents_sql(code, standardised=False)})").fetchall()[0][0]
+    if {"sites", "vaccinations"} <= tables:
+        n_sites = con.execute(f"SELECT count(*) FROM ({sites_sql(True, with_tallies=False)}) "
+                              "WHERE province_code = ?", [code]).fetchall()[0][0]
     return int(n_res), int(n_sites)
 
 
