@@ -139,6 +139,14 @@ this folder; never attach it to an e-mail, a shared drive or a publication. The 
 report folder is `../../{name}/` (aggregates only).
 """
 
+WORK_README = """# Restricted: personal data
+
+The working databases of this output folder (`<province>.duckdb`: the register, the registry
+export, every standardised and linked row) and each one's link files (`<province>_link/`).
+They contain names, ID numbers and phone numbers. Only the registry team the data owner names
+may open or receive them; the shareable reports are in `../../`.
+"""
+
 RESTRICTED_FILES = {
     "record_links.parquet": "every registry row with the register person it was linked to",
     "quarantine.csv": "every input row that could not be used, whole, with its reason",
@@ -205,6 +213,9 @@ class Study:
                 self._remove_db()
                 raise
         self.data_dir = data_dir
+        if self.out is not None:  # the layout's working folder: say what it holds
+            self.db.parent.mkdir(parents=True, exist_ok=True)
+            (self.db.parent / "README.md").write_text(WORK_README, encoding="utf-8")
         return res
 
     def _remove_db(self) -> None:

@@ -76,6 +76,7 @@ def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
     study = Study.in_folder(tmp_path / "w", "40", engine).prepare(data, LinkOptions(n_chunks=4))
     assert seen["n_chunks"] == 4 and seen["backend"] is engine and engine.standardized
     assert study.db == tmp_path / "w" / "restricted" / "work" / "40.duckdb"
+    assert "personal data" in (study.db.parent / "README.md").read_text()  # the restricted folder says so
     study.close()
     assert not engine.closed  # an engine object is left to its owner
 
