@@ -47,10 +47,24 @@ def duckdb_query_to_spark(query: str) -> str:
     Read with sqlglot's DuckDB dialect, unlike :func:`duckdb_sql_to_spark`, which reads the
     link settings' fragments."""
     import sqlglot
+    from sqlglot import exp
 
     for a, b in SPARK_FUNCTION_NAMES.items():
         query = re.sub(rf"\b{a}\s*\(", f"{b}(", query, flags=re.I)
-    return sqlglot.transpile(query, read="duckdb", write="spark")[0]
+    tree = sqlglot.parse_one(query, read="duckdb")
+    for node in list(tree.find_all(exp.RegexpFullMatch)):  # Spark has no regexp_full_match
+        node.replace(_anchored_rlike(node))
+    return tree.sql(dialect="spark")
+
+
+def _anchored_rlike(node: Any) -> Any:
+    """``regexp_full_match(s, p)`` as Spark's ``s RLIKE '^(?:p)\\z'`` with ``p`` in Java's syntax."""
+    from sqlglot import exp
+
+    p = node.expression
+    if not (isinstance(p, exp.Literal) and p.is_string):
+        raise ValueError(f"a regex must be a string literal to be translated: {node.sql('duckdb')}")
+    return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^(?:{re2_to_java(p.this)})\\z"))
 
 
 def query_tables(query: str) -> list[str]:
@@ -150,7 +164,7 @@ def duckdb_rules_to_spark(sql: str, star_columns: dict[str, Iterable[str]] | Non
             p = regex(node.expression)
             group = node.args.get("group")
             if isinstance(node, exp.RegexpFullMatch):
-                return exp.RegexpLike(this=node.this, expression=exp.Literal.string(f"^(?:{p})\\z"))
+                return _anchored_rlike(node)
             if isinstance(group, exp.Array):
                 fields: list[Any] = []
                 for k, name in enumerate(group.expressions, 1):
