@@ -383,7 +383,7 @@ def test_estimate_on_spark_identical(standardized, duck_linked, spark_backend, t
     finally:
         con.close()
     # (truth is read by the truth check on the driver, in DuckDB: not exported)
-    assert {d.name for d in p.parent.iterdir()} == {"population", "vaccinations", "record_links", "sites",
+    assert {d.name for d in p.parent.iterdir()} == {"population_std", "vaccinations", "record_links", "sites",
                                                     "tallies", "vaccinations_std"}
     # the CLI, another period (the CLI's backend finds the test's session and leaves it running)
     runner = CliRunner()
