@@ -1,7 +1,5 @@
 """A small data folder in the contract's layout, for the ingest and standardise tests."""
 
-import unicodedata
-
 import duckdb
 
 POP_HEADER = "person_id,full_name,date_of_birth,sex,province_code,district_code,commune_code,phone"
@@ -37,22 +35,10 @@ def write_folder(path, pop=None, vac=None, sites=SITES, tallies=TALLIES, encodin
 
 
 def to_cp1258(text):
-    """Encode as Windows-1258: quality marks precomposed (ê, ơ …), tones as combining marks."""
-    out, seg = [], ""
-    tones = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+    """Encode as Windows-1258 spells Vietnamese (the package's one rule for it)."""
+    from vaxstudy.worklists.apply import cp1258_form
 
-    def flush(s):
-        base = "".join(c for c in s if c not in tones)
-        return unicodedata.normalize("NFC", base) + "".join(c for c in s if c in tones)
-
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch):
-            seg += ch
-        else:
-            out.append(flush(seg))
-            seg = ch
-    out.append(flush(seg))
-    return "".join(out).encode("cp1258")
+    return cp1258_form(text).encode("cp1258")
 
 
 def counts_identity(result):
