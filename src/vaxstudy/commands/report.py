@@ -24,22 +24,27 @@ PDF_HELP = "Also print report.pdf (A4) with a headless Chromium (chromium or goo
 
 def _run_one(data: Path, province: str, start: str, end: str, out: Path, *, engine, link, estimate,
              language: str, suppression_threshold: int | None = None, frame=None):
-    """One province and period through a :class:`vaxstudy.Study`, with a progress display."""
-    from vaxstudy.progress import Progress
-    from vaxstudy.study import Study
-
-    title = f"vaxstudy report · province {province} · {start} → {end}"
+    """One province and period through a :class:`vaxstudy.Study`, with a progress display; a
+    failed stage ends the command with its message. The engine is closed either way."""
     from vaxstudy.commands.output import warn
+    from vaxstudy.progress import Progress, StageError
+    from vaxstudy.study import Study
     from vaxstudy.validate import check_scope
 
-    with Progress(True, title) as pr, Study.in_folder(out, province, engine, progress=pr) as study:
-        study.ingest(data)
-        for w in check_scope(study.db, province):  # EmptyScope stops before standardise and link
-            warn(w)
-        study.standardize()
-        study.link(link)
-        return study.report(province, (start, end), estimate=estimate, language=language,
-                            suppression_threshold=suppression_threshold, frame=frame)
+    title = f"vaxstudy report · province {province} · {start} → {end}"
+    try:
+        with Progress(True, title) as pr, Study.in_folder(out, province, engine, progress=pr) as study:
+            study.ingest(data)
+            for w in check_scope(study.db, province):  # EmptyScope stops before standardise and link
+                warn(w)
+            study.standardize()
+            study.link(link)
+            return study.report(province, (start, end), estimate=estimate, language=language,
+                                suppression_threshold=suppression_threshold, frame=frame)
+    except (StageError, OSError, EmptyScope) as e:
+        _fail(e)
+    finally:
+        engine.close()
 
 
 def _frame(path: Optional[Path], issuer: Optional[str], number: Optional[str], day: Optional[str]):
@@ -109,7 +114,6 @@ def report(
     from vaxstudy import validate as v
     from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.options import EstimateOptions, LinkOptions
-    from vaxstudy.progress import StageError
 
     extract_date = parse_extract_date(extract_date)
     province = v.typer_check(v.province, province)
@@ -127,15 +131,10 @@ def report(
         raise typer.BadParameter(str(e), param_hint="--backend") from None
     except BackendUnavailable as e:
         _fail(str(e))
-    try:
-        res = _run_one(data, province, start, end, out, engine=engine,
-                       link=LinkOptions(model_path=model, seed=seed, n_chunks=chunks),
-                       estimate=EstimateOptions(seed=seed, extract_date=extract_date), language=language,
-                       suppression_threshold=suppression_threshold, frame=frame)
-    except (StageError, OSError, EmptyScope) as e:
-        _fail(e)
-    finally:
-        engine.close()
+    res = _run_one(data, province, start, end, out, engine=engine,
+                   link=LinkOptions(model_path=model, seed=seed, n_chunks=chunks),
+                   estimate=EstimateOptions(seed=seed, extract_date=extract_date), language=language,
+                   suppression_threshold=suppression_threshold, frame=frame)
     if pdf:
         _pdf(res.report_html)
     typer.echo(str(res.report_html))
@@ -200,7 +199,6 @@ def demo(
     from vaxstudy.config import DEMO_PERIOD, DEMO_PROVINCE
     from vaxstudy.engines import get_engine
     from vaxstudy.options import EstimateOptions, LinkOptions
-    from vaxstudy.progress import StageError
 
     v.typer_check(v.out_dir, out)
     if data.exists() and not data.is_dir():
@@ -212,13 +210,8 @@ def demo(
         typer.echo(f"generating the synthetic Nghệ An province in {data} …", err=True)
         generate(data, province=DEMO_PROVINCE, scale=0.02, seed=1, period=DEMO_PERIOD)
     engine = get_engine("duckdb")
-    try:
-        res = _run_one(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, engine=engine,
-                       link=LinkOptions(seed=1), estimate=EstimateOptions(seed=1), language=language)
-    except (StageError, OSError, EmptyScope) as e:
-        _fail(e)
-    finally:
-        engine.close()
+    res = _run_one(data, DEMO_PROVINCE, DEMO_PERIOD[0], DEMO_PERIOD[1], out, engine=engine,
+                   link=LinkOptions(seed=1), estimate=EstimateOptions(seed=1), language=language)
     if pdf:
         _pdf(res.report_html)
     typer.echo(str(res.report_html.resolve()))
