@@ -159,7 +159,7 @@ class Study:
 
     def __init__(self, db: str | Path, engine: Any = "duckdb", *, spark_master: str | None = None,
                  link_dir: str | Path | None = None, out: str | Path | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, quarantine_path: str | Path | None = None) -> None:
         from vaxstudy.engines import get_engine
 
         self.db = Path(db)
@@ -171,7 +171,8 @@ class Study:
         self.timings: dict[str, float] = {}
         self.data_dir: Path | None = None
         self.link_options: LinkOptions | None = None
-        self.quarantine_path = self.db.with_name(f"{self.db.stem}_quarantine.csv")
+        self.quarantine_path = (Path(quarantine_path) if quarantine_path is not None
+                                else self.db.with_name(f"{self.db.stem}_quarantine.csv"))
 
     @classmethod
     def in_folder(cls, out: str | Path, province: str, engine: Any = "duckdb", **kw: Any) -> "Study":
@@ -196,21 +197,25 @@ class Study:
         return self.progress.stage(name, self.timings)
 
     # -- stages ----------------------------------------------------------------------------
-    def ingest(self, data_dir: str | Path) -> Any:
+    def ingest(self, data_dir: str | Path, *, fresh: bool = True) -> Any:
         """Load the CONTRACT tables of ``data_dir`` into a fresh database (the old one and its
         link files are removed first). If ingest fails, the database it wrote (the register)
-        is removed again; the quarantine file stays, for the message that points to it."""
+        is removed again; the quarantine file stays, for the message that points to it.
+        ``fresh=False`` (`vaxstudy ingest`) replaces the raw tables in an existing database
+        and leaves the rest of it, and the database, whatever happens."""
         from vaxstudy.ingest import ingest
 
         data_dir = Path(data_dir)
         with self._stage("ingest") as note:
             if not data_dir.is_dir():
                 raise FileNotFoundError(f"data folder {data_dir} does not exist")
-            self._remove_db()
+            if fresh:
+                self._remove_db()
             try:
                 res = ingest(data_dir, self.db, quarantine_path=self.quarantine_path, progress=note)
             except BaseException:
-                self._remove_db()
+                if fresh:
+                    self._remove_db()
                 raise
         self.data_dir = data_dir
         if self.out is not None:  # the layout's working folder: say what it holds

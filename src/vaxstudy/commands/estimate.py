@@ -44,11 +44,19 @@ def estimate(
     from vaxstudy import validate as v
     from vaxstudy.engines import BackendUnavailable, get_engine
     from vaxstudy.commands.output import fail, number, warn
-    from vaxstudy.estimate import HEADLINE_RATES, estimate_db
+    from vaxstudy.estimate import HEADLINE_RATES
+    from vaxstudy.options import EstimateOptions
+    from vaxstudy.progress import StageError
+    from vaxstudy.study import Study
 
     province = v.typer_check(v.province, province)
     start, end = v.typer_check(v.period, period)
     extract_date = parse_extract_date(extract_date)
+    try:
+        options = EstimateOptions(seed=seed, n_boot=n_boot, link_threshold=threshold, audit=not no_audit,
+                                  extract_date=extract_date)
+    except ValueError as exc:  # pydantic's ValidationError: a threshold outside (0, 1)
+        raise typer.BadParameter(str(exc).splitlines()[-1].strip(), param_hint="--threshold") from None
     v.typer_check(v.db_file, db, must_exist=True)
     try:
         engine = get_engine(backend, spark_master=spark_master)
@@ -67,11 +75,10 @@ def estimate(
         engine.close()
         raise
     try:
-        m = estimate_db(db, province, start, end, out, seed=seed, n_boot=n_boot,
-                        link_threshold=threshold, audit=not no_audit, backend=engine,
-                        extract_date=extract_date)
-    except (ValueError, OSError, BackendUnavailable) as exc:
-        fail("estimate", exc)
+        with Study(db, engine) as study:
+            m = study.estimate(province, (start, end), options, out_dir=out)
+    except StageError as exc:  # a bad input or an unavailable engine: the stage's own words
+        fail("estimate", exc.cause if isinstance(exc.cause, (ValueError, OSError, BackendUnavailable)) else exc)
     finally:
         engine.close()
     typer.echo(f"province {m['province_code']}, {m['period_start']} to {m['period_end']}, "

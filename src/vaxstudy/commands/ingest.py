@@ -18,7 +18,9 @@ def ingest(
 
     from vaxstudy import validate as v
     from vaxstudy.commands.output import fail, say, warn
-    from vaxstudy.ingest import IngestError, ingest as run_ingest, summary_table
+    from vaxstudy.ingest import IngestError, summary_table
+    from vaxstudy.progress import Progress, StageError
+    from vaxstudy.study import Study
 
     v.typer_check(v.data_dir, data)
     v.typer_check(v.db_file, db)
@@ -27,10 +29,11 @@ def ingest(
     console = Console()
     try:
         with console.status("ingesting …") as status:
-            result = run_ingest(data, db, quarantine_path=quarantine,
-                                progress=lambda t: status.update(f"ingesting {t} …"))
-    except IngestError as exc:
-        fail("ingest", exc)
+            progress = Progress(False, on_note=lambda _, t: status.update(f"ingesting {t} …"))
+            with Study(db, progress=progress, quarantine_path=quarantine or db.parent / "quarantine.csv") as study:
+                result = study.ingest(data, fresh=False)
+    except StageError as exc:  # an unusable table: its own message, as ingest words it
+        fail("ingest", exc.cause if isinstance(exc.cause, IngestError) else exc)
     console.print(summary_table(result))
     for note in result.notes:
         warn(note)
