@@ -270,7 +270,7 @@ def test_apply_review_decisions_overrides_links(tmp_path):
                 "('r4','i4')) t(record_id, ident)")
     con.execute("CREATE TABLE ident_link AS SELECT * FROM (VALUES ('i1','P1',0.99),('i4','P4',0.97),"
                 "('i3','P7',0.95)) t(ident, person_id, match_probability)")
-    assert D.apply_review_decisions(con) == 2
+    assert D.apply_review_decisions(con).summary["identities_changed"] == 2
     got = dict(con.execute("SELECT ident, person_id || ':' || match_probability FROM ident_link").fetchall())
     assert got == {"i3": "P9:1.0", "i4": "P4:0.97"}
     con.close()
@@ -348,7 +348,9 @@ def test_threshold_from_link_run_else_link_summary(run):
 
 
 def test_link_stage_follows_review_decisions(tmp_path):
-    """The one call in link_db: a 'different' removes the model's link, a 'same' makes one."""
+    """The one call in link_db: a 'different' removes the model's link, a 'same' makes one; a
+    'different' on a duplicate-profile pair separates the profiles, on a duplicate-dose pair
+    clears the flag (both ignored before: the pairs below fail without the overrides)."""
     from helpers.linkfake import make_std_db
     from vaxstudy.link import link_db
 
@@ -361,16 +363,40 @@ def test_link_stage_follows_review_decisions(tmp_path):
     other = con.execute("SELECT CAST(unique_id AS VARCHAR) FROM population_std WHERE unique_id <> ? "
                         "ORDER BY unique_id LIMIT 1", [linked[1]]).fetchall()[0][0]
     unl = con.execute("SELECT record_id FROM record_links WHERE person_id IS NULL LIMIT 1").fetchall()
+    rows = con.execute("SELECT l.record_id, l.person_key, l.is_duplicate_dose, v.subject_id, v._row, v.dose_number "
+                       "FROM record_links l JOIN vaccinations_std v USING (record_id)").df()
     con.close()
     target = unl[0][0] if unl else linked[0]
-    D.save_decisions(db, pd.DataFrame({"kind": ["link", "unlinked"], "record_id": [linked[0], target],
-                                       "candidate_id": [linked[1], other], "decision": ["different", "same"],
-                                       "review_id": ["R1", "R2"]}), "fp")
+    taken = {linked[0], target}
+    # a person with two profiles: (first row of the later profile, the first profile)
+    first = rows.sort_values("_row").drop_duplicates("subject_id")
+    first = first[~first["person_key"].isin(rows.loc[rows["record_id"].isin(taken), "person_key"])]
+    multi = first[first.duplicated("person_key", keep=False)].sort_values(["person_key", "_row"])
+    key = multi["person_key"].iloc[0]
+    prof = multi[multi["person_key"] == key]
+    later_rec, first_subj = prof["record_id"].iloc[1], prof["subject_id"].iloc[0]
+    # a flagged duplicate dose of another person, and the row it repeats
+    flagged = rows[rows["is_duplicate_dose"] & (rows["person_key"] != key)].iloc[0]
+    orig = rows[(rows["person_key"] == flagged["person_key"]) & (rows["dose_number"] == flagged["dose_number"])
+                & (rows["_row"] < flagged["_row"])]
+    assert len(orig) == 1  # so that 'different' leaves no earlier row of that dose
+    D.save_decisions(db, pd.DataFrame({
+        "kind": ["link", "unlinked", "dup_subject", "dup_dose"],
+        "record_id": [linked[0], target, later_rec, flagged["record_id"]],
+        "candidate_id": [linked[1], other, first_subj, orig["record_id"].iloc[0]],
+        "decision": ["different", "same", "different", "different"],
+        "review_id": ["R1", "R2", "R3", "R4"]}), "fp")
     link_db(db, tmp_path / "b", model_path=tmp_path / "a" / "link_model.json", diagnostics=False, wide=False)
     con = duckdb.connect(str(db), read_only=True)
     got = dict(con.execute("SELECT record_id, coalesce(person_id, '') || ':' || coalesce(match_probability, 0) "
                            "FROM record_links WHERE record_id IN (?, ?)", [linked[0], target]).fetchall())
+    after = con.execute("SELECT l.record_id, l.person_key, l.is_duplicate_dose, v.subject_id "
+                        "FROM record_links l JOIN vaccinations_std v USING (record_id)").df()
     con.close()
     assert got[target] == f"{other}:1.0"
     assert not got[linked[0]].startswith(linked[1])
-    assert json.loads((tmp_path / "b" / "link_summary.json").read_text())["review_decisions"]["identities_changed"] == 2
+    keys = after.groupby("subject_id")["person_key"].agg(set)
+    assert not keys[prof["subject_id"].iloc[1]] & keys[first_subj]  # the two profiles are apart
+    assert not after.set_index("record_id").at[flagged["record_id"], "is_duplicate_dose"]
+    rv = json.loads((tmp_path / "b" / "link_summary.json").read_text())["review_decisions"]
+    assert rv["identities_changed"] >= 3 and rv["pairs"]["applied"] == 2

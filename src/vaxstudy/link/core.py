@@ -268,14 +268,15 @@ def link_db(
             n_rescued = backend.tables.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
             backend.tables.insert(con, "ident_link", "SELECT * FROM ident_rescue")
         # reviewers' same/different decisions (vaxstudy review score) override the model's links
-        n_review_overrides = apply_review_decisions(con, backend)
+        review = apply_review_decisions(con, backend)
 
         backend.tables.create_table(
             con, "dedupe_in",
             "SELECT * FROM link_vax v "
             "WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)",
         )
-        dd = dedupe_unlinked(con, model, tf_tables, thr, backend=backend)
+        dd = dedupe_unlinked(con, model, tf_tables, thr, backend=backend,
+                             must_link=review.must_link, cannot_link=review.cannot_link)
         timings["dedupe"] = time.perf_counter() - t
 
         backend.tables.create_table(
@@ -294,7 +295,8 @@ def link_db(
             LEFT JOIN dedupe_clusters c USING (ident)
             LEFT JOIN ident_candidate b USING (ident)""",
         )
-        build_record_links(con, "link_rows_keyed", candidates=True, backend=backend)
+        build_record_links(con, "link_rows_keyed", candidates=True, backend=backend,
+                           dose_decisions=review.dose_decisions)
         # the one table that comes back: into the project database (the estimate stage reads
         # it there), in entry order, then the Parquet copy from it
         links = backend.tables.to_duckdb(con, "record_links", "proj.record_links")
@@ -363,7 +365,7 @@ def link_db(
             },
             "wide_pass": wide_summary,
             "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
-            "review_decisions": {"identities_changed": int(n_review_overrides)},
+            "review_decisions": review.summary,
             "dedupe": dd,
             "results": {
                 "n_records": int(stats[0]),

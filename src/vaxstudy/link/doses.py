@@ -8,6 +8,11 @@ flagged, because one person cannot receive the same dose number twice and the
 contract counts (person, dose_number) events. The first-entered row is the one
 kept, whichever of the two dates is right. Rows with no dose_number are never
 flagged.
+
+Reviewers' decisions on duplicate-dose pairs (``review_decisions``, kind ``dup_dose``: the
+flagged row and the row it repeats) override the rule: after a ``different`` the row is
+flagged only if another earlier row of the same person and dose remains; after a ``same``
+it is flagged whenever the row it repeats was entered before it.
 """
 
 from __future__ import annotations
@@ -30,18 +35,47 @@ CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOU
                      "in_register_probability": "DOUBLE"}
 
 
+def reviewed_duplicate_sql(rows: str, decisions: str) -> str:
+    """``rows`` with ``is_dup``: :data:`DUPLICATE_DOSE_SQL` corrected by the reviewers'
+    ``dup_dose`` decisions in ``decisions`` (record_id, candidate_id, decision)."""
+    return f"""
+    WITH k AS (
+      SELECT *, row_number() OVER (PARTITION BY person_key, dose_number
+                                   ORDER BY _row NULLS LAST, record_id) AS _rank
+      FROM {rows}),
+    apart AS (  -- earlier rows of the same person and dose that a reviewer says it does not repeat
+      SELECT d.record_id, count(DISTINCT d.candidate_id) AS n
+      FROM {decisions} d JOIN k a ON a.record_id = d.record_id
+      JOIN k b ON b.record_id = d.candidate_id AND b.person_key = a.person_key
+              AND b.dose_number = a.dose_number AND b._rank < a._rank
+      WHERE d.decision = 'different' GROUP BY d.record_id),
+    forced AS (
+      SELECT DISTINCT d.record_id FROM {decisions} d JOIN k a ON a.record_id = d.record_id
+      JOIN k b ON b.record_id = d.candidate_id
+      WHERE d.decision = 'same' AND (b._row < a._row OR (b._row = a._row AND b.record_id < a.record_id)))
+    SELECT k.*,
+           CASE WHEN f.record_id IS NOT NULL THEN TRUE
+                WHEN k.dose_number IS NULL THEN FALSE
+                ELSE k._rank - 1 - coalesce(a.n, 0) > 0 END AS is_dup
+    FROM k LEFT JOIN apart a ON a.record_id = k.record_id LEFT JOIN forced f ON f.record_id = k.record_id"""
+
+
 def build_record_links(
     con: duckdb.DuckDBPyConnection, rows_with_keys: str, *, candidates: bool = False,
-    backend: Any = None,
+    backend: Any = None, dose_decisions: str | None = None,
 ) -> None:
     """record_links from a table with record_id, person_id, match_probability,
     person_key, dose_number, _row. With ``candidates`` the table's
     ``best_person_id`` / ``best_match_probability`` (an unlinked row's best register
-    candidate, docs/contract.md) follow the contract's columns. Runs on the backend's
+    candidate, docs/contract.md) follow the contract's columns. ``dose_decisions``: the
+    reviewers' duplicate-dose decisions (:func:`reviewed_duplicate_sql`). Runs on the backend's
     engine; the table keeps the entry order (``backend.to_duckdb``)."""
     extra = "".join(
         f",\n               CAST({c} AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items()
     ) if candidates else ""
+    flag, source = DUPLICATE_DOSE_SQL, rows_with_keys
+    if dose_decisions:
+        flag, source = "is_dup", f"({reviewed_duplicate_sql(rows_with_keys, dose_decisions)}) s"
     engine(backend).tables.create_table(
         con, "record_links",
         f"""
@@ -49,7 +83,7 @@ def build_record_links(
                CAST(person_id AS VARCHAR) AS person_id,
                CAST(match_probability AS DOUBLE) AS match_probability,
                CAST(person_key AS VARCHAR) AS person_key,
-               CAST({DUPLICATE_DOSE_SQL} AS BOOLEAN) AS is_duplicate_dose{extra}
-        FROM {rows_with_keys}
+               CAST({flag} AS BOOLEAN) AS is_duplicate_dose{extra}
+        FROM {source}
         ORDER BY _row NULLS LAST, record_id""",
     )
