@@ -32,6 +32,13 @@ from machine import describe  # benchmarks/machine.py
 HARD = {"id_household": 0.06, "phone_household": 0.06, "name_permute": 0.04, "dob_year_off1": 0.05,
         "commune_neighbour": 0.05, "sex_wrong": 0.02}
 FIGURES = ("link_precision", "link_recall", "dup_subject_precision", "dup_dose_precision")
+PERIOD = ("2021-03-08", "2021-10-31")  # the generator's default period: the duplicates reviewed are its
+
+
+def scope():
+    from vaxstudy.review.frame import Scope
+
+    return Scope("40", *PERIOD)
 
 
 def prepare(scale: float, seed: int, work: Path, hard: bool) -> Path:
@@ -45,7 +52,7 @@ def prepare(scale: float, seed: int, work: Path, hard: bool) -> Path:
     from vaxstudy.synth import generate
 
     t = time.perf_counter()
-    data = generate(base / "data", province="40", scale=scale, seed=seed, fmt="parquet",
+    data = generate(base / "data", province="40", scale=scale, seed=seed, fmt="parquet", period=PERIOD,
                     **(HARD if hard else {}))
     with Study(db) as study:
         study.prepare(data, LinkOptions(seed=seed))
@@ -53,7 +60,7 @@ def prepare(scale: float, seed: int, work: Path, hard: bool) -> Path:
     return db
 
 
-def one_draw(db: Path, n: int, seed: int, error_rate: float) -> dict:
+def one_draw(db: Path, n: int, seed: int, error_rate: float, population=None) -> dict:
     import pandas as pd
 
     from vaxstudy.review.oracle import oracle_decisions
@@ -61,7 +68,7 @@ def one_draw(db: Path, n: int, seed: int, error_rate: float) -> dict:
     from vaxstudy.review.score import estimate
 
     t = time.perf_counter()
-    s = build_sample(db, n, seed)
+    s = build_sample(db, n, seed, scope(), population)
     design = design_dict(s, fingerprint="bench", threshold=0.0, seed=seed, n=n, run_name="bench")
     items = s["items"]
     out = {"seconds": 0.0}
@@ -82,6 +89,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5, help="seed of the synthetic province")
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--draws", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=1, help="sampling seeds first-seed .. first-seed + draws - 1")
     ap.add_argument("--error-rate", type=float, default=0.05)
     ap.add_argument("--hard", action="store_true")
     ap.add_argument("--work", type=Path, default=Path("data/synthetic/bench"))
@@ -90,9 +98,18 @@ def main() -> None:
 
     print(describe("duckdb", "numpy", "openpyxl"), f"| load {os.getloadavg()[0]:.1f}", flush=True)
     db = prepare(a.scale, a.seed, a.work, a.hard)
-    truth = true_accuracy(db)
+    truth = true_accuracy(db, scope())
     print("true:", {k: round(float(truth[k]), 6) for k in FIGURES}, flush=True)
-    runs = [one_draw(db, a.n, s, a.error_rate) for s in range(1, a.draws + 1)]
+    import duckdb
+
+    from vaxstudy.review.frame import populations
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        pop = populations(con, scope())  # the frame is the same for every draw (no decision is kept)
+    finally:
+        con.close()
+    runs = [one_draw(db, a.n, s, a.error_rate, pop) for s in range(a.first_seed, a.first_seed + a.draws)]
     rows = {}
     for label in ("oracle", "erring"):
         print(f"\n{label} reviewer" + (f" (wrong on {a.error_rate:.0%} of items)" if label == "erring" else ""))

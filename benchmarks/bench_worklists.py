@@ -39,27 +39,33 @@ PERIOD = ("2021-03-08", "2021-10-31")
 RATES = ("duplicate_subject_rate", "duplicate_dose_rate", "unlinked_record_rate", "missing_entry_rate")
 
 
+def link_dir(run: Path) -> Path:
+    """The link stage's folder of a run (restricted: record_links.parquet holds identifiers)."""
+    from vaxstudy.layout import RunLayout
+
+    return RunLayout.from_run_dir(run).link_dir
+
+
 def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = None, n_boot: int = 50,
              **link_kw) -> Path:
     """ingest → standardise → link → estimate into a run folder with metrics.json and manifest.json,
     laid out as the pipeline lays it (without rendering the report). Returns the run folder."""
     from vaxstudy.estimate import estimate_db
     from vaxstudy.ingest import ingest
-    from vaxstudy.layout import run_name
+    from vaxstudy.layout import RunLayout
     from vaxstudy.link import link_db
     from vaxstudy.report import manifest as mf
     from vaxstudy.standardize import standardize_db
-    from vaxstudy.worklists.locate import LEGACY_WORK
 
-    work = out / LEGACY_WORK
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / f"{PROVINCE}.duckdb"
+    lay = RunLayout(out, PROVINCE, *PERIOD)
+    db = lay.db
+    db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
-    run = out / run_name(PROVINCE, *PERIOD)
+    run = lay.shared
     run.mkdir(parents=True, exist_ok=True)
     ingest(data, db)
     standardize_db(db)
-    link_db(db, run, model_path=model_path, seed=seed, **link_kw)
+    link_db(db, lay.link_dir, model_path=model_path, seed=seed, **link_kw)
     estimate_db(db, PROVINCE, *PERIOD, run, seed=seed, n_boot=n_boot, audit=False)
     params = {"data_dir": str(data), "province": PROVINCE, "period_start": PERIOD[0], "period_end": PERIOD[1]}
     mf.write_manifest(run / "manifest.json", mf.build_manifest(params, data_dir=data, seed=seed))
@@ -83,7 +89,7 @@ def truth_checks(data: Path, corrections: pd.DataFrame, run: Path | None = None)
     if run is not None:
         true_pid = pd.read_csv(data / "truth.csv", dtype=str, keep_default_na=False) \
             .set_index("record_id")["true_person_id"]
-        linked = pd.read_parquet(run / "record_links.parquet").set_index("record_id")["person_id"]
+        linked = pd.read_parquet(link_dir(run) / "record_links.parquet").set_index("record_id")["person_id"]
         sf = corrections[corrections["action"] == "set_field"]
         cr = corrections[corrections["action"] == "check_residence"]
         checks += [("set_field", sf, linked.reindex(sf["record_id"]).to_numpy()
@@ -157,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     run2 = done(base / "out_fixed") or make_run(base / "fixed", base / "out_fixed")
     t["pipeline_again"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run3 = make_run(base / "fixed", base / "out_fixed_model", model_path=run / "link_model.json")
+    run3 = make_run(base / "fixed", base / "out_fixed_model", model_path=link_dir(run) / "link_model.json")
     t["pipeline_again_same_model"] = time.perf_counter() - t0
     import json
 

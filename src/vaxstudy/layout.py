@@ -105,3 +105,47 @@ class RunLayout(ProvinceLayout):
                              "40_2021-03-08_2021-10-31 (province_start_end)")
         out = run_dir.parent.parent if run_dir.parent.name == RESTRICTED else run_dir.parent
         return cls(out, m["province"], m["start"], m["end"])
+
+
+LINK_SUMMARY = "link_summary.json"
+
+
+class RunNotFound(FileNotFoundError):
+    """A run folder, or the working database it was made from, is not where the layout puts it."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one finished run that later commands (review, worklists) read: the working
+    database, and the link summary, metrics and manifest where present (None if not)."""
+
+    layout: RunLayout
+    db: Path
+    link_summary: Path | None
+    metrics: Path | None
+    manifest: Path | None
+
+
+def locate_run(run_dir: str | Path) -> RunFiles:
+    """The files of the run named by either of its folders (``--run``). A folder whose name is
+    not a run's raises ValueError; a run or database that is not where this layout puts it
+    raises :class:`RunNotFound` saying where it looked (runs made before this layout, with the
+    database under ``<out>/.work``, must be made again)."""
+    lay = RunLayout.from_run_dir(run_dir)
+    if not (lay.shared.is_dir() or lay.restricted.is_dir()):
+        raise RunNotFound(f"no run {lay.name} under {lay.out}: neither {lay.shared} nor {lay.restricted} "
+                          "exists; give the folder `vaxstudy report` wrote")
+    if not lay.db.exists():
+        raise RunNotFound(f"run {lay.name} has no working database {lay.db}: make the run with "
+                          "`vaxstudy report` (a run made before the restricted layout, its database under "
+                          f"{Path(lay.out) / '.work'}, is not read)")
+
+    def first(*names_in: Path) -> Path | None:
+        return next((p for p in names_in if p.exists()), None)
+
+    return RunFiles(
+        layout=lay, db=lay.db,
+        link_summary=first(lay.link_dir / LINK_SUMMARY, lay.shared / LINK_SUMMARY, lay.restricted / LINK_SUMMARY),
+        metrics=first(lay.shared / METRICS, lay.restricted / METRICS),
+        manifest=first(lay.shared / MANIFEST, lay.restricted / MANIFEST),
+    )

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from vaxstudy.review import decisions as D
+from vaxstudy.review.frame import Scope
 from vaxstudy.review.labels import DECISION_LABELS
 from vaxstudy.review.oracle import oracle_decisions, true_accuracy
 from vaxstudy.review.returned import ReviewFileError
@@ -68,7 +69,11 @@ def _make_run(root: Path, seed: int = 0) -> Path:
         "id_number": [pid[x] if x < npers and x % 3 else "" for x in t], "phone": "",
         "commune_code": [f"{17000 + x % 5}" for x in t],
         "vaccination_date": pd.Timestamp("2021-06-01") + pd.to_timedelta(v["dose"] * 30, unit="D"),
-        "dose_number": v["dose"], "site_id": "TYT17000", "_row": v["_row"]})
+        "dose_number": v["dose"], "site_id": "TYT17000", "_row": v["_row"],
+        "province_code": "40", "district_code": "412", "vaccine": "AstraZeneca", "entered_date": None})
+    # what the estimate's loader reads besides (its duplicates are the review's dup items)
+    tallies = pd.DataFrame({"site_id": ["TYT17000"], "vaccination_date": [pd.Timestamp("2021-07-01")],
+                            "dose_number": [1], "doses_administered": [100]})
     std = lambda d, idc: pd.DataFrame({  # noqa: E731
         "unique_id": d[idc], "name_norm": d["full_name"].str.lower(),
         "name_ascii": d["full_name"].str.lower().str.replace("ễ", "e").str.replace("ă", "a"),
@@ -77,14 +82,15 @@ def _make_run(root: Path, seed: int = 0) -> Path:
         "birth_year": [int(str(x)[-4:]) if len(str(x)) > 4 and str(x)[-4:].isdigit() else int(str(x)[:4])
                        for x in d["date_of_birth"]],
         "dob": pd.NaT, "sex": "M", "id_number": d.get("id_number", d[idc]),
-        "phone": d["phone"], "commune_code": d["commune_code"]})
+        "phone": d["phone"], "commune_code": d["commune_code"], "province_code": "40",
+        "district_code": "412"})
     truth = pd.DataFrame({"record_id": v["record_id"], "true_person_id": v["true_person_id"],
                           "true_person_key": "P" + v["true"].astype(str)})
     out = root / "out"
     work = out / "restricted" / "work"
     (work / "40_link").mkdir(parents=True)
     con = duckdb.connect(str(work / "40.duckdb"))
-    for name, df in {"population": pop, "vaccinations": vax, "record_links": rl, "truth": truth,
+    for name, df in {"population": pop, "vaccinations": vax, "record_links": rl, "truth": truth, "tallies": tallies,
                      "population_std": std(pop, "person_id"), "vaccinations_std": std(vax, "record_id")}.items():
         con.register("df", df)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM df")
@@ -163,7 +169,7 @@ def test_round_trip_xlsx(run):
     assert set(csv["kind"]) == {"link", "unlinked", "dup_subject", "dup_dose"}
     _fill_xlsx(paths["xlsx"], _db(run))
     summary, out = score_run(run, paths["xlsx"])
-    truth = true_accuracy(_db(run))
+    truth = true_accuracy(_db(run), Scope("40", "2021-03-08", "2021-10-31"))
     assert summary["n_reviewed"] == len(csv) and summary["n_skipped"] == 0
     for k in ("link_precision", "link_recall", "dup_subject_precision", "dup_dose_precision"):
         lo, hi = summary[f"{k}_est_ci"]
@@ -337,7 +343,8 @@ def test_notebook_session_writes_decisions_that_score_reads(run):
 
 def test_threshold_from_link_run_else_link_summary(run):
     from vaxstudy.link.run import new_link_run, write_link_run
-    from vaxstudy.review.frame import link_threshold, locate_run
+    from vaxstudy.layout import locate_run
+    from vaxstudy.review.frame import link_threshold
 
     files = locate_run(run)
     assert link_threshold(files) == 0.9  # no link_run table: link_summary.json

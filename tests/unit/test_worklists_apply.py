@@ -132,8 +132,8 @@ def test_cli_worklists_refuses_another_provinces_run(tmp_path):
     run.mkdir(parents=True)
     (run / "metrics.json").write_text('{"province_code": "40"}')
     (run / "manifest.json").write_text("{}")
-    (tmp_path / "out" / ".work").mkdir()
-    (tmp_path / "out" / ".work" / "40.duckdb").write_bytes(b"")
+    (tmp_path / "out" / "restricted" / "work").mkdir(parents=True)
+    (tmp_path / "out" / "restricted" / "work" / "40.duckdb").write_bytes(b"")
     r = CliRunner().invoke(app, ["worklists", "--run", str(run), "--province", "42"])
     assert r.exit_code == 1 and "is a run of province 40, not 42" in r.output
     r = CliRunner().invoke(app, ["worklists", "--run", str(run), "--province", "4x"])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vaxstudy.report.manifest import sha256_file
-from vaxstudy.worklists.locate import RunError, check_fresh, check_province, link_threshold, run_files
+from vaxstudy.worklists.locate import RunError, check_fresh, check_province, link_threshold, run_files, worklists_dir
 
 NAME = "40_2021-03-08_2021-10-31"
 
@@ -24,8 +24,8 @@ def run(tmp_path):
     (shared / "manifest.json").write_text(json.dumps({"inputs": {
         "data_dir": str(data), "sha256": {"vaccinations.csv": sha256_file(data / "vaccinations.csv")}}}))
     (shared / "link_summary.json").write_text(json.dumps({"decision": {"threshold": 0.7}}))
-    (out / ".work").mkdir()
-    (out / ".work" / "40.duckdb").write_bytes(b"")
+    (out / "restricted" / "work").mkdir(parents=True)
+    (out / "restricted" / "work" / "40.duckdb").write_bytes(b"")
     return out, data
 
 
@@ -33,16 +33,20 @@ def test_run_files_from_either_folder(run):
     out, _ = run
     for d in (out / NAME, out / "restricted" / NAME):
         f = run_files(d)
-        assert f.db == out / ".work" / "40.duckdb"
-        assert f.worklists_dir == out / "restricted" / NAME / "worklists"
+        assert f.db == out / "restricted" / "work" / "40.duckdb"
+        assert worklists_dir(f) == out / "restricted" / NAME / "worklists"
         assert link_threshold(f) == 0.7
 
 
-def test_layout_database_preferred_when_present(run):
+def test_a_run_of_the_old_layout_is_refused_with_where_it_looked(run):
     out, _ = run
-    (out / "restricted" / "work").mkdir(parents=True)
-    (out / "restricted" / "work" / "40.duckdb").write_bytes(b"")
-    assert run_files(out / NAME).db == out / "restricted" / "work" / "40.duckdb"
+    (out / "restricted" / "work" / "40.duckdb").unlink()
+    (out / ".work").mkdir()
+    (out / ".work" / "40.duckdb").write_bytes(b"")  # the layout before restricted/: not read
+    with pytest.raises(RunError, match=r"no working database .*restricted.*work.*40\.duckdb.*make the run"):
+        run_files(out / NAME)
+    with pytest.raises(RunError, match="no run 40_2021-03-08_2021-10-31 under"):
+        run_files(out / "elsewhere" / NAME)
 
 
 def test_other_province_refused(run):

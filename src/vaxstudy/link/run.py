@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from vaxstudy.sql import has_table
@@ -71,3 +72,19 @@ def read_link_run(con: Any) -> LinkRun | None:
     d = dict(zip(COLUMNS, row))
     return LinkRun(threshold=float(d["threshold"]), prior=float(d["prior"]), model_sha256=d["model_sha256"],
                    linked_at=d["linked_at"], engine=d["engine"], options=json.loads(d["options"] or "{}"))
+
+
+def run_threshold(con: Any, link_summary: str | Path | None = None) -> float | None:
+    """The link stage's decision threshold: the ``link_run`` record of the database open on
+    ``con``, else (a database linked before that record existed) ``link_summary``'s
+    ``decision.threshold``; None when neither says."""
+    run = read_link_run(con) if con is not None else None
+    if run is not None:
+        return float(run.threshold)
+    if link_summary is None or not Path(link_summary).exists():
+        return None
+    try:
+        t = json.loads(Path(link_summary).read_text(encoding="utf-8")).get("decision", {}).get("threshold")
+        return None if t is None else float(t)
+    except (ValueError, AttributeError):
+        return None

@@ -1,9 +1,8 @@
 """What a review draws from: a run's files, its fingerprint, and the four populations of items.
 
-A *run* is named by either of its folders (``--run``). :func:`locate_run` finds its working
-database, the link stage's summary and the default review folder; it is the one place that
-knows where those live (the restricted layout of :mod:`vaxstudy.layout`, else the older
-``<out>/.work`` layout of the demo).
+A *run* is named by either of its folders (``--run``); its files are found by
+:func:`vaxstudy.layout.locate_run`, the one locator, and its review files go to
+:func:`review_dir` (restricted).
 
 The populations (CONTRACT §2, *Review files*), one row per item, with a stratum and the model's
 probability that the two sides are the same person (``model_p``):
@@ -13,6 +12,11 @@ probability that the two sides are the same person (``model_p``):
   (rows with no candidate form their own stratum; their candidate is found at sampling time);
 * ``dup_subject`` (later profile, first profile) of one estimated person;
 * ``dup_dose``  (flagged row, the row it repeats).
+
+The two duplicate kinds are the estimate's own (:mod:`vaxstudy.worklists.duplicates` over the
+estimate's rows of the run's province and period), so their precision is that of the
+numerators of ``duplicate_subject_rate`` and ``duplicate_dose_rate`` in metrics.json. Links
+and unlinked rows are the whole export's.
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from vaxstudy.layout import RunLayout
-from vaxstudy.review.duplicates import duplicate_dose_pairs_sql, duplicate_subject_pairs_sql
+from vaxstudy.layout import RunFiles
 
 KINDS = ("link", "unlinked", "dup_subject", "dup_dose")
 #: lower edges of the linked bands (the last band starts at the run's threshold)
@@ -38,49 +41,41 @@ REVIEW_FOLDER = "review"
 
 
 @dataclass(frozen=True)
-class RunFiles:
-    """Where a run's review inputs are."""
+class Scope:
+    """The province and period whose duplicates are reviewed (the estimate's scope)."""
 
-    layout: RunLayout
-    db: Path
-    link_summary: Path | None
-    review_dir: Path
+    province: str
+    period_start: str
+    period_end: str
+    extract_date: str | None = None
+
+    @classmethod
+    def of_run(cls, files: RunFiles) -> "Scope":
+        lay = files.layout
+        extract = None
+        if files.metrics is not None:
+            extract = json.loads(files.metrics.read_text(encoding="utf-8")).get("extract_date")
+        return cls(lay.province, lay.period_start, lay.period_end, extract)
 
 
-def locate_run(run_dir: str | Path) -> RunFiles:
-    """The database, link summary and default review folder of the run named by ``run_dir``.
-
-    Restricted layout first (``<out>/restricted/work/<province>.duckdb``), then the demo's
-    older one (``<out>/.work/<province>.duckdb``, link files in the run folder)."""
-    lay = RunLayout.from_run_dir(run_dir)
-    dbs = [lay.db, Path(lay.out) / ".work" / f"{lay.province}.duckdb"]
-    db = next((p for p in dbs if p.exists()), None)
-    if db is None:
-        raise FileNotFoundError(f"no working database for run {lay.name}: looked for "
-                                + ", ".join(str(p) for p in dbs))
-    sums = [lay.link_dir / "link_summary.json", lay.restricted / "link_summary.json",
-            lay.shared / "link_summary.json", db.parent / f"{lay.province}_link" / "link_summary.json"]
-    summary = next((p for p in sums if p.exists()), None)
-    return RunFiles(layout=lay, db=db, link_summary=summary, review_dir=lay.restricted / REVIEW_FOLDER)
+def review_dir(files: RunFiles) -> Path:
+    """Where a run's review files go by default: its restricted folder's ``review/``."""
+    return files.layout.restricted / REVIEW_FOLDER
 
 
 def link_threshold(files: RunFiles) -> float:
-    """The link stage's decision threshold: its ``link_run`` record in the database, else (a
-    database linked before that record existed) link_summary.json's ``decision.threshold``."""
-    from vaxstudy.link.run import read_link_run
+    """The run's link decision threshold (:func:`vaxstudy.link.run.run_threshold`)."""
+    from vaxstudy.link.run import run_threshold
 
     con = duckdb.connect(str(files.db), read_only=True)
     try:
-        run = read_link_run(con)
+        t = run_threshold(con, files.link_summary)
     finally:
         con.close()
-    if run is not None:
-        return float(run.threshold)
-    if files.link_summary is None:
+    if t is None:
         raise FileNotFoundError(f"no link_run table and no link_summary.json for run {files.layout.name}: "
                                 "run the link stage")
-    d = json.loads(files.link_summary.read_text(encoding="utf-8"))
-    return float(d["decision"]["threshold"])
+    return t
 
 
 def run_fingerprint(con: duckdb.DuckDBPyConnection, threshold: float, links: str = "record_links") -> str:
@@ -105,8 +100,7 @@ def _band(p: np.ndarray, bands, last: str | None = None) -> np.ndarray:
     return out
 
 
-def populations(con: duckdb.DuckDBPyConnection, links: str = "record_links",
-                vax: str = "vaccinations") -> pd.DataFrame:
+def populations(con: duckdb.DuckDBPyConnection, scope: Scope, links: str = "record_links") -> pd.DataFrame:
     """Every reviewable item: kind, record_id, candidate_id, stratum, model_p."""
     rl = con.execute(
         f"SELECT CAST(record_id AS VARCHAR) record_id, CAST(person_id AS VARCHAR) person_id, "
@@ -124,16 +118,42 @@ def populations(con: duckdb.DuckDBPyConnection, links: str = "record_links",
                         "candidate_id": un["best_person_id"].fillna("").to_numpy(),
                         "stratum": np.where(has, _band(bp, UNLINKED_BANDS), "unl_none"),
                         "model_p": np.where(has, bp, 0.0)})
-    ds = con.execute(duplicate_subject_pairs_sql(links, vax)).df()
-    dsub = pd.DataFrame({"kind": "dup_subject", "record_id": ds["record_id"].astype(str).to_numpy(),
-                         "candidate_id": ds["first_subject_id"].astype(str).to_numpy(),
-                         "stratum": np.where(ds["linked"].astype(bool), "dsub_linked", "dsub_cluster"),
+    dsub, ddose = duplicate_items(con, scope)
+    return pd.concat([link, unl, dsub, ddose], ignore_index=True)
+
+
+
+def duplicate_items(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The dup_subject and dup_dose items of ``scope``: the estimate's duplicate profiles (each
+    later profile's first row in scope → the person's first profile) and duplicate doses (the
+    flagged row → the row it repeats), by :mod:`vaxstudy.worklists.duplicates`."""
+    from vaxstudy.estimate.data import load_inputs
+    from vaxstudy.worklists.duplicates import duplicate_dose_pairs, duplicate_subject_groups
+
+    inp = load_inputs(con, scope.province, scope.period_start, scope.period_end,
+                      extract_date=scope.extract_date)
+    sc = inp.scope_rows()
+    g = duplicate_subject_groups(sc)
+    first_rec = sc.sort_values("row").drop_duplicates("subject_id").set_index("subject_id")["record_id"]
+    g["record_id"] = first_rec.reindex(g["subject_id"].to_numpy()).to_numpy()
+    con.register("_review_first_rows", pd.DataFrame({"record_id": g["record_id"].astype(str).to_numpy()}))
+    try:
+        sid = dict(con.execute("SELECT CAST(v.record_id AS VARCHAR), CAST(v.subject_id AS VARCHAR) FROM vaccinations v "
+                               "SEMI JOIN _review_first_rows f ON f.record_id = CAST(v.record_id AS VARCHAR)"
+                               ).fetchall())
+    finally:
+        con.unregister("_review_first_rows")
+    g["subject"] = g["record_id"].astype(str).map(sid)
+    head = g[g["person_rank"] == 1].set_index("person_key")["subject"]
+    later = g[g["is_dup_subject"]]
+    dsub = pd.DataFrame({"kind": "dup_subject", "record_id": later["record_id"].astype(str).to_numpy(),
+                         "candidate_id": head.reindex(later["person_key"].to_numpy()).astype(str).to_numpy(),
+                         "stratum": np.where(later["q"].notna(), "dsub_linked", "dsub_cluster"),
                          "model_p": np.nan})
-    dd = con.execute(duplicate_dose_pairs_sql(links, vax)).df()
+    dd = duplicate_dose_pairs(sc)
     ddose = pd.DataFrame({"kind": "dup_dose", "record_id": dd["record_id"].astype(str).to_numpy(),
-                          "candidate_id": dd["first_record_id"].astype(str).to_numpy(),
+                          "candidate_id": dd["original_record_id"].astype(str).to_numpy(),
                           "stratum": np.where(dd["same_subject"].astype(bool), "ddose_same_subject",
                                               "ddose_cross_subject"),
                           "model_p": np.nan})
-    return pd.concat([link, unl, dsub, ddose], ignore_index=True)
-
+    return dsub, ddose

@@ -38,14 +38,15 @@ def oracle_decisions(db, items: pd.DataFrame, *, error_rate: float = 0.0, seed: 
     return pd.Series(np.where(same, "same", "different"), index=items.index)
 
 
-def true_accuracy(db) -> dict:
+def true_accuracy(db, scope) -> dict:
     """The figures a review estimates, computed from the truth over every row and pair (the
-    targets the benchmark's intervals should hold)."""
+    duplicates of ``scope``, a :class:`vaxstudy.review.frame.Scope`): the targets the
+    benchmark's intervals should hold."""
     from vaxstudy.review.frame import populations
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        pop = populations(con)
+        pop = populations(con, scope)
         tp = con.execute("""
             SELECT count(*) FILTER (WHERE l.person_id IS NOT NULL AND l.person_id = CAST(t.true_person_id AS VARCHAR)),
                    count(*) FILTER (WHERE l.person_id IS NOT NULL),

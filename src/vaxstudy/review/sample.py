@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.review.decisions import read_decisions
-from vaxstudy.review.frame import KINDS, locate_run, link_threshold, populations, run_fingerprint
+from vaxstudy.layout import locate_run
+from vaxstudy.review.frame import KINDS, Scope, link_threshold, populations, review_dir, run_fingerprint
 
 KIND_SHARES = {"link": 0.35, "unlinked": 0.35, "dup_subject": 0.15, "dup_dose": 0.15}
 S_FLOOR = 0.05
@@ -188,11 +189,12 @@ def expand_unlinked(items: pd.DataFrame, cands: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def build_sample(db: Path, n: int, seed: int) -> dict:
-    """The sample of a run's database: {items, strata, certain, fingerprint-free parts}."""
+def build_sample(db: Path, n: int, seed: int, scope: Scope, population: pd.DataFrame | None = None) -> dict:
+    """The sample of a run's database (duplicates of ``scope``): {items, strata, certain,
+    population}. ``population``: :func:`populations` already read (repeated draws)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        pop = populations(con)
+        pop = populations(con, scope) if population is None else population
         decided = read_decisions(con, db)
         frame, certain = split_decided(pop, decided)
         items, strata = draw(frame, n, seed)
@@ -242,7 +244,7 @@ def sample_run(run_dir: str | Path, n: int = 400, seed: int = 1, out: str | Path
     from vaxstudy.review.workbook import write_review_files
 
     files = locate_run(run_dir)
-    target = Path(out) if out is not None else files.review_dir
+    target = Path(out) if out is not None else review_dir(files)
     refuse_shareable(target, files)
     thr = link_threshold(files)
     con = duckdb.connect(str(files.db), read_only=True)
@@ -250,7 +252,7 @@ def sample_run(run_dir: str | Path, n: int = 400, seed: int = 1, out: str | Path
         fp = run_fingerprint(con, thr)
     finally:
         con.close()
-    sample = build_sample(files.db, n, seed)
+    sample = build_sample(files.db, n, seed, Scope.of_run(files))
     design = design_dict(sample, fingerprint=fp, threshold=thr, seed=seed, n=n, run_name=files.layout.name)
     target.mkdir(parents=True, exist_ok=True)
     (target / DESIGN_FILE).write_text(json.dumps(design, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -188,7 +188,8 @@ def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path |
     import duckdb
 
     from vaxstudy.review.decisions import save_decisions
-    from vaxstudy.review.frame import link_threshold, locate_run, run_fingerprint
+    from vaxstudy.layout import locate_run
+    from vaxstudy.review.frame import link_threshold, review_dir, run_fingerprint
     from vaxstudy.review.returned import ReviewFileError, check_returned, read_returned
     from vaxstudy.review.sample import DESIGN_FILE
 
@@ -196,7 +197,7 @@ def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path |
     labels = Path(labels)
     if design_path is None:
         near = labels.parent / DESIGN_FILE
-        design_path = near if near.exists() else files.review_dir / DESIGN_FILE
+        design_path = near if near.exists() else review_dir(files) / DESIGN_FILE
     design_path = Path(design_path)
     if not design_path.exists():
         raise ReviewFileError(f"no sample design {design_path}: score the file in the folder "

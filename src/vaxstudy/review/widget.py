@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vaxstudy.review.frame import locate_run
+from vaxstudy.layout import locate_run
+from vaxstudy.review.frame import review_dir
 from vaxstudy.review.labels import DECISION_LABELS, DISPLAY_FIELDS, HEADERS, QUESTIONS
 
 KEYS = {"s": "same", "d": "different", "u": "unsure"}
@@ -34,7 +35,7 @@ class ReviewSession:
     @classmethod
     def from_run(cls, run_dir: str | Path, language: str = "vi") -> "ReviewSession":
         """The session on the run's review.csv (written by `vaxstudy review sample`)."""
-        path = locate_run(run_dir).review_dir / "review.csv"
+        path = review_dir(locate_run(run_dir)) / "review.csv"
         if not path.exists():
             raise FileNotFoundError(f"{path} not found: draw a sample first "
                                     f"(vaxstudy review sample --run {run_dir})")

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaxstudy.worklists.locate import RunError, check_fresh, check_province, link_threshold, run_files
+from vaxstudy.worklists.locate import RunError, check_fresh, check_province, link_threshold, run_files, worklists_dir
 
 __all__ = ["RunError", "WorklistsResult", "build_worklists", "reconciliation"]
 
@@ -88,7 +88,7 @@ def build_worklists(run_dir: str | Path, province: str, out: str | Path | None =
     finally:
         con.close()
     notes += items.notes
-    out_dir = Path(out) if out is not None else files.worklists_dir
+    out_dir = Path(out) if out is not None else worklists_dir(files)
     out_dir.mkdir(parents=True, exist_ok=True)
     recon = reconciliation(items.counts, metrics)
     district_files, per_district = {}, {}

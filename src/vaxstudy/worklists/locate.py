@@ -1,22 +1,19 @@
-"""Where a run's inputs to the worklists are, and whether the run still describes its data.
+"""The run a worklist is made from: its files (:func:`vaxstudy.layout.locate_run`), and whether
+it still describes its data.
 
-One place knows the paths (`run_files`): the run's folders come from
-:class:`vaxstudy.layout.RunLayout`; the working database is where the layout puts it,
-or, for runs made before the pipeline moved to the layout, `<out>/.work/<province>.duckdb`.
-The link threshold is read in one function (`link_threshold`: the database's ``link_run``,
-else link_summary.json).
+`run_files` adds what the worklists need on top of the shared locator: a finished run
+(metrics.json and manifest.json present). The link threshold comes from
+:func:`vaxstudy.link.run.run_threshold` (the database's ``link_run``, else link_summary.json).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from vaxstudy.layout import MANIFEST, METRICS, RunLayout
+from vaxstudy.layout import MANIFEST, METRICS, RunFiles, RunNotFound, locate_run
+from vaxstudy.link.run import run_threshold
 
-LEGACY_WORK = ".work"  # the pipeline's working folder before layout.py
-LINK_SUMMARY = "link_summary.json"
 WORKLISTS = "worklists"
 
 
@@ -24,61 +21,27 @@ class RunError(ValueError):
     """The run folder cannot be used for worklists (missing, other province, stale)."""
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    layout: RunLayout
-    db: Path
-    metrics: Path
-    manifest: Path
-    link_summary: Path | None
-
-    @property
-    def worklists_dir(self) -> Path:
-        """Where the workbooks and corrections.csv go: personal data, restricted."""
-        return self.layout.restricted / WORKLISTS
-
-
-def _first(*paths: Path) -> Path | None:
-    return next((p for p in paths if p.exists()), None)
+def worklists_dir(files: RunFiles) -> Path:
+    """Where the workbooks and corrections.csv go: personal data, restricted."""
+    return files.layout.restricted / WORKLISTS
 
 
 def run_files(run_dir: str | Path) -> RunFiles:
-    """The files of the run at `run_dir` (either of its two folders); RunError if one is missing."""
+    """The files of the finished run at `run_dir` (either of its two folders); RunError if the
+    run, its database, metrics.json or manifest.json is missing."""
     try:
-        lay = RunLayout.from_run_dir(run_dir)
-    except ValueError as exc:
+        files = locate_run(run_dir)
+    except (ValueError, RunNotFound) as exc:
         raise RunError(str(exc)) from None
-    legacy_db = Path(lay.out) / LEGACY_WORK / f"{lay.province}.duckdb"
-    db = _first(lay.db, legacy_db)
-    if db is None:
-        raise RunError(f"no working database for province {lay.province}: looked for {lay.db} "
-                       f"and {legacy_db}; run `vaxstudy report` for this province first")
-    metrics = _first(lay.shared / METRICS, lay.restricted / METRICS)
-    manifest = _first(lay.shared / MANIFEST, lay.restricted / MANIFEST)
-    for name, p in ((METRICS, metrics), (MANIFEST, manifest)):
+    for name, p in ((METRICS, files.metrics), (MANIFEST, files.manifest)):
         if p is None:
-            raise RunError(f"{lay.shared} has no {name}: it is not a finished run")
-    summary = _first(lay.restricted / LINK_SUMMARY, lay.shared / LINK_SUMMARY, lay.link_dir / LINK_SUMMARY,
-                     Path(lay.out) / LEGACY_WORK / f"{lay.province}_link" / LINK_SUMMARY)
-    return RunFiles(lay, db, metrics, manifest, summary)
+            raise RunError(f"{files.layout.shared} has no {name}: it is not a finished run")
+    return files
 
 
 def link_threshold(files: RunFiles, con=None) -> float | None:
-    """The decision threshold of the link stage: its ``link_run`` record in the database open
-    on ``con``, else (a database linked before that record existed) link_summary.json's."""
-    if con is not None:
-        from vaxstudy.link.run import read_link_run
-
-        run = read_link_run(con)
-        if run is not None:
-            return float(run.threshold)
-    if files.link_summary is None:
-        return None
-    try:
-        t = json.loads(files.link_summary.read_text(encoding="utf-8")).get("decision", {}).get("threshold")
-        return None if t is None else float(t)
-    except (ValueError, AttributeError):
-        return None
+    """The decision threshold of the run's link stage (database open on ``con`` first)."""
+    return run_threshold(con, files.link_summary)
 
 
 def check_province(files: RunFiles, province: str) -> None:
