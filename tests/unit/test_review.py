@@ -294,13 +294,16 @@ def test_review_summary_adjusts_unlinked_rate_in_metrics(tmp_path):
     from vaxstudy.config import SCHEMAS_DIR
     from vaxstudy.review.adjust import add_review
 
-    out = tmp_path / "out"
-    (out / "restricted" / RUN / "review").mkdir(parents=True)
-    db = out / "restricted" / "work" / "40.duckdb"
+    from vaxstudy.review.summaries import save_summary
+
+    db = tmp_path / "40.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE ingest_log AS SELECT 'vaccinations.csv' source_file, 'abc' sha256")
+    con.close()
     m = {"province_code": "40", "period_start": "2021-03-08", "period_end": "2021-10-31",
-         "unlinked_record_rate": 0.1, "unlinked_record_rate_ci": [0.09, 0.11]}
-    assert "review" not in add_review(m, db)  # no review scored: metrics unchanged
-    (out / "restricted" / RUN / "review" / "review_summary.json").write_text(json.dumps(SUMMARY))
+         "unlinked_record_rate": 0.1, "unlinked_record_rate_ci": [0.09, 0.11], "notes": []}
+    assert add_review(m, db) == m  # no review scored: metrics unchanged
+    save_summary(db, SUMMARY, RUN, tmp_path / "anywhere" / "review_summary.json")
     rv = add_review(m, db)["review"]
     assert rv["unlinked_record_rate_review_adjusted"] == pytest.approx(1 - 0.9 * 0.99 / 0.95, abs=1e-6)
     lo, hi = rv["unlinked_record_rate_review_adjusted_ci"]
@@ -309,6 +312,29 @@ def test_review_summary_adjusts_unlinked_rate_in_metrics(tmp_path):
     assert lo <= rv["unlinked_record_rate_review_adjusted"] <= hi
     schema = json.loads((SCHEMAS_DIR / "metrics.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(rv, schema["properties"]["review"])
+    # another period's run: not used, and said
+    other = add_review({**m, "period_end": "2021-12-31"}, db)
+    assert "review" not in other and "none for run 40_2021-03-08_2021-12-31" in other["notes"][0]
+    # the database rebuilt from another export (copy beside it restores the record): not used
+    db.unlink()
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE ingest_log AS SELECT 'vaccinations.csv' source_file, 'def' sha256")
+    con.close()
+    changed = add_review(m, db)
+    assert "review" not in changed and "scored on another export" in changed["notes"][0]
+
+
+def test_summary_written_elsewhere_reaches_the_estimate(run, tmp_path):
+    from vaxstudy.review.adjust import add_review
+
+    paths = sample_run(run, n=30, seed=2, out=tmp_path / "elsewhere")
+    _fill_xlsx(paths["xlsx"], _db(run))
+    summary, out = score_run(run, paths["xlsx"])
+    assert out.parent == tmp_path / "elsewhere"
+    m = {"province_code": "40", "period_start": "2021-03-08", "period_end": "2021-10-31",
+         "unlinked_record_rate": 0.1, "unlinked_record_rate_ci": [0.09, 0.11]}
+    rv = add_review(m, _db(run))["review"]
+    assert rv["n_reviewed"] == summary["n_reviewed"] and rv["link_recall_est"] == summary["link_recall_est"]
 
 
 def test_report_shows_review_figures_in_linkage_and_methods(tmp_path):

@@ -1,7 +1,7 @@
 """What a review summary changes in metrics.json: the ``review`` block and the adjusted unlinked rate.
 
-The estimate stage calls :func:`add_review` once. When the run has a review_summary.json (the
-run's restricted ``review/`` folder), ``metrics["review"]`` holds the audited figures (aggregates
+The estimate stage calls :func:`add_review` once. When a review of the run was scored (recorded
+in the project database by ``review score``, :mod:`vaxstudy.review.summaries`), ``metrics["review"]`` holds the audited figures (aggregates
 only) and ``unlinked_record_rate_review_adjusted``: of the rows the link left linked, a share
 P (audited precision) truly belongs to their person, and those are a share R (audited recall) of
 all rows whose person is in the register, so
@@ -15,30 +15,13 @@ conservative box. The contract's ``unlinked_record_rate`` itself is left as the 
 
 from __future__ import annotations
 
-import json
+import logging
 from pathlib import Path
 
-from vaxstudy.layout import RunLayout
+from vaxstudy.layout import run_name
 
-SUMMARY_FILE = "review_summary.json"
+log = logging.getLogger(__name__)
 KEYS = ("link_precision_est", "link_recall_est", "dup_subject_precision_est", "dup_dose_precision_est")
-
-
-def find_review_summary(db_path: str | Path, province: str, period_start: str,
-                        period_end: str) -> Path | None:
-    """The run's review_summary.json, if a review was scored: under the restricted folder of the
-    output the working database belongs to (``<out>/restricted/work/`` or ``<out>/.work/``)."""
-    db = Path(db_path).resolve()
-    outs = [db.parent.parent.parent, db.parent.parent] if db.parent.name == "work" else [db.parent.parent]
-    for out in outs:
-        try:
-            lay = RunLayout(out, str(province).zfill(2), str(period_start), str(period_end))
-            f = lay.restricted / "review" / SUMMARY_FILE
-        except ValueError:
-            continue
-        if f.exists():
-            return f
-    return None
 
 
 def _box(u: list[float], p: list[float], r: list[float]) -> list[float]:
@@ -67,11 +50,17 @@ def review_block(metrics: dict, summary: dict) -> dict:
 
 
 def add_review(metrics: dict, db_path: str | Path) -> dict:
-    """``metrics`` with its ``review`` block when the run has a scored review; unchanged else."""
-    f = find_review_summary(db_path, metrics["province_code"], metrics["period_start"], metrics["period_end"])
-    if f is None:
-        return metrics
-    summary = json.loads(f.read_text(encoding="utf-8"))
-    if not summary.get("n_reviewed"):
+    """``metrics`` with its ``review`` block when a review of this run (province and period) was
+    scored on this export (:func:`vaxstudy.review.summaries.summary_for_run`, wherever the
+    summary file was written); unchanged else, with a note in ``notes`` when a recorded review
+    is not used (another run's, or scored on another export)."""
+    from vaxstudy.review.summaries import summary_for_run
+
+    run = run_name(metrics["province_code"], metrics["period_start"], metrics["period_end"])
+    summary, note = summary_for_run(db_path, run)
+    if note is not None:
+        log.warning(note)
+        return {**metrics, "notes": [*metrics.get("notes", []), note]}
+    if summary is None or not summary.get("n_reviewed"):
         return metrics
     return {**metrics, "review": review_block(metrics, summary)}

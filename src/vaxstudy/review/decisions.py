@@ -32,10 +32,11 @@ MUST_LINK, CANNOT_LINK, DOSE_DECISIONS = "review_must_link", "review_cannot_link
 _DDL = f"CREATE TABLE IF NOT EXISTS {{t}} ({', '.join(f'{c} {t}' for c, t in COLUMNS.items())})"
 
 
-def sidecar_path(db: str | Path) -> Path:
-    """The copy of the decisions that survives a rebuild of the database."""
+def sidecar_path(db: str | Path, table: str = TABLE) -> Path:
+    """The copy of ``table`` (the decisions, the summaries) that survives a rebuild of the
+    database: ``<db stem>_<table>.parquet`` beside it."""
     db = Path(db)
-    return db.with_name(f"{db.stem}_{TABLE}.parquet")
+    return db.with_name(f"{db.stem}_{table}.parquet")
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str, database: str | None = None) -> bool:

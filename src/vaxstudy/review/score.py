@@ -184,7 +184,8 @@ SUMMARY_FILE = "review_summary.json"
 def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path | None = None,
               *, keep_decisions: bool = True) -> tuple[dict, Path]:
     """Check a returned file against its sample, estimate, keep the decisions; returns the
-    summary and where review_summary.json was written (beside the design)."""
+    summary and where review_summary.json was written (beside the design). The summary is also
+    recorded in the project database, where the estimate finds it."""
     import duckdb
 
     from vaxstudy.review.decisions import save_decisions
@@ -192,6 +193,7 @@ def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path |
     from vaxstudy.review.frame import link_threshold, review_dir, run_fingerprint
     from vaxstudy.review.returned import ReviewFileError, check_returned, read_returned
     from vaxstudy.review.sample import DESIGN_FILE
+    from vaxstudy.review.summaries import save_summary
 
     files = locate_run(run_dir)
     labels = Path(labels)
@@ -228,4 +230,5 @@ def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path |
     if keep_decisions and len(checked.valid):
         summary["n_decisions_kept"] = save_decisions(files.db, checked.valid, fp)
     out = write_summary(summary, design_path.parent / SUMMARY_FILE)
+    save_summary(files.db, summary, files.layout.name, out)  # the estimate reads it from there
     return summary, out
