@@ -7,7 +7,8 @@ A synthetic Nghệ An at ``--scale`` is generated, ingested, standardised and li
 ``--work`` (kept for reruns; not timed). Then, for each of ``--draws`` sampling seeds, a review
 sample of ``--n`` items is drawn (``vaxstudy review sample``'s code: strata, allocation, loose
 candidate search) and answered by an oracle reviewer (the synthetic truth), and again by a
-reviewer who gives the wrong answer on ``--error-rate`` of the items; each is scored
+reviewer who gives the wrong answer on ``--error-rate`` of the items, and by an oracle that never
+answers ``other`` (someone else in the register: the first version's reviewer); each is scored
 (``vaxstudy review score``'s estimator). Printed: the true figures, how many of the intervals
 hold them, the median interval widths, and the seconds per draw. ``--hard`` generates the
 province with raised error rates (household IDs and phones, permuted names, birth years off by
@@ -32,6 +33,13 @@ from machine import describe  # benchmarks/machine.py
 HARD = {"id_household": 0.06, "phone_household": 0.06, "name_permute": 0.04, "dob_year_off1": 0.05,
         "commune_neighbour": 0.05, "sex_wrong": 0.02}
 FIGURES = ("link_precision", "link_recall", "dup_subject_precision", "dup_dose_precision")
+
+
+def REVIEWERS(error_rate: float):  # noqa: N802
+    """(label, error rate, answers 'other'): the oracle, the oracle that never says 'someone else
+    in the register' (the reviewer of the first version: only the candidates shown), and the
+    reviewer who errs."""
+    return (("oracle", 0.0, True), ("oracle_candidates_only", 0.0, False), ("erring", error_rate, True))
 PERIOD = ("2021-03-08", "2021-10-31")  # the generator's default period: the duplicates reviewed are its
 
 
@@ -72,8 +80,10 @@ def one_draw(db: Path, n: int, seed: int, error_rate: float, population=None) ->
     design = design_dict(s, fingerprint="bench", threshold=0.0, seed=seed, n=n, run_name="bench")
     items = s["items"]
     out = {"seconds": 0.0}
-    for label, err in (("oracle", 0.0), ("erring", error_rate)):
+    for label, err, other in REVIEWERS(error_rate):
         dec = oracle_decisions(db, items, error_rate=err, seed=seed + 1000)
+        if not other:  # a reviewer who only judges the candidates shown
+            dec = dec.replace("other", "different")
         valid = pd.DataFrame({"review_id": items["review_id"], "kind": items["kind"],
                               "record_id": items["record_id"], "candidate_id": items["candidate_id"],
                               "stratum": items["stratum"], "decision": dec.to_numpy()})
@@ -111,7 +121,7 @@ def main() -> None:
         con.close()
     runs = [one_draw(db, a.n, s, a.error_rate, pop) for s in range(a.first_seed, a.first_seed + a.draws)]
     rows = {}
-    for label in ("oracle", "erring"):
+    for label, _, _ in REVIEWERS(a.error_rate):
         print(f"\n{label} reviewer" + (f" (wrong on {a.error_rate:.0%} of items)" if label == "erring" else ""))
         print(f"{'figure':24} {'true':>9} {'held':>6} {'median est':>11} {'median width':>13} {'worst miss':>11}")
         for k in FIGURES:
@@ -128,9 +138,9 @@ def main() -> None:
             print(f"{k:24} {tv:9.6f} {held:3d}/{len(runs):<2d} {r['median_est']:11.6f} "
                   f"{r['median_width'] * 100:11.3f}pp {r['worst_miss'] * 100:9.3f}pp")
     secs = [r["seconds"] for r in runs]
-    print(f"\nper draw (sample + 2 scorings): median {np.median(secs):.2f} s; items {runs[0]['n_items']}; "
+    print(f"\nper draw (sample + 3 scorings): median {np.median(secs):.2f} s; items {runs[0]['n_items']}; "
           f"load now {os.getloadavg()[0]:.1f}")
-    (a.work / f"bench_review_{a.scale:g}_{a.seed}{'_hard' if a.hard else ''}.json").write_text(
+    (a.work / f"bench_review_{a.scale:g}_{a.seed}{'_hard' if a.hard else ''}_s{a.first_seed}.json").write_text(
         json.dumps({"truth": {k: float(truth[k]) for k in FIGURES}, "rows": rows, "args": vars(a)},
                    indent=2, default=str))
 

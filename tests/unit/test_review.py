@@ -161,7 +161,7 @@ def test_round_trip_xlsx(run):
     wb = load_workbook(paths["xlsx"])
     ws = wb["review"]
     assert ws.freeze_panes == "C2" and ws.data_validations.dataValidation
-    assert '"Cùng một người,Khác người,Không chắc chắn"' in ws.data_validations.dataValidation[0].formula1
+    assert '"Cùng một người,Khác người,Người khác trong CSDL,Không chắc chắn"' in ws.data_validations.dataValidation[0].formula1
     assert any(c.fill.start_color.rgb.endswith("FFE699") for row in ws.iter_rows(min_row=2) for c in row)
     csv = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert {"review_id", "kind", "record_id", "candidate_id", "stratum", "inclusion_prob",
@@ -198,6 +198,56 @@ def _bad_returns(ws, col):
     ws.append([ws.cell(last, j).value for j in range(1, ws.max_column + 1)])
     ws.cell(last + 1, col["Mã mục"]).value = "R9999"
     ws.delete_rows(7)
+
+
+def test_other_person_in_the_register_counts_as_a_missed_link():
+    """An unlinked row whose person is none of its candidates but is in the register: invisible
+    before (all items 'different'), a missed link with 'other'."""
+    design = {"strata": [{"kind": "link", "stratum": "a", "N": 100, "n": 100, "model_p_mean": 1.0},
+                         {"kind": "unlinked", "stratum": "u", "N": 20, "n": 20, "model_p_mean": 0.1}],
+              "items": [], "certain": []}
+    links = pd.DataFrame({"kind": "link", "stratum": "a", "record_id": [f"l{i}" for i in range(100)],
+                          "decision": "same"})
+
+    def unl(last):  # 20 rows, 2 items each; rows 0-4 have their person among no candidate
+        rows = [(f"u{i}", d) for i in range(20) for d in ("different", last if i < 5 else "different")]
+        return pd.DataFrame({"kind": "unlinked", "stratum": "u", "record_id": [r for r, _ in rows],
+                             "decision": [d for _, d in rows]})
+
+    before = estimate(design, pd.concat([links, unl("different")], ignore_index=True))
+    after = estimate(design, pd.concat([links, unl("other")], ignore_index=True))
+    assert before["link_recall_est"] == 1.0
+    assert after["link_recall_est"] == pytest.approx(100 / 105, abs=1e-6)
+    assert after["missed_links_est"] == 5
+
+
+def test_other_and_found_person_are_checked_and_kept(run):
+    paths = sample_run(run, n=40, seed=6)
+    csv = pd.read_csv(paths["csv"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    csv["decision"] = "different"
+    unl = csv.index[csv["kind"] == "unlinked"][:2]
+    dsub = csv.index[csv["kind"] == "dup_subject"][0]
+    link = csv.index[csv["kind"] == "link"][:2]
+    csv.loc[unl[0], ["decision", "other_person_id"]] = ["Người khác trong CSDL", "040000000007"]
+    csv.loc[unl[1], ["decision", "other_person_id"]] = ["other", "999"]  # not a register person
+    csv.loc[dsub, "decision"] = "other"  # 'other' answers record → person items only
+    csv.loc[link[0], ["decision", "other_person_id"]] = ["same", "040000000001"]  # an ID without 'other'
+    csv.loc[link[1], "decision"] = "other"
+    csv.to_csv(paths["csv"], index=False)
+    summary, _ = score_run(run, paths["csv"])
+    skipped = {s["row"]: s for s in summary["skipped"]}
+    assert set(skipped) == {unl[1] + 2, dsub + 2, link[0] + 2}
+    assert "not a person of the register" in skipped[unl[1] + 2]["reason"]
+    assert "only registry row" in skipped[dsub + 2]["reason"]
+    assert "choose 'other'" in skipped[link[0] + 2]["reason"]
+    con = duckdb.connect(str(_db(run)), read_only=True)
+    kept = con.execute("SELECT kind, record_id, candidate_id, decision FROM review_decisions").df()
+    con.close()
+    rec = csv.loc[unl[0], "record_id"]
+    mine = kept[kept["record_id"] == rec]
+    assert set(zip(mine["candidate_id"], mine["decision"])) >= {(csv.loc[unl[0], "candidate_id"], "other"),
+                                                                ("040000000007", "same")}
+    assert (kept.loc[kept["record_id"] == csv.loc[link[1], "record_id"], "decision"] == "other").all()
 
 
 def test_malformed_return_skips_rows_and_keeps_the_rest(run):
@@ -260,12 +310,13 @@ def test_cli_sample_and_score(run):
     assert s["n_unsure"] == 1 and s["n_reviewed"] == len(csv)
 
 
-def test_apply_review_decisions_overrides_links(tmp_path):
+@pytest.mark.parametrize("not_p1", ["different", "other"])
+def test_apply_review_decisions_overrides_links(tmp_path, not_p1):
     db = tmp_path / "p.duckdb"
     duckdb.connect(str(db)).close()
     D.save_decisions(db, pd.DataFrame({
         "kind": ["link", "unlinked", "link"], "record_id": ["r1", "r3", "r4"],
-        "candidate_id": ["P1", "P9", "P4"], "decision": ["different", "same", "unsure"],
+        "candidate_id": ["P1", "P9", "P4"], "decision": [not_p1, "same", "unsure"],
         "review_id": ["a", "b", "c"]}), "fp")
     con = duckdb.connect(str(db))
     con.execute("DROP TABLE review_decisions")  # a rebuilt database: the copy beside it restores them

@@ -23,7 +23,7 @@ import pandas as pd
 from vaxstudy.sql import literal, path_literal
 
 TABLE = "review_decisions"
-DECIDED = ("same", "different")
+DECIDED = ("same", "different", "other")
 COLUMNS = {"kind": "VARCHAR", "record_id": "VARCHAR", "candidate_id": "VARCHAR",
            "decision": "VARCHAR", "review_id": "VARCHAR", "run_fingerprint": "VARCHAR",
            "decided_at": "TIMESTAMP"}
@@ -60,9 +60,15 @@ def read_decisions(con: duckdb.DuckDBPyConnection, db: str | Path | None = None,
 
 
 def save_decisions(db: str | Path, decisions: pd.DataFrame, fingerprint: str) -> int:
-    """Upsert ``decisions`` (kind, record_id, candidate_id, decision, review_id) into the database
-    and its copy; only same/different are kept. Returns the rows written."""
+    """Upsert ``decisions`` (kind, record_id, candidate_id, decision, review_id, and optionally
+    other_person_id) into the database and its copy; only same/different/other are kept. An
+    ``other`` with the right register person's ID found also records ``same`` between the
+    record and that person. Returns the rows written."""
     d = decisions[decisions["decision"].isin(DECIDED)].copy()
+    if "other_person_id" in d.columns:
+        found = d[(d["decision"] == "other") & (d["other_person_id"].fillna("") != "")]
+        d = pd.concat([d, found.assign(kind="unlinked", candidate_id=found["other_person_id"], decision="same")],
+                      ignore_index=True)
     d = d.assign(run_fingerprint=fingerprint, decided_at=datetime.now(timezone.utc).replace(tzinfo=None))
     d = d[list(COLUMNS)].astype({c: "object" for c in COLUMNS if c != "decided_at"})
     con = duckdb.connect(str(db))
@@ -134,8 +140,10 @@ def apply_review_decisions(con: duckdb.DuckDBPyConnection, backend: Any = None, 
         side = sidecar_path(db) if db is not None else None
         if side is not None and side.exists():
             con.execute(f"CREATE TABLE {schema}.{TABLE} AS SELECT * FROM read_parquet(?)", [str(side)])
-    dec = (con.execute(f"SELECT kind, record_id, candidate_id, decision FROM {schema}.{TABLE} "
-                       "WHERE decision IN ('same', 'different') AND coalesce(candidate_id, '') <> ''").df()
+    # 'other' (someone else in the register) says 'different' about the candidate shown
+    dec = (con.execute(f"SELECT kind, record_id, candidate_id, CASE WHEN decision = 'other' THEN 'different' "
+                       f"ELSE decision END AS decision FROM {schema}.{TABLE} "
+                       "WHERE decision IN ('same', 'different', 'other') AND coalesce(candidate_id, '') <> ''").df()
            if _has_table(con, TABLE, schema) else pd.DataFrame(columns=["kind", "record_id", "candidate_id", "decision"]))
     dec = dec.astype(str)
     summary: dict[str, Any] = {"identities_changed": 0}

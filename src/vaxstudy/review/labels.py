@@ -10,11 +10,17 @@ from __future__ import annotations
 import unicodedata
 
 SHEET = "review"
-DECISIONS = ("same", "different", "unsure")
+DECISIONS = ("same", "different", "other", "unsure")
+#: ``other`` (record → register person items only): not this person, but the row's person is
+#: someone else in the register (the reviewer found them, or knows they live there)
 DECISION_LABELS = {
-    "vi": {"same": "Cùng một người", "different": "Khác người", "unsure": "Không chắc chắn"},
-    "en": {"same": "Same person", "different": "Different", "unsure": "Unsure"},
+    "vi": {"same": "Cùng một người", "different": "Khác người", "other": "Người khác trong CSDL",
+           "unsure": "Không chắc chắn"},
+    "en": {"same": "Same person", "different": "Different", "other": "Someone else in the register",
+           "unsure": "Unsure"},
 }
+#: kinds whose items may be answered ``other``
+OTHER_KINDS = ("link", "unlinked")
 #: columns CONTRACT §2 requires, plus the run's fingerprint
 MACHINE_COLUMNS = ("review_id", "kind", "record_id", "candidate_id", "stratum", "inclusion_prob",
                    "decision", "run_fingerprint")
@@ -31,6 +37,8 @@ HEADERS: dict[str, dict[str, str]] = {
     "question": {"vi": "Cần xác định", "en": "To decide"},
     "decision": {"vi": "Quyết định", "en": "Decision"},
     "note": {"vi": "Ghi chú", "en": "Note"},
+    "other_person_id": {"vi": "Mã người đúng trong CSDL (nếu tìm được)",
+                        "en": "The right register person's ID (if found)"},
     "other_candidates": {"vi": "Người khác có thể trùng (mã)", "en": "Other possible persons (ids)"},
     "kind": {"vi": "kind", "en": "kind"},
     "record_id": {"vi": "record_id", "en": "record_id"},

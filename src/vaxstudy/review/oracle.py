@@ -13,7 +13,9 @@ import pandas as pd
 
 
 def oracle_decisions(db, items: pd.DataFrame, *, error_rate: float = 0.0, seed: int = 0) -> pd.Series:
-    """same/different for each item (indexed like ``items``)."""
+    """same/different/other for each item (indexed like ``items``): ``other`` on a record →
+    register person item whose candidate is not the person but the person is in the register
+    (the reviewer who looks them up). A flipped answer is ``same`` ↔ ``different``."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         t = con.execute("SELECT CAST(t.record_id AS VARCHAR) r, CAST(t.true_person_id AS VARCHAR) p, "
@@ -32,10 +34,13 @@ def oracle_decisions(db, items: pd.DataFrame, *, error_rate: float = 0.0, seed: 
         np.where(kind == "dup_subject", rec.map(key) == cand.map(first).map(key),
                  rec.map(key) == cand.map(key)))
     same = same.astype(bool)
-    if error_rate > 0:
-        flip = np.random.default_rng(seed).random(len(same)) < error_rate
-        same = np.where(flip, ~same, same)
-    return pd.Series(np.where(same, "same", "different"), index=items.index)
+    in_register = kind.isin(["link", "unlinked"]).to_numpy() & rec.map(person).notna().to_numpy() \
+        & (rec.map(person).fillna("") != "").to_numpy()
+    flip = (np.random.default_rng(seed).random(len(same)) < error_rate) if error_rate > 0 \
+        else np.zeros(len(same), dtype=bool)
+    out = np.where(same, "same", np.where(in_register, "other", "different"))
+    out = np.where(flip, np.where(same, "different", "same"), out)
+    return pd.Series(out, index=items.index)
 
 
 def true_accuracy(db, scope) -> dict:

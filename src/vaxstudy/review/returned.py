@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vaxstudy.review.labels import MACHINE_COLUMNS, SHEET, column_name, decision_value
+from vaxstudy.review.labels import MACHINE_COLUMNS, OTHER_KINDS, SHEET, column_name, decision_value
 
 KEY_COLUMNS = ("kind", "record_id", "candidate_id", "stratum", "inclusion_prob")
 
@@ -25,7 +25,8 @@ class ReviewFileError(ValueError):
 
 @dataclass
 class Checked:
-    """Valid decisions (review_id, kind, record_id, candidate_id, stratum, decision, row) and
+    """Valid decisions (review_id, kind, record_id, candidate_id, stratum, decision,
+    other_person_id, row) and
     what was skipped ({row, column, value, reason}), plus the sample's items not returned."""
 
     valid: pd.DataFrame
@@ -95,8 +96,11 @@ def _same_prob(a: str, b: float) -> bool:
         return False
 
 
-def check_returned(df: pd.DataFrame, design: dict, source: str = "file") -> Checked:
-    """Valid decisions of ``df`` against the design; row faults skipped and listed."""
+def check_returned(df: pd.DataFrame, design: dict, source: str = "file",
+                   register_ids: set[str] | None = None) -> Checked:
+    """Valid decisions of ``df`` against the design; row faults skipped and listed.
+    ``register_ids``: the register persons among the file's ``other_person_id`` values (an ID
+    not among them is skipped; None: not checked)."""
     fp = design["run_fingerprint"]
     marks = set(df["run_fingerprint"]) - {""}
     if marks and fp not in marks:
@@ -137,16 +141,29 @@ def check_returned(df: pd.DataFrame, design: dict, source: str = "file") -> Chec
             skip(r, "decision", "missing decision")
             continue
         if d is None:
-            skip(r, "decision", f"unknown decision {r['decision']!r}: use same, different or unsure "
-                                "(or the drop-down's labels)")
+            skip(r, "decision", f"unknown decision {r['decision']!r}: use same, different, other or "
+                                "unsure (or the drop-down's labels)")
+            continue
+        if d == "other" and it["kind"] not in OTHER_KINDS:
+            skip(r, "decision", f"'other' (someone else in the register) answers only registry row → "
+                                f"register person items, not {it['kind']} (use different)")
+            continue
+        other_id = r.get("other_person_id", "") or ""
+        if other_id and d != "other":
+            skip(r, "other_person_id", f"a register person's ID is given but the decision is {d!r}: "
+                                       "choose 'other' (someone else in the register) or clear the ID")
+            continue
+        if other_id and register_ids is not None and other_id not in register_ids:
+            skip(r, "other_person_id", f"{other_id!r} is not a person of the register (population): "
+                                       "give the ID as the register has it, or leave it empty")
             continue
         if d == "same" and not it["candidate_id"]:
             skip(r, "decision", "'same' needs a candidate: this row has none (use different or unsure)")
             continue
         valid.append({"review_id": rid, "kind": it["kind"], "record_id": it["record_id"],
                       "candidate_id": it["candidate_id"] or "", "stratum": it["stratum"],
-                      "decision": d, "row": int(r["_row"])})
+                      "decision": d, "other_person_id": other_id, "row": int(r["_row"])})
     deleted = [rid for rid in items if rid not in seen
                and rid not in {s["review_id"] for s in skipped}]
-    cols = ["review_id", "kind", "record_id", "candidate_id", "stratum", "decision", "row"]
+    cols = ["review_id", "kind", "record_id", "candidate_id", "stratum", "decision", "other_person_id", "row"]
     return Checked(valid=pd.DataFrame(valid, columns=cols), skipped=skipped, deleted=deleted)

@@ -18,7 +18,8 @@ kind's share of items is divided by three to give the rows drawn).
 
 Items already decided (``review_decisions``) are never drawn again: they are taken out of the
 frame and recorded in the design as certainty units with their decision (an unlinked row with
-any decided item is out of the frame, ``same`` if any of its decisions is).
+any decided item is out of the frame, ``same`` if any of its decisions is, else ``other`` if
+any is).
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def split_decided(pop: pd.DataFrame, decided: pd.DataFrame) -> tuple[pd.DataFram
     d = decided.assign(group=_group(decided["kind"]))[["group", "record_id", "candidate_id", "decision"]]
     p = pop.assign(group=_group(pop["kind"]), _i=np.arange(len(pop)))
     m = p[p["kind"] != "unlinked"].merge(d, on=["group", "record_id", "candidate_id"], how="inner")
-    per_row = (d[d["group"] == "person"].assign(s=lambda x: x["decision"] == "same")
-               .groupby("record_id")["s"].any().map({True: "same", False: "different"}).rename("decision"))
+    rank = {"same": 2, "other": 1, "different": 0}  # a row is a missed link if any item says so
+    per_row = (d[d["group"] == "person"].assign(s=lambda x: x["decision"].map(rank).fillna(0))
+               .groupby("record_id")["s"].max().map({2: "same", 1: "other", 0: "different"}).rename("decision"))
     un = p[p["kind"] == "unlinked"].merge(per_row, left_on="record_id", right_index=True)
     m = pd.concat([m, un], ignore_index=True).drop_duplicates("_i")
     frame = pop[~np.isin(np.arange(len(pop)), m["_i"].to_numpy())]

@@ -1,17 +1,19 @@
 """`review score`: design-based precision and recall from reviewed items, with 95% intervals.
 
 Every kind is a stratified simple random sample (frame.py, sample.py). In stratum h of size
-N_h, m_h units were judged (same or different; unsure and unreturned units count as not
-sampled) and x_h of them were ``same``. For unlinked rows the unit is the row: it is ``same``
-when one of its candidate items is, judged when that or all its items are ``different``. The
+N_h, m_h units were judged (same, different or other; unsure and unreturned units count as
+not sampled) and x_h of them were ``same``. For unlinked rows the unit is the row: it is a
+missed link when one of its candidate items is ``same`` or ``other`` (the person is someone
+else in the register), judged when that or all its items are ``different``. The
 point estimate of a stratum's true matches is N_h · x_h / m_h (stratified Horvitz–Thompson:
 each judged unit weighs N_h / m_h); units decided in earlier rounds are certainty units. Then
 
 * link precision        = Σ_link strata matches / Σ_link N_h
-* link recall           = link matches / (link matches + unlinked rows whose person is one of
-  their candidates): a ratio of two estimated totals. A wrong link's true person is taken to be
-  outside the register; where it is in fact a resident, recall is overstated by at most
-  1 − precision
+* link recall           = link matches / (link matches + missed links), a ratio of two
+  estimated totals; the missed links are the unlinked rows whose person is in the register
+  (one of their candidates, or ``other``: someone else in the register). A wrong link's true
+  person is taken to be outside the register (``other`` on a link item counts as a wrong link
+  only); where it is in fact a resident, recall is overstated by at most 1 − precision
 * duplicate precisions  = Σ matches / Σ N_h over the pairs of that kind.
 
 Intervals (docs/review.md): per stratum a Wilson 95% interval for the share, with the
@@ -45,17 +47,21 @@ def wilson(x: float, n: float) -> list[float] | None:
     return [max(0.0, mid - half), min(1.0, mid + half)]
 
 
+JUDGED = ("same", "different", "other")
+
+
 def _units(valid: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """(stratum, same) per judged unit of ``kind``; unlinked rows grouped over their items."""
+    """(stratum, same) per judged unit of ``kind``; unlinked rows grouped over their items,
+    ``same`` meaning a missed link (an item ``same`` or ``other``)."""
     v = valid[valid["kind"] == kind]
     if kind != "unlinked":
-        v = v[v["decision"].isin(["same", "different"])]
+        v = v[v["decision"].isin(JUDGED)]
         return pd.DataFrame({"stratum": v["stratum"], "same": v["decision"] == "same"})
     if v.empty:
         return pd.DataFrame({"stratum": pd.Series(dtype=object), "same": pd.Series(dtype=bool)})
     g = v.groupby(["stratum", "record_id"])["decision"].agg(
-        same=lambda d: bool((d == "same").any()),
-        judged=lambda d: bool((d == "same").any() or (d == "different").all())).reset_index()
+        same=lambda d: bool(d.isin(["same", "other"]).any()),
+        judged=lambda d: bool(d.isin(["same", "other"]).any() or (d == "different").all())).reset_index()
     g = g[g["judged"]]
     return g[["stratum", "same"]]
 
@@ -69,9 +75,10 @@ def _strata(design: dict, kind: str, valid: pd.DataFrame) -> pd.DataFrame:
     return st.astype({"m": int, "x": int, "N": int})
 
 
-def _certain(design: dict, kind: str) -> tuple[int, int]:
+def _certain(design: dict, kind: str, hits: tuple[str, ...] = ("same",)) -> tuple[int, int]:
     c = [x for x in design.get("certain", []) if x["kind"] == kind]
-    return sum(x["decision"] == "same" for x in c), len(c)
+    return sum(x["decision"] in hits for x in c), len(c)
+
 
 
 def _total(st: pd.DataFrame, certain_same: int) -> tuple[float, float, float]:
@@ -126,7 +133,7 @@ def estimate(design: dict, valid: pd.DataFrame) -> dict:
     parts = {}
     for kind in ("link", "unlinked", "dup_subject", "dup_dose"):
         st = _strata(design, kind, valid)
-        cs, cn = _certain(design, kind)
+        cs, cn = _certain(design, kind, ("same", "other") if kind == "unlinked" else ("same",))
         parts[kind] = (st, _total(st, cs), int(st["N"].sum()) + cn)
     _, tp, n_link = parts["link"]
     _, fn, _ = parts["unlinked"]
@@ -151,7 +158,7 @@ def calibration(design: dict, valid: pd.DataFrame) -> list[dict]:
     items = pd.DataFrame(design["items"])
     if items.empty:
         return []
-    v = valid[valid["decision"].isin(["same", "different"])].drop(columns="model_p", errors="ignore").merge(
+    v = valid[valid["decision"].isin(JUDGED)].drop(columns="model_p", errors="ignore").merge(
         items[["review_id", "model_p"]], on="review_id", how="left")
     rows = []
     for s in design["strata"]:
@@ -205,16 +212,21 @@ def score_run(run_dir: str | Path, labels: str | Path, design_path: str | Path |
         raise ReviewFileError(f"no sample design {design_path}: score the file in the folder "
                               "`vaxstudy review sample` wrote it to, or pass --design")
     design = json.loads(design_path.read_text(encoding="utf-8"))
+    returned = read_returned(labels)
     con = duckdb.connect(str(files.db), read_only=True)
     try:
         fp = run_fingerprint(con, link_threshold(files))
+        given = sorted(set(returned.get("other_person_id", pd.Series(dtype=str))) - {""})
+        known = {r[0] for r in con.execute(
+            "SELECT CAST(unique_id AS VARCHAR) FROM population_std WHERE list_contains(?, CAST(unique_id AS VARCHAR))",
+            [given]).fetchall()} if given else set()
     finally:
         con.close()
     if design["run_fingerprint"] != fp:
         raise ReviewFileError(
             f"{design_path} was drawn from other links (run fingerprint {design['run_fingerprint']}, "
             f"this run {fp}): the run was linked again since; draw a new sample")
-    checked = check_returned(read_returned(labels), design, source=labels.name)
+    checked = check_returned(returned, design, source=labels.name, register_ids=known)
     summary = {"run": design.get("run"), "run_fingerprint": fp, "labels_file": labels.name,
                **estimate(design, checked.valid)}
     dec = checked.valid["decision"]

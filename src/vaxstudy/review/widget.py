@@ -4,7 +4,8 @@
 differing fields highlighted), and writes each decision back into review.csv's ``decision``
 column as soon as it is made, so `vaxstudy review score --labels review.csv` scores it like a
 file filled in Excel. Keyboard: with the focus in the small key box, ``s`` same, ``d``
-different, ``u`` unsure, ``b`` back, ``n`` next (ipywidgets has no global key bindings).
+different, ``o`` someone else in the register, ``u`` unsure, ``b`` back, ``n`` next (ipywidgets
+has no global key bindings).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vaxstudy.layout import locate_run
 from vaxstudy.review.frame import review_dir
 from vaxstudy.review.labels import DECISION_LABELS, DISPLAY_FIELDS, HEADERS, QUESTIONS
 
-KEYS = {"s": "same", "d": "different", "u": "unsure"}
+KEYS = {"s": "same", "d": "different", "o": "other", "u": "unsure"}
 
 
 class ReviewSession:
@@ -45,11 +46,14 @@ class ReviewSession:
     def n_decided(self) -> int:
         return int((self.items["decision"] != "").sum())
 
-    def decide(self, decision: str) -> None:
-        """Record ``decision`` (same/different/unsure) for the current item, save, move on."""
+    def decide(self, decision: str, other_person_id: str = "") -> None:
+        """Record ``decision`` (same/different/other/unsure; with ``other``, the right register
+        person's ID if found) for the current item, save, move on."""
         if decision not in KEYS.values():
             raise ValueError(f"decision must be one of {sorted(KEYS.values())}, not {decision!r}")
         self.items.loc[self.items.index[self.pos], "decision"] = decision
+        if other_person_id or "other_person_id" in self.items.columns:
+            self.items.loc[self.items.index[self.pos], "other_person_id"] = other_person_id
         self.save()
         self.move(1)
 
@@ -103,7 +107,7 @@ class ReviewSession:
         back, nxt = w.Button(description="← (b)"), w.Button(description="→ (n)")
         back.on_click(lambda _b: self.move(-1))
         nxt.on_click(lambda _b: self.move(1))
-        keybox = w.Text(placeholder="s / d / u / b / n", layout=w.Layout(width="12em"))
+        keybox = w.Text(placeholder="s / d / o / u / b / n", layout=w.Layout(width="12em"))
 
         def on_key(change):
             k = (change["new"] or "")[-1:].lower()

@@ -128,6 +128,7 @@ def review_table(db: Path, items: pd.DataFrame, fingerprint: str) -> pd.DataFram
         row["r_doses"] = r_doses
         row["decision"] = ""
         row["note"] = ""
+        row["other_person_id"] = ""
         row["run_fingerprint"] = fingerprint
         rows.append(row)
     return pd.DataFrame(rows)
@@ -149,7 +150,7 @@ def _dose_text(side: pd.Series | None) -> str:
 def ordered_columns() -> list[str]:
     """Sheet order: what to judge first, the pairs side by side, the machine keys at the right."""
     pairs = [f"{s}_{f}" for f in (*DISPLAY_FIELDS, "dose", "doses") for s in ("l", "r")]
-    return ["review_id", "question", "decision", "note", *pairs, "other_candidates",
+    return ["review_id", "question", "decision", "other_person_id", "note", *pairs, "other_candidates",
             "kind", "record_id", "candidate_id", "stratum", "inclusion_prob", "run_fingerprint"]
 
 
@@ -224,7 +225,7 @@ def _cell(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else ("" if v is None else str(v))
 
 
-_WIDTHS = {"review_id": 8, "question": 34, "decision": 18, "note": 20, "name": 24, "dob": 12, "sex": 7,
+_WIDTHS = {"review_id": 8, "question": 34, "decision": 18, "other_person_id": 16, "note": 20, "name": 24, "dob": 12, "sex": 7,
            "id": 15, "phone": 13, "commune": 9, "dose": 24, "doses": 40, "candidates": 30,
            "kind": 11, "record_id": 14, "candidate_id": 15, "stratum": 18, "inclusion_prob": 12,
            "fingerprint": 18}
