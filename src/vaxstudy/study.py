@@ -239,6 +239,7 @@ class Study:
         """Link every registry row to its register person and deduplicate the rest
         (``record_links`` and the ``link_run`` table; files in the study's link folder)."""
         from vaxstudy.link import link_db
+        from vaxstudy.link.update import record_inputs
 
         options = options or LinkOptions()
         with self._stage("link"):
@@ -248,7 +249,18 @@ class Study:
             res = link_db(self.db, self.link_dir, model_path=o.pop("model_path"), seed=o.pop("seed"),
                           backend=self.engine, **o)
             check_db(self.db, "record_links", "link_run")
+            record_inputs(self.db)  # what a later `link --update` extends
         self.link_options = options
+        return res
+
+    def update_link(self, *, full: bool = False) -> Any:
+        """Link only the rows added since the previous link run, with its model, priors and
+        threshold (:mod:`vaxstudy.link.update`; ``UpdateRefused`` when a full re-link is needed)."""
+        from vaxstudy.link.update import update_links
+
+        with self._stage("link"):
+            res = update_links(self.db, self.link_dir, full=full, backend=self.engine)
+            check_db(self.db, "record_links", "link_run")
         return res
 
     def prepare(self, data_dir: str | Path, link: LinkOptions | None = None) -> "Study":

@@ -27,6 +27,11 @@ def link(
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", help="Spark master URL (default: $SPARK_MASTER, else local mode)."
     ),
+    update: bool = typer.Option(
+        False, "--update",
+        help="Link only the rows added since the previous run of this export, with its model, priors and "
+        "threshold (refused, with the reason, when a full re-link is needed).",
+    ),
 ) -> None:
     """Registry -> register linkage, unlinked-row deduplication, duplicate-dose flags."""
     from rich.console import Console
@@ -44,6 +49,12 @@ def link(
     v.typer_check(v.out_dir, out)
     from vaxstudy.engines import get_engine
 
+    if update:
+        if model is not None or threshold is not None or chunks != 1 or backend != "duckdb":
+            raise typer.BadParameter("--update reuses the previous run's model and threshold on DuckDB: "
+                                     "drop --model, --threshold, --chunks and --backend", param_hint="--update")
+        _update(db, out, console)
+        return
     try:
         options = LinkOptions(model_path=model, seed=seed, threshold=threshold, diagnostics=not no_diagnostics,
                               n_chunks=chunks)
@@ -81,3 +92,26 @@ def link(
         t.add_row(a, b)
     console.print(t)
     say(f"record_links → {res.parquet_path}; model → {res.model_path}; summary → {res.summary_path}")
+
+
+def _update(db: Path, out: Path, console: object) -> None:
+    """`vaxstudy link --update`: the rows added since the previous run, linked and clustered."""
+    from vaxstudy.commands.output import fail, number, say
+    from vaxstudy.link.update import UPDATE_SUMMARY_FILE
+    from vaxstudy.study import Study
+
+    try:
+        with console.status("linking the new rows …"):
+            res = Study(db, link_dir=out).update_link()
+    except (RuntimeError, OSError) as exc:  # UpdateRefused says why a full re-link is needed
+        fail("link --update", exc)
+    for label, value in (("vaccination rows", number(res.n_records)),
+                         ("rows added since the previous run", number(res.n_new_records)),
+                         ("identities decided again", number(res.n_identities_decided)),
+                         ("identities re-clustered", number(res.n_dedupe_nodes)),
+                         ("rows linked to the register", number(res.n_linked_records)),
+                         ("estimated persons", number(res.n_persons_est)),
+                         ("duplicate doses", number(res.n_duplicate_doses)),
+                         ("time (s)", number(res.timings.get("total", 0), ".1f"))):
+        console.print(f"{label}: {value}")
+    say(f"record_links updated in {db}; summary → {out / UPDATE_SUMMARY_FILE}")

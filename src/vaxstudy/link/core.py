@@ -12,7 +12,7 @@ from typing import Any
 
 from vaxstudy.link import decide
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
-from vaxstudy.link.doses import build_record_links
+from vaxstudy.link.doses import build_record_links, key_rows
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import new_link_run, write_link_run
@@ -245,28 +245,7 @@ def link_db(
         t = time.perf_counter()
         n_rescued = 0
         if subject_rescue:
-            backend.tables.create_table(
-                con, "ident_rescue",
-                """
-                WITH subj AS (
-                  SELECT r.subject_id, min(l.person_id) AS person_id,
-                         count(DISTINCT l.person_id) AS n_persons,
-                         max(l.match_probability) AS match_probability
-                  FROM link_rows r JOIN ident_link l USING (ident)
-                  GROUP BY r.subject_id),
-                cand AS (
-                  SELECT r.ident, min(s.person_id) AS person_id,
-                         count(DISTINCT s.person_id) AS n_persons,
-                         max(s.n_persons) AS max_subject_persons,
-                         max(s.match_probability) AS match_probability
-                  FROM link_rows r JOIN subj s USING (subject_id)
-                  WHERE NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = r.ident)
-                  GROUP BY r.ident)
-                SELECT ident, person_id, match_probability FROM cand
-                WHERE n_persons = 1 AND max_subject_persons = 1""",
-            )
-            n_rescued = backend.tables.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0]
-            backend.tables.insert(con, "ident_link", "SELECT * FROM ident_rescue")
+            n_rescued = decide.subject_rescue(con, backend=backend)
         # reviewers' same/different decisions (vaxstudy review score) override the model's links
         review = apply_review_decisions(con, backend)
 
@@ -279,22 +258,7 @@ def link_db(
                              must_link=review.must_link, cannot_link=review.cannot_link)
         timings["dedupe"] = time.perf_counter() - t
 
-        backend.tables.create_table(
-            con, "link_rows_keyed",
-            """
-            SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
-                   COALESCE(l.person_id,
-                            'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key,
-                   CASE WHEN l.person_id IS NULL THEN b.best_person_id END AS best_person_id,
-                   CASE WHEN l.person_id IS NULL THEN b.best_match_probability END
-                     AS best_match_probability,
-                   CASE WHEN l.person_id IS NULL THEN b.in_register_probability END
-                     AS in_register_probability
-            FROM link_rows r
-            LEFT JOIN ident_link l USING (ident)
-            LEFT JOIN dedupe_clusters c USING (ident)
-            LEFT JOIN ident_candidate b USING (ident)""",
-        )
+        key_rows(con, backend=backend)
         build_record_links(con, "link_rows_keyed", candidates=True, backend=backend,
                            dose_decisions=review.dose_decisions)
         # the one table that comes back: into the project database (the estimate stage reads

@@ -200,3 +200,36 @@ def choose_threshold(curve: list[dict[str, float]]) -> dict[str, Any]:
         "(expected TP = sum p, FP = sum 1-p above the threshold, FN = sum p below; "
         "rows weighted), ties towards 0.5; truth is never used",
     }
+
+
+def subject_rescue(con: duckdb.DuckDBPyConnection, *, rows: str = "link_rows", links: str = "ident_link",
+                   backend: Any = None) -> int:
+    """Link the identities of a registry profile (``subject_id``) left unlinked when the
+    profile's other identities link to exactly one person; the rescued links go into
+    ``links`` (and ``ident_rescue``). Uses only the model's links in ``links`` (called before
+    any rescue), so an identity's rescue depends on the identities sharing a profile with it
+    and nothing else. Returns the identities rescued."""
+    be = engine(backend)
+    be.tables.create_table(
+        con, "ident_rescue",
+        f"""
+        WITH subj AS (
+          SELECT r.subject_id, min(l.person_id) AS person_id,
+                 count(DISTINCT l.person_id) AS n_persons,
+                 max(l.match_probability) AS match_probability
+          FROM {rows} r JOIN {links} l USING (ident)
+          GROUP BY r.subject_id),
+        cand AS (
+          SELECT r.ident, min(s.person_id) AS person_id,
+                 count(DISTINCT s.person_id) AS n_persons,
+                 max(s.n_persons) AS max_subject_persons,
+                 max(s.match_probability) AS match_probability
+          FROM {rows} r JOIN subj s USING (subject_id)
+          WHERE NOT EXISTS (SELECT 1 FROM {links} il WHERE il.ident = r.ident)
+          GROUP BY r.ident)
+        SELECT ident, person_id, match_probability FROM cand
+        WHERE n_persons = 1 AND max_subject_persons = 1""",
+    )
+    n = int(be.tables.fetch(con, "SELECT count(*) FROM ident_rescue")[0][0])
+    be.tables.insert(con, links, "SELECT * FROM ident_rescue")
+    return n

@@ -45,8 +45,13 @@ def dedupe_unlinked(
     backend: Any = None,
     must_link: str | None = None,
     cannot_link: str | None = None,
+    prior: float | None = None,
 ) -> dict[str, Any]:
     """Cluster the identities in ``dedupe_in`` (unique_id + link columns).
+
+    ``prior`` fixes the pair prior instead of estimating it over ``dedupe_in`` (an
+    incremental update, :mod:`vaxstudy.link.update`, re-clusters a part of the unlinked
+    identities with the prior the full run estimated over all of them).
 
     Writes ``dedupe_clusters(ident, cluster)``; returns a small summary. Splink scores and
     clusters on the backend's engine (``backend.splink_api``), the SQL around it runs there
@@ -81,9 +86,9 @@ def dedupe_unlinked(
             FROM {pred_table}""",
         )
         total = n * (n - 1) / 2.0
-        lam, _ = fixed_point(
+        lam = float(prior) if prior is not None else fixed_point(
             lambda lam: be.tables.fetch(con, f"SELECT coalesce(sum({prob_sql('bf', lam)}), 0) FROM dedupe_pairs")[0][0]
-            / total, lam0, lo=1e-15, hi=0.5, converged=lambda new, old: abs(new - old) <= 1e-4 * old, max_iter=50)
+            / total, lam0, lo=1e-15, hi=0.5, converged=lambda new, old: abs(new - old) <= 1e-4 * old, max_iter=50)[0]
         summary.update(
             n_pairs_scored=int(be.tables.fetch(con, "SELECT count(*) FROM dedupe_pairs")[0][0]),
             prior=lam,

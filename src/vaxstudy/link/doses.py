@@ -87,3 +87,27 @@ def build_record_links(
         FROM {source}
         ORDER BY _row NULLS LAST, record_id""",
     )
+
+
+def key_rows(con: duckdb.DuckDBPyConnection, *, rows: str = "link_rows", links: str = "ident_link",
+             clusters: str = "dedupe_clusters", candidates: str = "ident_candidate",
+             backend: Any = None) -> None:
+    """``link_rows_keyed``: every row with its identity's link, its person_key (the register
+    person, else ``'U'`` and the smallest record_id of its duplicate cluster) and, unlinked,
+    its best register candidate: the input of :func:`build_record_links`."""
+    engine(backend).tables.create_table(
+        con, "link_rows_keyed",
+        f"""
+        SELECT r.record_id, r.dose_number, r._row, l.person_id, l.match_probability,
+               COALESCE(l.person_id,
+                        'U' || min(r.record_id) OVER (PARTITION BY c.cluster)) AS person_key,
+               CASE WHEN l.person_id IS NULL THEN b.best_person_id END AS best_person_id,
+               CASE WHEN l.person_id IS NULL THEN b.best_match_probability END
+                 AS best_match_probability,
+               CASE WHEN l.person_id IS NULL THEN b.in_register_probability END
+                 AS in_register_probability
+        FROM {rows} r
+        LEFT JOIN {links} l USING (ident)
+        LEFT JOIN {clusters} c USING (ident)
+        LEFT JOIN {candidates} b USING (ident)""",
+    )

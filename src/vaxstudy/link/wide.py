@@ -192,6 +192,7 @@ def wide_pass(
     n_reg: int | None = None,
     exclusive: bool = True,
     pi: float | None = None,
+    prior_unseen: float | None = None,
 ) -> dict[str, Any]:
     """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
 
@@ -214,7 +215,9 @@ def wide_pass(
     ``ident_candidate`` also holds ``in_register_probability``: P(the identity has some
     register person) over all its candidates (the best being the likeliest), which the
     estimate's redraw uses (namesakes split the best candidate's probability, not this).
-    ``pi`` is the first pass's prior share (exclusive model).
+    ``pi`` is the first pass's prior share (exclusive model). ``prior_unseen`` fixes the
+    unseen identities' prior instead of estimating it (an incremental update scores a few
+    identities with the prior the full run estimated, :mod:`vaxstudy.link.update`).
     """
     from splink import Linker
 
@@ -271,7 +274,8 @@ def wide_pass(
         n_unseen = be.tables.fetch(
             con, "SELECT count(*) FROM wide_vax w WHERE NOT EXISTS "
             "(SELECT 1 FROM link_pairs lp WHERE lp.ident = w.unique_id)")[0][0]
-        prior_unseen = _leftover_prior(con, be, int(n_unseen), int(n_reg), exclusive, where="NOT seen")
+        if prior_unseen is None:
+            prior_unseen = _leftover_prior(con, be, int(n_unseen), int(n_reg), exclusive, where="NOT seen")
         summary.update(n_unseen=int(n_unseen), prior_unseen=prior_unseen)
         if exclusive:
             p_unseen = exclusive_prob_sql(prior_unseen, n_reg)
