@@ -42,18 +42,17 @@ EXTRACT_DAYS = (0, 3, 7, 14)
 NOWCAST = ("late_entry_rate", "never_entered_rate")
 
 
-def run_seed(work: Path, scale: float, seed: int, n_boot: int, keep: bool) -> dict:
-    from vaxstudy.estimate import estimate_db
+def prepare(base: Path, scale: float, seed: int) -> dict[str, float]:
+    """Generate, ingest, standardise and link one seed into ``base`` (skipped when a
+    previous run left it complete: the marker file ``prepared.json`` holds its timings)."""
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
     from vaxstudy.standardize import standardize_db
-    from vaxstudy.synth import generate, truth_summary
+    from vaxstudy.synth import generate
 
-    tag = f"s{scale}_seed{seed}"
-    cache = work / f"{tag}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
-    base = work / tag
+    marker = base / "prepared.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
     shutil.rmtree(base, ignore_errors=True)
     data, db = base / "data", base / "work.duckdb"
     end = date.fromisoformat(GEN_PERIOD[1])
@@ -67,6 +66,22 @@ def run_seed(work: Path, scale: float, seed: int, n_boot: int, keep: bool) -> di
     standardize_db(db)
     link_db(db, base / "link", seed=1, diagnostics=False)
     t["ingest_link"] = time.perf_counter() - t0
+    marker.write_text(json.dumps(t))
+    return t
+
+
+def run_seed(work: Path, scale: float, seed: int, n_boot: int, keep: bool, fresh: bool = False) -> dict:
+    from vaxstudy.estimate import estimate_db
+    from vaxstudy.synth import truth_summary
+
+    tag = f"s{scale}_seed{seed}"
+    cache = work / f"{tag}.json"
+    if cache.exists() and not fresh:
+        return json.loads(cache.read_text())
+    base = work / tag
+    data, db = base / "data", base / "work.duckdb"
+    end = date.fromisoformat(GEN_PERIOD[1])
+    t = dict(prepare(base, scale, seed))
     runs = []
     for k in EXTRACT_DAYS:
         x = (end + timedelta(days=k)).isoformat()
@@ -165,17 +180,27 @@ def main(argv=None) -> int:
     ap.add_argument("--n-boot", type=int, default=500)
     ap.add_argument("--work", type=Path, default=Path("/tmp/vaxstudy_bench_nowcast"))
     ap.add_argument("--keep", action="store_true", help="keep each seed's data and database")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="only generate, ingest and link the seeds (kept), no estimate")
+    ap.add_argument("--fresh", action="store_true",
+                    help="estimate again even where a seed's result is cached (reuses its kept database)")
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
     print(describe("duckdb", "numpy", "splink"), flush=True)
     results = []
     for seed in range(a.first_seed, a.first_seed + a.n):
         t0 = time.perf_counter()
-        res = run_seed(a.work, a.scale, seed, a.n_boot, a.keep)
+        if a.prepare_only:
+            t = prepare(a.work / f"s{a.scale}_seed{seed}", a.scale, seed)
+            print(f"seed {seed} prepared ({time.perf_counter() - t0:.0f} s; {t})", flush=True)
+            continue
+        res = run_seed(a.work, a.scale, seed, a.n_boot, a.keep, a.fresh)
         results.append(res)
         late = [f"+{r['extract_days']}: {100 * r['metrics']['late_entry_rate']:.2f}/{100 * r['truth']['late_entry_rate']:.2f}"
                 for r in res["runs"]]
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s) late est/true pp " + ", ".join(late), flush=True)
+    if a.prepare_only:
+        return 0
     print(f"\n{len(results)} seeds ({a.first_seed}..{a.first_seed + len(results) - 1}), scale {a.scale}, "
           f"report period {REPORT_PERIOD[0]}..{REPORT_PERIOD[1]}, n_boot {a.n_boot}\n")
     print(nowcast_table(results))

@@ -59,10 +59,9 @@ def test_a_later_extract_leaves_fewer_late_entries():
     assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(0.0)
 
 
-def test_the_backlog_follows_the_volume():
-    """Until 30 days ago 100 doses a day, all typed the same day; since then 300 a day with lags
-    P. The short lags' regression on volume gives the busy days their own lags: about 150 + 60
-    entries still to come, where a lag distribution pooled over both would say fewer."""
+def _backlog(short_per_day=None):
+    """Until 30 days ago 100 doses a day, all typed the same day; since then 300 a day with
+    lags P (150 + 60 entries still to come on the last two days)."""
     inp = _inputs(n_days=30, per_day=300)
     old_days = pd.date_range(X - pd.Timedelta(days=90), X - pd.Timedelta(days=30))
     old = pd.DataFrame({"vdate": np.repeat(old_days, 100)})
@@ -70,12 +69,57 @@ def test_the_backlog_follows_the_volume():
     inp.rows = pd.concat([inp.rows, old], ignore_index=True)
     inp.tallies = pd.concat([inp.tallies, pd.DataFrame(
         {"site": 0, "vdate": old_days, "doses": 100, "in_scope": True})], ignore_index=True)
+    return inp
+
+
+def test_the_recent_days_get_their_own_lags():
+    """The short lags' trend over the cohorts' dates gives the last month its own (longer)
+    lags: about 150 + 60 entries still to come, where a lag distribution pooled over the
+    older cohorts too says far fewer. Nothing about volume is used: the same estimate with
+    the old days' tallies raised to the recent volume (a volume model would see no change
+    in load and give the pooled lags)."""
+    inp = _backlog()
+    inp.tallies["doses"] = inp.tallies["doses"] * 4 // 3  # a quarter never entered: no cap
     ld = nc.lag_data(inp)
     late = nc.expected_late(ld, np.ones((1, 1)))[0, 0]
     assert late == pytest.approx(210, rel=0.05)
     F_pooled = nc.lag_cdf(ld.num.sum(0), ld.den.sum(0))
     pooled_late = 150 * (1 - F_pooled[0]) / F_pooled[0] + 240 * (1 - F_pooled[1]) / F_pooled[1]
     assert pooled_late < 0.8 * late
+    inp.tallies.loc[inp.tallies["vdate"] <= X - pd.Timedelta(days=30), "doses"] = 400
+    assert nc.expected_late(nc.lag_data(inp), np.ones((1, 1)))[0, 0] == pytest.approx(late)
+
+
+def test_late_entries_never_exceed_the_doses_not_entered():
+    """Tallies of 260 on the last two days: 110 + 20 doses lack, so at most 130 can still come
+    (the lag model alone says ~210); a day with more entries than its tally (an undercount)
+    does not lower that bound."""
+    inp = _backlog()
+    inp.tallies.loc[inp.tallies["vdate"] == X - pd.Timedelta(days=10), "doses"] = 100
+    last2 = inp.tallies["vdate"] >= X - pd.Timedelta(days=1)
+    inp.tallies.loc[last2, "doses"] = 260
+    ld = nc.lag_data(inp)
+    assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(130.0)
+    draws = nc.expected_late(ld, np.ones((200, 1)), np.random.default_rng(0))
+    assert draws.max() <= 130.0 + 1e-9
+
+
+def test_the_tail_draw_widens_with_the_distance_and_shrinks_with_the_data():
+    """With ``rng`` each replicate draws the trend from its posterior: the same sites give
+    different late entries (the extrapolation's uncertainty), centred on the point; ten
+    times the doses give a narrower spread (relative to the estimate)."""
+    def spread(per_day):
+        inp = _inputs(n_days=60, per_day=per_day)
+        inp.tallies["doses"] = per_day * 2  # half never entered: the cap does not bind
+        ld = nc.lag_data(inp)
+        pt = nc.expected_late(ld, np.ones((1, 1)))[0, 0]
+        draws = nc.expected_late(ld, np.ones((400, 1)), np.random.default_rng(3))[:, 0]
+        assert nc.expected_late(ld, np.ones((3, 1)))[:, 0] == pytest.approx([pt] * 3)  # no rng: fixed
+        assert np.median(draws) == pytest.approx(pt, rel=0.05)
+        return np.std(draws) / pt
+    small, large = spread(20), spread(200)
+    assert small > 0.02
+    assert large < 0.6 * small
 
 
 def test_bootstrap_weights_reestimate_the_distribution():

@@ -102,13 +102,13 @@ class Estimator:
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
-                 F_best: np.ndarray | None = None):
+                 F_best: np.ndarray | None = None, rng: np.random.Generator | None = None):
         rec_d = cov_d = None
         if lf is not None and F is not None and F.shape[1] > 0:
             rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C,
                                           None if F_best is None else F_best.astype(float))
         out: dict[str, dict[str, np.ndarray]] = {}
-        late = W * nc.expected_late(self.lags, W)  # (B, S) expected late entries, weighted
+        late = W * nc.expected_late(self.lags, W, rng)  # (B, S) expected late entries, weighted
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, W, rec_d, fam)
             rates = record_rates(tot)
@@ -138,7 +138,8 @@ class Estimator:
         for b0 in range(0, n_boot, CHUNK):
             b1 = min(n_boot, b0 + CHUNK)
             U = rng.random((b1 - b0, len(p)))
-            chunks.append(self.evaluate(W[b0:b1], lf, U < p[None, :], U < pb[None, :]))
+            # with the sites redrawn, the nowcast's trend is also drawn from its posterior
+            chunks.append(self.evaluate(W[b0:b1], lf, U < p[None, :], U < pb[None, :], rng if sites else None))
         return {
             fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
             for fam in chunks[0]
@@ -269,11 +270,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
             **nc.lag_summary(est.lags),
             "late_doses": rnd(float(nc.expected_late(est.lags, np.ones((1, est.S)))[0][inp.sites["in_province"].to_numpy()].sum())),
             "doses_after_extract": rnd(float(est.lags.after.sum())),
-            "description": "doses of the period tallied but not entered by extract_date that are expected to be "
-            "entered later: entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the "
-            "reverse-time hazard over the cohorts old enough to show each lag; lags 1-21 by a logistic regression "
-            "on the cohort's 7-day tallied volume (cohorts aged d .. d + window_days), longer lags pooled over 56 "
-            "days; re-estimated in every bootstrap replicate. F_<d>d: F of the youngest cohort with entries",
+            "description": nc.DESCRIPTION,
         },
     }
     return m

@@ -20,31 +20,35 @@ the period's days and the province's sites, / tallied doses, and
 
 **Backlog.** Lags grow when a mass campaign outruns data entry, and the last
 days of a period are often its busiest: a lag distribution averaged over
-older cohorts is too short for them (on synthetic October data, a 28-day
-average missed a third of the late entries). So for the short lags
-(d <= ``SHORT_LAGS``) the reverse hazard is a logistic regression on the
-cohort's *volume*, z_t = log of the province's tallied doses per day over the
-7 days to t (known for every day, entered or not):
-``logit g(d, t) = a_d + b_d (z_t - mean z)``, fitted on the cohorts aged
-d .. d + ``window`` days (ridge on b_d, so a window without volume change gives
-the plain windowed estimate); the longer lags (catch-up batches) use the plain
-reverse hazard over a longer window. This is the generator's own mechanism on
-the synthetic data (lag scaled by load), which flatters the benchmark there.
+older cohorts is too short for them. So for the short lags (d <= ``SHORT_LAGS``)
+the reverse hazard follows a *local linear trend in the cohort's date*:
+``logit g(d, t) = a_d + b_d (z_t - mean z)``, z_t = the cohort's date in weeks,
+fitted on the cohorts aged d .. d + ``window`` days (the youngest that can
+show lag d) and extrapolated to the younger cohorts (ridge ``RIDGE_B`` on b_d:
+a prior sd of one logit per week, so a window without a trend gives the plain
+windowed estimate); the longer lags (catch-up batches) use the plain reverse
+hazard over a longer window. The trend assumes nothing about *why* lags change
+(an earlier version regressed on the cohort's tallied volume, which is how
+the synthetic generator makes its lags and flattered the benchmark).
+
+**Uncertainty of the truncated tail.** The hazards of a young cohort's
+unobserved lags are an extrapolation of the trend; its error grows with the
+distance. Each bootstrap replicate re-fits the trend on its weighted sites and
+then draws (a_d, b_d) from the fit's Laplace posterior N(estimate, Hessian^-1),
+so the interval carries the extrapolation's uncertainty (the slope's, growing
+with the distance) as well as the sites' (:func:`expected_late` with ``rng``).
+The binomial posterior counts the entries as independent, which the site
+re-fit already corrects for clustering: the two add up to a somewhat
+conservative interval.
 
 What it assumes: lags do not depend on whether a dose is ever entered (a dose
-that will never be typed is not "very late"); the lag's dependence on volume
-in the last weeks holds for the days still being typed; one distribution for
-all sites (the synthetic data give no site or district lag effect to learn,
-and per-district estimates of the rare long lags would mostly add noise). Days
-after the extract date (a period ending after the export) have no entry at
-all: their tallies count wholly as not yet entered. Rows without an
-entered_date count as entered, with no lag.
-
-The interval (site bootstrap, F re-estimated in each replicate) carries the
-sampling error of the sites and of F, **not** the model's error: on 20 held-out
-synthetic provinces the late-entry rate was biased low by 0.1-0.3 point once
-the extract is a few days after the period, and its interval held the truth
-in 0-65% of runs there (docs/estimation.md).
+that will never be typed is not "very late"); a linear trend of each short
+lag's reverse hazard over the last four weeks holds for the days still being
+typed; one distribution for all sites (the synthetic data give no site or
+district lag effect to learn, and per-district estimates of the rare long
+lags would mostly add noise). Days after the extract date (a period ending
+after the export) have no entry at all: their tallies count wholly as not yet
+entered. Rows without an entered_date count as entered, with no lag.
 
 Everything is kept as per-site matrices (sites x lag, sites x age), so the
 bootstrap of :mod:`vaxstudy.estimate.intervals` redraws sites and re-estimates F
@@ -62,10 +66,18 @@ from vaxstudy.estimate.data import Inputs, tally_ok
 
 DEFAULT_WINDOW = 28  # days of cohorts behind each short lag's regression
 LONG_WINDOW = 56  # days of cohorts behind each long lag's reverse hazard
-SHORT_LAGS = 21  # lags 1..SHORT_LAGS follow the cohort's volume
+SHORT_LAGS = 21  # lags 1..SHORT_LAGS follow a trend in the cohort's date
 MAX_LAG = 180  # lags beyond this are taken as this (bulk imports months later)
-RIDGE_B = 1.0  # prior precision of the volume slope (logit per unit of log volume)
+RIDGE_B = 1.0  # prior precision of the trend's slope (logit per week): prior sd 1 logit a week
 NEWTON_STEPS = 25
+DESCRIPTION = (
+    "doses of the period tallied but not entered by extract_date that are expected to be entered later: "
+    "entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the reverse-time hazard "
+    "over the cohorts old enough to show each lag; lags 1-21 follow a logistic trend in the cohort's date "
+    "(cohorts aged d .. d + window_days, extrapolated to younger ones), longer lags pooled over 56 days; never "
+    "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its sites and draws the "
+    "trend from its posterior (the extrapolated tail's uncertainty). F_<d>d: F of the youngest cohort with entries"
+)
 
 
 @dataclass
@@ -75,10 +87,13 @@ class LagData:
     num, den: (S, D+1) entries with lag d / with lag <= d among the cohorts aged
       d .. d + LONG_WINDOW (plain reverse hazard, for the long lags);
     num_v, den_v: (S, M, K) the same for lag d = 1..M, per cohort age d + k (k < K);
-    z_fit: (M, K) centred log volume of those cohorts; z_target: (M, D) of the cohort
+    z_fit: (M, K) centred date (weeks) of those cohorts; z_target: (M, D) of the cohort
       aged a, centred like lag d's;
     recent: (S, D) entries in scope of cohorts aged a at the extract date;
-    after: (S,) tallied doses of the period's days after the extract date.
+    after: (S,) tallied doses of the period's days after the extract date;
+    short: (S,) tallied doses in scope minus the distinct entries in scope, summed over
+      the site-days where it is positive (the most that can still come: a day with more
+      entries than its tally is a paper undercount, not room for late entries).
     """
 
     num: np.ndarray
@@ -89,24 +104,16 @@ class LagData:
     z_target: np.ndarray
     recent: np.ndarray
     after: np.ndarray
+    short: np.ndarray | None = None
 
     @property
     def max_lag(self) -> int:
         return self.num.shape[1] - 1
 
 
-def _volume(inp, x: np.datetime64, n_ages: int) -> np.ndarray:
-    """log of the province's tallied doses per day over the 7 days to each cohort, by age
-    at x (0..n_ages-1); 0 where nothing was tallied."""
-    inprov = inp.sites["in_province"].to_numpy()
-    t = inp.tallies[inprov[inp.tallies["site"].to_numpy()]]
-    age = (x - t["vdate"].to_numpy().astype("datetime64[D]")).astype(np.int64)
-    ok = (age >= 0) & (age < n_ages + 6)
-    daily = np.bincount(age[ok], weights=t["doses"].to_numpy(dtype=float)[ok], minlength=n_ages + 6)
-    # the 7 days to a cohort: itself and the 6 days before it (ages a .. a + 6)
-    c = np.concatenate([[0.0], np.cumsum(daily)])
-    week = c[np.arange(n_ages) + 7] - c[np.arange(n_ages)]
-    return np.log(np.maximum(week / 7.0, 1.0))
+def _cohort_time(n_ages: int) -> np.ndarray:
+    """The date of the cohort aged 0..n_ages-1 at the extract date, in weeks (later = higher)."""
+    return -np.arange(n_ages, dtype=float) / 7.0
 
 
 def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
@@ -146,7 +153,7 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
         np.add.at(den[:, d], cs[use & (cl <= d)], cn[use & (cl <= d)])
     M, K = min(SHORT_LAGS, D), window + 1
     num_v, den_v = np.zeros((S, M, K)), np.zeros((S, M, K))
-    zall = _volume(inp, x, M + K + D)
+    zall = _cohort_time(M + K + D)
     z_fit, z_target = np.zeros((M, K)), np.zeros((M, D))
     for i, d in enumerate(range(1, M + 1)):
         k = ca - d
@@ -163,7 +170,19 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
     after = np.bincount(t_scope["site"].to_numpy(),
                         weights=(t_scope["doses"].to_numpy(dtype=float)
                                  * (t_scope["vdate"].to_numpy().astype("datetime64[D]") > x)), minlength=S)
-    return LagData(num, den, num_v, den_v, z_fit, z_target, recent, after)
+    sc_all = ent["in_scope"].to_numpy() & tally_ok(ent)
+    short = _short(t_scope, ent[sc_all], S)
+    return LagData(num, den, num_v, den_v, z_fit, z_target, recent, after, short)
+
+
+def _short(tallies: pd.DataFrame, entries: pd.DataFrame, S: int) -> np.ndarray:
+    """Per site: sum over its days of max(0, tallied - entered)."""
+    t = tallies.groupby(["site", "vdate"])["doses"].sum()
+    e = entries.groupby(["site", "vdate"]).size()
+    j = pd.concat([t.rename("t"), e.rename("e")], axis=1).fillna(0.0)
+    gap = np.maximum(j["t"] - j["e"], 0.0)
+    return np.bincount(j.index.get_level_values("site").to_numpy(dtype=np.int64), weights=gap.to_numpy(),
+                       minlength=S)
 
 
 def reverse_hazard(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -182,12 +201,14 @@ def lag_cdf(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return F
 
 
-def volume_hazards(n: np.ndarray, m: np.ndarray, z: np.ndarray, z_target: np.ndarray) -> np.ndarray:
-    """Reverse hazards of lags 1..M for each target cohort, from a logistic regression on volume.
+def trend_hazards(n: np.ndarray, m: np.ndarray, z: np.ndarray, z_target: np.ndarray,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """Reverse hazards of lags 1..M for each target cohort, from a logistic trend in the date.
 
-    n, m: (B, M, K) entries with lag d / with lag <= d per cohort; z: (M, K) centred log
-    volume of those cohorts; z_target: (M, A) of the target cohorts. Returns (B, M, A).
-    Newton steps on logit g = a + b z with a ridge RIDGE_B on b (vectorised over B and M)."""
+    n, m: (B, M, K) entries with lag d / with lag <= d per cohort; z: (M, K) centred date of
+    those cohorts; z_target: (M, A) of the target cohorts. Returns (B, M, A). Newton steps
+    on logit g = a + b z with a ridge RIDGE_B on b (vectorised over B and M). With ``rng``,
+    (a, b) is drawn from the fit's Laplace posterior (the extrapolation's uncertainty)."""
     tot_n, tot_m = n.sum(-1), m.sum(-1)
     g0 = np.clip(np.where(tot_m > 0, tot_n / np.where(tot_m > 0, tot_m, 1.0), 0.0), 1e-9, 1 - 1e-9)
     a, b = np.log(g0 / (1 - g0)), np.zeros_like(g0)
@@ -200,14 +221,38 @@ def volume_hazards(n: np.ndarray, m: np.ndarray, z: np.ndarray, z_target: np.nda
         det = haa * hbb - hab * hab
         a = np.clip(a + (hbb * ga - hab * gb) / det, -30, 30)
         b = np.clip(b + (haa * gb - hab * ga) / det, -10, 10)
+    if rng is not None:
+        a, b = _posterior_draw(n, m, z, a, b, rng)
     g = 1.0 / (1.0 + np.exp(-(a[..., None] + b[..., None] * z_target)))
     g = np.where(tot_m[..., None] > 0, g, 0.0)
     return np.clip(g, 0.0, 1.0 - 1e-9)
 
 
-def late_factor(ld: LagData, W: np.ndarray) -> np.ndarray:
+def _posterior_draw(n, m, z, a, b, rng):
+    """One draw of (a, b) per (B, M) from N((a, b), H^-1), H the penalised Hessian at (a, b).
+
+    Where a lag has (almost) no entries the fit sits at the boundary (p -> 0) and its Hessian
+    vanishes; the binomial weight is then floored at that of the lag's pooled hazard with half
+    a pseudo-entry (n + 0.5) / (m + 1), so a lag seen 0 times in m does not get an unbounded
+    variance."""
+    p = 1.0 / (1.0 + np.exp(-(a[..., None] + b[..., None] * z)))
+    q = (n.sum(-1) + 0.5) / (m.sum(-1) + 1.0)
+    w = m * np.maximum(p * (1 - p), (q * (1 - q))[..., None])
+    haa, hab, hbb = w.sum(-1) + 1e-9, (w * z).sum(-1), (w * z * z).sum(-1) + RIDGE_B
+    det = np.maximum(haa * hbb - hab * hab, 1e-12)
+    vaa, vab, vbb = hbb / det, -hab / det, haa / det  # covariance = H^-1
+    # Cholesky of the 2 x 2 covariance
+    l11 = np.sqrt(np.maximum(vaa, 0.0))
+    l21 = np.where(l11 > 0, vab / np.where(l11 > 0, l11, 1.0), 0.0)
+    l22 = np.sqrt(np.maximum(vbb - l21 * l21, 0.0))
+    e1, e2 = rng.standard_normal(a.shape), rng.standard_normal(a.shape)
+    return np.clip(a + l11 * e1, -30, 30), np.clip(b + l21 * e1 + l22 * e2, -10, 10)
+
+
+def late_factor(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """(B, D): (1 - F_t(a)) / F_t(a) for the cohort aged a, entries still to come per entry
-    already in, with F re-estimated from the sites weighted by each row of W (B x S)."""
+    already in, with F re-estimated from the sites weighted by each row of W (B x S) (and the
+    trend drawn from its posterior with ``rng``)."""
     B, D = W.shape[0], ld.recent.shape[1]
     M = ld.num_v.shape[1]
     gp = reverse_hazard(W @ ld.num, W @ ld.den)  # (B, D+1)
@@ -219,25 +264,34 @@ def late_factor(ld: LagData, W: np.ndarray) -> np.ndarray:
         S = W.shape[1]
         n = (W @ ld.num_v.reshape(S, -1)).reshape(B, M, -1)
         m = (W @ ld.den_v.reshape(S, -1)).reshape(B, M, -1)
-        g = volume_hazards(n, m, ld.z_fit, ld.z_target)  # (B, M, D)
+        g = trend_hazards(n, m, ld.z_fit, ld.z_target, rng)  # (B, M, D)
         later = (np.arange(1, M + 1)[:, None] > ages[None, :])  # lag d > age a
         logF = logF + (np.log1p(-g) * later[None]).sum(1)
     F = np.exp(logF)
     return np.where(F > 0, (1.0 - F) / np.where(F > 0, F, 1.0), 0.0)
 
 
-def expected_late(ld: LagData, W: np.ndarray) -> np.ndarray:
+def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """(B, S) expected late entries per site (the site counted once) for each row of site
-    weights W (B x S): F is re-estimated from the weighted sites of each replicate."""
+    weights W (B x S): F is re-estimated from the weighted sites of each replicate; with
+    ``rng`` the short lags' trend of each replicate is also drawn from its posterior."""
     if ld.recent.shape[1] == 0:
         return np.broadcast_to(ld.after, W.shape).copy()
-    if W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same sites: estimate once
+    if rng is None and W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same: once
         return np.broadcast_to(expected_late(ld, W[:1]), W.shape).copy()
-    return late_factor(ld, W) @ ld.recent.T + ld.after[None, :]
+    late = late_factor(ld, W, rng) @ ld.recent.T + ld.after[None, :]
+    if ld.short is not None:
+        # no more late entries than the (replicate's) sites lack: tallied doses not entered.
+        # Binds rarely at the point; it stops a few extreme posterior draws of the tail (the
+        # factor is convex in the hazards) from running away.
+        tot, cap = (W * late).sum(1), np.maximum((W * ld.short).sum(1), 0.0)
+        scale = np.where(tot > cap, cap / np.where(tot > 0, tot, 1.0), 1.0)
+        late = late * scale[:, None]
+    return late
 
 
 def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
-    """F(d), d = 0..D, of the cohort aged ``age`` at the extract date (its own volume)."""
+    """F(d), d = 0..D, of the cohort aged ``age`` at the extract date (its own date on the trend)."""
     S, D = ld.num.shape[0], ld.recent.shape[1]
     W = np.ones((1, S))
     lp = np.log1p(-reverse_hazard(W @ ld.num, W @ ld.den))[0]  # (D+1,)
@@ -245,7 +299,7 @@ def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
     if M:
         n = (W @ ld.num_v.reshape(S, -1)).reshape(1, M, -1)
         m = (W @ ld.den_v.reshape(S, -1)).reshape(1, M, -1)
-        lp[1 : M + 1] = np.log1p(-volume_hazards(n, m, ld.z_fit, ld.z_target[:, [min(age, D - 1)]])[0, :, 0])
+        lp[1 : M + 1] = np.log1p(-trend_hazards(n, m, ld.z_fit, ld.z_target[:, [min(age, D - 1)]])[0, :, 0])
     suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp))), [0.0]])  # sum over lags >= j
     return np.exp(suffix[1:])  # F(d) = prod over lags > d
 
