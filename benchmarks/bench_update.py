@@ -1,0 +1,138 @@
+"""Incremental link benchmark: a week's new rows by `vaxstudy link --update` against a full re-link.
+
+    python benchmarks/bench_update.py [--scales 0.1 1.0] [--seed 1] [--days 7] [--work DIR]
+
+For each scale a synthetic Nghệ An is generated once (kept in ``--work``) and cut into two
+exports (vaxstudy.synth.snapshots): the rows entered up to ``--days`` before the period's
+end, and all of them (the same rows, the week's new ones appended). The earlier export is
+ingested, standardised and linked in full (model trained; timed as *first link*); the later
+export is then ingested and standardised into that database and three copies of it are
+linked, one after the other in this process, so they share the machine's load:
+
+* ``update``   — `link --update`: only the new rows and what they touch;
+* ``frozen``   — every identity decided again with the same frozen parameters
+  (``update_links(full=True)``), the result the update must equal;
+* ``relink``   — the reference: a full ``vaxstudy link`` with the saved model (no training),
+  what a user would run without ``--update``.
+
+Printed per scale: rows, new rows, identities decided, identities re-clustered, seconds of
+each, the speed-up over the re-link, the rows where update and frozen differ (must be 0) and
+the agreement of the update with the re-link (its priors and term frequencies are
+re-estimated, so a few borderline decisions may differ). Diagnostics are off everywhere.
+Results also go to ``--work``/bench_update.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from machine import describe  # benchmarks/machine.py
+
+PERIOD = ("2021-03-08", "2021-10-31")
+
+
+def _links(db: Path):
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT record_id, person_id, person_key, is_duplicate_dose, "
+                           "round(match_probability, 9) FROM record_links ORDER BY record_id").df()
+    finally:
+        con.close()
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def run_scale(scale: float, seed: int, days: int, work: Path) -> dict:
+    from vaxstudy.options import LinkOptions
+    from vaxstudy.study import Study
+    from vaxstudy.synth import generate
+    from vaxstudy.synth.snapshots import snapshots
+
+    base = work / f"scale{scale:g}_seed{seed}"
+    data = base / "data"
+    if not (data / "truth_summary.json").exists():
+        generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet")
+    end = date.fromisoformat(PERIOD[1])
+    cut = (end - timedelta(days=days)).isoformat()
+    early, late = snapshots(data, base / "exports", [cut, end.isoformat()])
+    runs = {k: base / k for k in ("update", "frozen", "relink")}
+    for d in runs.values():
+        shutil.rmtree(d, ignore_errors=True)
+    w = runs["update"]
+    w.mkdir(parents=True)
+    opts = LinkOptions(seed=1, diagnostics=False)
+    with Study(w / "p.duckdb", link_dir=w / "link") as st:
+        st.ingest(early)
+        st.standardize()
+        first, t_first = _timed(lambda: st.link(opts))
+        st.ingest(late, fresh=False)
+        st.standardize()
+    for k in ("frozen", "relink"):
+        shutil.copytree(w, runs[k])
+    out: dict = {"scale": scale, "seed": seed, "extract_dates": [cut, end.isoformat()],
+                 "first_link_s": round(t_first, 1), "first_link_records": first.n_records}
+    with Study(w / "p.duckdb", link_dir=w / "link") as st:
+        upd, out["update_s"] = _timed(st.update_link)
+    with Study(runs["frozen"] / "p.duckdb", link_dir=runs["frozen"] / "link") as st:
+        frz, out["frozen_s"] = _timed(lambda: st.update_link(full=True))
+    model = runs["relink"] / "link" / "saved_model.json"
+    shutil.copy2(runs["relink"] / "link" / "link_model.json", model)
+    with Study(runs["relink"] / "p.duckdb", link_dir=runs["relink"] / "link") as st:
+        rel, out["relink_s"] = _timed(lambda: st.link(LinkOptions(seed=1, diagnostics=False, model_path=model)))
+    a, f, r = (_links(runs[k] / "p.duckdb") for k in ("update", "frozen", "relink"))
+    out.update(
+        records=upd.n_records, new_records=upd.n_new_records, identities_decided=upd.n_identities_decided,
+        identities_all=frz.n_identities_decided, reclustered=upd.n_dedupe_nodes, reclustered_all=frz.n_dedupe_nodes,
+        update_steps=upd.timings, relink_steps={k: round(v, 1) for k, v in rel.timings.items()},
+        speedup_vs_relink=round(out["relink_s"] / out["update_s"], 1),
+        rows_differing_from_frozen=int((a.astype(str) != f.astype(str)).any(axis=1).sum()),
+        person_id_agreement_with_relink=float((a["person_id"].fillna("-") == r["person_id"].fillna("-")).mean()),
+        linked_update=upd.n_linked_records, linked_relink=rel.n_linked_records,
+        persons_update=upd.n_persons_est, persons_relink=rel.n_persons_est,
+        peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.1])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--days", type=int, default=7, help="the new rows: those entered in the export's last DAYS days")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/vaxstudy_bench_update"))
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(describe("duckdb", "splink"))
+    results = []
+    for s in args.scales:
+        r = run_scale(s, args.seed, args.days, args.work)
+        results.append(r)
+        print(f"scale {s:g}: {r['records']:,} rows, {r['new_records']:,} new ({args.days} days); "
+              f"identities decided {r['identities_decided']:,} of {r['identities_all']:,}, "
+              f"re-clustered {r['reclustered']:,} of {r['reclustered_all']:,}")
+        print(f"  first link (trained) {r['first_link_s']:.1f} s | update {r['update_s']:.1f} s | "
+              f"frozen full {r['frozen_s']:.1f} s | re-link with the model {r['relink_s']:.1f} s "
+              f"→ speed-up {r['speedup_vs_relink']:.1f}×")
+        print(f"  update steps {r['update_steps']}")
+        print(f"  rows differing from the frozen full re-link: {r['rows_differing_from_frozen']}; "
+              f"person_id agreement with the re-link: {r['person_id_agreement_with_relink']:.5f}; "
+              f"linked rows {r['linked_update']:,} vs {r['linked_relink']:,}; persons {r['persons_update']:,} "
+              f"vs {r['persons_relink']:,}; peak RSS {r['peak_rss_gib']} GiB")
+    (args.work / "bench_update.json").write_text(json.dumps({"machine": describe("duckdb", "splink"),
+                                                            "results": results}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
