@@ -123,6 +123,9 @@ class BatchConfig(BaseModel):
     backend: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str | None = None
     chunks: int = Field(1, ge=1)
+    # re-report from newer exports: keep each province's database and link only the rows added
+    # since its previous link run (vaxstudy link --update), in full where that is refused
+    update: bool = False
     extract_date: date | None = None  # the day the exports were taken (default: each one's latest entry)
     frame: FrameConfig = FrameConfig()  # issuer, number, report date, signer of every report (docs/reports.md)
     provinces: tuple[ProvinceSpec, ...]

@@ -263,11 +263,33 @@ class Study:
             check_db(self.db, "record_links", "link_run")
         return res
 
-    def prepare(self, data_dir: str | Path, link: LinkOptions | None = None) -> "Study":
-        """ingest → standardize → link (what every period of a province shares)."""
-        self.ingest(data_dir)
+    def prepare(self, data_dir: str | Path, link: LinkOptions | None = None, *, update: bool = False) -> "Study":
+        """ingest → standardize → link (what every period of a province shares).
+
+        ``update`` (a province re-reported from a newer export of the same registry): keep the
+        database, re-ingest into it and link only the rows added since its previous link run
+        (:meth:`update_link`); when that is refused (no previous run, earlier rows changed, …)
+        link in full and keep the reason in ``update_refused``."""
+        from vaxstudy.link.update import UpdateRefused
+
+        self.update_refused: str | None = None
+        if not (update and self.db.exists()):
+            self.ingest(data_dir)
+            self.standardize()
+            self.link(link)
+            return self
+        self.ingest(data_dir, fresh=False)
         self.standardize()
-        self.link(link)
+        try:
+            self.update_link()
+        except StageError as e:
+            if not isinstance(e.cause, UpdateRefused):
+                raise
+            self.update_refused = str(e.cause)
+            self.link(link)
+            return self
+        # the report's parameters name the model the update reused
+        self.link_options = (link or LinkOptions()).model_copy(update={"model_path": self.link_dir / "link_model.json"})
         return self
 
     def link_run(self) -> Any:

@@ -75,7 +75,7 @@ def test_batch_continues_past_failures_and_indexes_everything(tmp_path, monkeypa
 
     calls = []
 
-    def fake_prepare(self, data, link=None):
+    def fake_prepare(self, data, link=None, **kw):
         if self.db.stem == "42":
             raise StageError("ingest", FileNotFoundError("data folder /x does not exist"))
         return self
@@ -144,7 +144,7 @@ def test_batch_passes_one_backend_to_every_province(tmp_path, monkeypatch, backe
         pytest.importorskip("pyspark")
     seen = []
 
-    def fake_prepare(self, data, link=None):
+    def fake_prepare(self, data, link=None, **kw):
         seen.append(self.engine)
         raise StageError("ingest", "stop here")
 

@@ -9,6 +9,8 @@ model: null                   # a saved linkage model for every province (option
 backend: duckdb               # duckdb (default) | spark: the engine of standardise, link and estimate
 spark_master: null            # with backend: spark (default: $SPARK_MASTER, else local mode)
 chunks: 1                     # score the link in N slices of the registry (vaxstudy link --chunks)
+update: false                 # true: a newer export of the same registry links only its new rows
+                              # (vaxstudy link --update; a full link where that is refused)
 provinces:
   - code: "40"
     data: data/synthetic/nghe_an
@@ -19,7 +21,10 @@ periods:
 ```
 
 Each province is ingested, standardised and linked once, then estimated and
-rendered for every period. A failure (of a province's preparation or of one
+rendered for every period (docs/performance.md, *Periodic use*, measures what a further
+period costs). With ``update: true`` a province whose working database is already there
+(a previous batch into the same ``out``) is re-ingested into it and only the rows added
+since its previous link run are linked. A failure (of a province's preparation or of one
 period) is recorded with its stage and message and the batch goes on; the
 index lists every report with its headline figures, the failures, and a
 trend across periods for each province.
@@ -126,7 +131,7 @@ def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | 
                 study = Study.in_folder(out, prov.code, engine, progress=pr)
                 try:
                     study.prepare(prov.data, LinkOptions(model_path=prov.model or config.model, seed=config.seed,
-                                                         n_chunks=config.chunks))
+                                                         n_chunks=config.chunks), update=config.update)
                 except StageError as e:
                     for start, end in config.periods:
                         entries.append(BatchEntry(prov.code, start, end, False, stage=e.stage, error=clean_error(e)))
