@@ -1,7 +1,7 @@
 """`vaxstudy link --update` on the small synthetic province: the export as it stood on
-2021-10-17, linked in full, then the same export with the rows entered up to 2021-10-31
-appended. The update must equal a full re-link with the same frozen parameters (model, term
-frequencies, priors, threshold), row for row; and refuse when a full re-link is needed."""
+2021-10-10, linked in full, then updated twice as rows entered up to 10-20 and 10-31 are
+appended. The result must equal a full re-link with the first run's frozen parameters (model,
+term frequencies, priors, threshold), row for row; and refuse when a full re-link is needed."""
 
 from __future__ import annotations
 
@@ -27,26 +27,31 @@ def _links(db):
 
 @pytest.fixture(scope="module")
 def updated(small_province, tmp_path_factory):
+    """Linked in full on 10-10, updated to 10-20 then to 10-31; the reference decides every
+    identity of the 10-31 export with the first run's frozen parameters."""
     from vaxstudy.options import LinkOptions
     from vaxstudy.study import Study
     from vaxstudy.synth.snapshots import snapshots
 
     base = tmp_path_factory.mktemp("link_update")
-    early, late = snapshots(small_province, base / "exports", ["2021-10-17", "2021-10-31"])
+    first, mid, late = snapshots(small_province, base / "exports", ["2021-10-10", "2021-10-20", "2021-10-31"])
     work, ref = base / "work", base / "ref"
     work.mkdir()
     with Study(work / "p.duckdb", link_dir=work / "link") as st:
-        st.ingest(early)
+        st.ingest(first)
         st.standardize()
         st.link(LinkOptions(seed=1, diagnostics=False, u_max_pairs=1e5, em_max_pairs=3e4))
         before = _links(work / "p.duckdb")
+        st.ingest(mid, fresh=False)
+        st.standardize()
+        res_mid = st.update_link()
         st.ingest(late, fresh=False)
         st.standardize()
         shutil.copytree(work, ref)
         res = st.update_link()
     with Study(ref / "p.duckdb", link_dir=ref / "link") as st:
         full = st.update_link(full=True)
-    return dict(base=base, late=late, work=work, ref=ref, before=before, res=res, full=full)
+    return dict(base=base, late=late, work=work, ref=ref, before=before, res=res, res_mid=res_mid, full=full)
 
 
 def test_update_equals_full_relink_with_the_same_parameters(updated):
@@ -55,7 +60,8 @@ def test_update_equals_full_relink_with_the_same_parameters(updated):
     n_late = sum(1 for _ in open(updated["late"] / "vaccinations.csv", encoding="utf-8")) - 1
     assert len(got) == len(want) == n_late  # nothing missed, nothing counted twice
     assert len({r[0] for r in got}) == n_late
-    assert res.n_new_records == n_late - len(updated["before"]) > 0
+    assert updated["res_mid"].n_new_records + res.n_new_records == n_late - len(updated["before"])
+    assert updated["res_mid"].n_new_records > 0 and res.n_new_records > 0
     # the update decided and re-clustered only a part; the result is the same, row for row
     assert res.n_identities_decided < full.n_identities_decided
     assert res.n_dedupe_nodes < full.n_dedupe_nodes

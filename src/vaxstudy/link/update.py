@@ -12,8 +12,9 @@ the whole registry × register scoring again; an update scores only what is new:
   (``subject_id``) with them, closed over shared profiles (the subject rescue reads a
   profile's other identities). They are scored against the register, widened, rescued and
   reviewed exactly as :func:`vaxstudy.link.core.link_db` does, with the previous run's
-  frozen parameters: model, term frequencies (register + the previous run's identities),
-  priors (pi, the unseen identities' prior, the dedupe prior) and threshold;
+  frozen parameters: model, term frequencies (register + the last full run's identities),
+  priors (pi, the unseen identities' prior, the dedupe prior) and threshold; updates in a row
+  all keep the last full run's (``base`` in ``link_inputs``);
 * every other identity keeps its decision from ``record_links``;
 * duplicate clustering is re-run only over the clusters the new identities touch (an edge
   of the dedupe blocking rules to one of its members, or a member among the re-decided
@@ -106,13 +107,20 @@ def record_inputs(db_path: str | Path) -> None:
         run = read_link_run(con)
         if run is None:
             raise RuntimeError(f"{db_path}: no link run to record")
-        _write_state(con, "proj", run.linked_at, run.model_sha256)
+        _write_state(con, "proj", run.linked_at, run.model_sha256, full_run=True)
     finally:
         con.close()
 
 
-def _write_state(con: Any, schema: str, linked_at: Any, model_sha: str) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE {schema}.{STATE_TABLE} AS {_row_digest_sql(con, schema)}")
+def _write_state(con: Any, schema: str, linked_at: Any, model_sha: str, *, full_run: bool) -> None:
+    """The digests of every current row; ``base``: the row was in the last full run (its
+    identities are the ones that run's term frequencies were counted over)."""
+    base = "TRUE" if full_run else (f"d.record_id IN (SELECT record_id FROM {schema}.{STATE_TABLE} "
+                                    "WHERE base)")
+    con.execute(f"CREATE OR REPLACE TABLE {schema}._{STATE_TABLE}_new AS "
+                f"SELECT d.*, {base} AS base FROM ({_row_digest_sql(con, schema)}) d")
+    con.execute(f"DROP TABLE IF EXISTS {schema}.{STATE_TABLE}")
+    con.execute(f"ALTER TABLE {schema}._{STATE_TABLE}_new RENAME TO {STATE_TABLE}")
     d = _input_digests(con, schema)
     con.execute(f"CREATE OR REPLACE TABLE {schema}.{META_TABLE} AS SELECT CAST(? AS TIMESTAMP) AS linked_at, "
                 "CAST(? AS VARCHAR) AS model_sha256, CAST(? AS VARCHAR) AS register_digest, "
@@ -283,8 +291,8 @@ def _p_expr(fz: Frozen) -> str:
 
 
 def _tf_tables(con: Any, be: Any, fz: Frozen) -> dict[str, str]:
-    """Term frequencies over the register and the previous run's identities (link_vax_old),
-    the ones the previous run scored with."""
+    """Term frequencies over the register and the last full run's identities (link_vax_old),
+    the ones that run scored with."""
     from splink import Linker
 
     from vaxstudy.link.dedupe import TF_COLUMNS
@@ -364,8 +372,10 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         con.execute("CREATE OR REPLACE TABLE link_vax AS SELECT * FROM link_vax_all")
         n_r = _identities_to_decide(con, full)
         _old_decisions(con)
-        con.execute("CREATE OR REPLACE TABLE link_vax_old AS SELECT * FROM link_vax_all "
-                    "WHERE unique_id IN (SELECT ident FROM upd_old)")
+        # term frequencies: over the identities of the last full run (not of the updates since)
+        con.execute("CREATE OR REPLACE TABLE link_vax_old AS SELECT * FROM link_vax_all WHERE unique_id IN "
+                    f"(SELECT ident FROM link_rows WHERE record_id IN (SELECT record_id FROM proj.{STATE_TABLE} "
+                    "WHERE base))")
         con.execute("CREATE OR REPLACE TABLE link_vax AS SELECT * FROM link_vax_all "
                     "WHERE unique_id IN (SELECT ident FROM upd_r)")
         con.execute("CREATE OR REPLACE TABLE link_rows_r AS SELECT * FROM link_rows "
@@ -427,7 +437,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
                                options={**run.options, "update": {"full": full, "n_new_records": n_new,
                                                                   "previous_run": str(run.linked_at)}})
         write_link_run(con, new_run, table=f"proj.{LINK_RUN_TABLE}")
-        _write_state(con, "proj", new_run.linked_at, new_run.model_sha256)
+        _write_state(con, "proj", new_run.linked_at, new_run.model_sha256, full_run=False)
         stats = con.execute("SELECT count(*), count(person_id), count(DISTINCT person_key), "
                             "count(*) FILTER (WHERE is_duplicate_dose) FROM record_links").fetchall()[0]
         timings["record_links"] = time.perf_counter() - t
