@@ -7,6 +7,36 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config):
+    """Under `--dist loadgroup` the groups are handed out in the order of the collection below
+    (the longest first), not by their number of tests."""
+    if config.getoption("dist", None) == "loadgroup":
+        config.option.loadscopereorder = False
+
+
+def _rank(item) -> int:
+    """Spark first (one worker owns its session for minutes), then the other integration
+    modules (whole runs in module fixtures), then the rest: the two workers finish together."""
+    group = item.get_closest_marker("xdist_group")
+    if group is not None and "spark" in group.args:
+        return 0
+    return 1 if item.get_closest_marker("integration") else 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` (make test-suite) a test not in a named group joins its
+    module's group: a module's tests stay on one worker, so its module-scoped fixtures (a
+    whole report run, the worklists loop …) are built once, not once per worker; and the
+    longest groups are collected first. tests/unit/test_xdist_groups.py checks the groups."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    items.sort(key=_rank)
+
+
 @pytest.fixture(scope="session")
 def small_province(tmp_path_factory) -> Path:
     """A small synthetic Nghệ An (scale 0.003 ≈ 10k residents, seed 7, CSV, default period), generated once.
