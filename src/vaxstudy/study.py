@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -366,7 +367,11 @@ class Study:
                 "suppression_threshold": k, "out": str(out), "link_chunks": lo.n_chunks if lo else None,
                 "extract_date": metrics.get("extract_date"), **(parameters or {}),
             }
-            with self._stage("render"):
+            with self._stage("render"), ThreadPoolExecutor(1) as pool:
+                from vaxstudy.report import privacy
+
+                # the identifier set is built by the database while the notebook's kernel runs
+                ids = pool.submit(privacy.identifiers_from_db, self.db) if privacy_check else None
                 nb = ReportParams(
                     data_dir=str(self.data_dir.resolve()) if self.data_dir else "", run_dir=".",
                     db_path=os.path.relpath(self.db.resolve(), shared.resolve()), province=province,
@@ -377,10 +382,8 @@ class Study:
                                              timings=self.timings, extra={"backend": self.engine.describe(), "frame": frame_values})
                 mf.write_manifest(shared / "manifest.json", manifest)
                 self._render(nb, shared, notebook, kernel_name, execution_timeout)
-                if privacy_check:
-                    from vaxstudy.report import privacy
-
-                    privacy.assert_folder_clean(shared, privacy.identifiers_from_db(self.db))
+                if ids is not None:
+                    privacy.assert_folder_clean(shared, ids.result())
             # the same manifest (the notebook showed it), with the render's time added
             manifest["timings_seconds"]["render"] = round(self.timings["render"], 3)
             mf.write_manifest(shared / "manifest.json", manifest)

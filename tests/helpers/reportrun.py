@@ -114,4 +114,17 @@ def make_run(root: Path, *, small_district: bool = True, seed: int = 0) -> tuple
         {"label_for_charts": "exact", "m_probability": 0.9, "u_probability": 0.001},
         {"label_for_charts": "else", "m_probability": 0.1, "u_probability": 0.999}]}]}
     (run / "link_model.json").write_text(json.dumps(model))
+    write_report_tables(db, run)
     return run, db, {"population": pop, "vaccinations": raw_vax}
+
+
+def write_report_tables(db: Path, run: Path, province: str = "40", start: str = "2021-09-01",
+                        end: str = "2021-10-31") -> None:
+    """The aggregate tables the estimate writes beside metrics.json (what the report reads)."""
+    from vaxstudy.report import aggregates
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        aggregates.write(aggregates.compute(con, province, start, end), run)
+    finally:
+        con.close()

@@ -130,3 +130,40 @@ def test_identifiers_in_any_written_form_are_found():
     for text in ("0912 345 678", "+84-912-345-678", "40190000001"):
         assert [f.kind for f in privacy.scan_text(f"tel {text}", ids)] == ["number"], text
     assert privacy.scan_text("An, 1234, Đặng Thị", ids) == []
+
+
+def test_the_database_builds_the_same_set_as_the_python_rules():
+    """identifiers_from_db normalises, splits and hashes in SQL: for every character the SQL
+    path takes, DuckDB's lower-casing, accent stripping and word class agree with Python's;
+    hostile values (decomposed, ß, İ, other scripts' digits, place names) give the same keys."""
+    import unicodedata
+
+    import numpy as np
+
+    chars = [chr(c) for lo, hi in privacy.SQL_RANGES for c in range(lo, hi + 1)
+             if chr(c) not in privacy.SQL_UNSAFE]
+    con = duckdb.connect()
+    rows = con.execute("SELECT c, lower(c), replace(strip_accents(lower(c)), 'đ', 'd'), "
+                       "regexp_matches(c, '[\\p{L}\\p{N}_]'), nfc_normalize(c) FROM unnest($1) t(c)",
+                       [chars]).fetchall()
+    for c, low, folded, word, nfc in rows:
+        assert low == unicodedata.normalize("NFC", c).casefold() and nfc == unicodedata.normalize("NFC", c), c
+        assert word == bool(re.match(r"\w", c)), c
+        if word:
+            assert folded == privacy.fold(low), c
+    names = ["Đặng Thị  Hoà", unicodedata.normalize("NFD", "Ngô Bảo Châu"), "Strauß Ágnes", "İlker Şahin",
+             "ÆSIR ØLAND", "Lê-Văn_Tám", "Hoàng Mai", "Thị xã Hoàng Mai", "An", "Vũ Thị ẞ Lan", "Trần\tVăn An"]
+    numbers = ["84912345678", "0912 345 678", "+84-912-345-678", "١٢٣٤٥٦٧٨٩", "040190000001", "1234", "0xx12345678"]
+    con.execute("CREATE TABLE population AS SELECT unnest($1) AS full_name, unnest($2) AS phone",
+                [names + [None] * (len(numbers) - len(names)), numbers + [None] * (len(names) - len(numbers))])
+    by_sql = privacy.Identifiers(allowed=privacy.place_names())
+    by_sql.add_names_sql(con, [("population", "full_name")])
+    by_sql.add_numbers_sql(con, [("population", "phone")])
+    by_py = privacy.Identifiers(allowed=privacy.place_names())
+    by_py.add_names(names)
+    by_py.add_numbers(numbers)
+    for part in ("names", "folded_names", "numbers", "words", "folded_words"):
+        a, b = getattr(by_sql, part), getattr(by_py, part)
+        assert np.array_equal(a._flush(), b._flush()) and a.sizes == b.sizes, part
+    assert len(by_sql.names) == 9  # "An" is one word, "Hoàng Mai" a place
+    assert privacy.scan_text("<td>strauss agnes</td> <td>0912345678</td>", by_sql)[0].kind == "number"

@@ -14,7 +14,7 @@ from vaxstudy.report import figures as F
 from vaxstudy.report import privacy
 from vaxstudy.report.sections import SECTIONS, Report, section_ids
 from vaxstudy.report.suppress import MARK
-from helpers.reportrun import make_run
+from helpers.reportrun import make_run, write_report_tables
 
 
 @pytest.fixture(scope="module")
@@ -179,12 +179,14 @@ def test_reader_facing_fixes(run, tmp_path):
     vals = [float(v.rstrip("%").replace(",", ".")) for _, v in shown if v != MARK]
     assert vals == sorted(vals, reverse=True) and len(vals) >= 2  # highest coverage first, hidden ones last
     assert [v for _, v in shown][-1] == MARK
-    db2 = tmp_path / "empty_quarantine.duckdb"
+    db2, run2 = tmp_path / "empty_quarantine.duckdb", tmp_path / "run2"
     shutil.copy(db, db2)
+    shutil.copytree(run_dir, run2)
     con = duckdb.connect(str(db2))
     con.execute("delete from quarantine")
     con.close()
-    q = "".join(o.data for o in Report(run_dir=run_dir, db_path=db2, period_start="2021-09-01",
+    write_report_tables(db2, run2)
+    q = "".join(o.data for o in Report(run_dir=run2, period_start="2021-09-01",
                                        period_end="2021-10-31").quality())
     assert "Dòng dữ liệu bị cách ly" in q and "Không có dòng dữ liệu đầu vào nào bị cách ly" in q
 
@@ -275,3 +277,35 @@ def test_denominator_check_against_the_official_count(run, tmp_path):
     bad.write_text("district,count\nVinh,1000\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.csv: column district .*\['Vinh'\]"):
         load_official(bad)
+
+
+def test_report_reads_the_aggregate_tables_not_the_database(run, tmp_path):
+    """The same report with the database gone; the tables hold counts only; a run without
+    them says so instead of failing."""
+    import shutil
+
+    from vaxstudy.report import aggregates
+
+    run_dir, db, inputs = run
+    kw = dict(period_start="2021-09-01", period_end="2021-10-31")
+    html = Report(run_dir=run_dir, db_path=db, **kw).html()
+    assert Report(run_dir=run_dir, db_path=tmp_path / "gone.duckdb", **kw).html() == html
+    adults = aggregates.read(run_dir, "adults")
+    assert adults["n"].sum() == 316 and set(adults.columns) == {"district_code", "sex", "age_group", "n"}
+    names = set(inputs["population"]["full_name"]) | set(inputs["population"]["person_id"])
+    for name in aggregates.TABLES:
+        t = aggregates.read(run_dir, name)
+        assert not names & {str(v) for v in t.to_numpy().ravel()}, name
+    bands = aggregates.read(run_dir, "probability_bands")
+    con = duckdb.connect(str(db), read_only=True)
+    p = np.asarray(con.execute("select match_probability from record_links r join vaccinations_std v "
+                               "using (record_id) where v.vaccination_date between '2021-09-01' and "
+                               "'2021-10-31'").fetchall(), dtype=float).ravel()
+    con.close()
+    assert bands["n"].tolist() == np.histogram(p, bins=np.asarray(F.PROBABILITY_BANDS))[0].tolist()
+    assert F.probability_bands(p)[1].tolist() == F.probability_bands(counts=bands["n"])[1].tolist()
+    bare = tmp_path / "bare"
+    shutil.copytree(run_dir, bare)
+    shutil.rmtree(bare / aggregates.FOLDER)
+    text = "".join(str(getattr(o, "data", o)) for o in Report(run_dir=bare, **kw).section("linkage"))
+    assert "Không có trong kết quả của lần chạy này." in text

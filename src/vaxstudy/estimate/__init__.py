@@ -9,7 +9,9 @@ shared DuckDB file and writes, into ``out_dir``:
   sorted keys and rounded floats, so the same inputs and seed give the same
   bytes;
 * ``data_quality/`` — the audit tables (parquet and CSV), one row per unit and
-  check, and ``worst_sites``.
+  check, and ``worst_sites``;
+* ``report_data/`` — the small count tables the report draws
+  (:mod:`vaxstudy.report.aggregates`), so that rendering never reads the database.
 
 See :mod:`vaxstudy.estimate.intervals` for what the intervals cover and
 :mod:`vaxstudy.estimate.coverage` for the assumption behind corrected coverage.
@@ -94,6 +96,7 @@ def estimate_db(
     """
     from vaxstudy.engines import get_engine
     from vaxstudy.estimate import quality, truthcheck
+    from vaxstudy.report import aggregates as report_aggregates
 
     out_dir = Path(out_dir)
     own_engine = backend is None or isinstance(backend, str)
@@ -107,6 +110,9 @@ def estimate_db(
                           backend=engine, extract_date=extract_date)
         inp.notes.extend(scope_warnings)
         dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
+        report_tables = report_aggregates.compute(
+            con, inp.province, inp.period_start, inp.period_end,
+            residents=inp.pop.drop(columns="person_id").rename(columns={"person_id_str": "person_id"}))
         linkage = truthcheck.linkage_accuracy(con, inp)
     finally:
         con.close()
@@ -122,4 +128,5 @@ def estimate_db(
 
     metrics = add_review(metrics, db_path)  # audited precision/recall of a scored review, if any
     write_metrics(metrics, out_dir / "metrics.json")
+    report_aggregates.write(report_tables, out_dir)
     return metrics

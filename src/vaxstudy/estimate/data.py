@@ -96,7 +96,7 @@ class Inputs:
       site-day has a quarantined tally row: out of the missing-entry rates; rows carry
       the same ``tally_ok``).
     pop: register residents of the province aged >= 18 at period_end:
-      person_id, district_code, sex, age_group, cell.
+      person_id (code), district_code, sex, age_group, cell, person_id_str (its text).
     cells: district_code, sex, age_group per cell; the last cell is ``other``.
     """
 
@@ -193,6 +193,7 @@ def load_inputs(
         pd.MultiIndex.from_frame(pop[["district_code", "sex", "age_group"]])
     ).to_numpy()
     pop = pop[["person_id", "district_code", "sex", "age_group", "cell"]].reset_index(drop=True)
+    pop["person_id_str"] = pop["person_id"].astype(str)  # the text, once person_id is a code (below)
 
     # -- vaccination rows with their links -----------------------------------------
     cand_sel = (

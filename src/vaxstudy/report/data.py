@@ -1,7 +1,9 @@
-"""Aggregates the report shows, read from a run's outputs and the shared DuckDB file.
+"""Aggregates the report shows, queried from the province's DuckDB file.
 
-Only counts and rates leave this module: no function returns a row about a
-person. Scope follows CONTRACT §3: records with vaccination_date in the
+The estimate runs these queries once and writes their results beside metrics.json
+(:mod:`vaxstudy.report.aggregates`); the report reads those tables, never the database.
+Only counts and rates leave this module (and, inside the estimate, the adult residents
+the counts are made of): no table written or shown holds a row about a person. Scope follows CONTRACT §3: records with vaccination_date in the
 period at the province's sites (a site's province from `sites`, else the most
 frequent province typed on its rows); register residents of the province aged
 ≥ 18 at period_end for coverage denominators.
@@ -49,6 +51,17 @@ def columns(con, table: str) -> set[str]:
         "and database_name = current_database()", [table]).fetchall()}
 
 
+#: what the report's queries read of the vaccination rows
+VACCINATION_COLUMNS = {"record_id", "site_id", "vaccination_date"}
+
+
+def vaccination_table(con) -> str:
+    """``vaccinations_std`` (the standardised rows), or the raw ``vaccinations`` where the
+    database has no standardised table holding the rows' sites and dates."""
+    std = "vaccinations_std" in tables(con) and VACCINATION_COLUMNS <= columns(con, "vaccinations_std")
+    return "vaccinations_std" if std else "vaccinations"
+
+
 def _site_province_cte(con) -> str:
     """CTE `site_prov(site_id, district_code, province_code, site_name)` (:func:`vaxstudy.scope.sites_sql`)."""
     have = tables(con)
@@ -57,7 +70,7 @@ def _site_province_cte(con) -> str:
 
 def _scope_cte(con, province: str) -> str:
     """CTEs site_prov and `scope` (the period's records at the province's sites, with links)."""
-    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    vt = vaccination_table(con)
     has_links = "record_links" in tables(con)
     link_cols = ("l.person_id, l.match_probability, coalesce(l.is_duplicate_dose, false) is_dup"
                  if has_links else
@@ -102,7 +115,7 @@ def weekly_entry_gap(con, province: str, period_start, period_end) -> pd.DataFra
 def site_table(con, province: str, period_start, period_end) -> pd.DataFrame:
     """Per site: records, duplicate doses and the data-quality problem counts."""
     params = {"start": _iso(period_start), "end": _iso(period_end)}
-    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    vt = vaccination_table(con)
     cols = columns(con, vt)
 
     def has(c: str) -> bool:
@@ -150,7 +163,9 @@ def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
     birth year, address, phone).
     """
     needed = {"record_links", "vaccinations_std", "population_std"}
-    if not needed <= tables(con):
+    if (not needed <= tables(con) or vaccination_table(con) != "vaccinations_std"
+            or not {"id_number", "name_ascii", "dob"} <= columns(con, "vaccinations_std")
+            or not {"unique_id", "name_ascii", "dob"} <= columns(con, "population_std")):
         return pd.DataFrame({"basis": ["id", "name_dob", "other"], "n": [0, 0, 0]})
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     pcols = columns(con, "population_std")
@@ -169,29 +184,41 @@ def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
     return out
 
 
-def adult_population(con, province: str, period_end) -> pd.DataFrame:
-    """district_code, sex, age_group, n: register residents of the province aged ≥ 18 at period_end
-    (:mod:`vaxstudy.scope`: the estimate's denominators, so the groups add up to n_population)."""
+def province_adults(con, province: str, period_end) -> pd.DataFrame:
+    """person_id, district_code, sex, dob, age_group: register residents of the province aged ≥ 18
+    at period_end (:mod:`vaxstudy.scope`: the estimate's denominators). Rows about persons: for
+    the counts below, never written or shown."""
     end = date.fromisoformat(_iso(period_end))
-    res = con.execute(scope.residents_sql(province, "population_std" in tables(con))).df()
-    pop = scope.adults(res, end)
-    df = (pop.groupby(["district_code", "sex", "age_group"]).size().rename("n").reset_index()
+    return scope.adults(con.execute(scope.residents_sql(province, "population_std" in tables(con))).df(), end)
+
+
+def adult_groups(adults: pd.DataFrame) -> pd.DataFrame:
+    """district_code, sex, age_group, n: the adults counted per group (the groups add up to
+    metrics.json's n_population)."""
+    df = (adults.groupby(["district_code", "sex", "age_group"]).size().rename("n").reset_index()
           .sort_values(["district_code", "sex", "age_group"], ignore_index=True))
     df["n"] = df["n"].astype(int)
     return df
 
 
-def weekly_cumulative_coverage(con, province: str, period_end) -> pd.DataFrame:
+def adult_population(con, province: str, period_end) -> pd.DataFrame:
+    """district_code, sex, age_group, n: register residents of the province aged ≥ 18 at period_end."""
+    return adult_groups(province_adults(con, province, period_end))
+
+
+def weekly_cumulative_coverage(con, province: str, period_end, adults: pd.DataFrame | None = None) -> pd.DataFrame:
     """week (Monday), district_code, dose1, dose2: register adults (aged >= 18 at period_end) of the
     province with a linked, non-duplicate dose (two distinct days for dose2) dated by the end of
-    that week, cumulative from the first dose in the data. Empty without record_links."""
+    that week, cumulative from the first dose in the data. Empty without record_links.
+    ``adults``: :func:`province_adults`, when the caller holds it already."""
     if not {"record_links", "population"} <= tables(con):
         return pd.DataFrame({"week": [], "district_code": [], "dose1": [], "dose2": []})
-    vt = "vaccinations_std" if "vaccinations_std" in tables(con) else "vaccinations"
+    vt = vaccination_table(con)
     dup = "coalesce(l.is_duplicate_dose, false)" if "is_duplicate_dose" in columns(con, "record_links") else "false"
     # the adults of the province as the estimate counts them (vaxstudy.scope)
-    res = con.execute(scope.residents_sql(province, "population_std" in tables(con))).df()
-    adults = scope.adults(res, date.fromisoformat(_iso(period_end)))[["person_id", "district_code"]]
+    if adults is None:
+        adults = province_adults(con, province, period_end)
+    adults = adults[["person_id", "district_code"]]
     con.register("_scope_adults", adults)
     try:
         df = _weekly_firsts(con, vt, dup, period_end)

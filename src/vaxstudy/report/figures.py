@@ -251,17 +251,20 @@ def merge_small_bins(counts: Sequence[int], edges: Sequence[float],
 PROBABILITY_BANDS = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0000001)
 
 
-def probability_bands(probs: Sequence[float], threshold: int = SUPPRESSION_THRESHOLD,
-                      language: str = "vi") -> tuple[list[str], np.ndarray]:
+def probability_bands(probs: Sequence[float] | None = None, threshold: int = SUPPRESSION_THRESHOLD,
+                      language: str = "vi", *, counts: Sequence[int] | None = None) -> tuple[list[str], np.ndarray]:
     """Counts of links per certainty band (< 50%, 50–90%, …, ≥ 99.99%), small bands merged.
 
     Links rest mostly near probability 1, where a linear histogram shows one
-    bar; bands on the 1 − p scale show how near. Returns (labels, counts).
+    bar; bands on the 1 − p scale show how near. From the probabilities, or from
+    ``counts`` per band of PROBABILITY_BANDS (what the estimate wrote). Returns (labels, counts).
     """
-    p = np.asarray(probs, dtype=float)
-    p = p[~np.isnan(p)]
-    counts, edges = np.histogram(p, bins=np.asarray(PROBABILITY_BANDS))
-    counts, edges = merge_small_bins(counts, edges, threshold)
+    if counts is None:
+        p = np.asarray(probs, dtype=float)
+        counts = np.histogram(p[~np.isnan(p)], bins=np.asarray(PROBABILITY_BANDS))[0]
+    if len(counts) != len(PROBABILITY_BANDS) - 1:
+        raise ValueError(f"{len(counts)} band counts for {len(PROBABILITY_BANDS) - 1} bands")
+    counts, edges = merge_small_bins(np.asarray(counts, dtype=np.int64), np.asarray(PROBABILITY_BANDS), threshold)
 
     def lab(a: float, b: float) -> str:
         lo = fmt_pct(a, language, 2 if a >= 0.99 else 0)
@@ -273,10 +276,11 @@ def probability_bands(probs: Sequence[float], threshold: int = SUPPRESSION_THRES
     return [lab(a, b) for a, b in zip(edges[:-1], edges[1:])], counts
 
 
-def match_probability_hist(probs: Sequence[float], *, language: str = "vi",
-                           threshold: int = SUPPRESSION_THRESHOLD) -> Figure:
-    """Links per match-probability band; a band holding fewer than `threshold` is merged with a neighbour."""
-    labels, counts = probability_bands(probs, threshold, language)
+def match_probability_hist(probs: Sequence[float] | None = None, *, counts: Sequence[int] | None = None,
+                           language: str = "vi", threshold: int = SUPPRESSION_THRESHOLD) -> Figure:
+    """Links per match-probability band (from the probabilities or the band counts); a band
+    holding fewer than `threshold` is merged with a neighbour."""
+    labels, counts = probability_bands(probs, threshold, language, counts=counts)
     fig = _figure(8.5, 3.2)
     with matplotlib.rc_context(RC):
         ax = fig.add_subplot()

@@ -18,6 +18,11 @@ coverage rate), and those words, written with their diacritics, are no name.
 The identifiers are held as 64-bit hashes in sorted arrays (a province's
 millions of names and numbers in tens of MB, looked up in bulk), built once
 per database and reused by every render of it (`identifiers_from_db` caches).
+The hashes are DuckDB's `hash()` of the normalised text, so the database builds
+the set itself (`identifiers_from_db`: normalising, splitting and hashing run as
+SQL over the distinct values); values holding a character the SQL rules do not
+treat exactly as Python does (outside `SQL_SAFE`) go through the Python rules.
+A scan looks up only the windows of text whose every word occurs in some name.
 """
 
 from __future__ import annotations
@@ -92,11 +97,32 @@ def place_names() -> set[tuple[str, ...]]:
     return out
 
 
+_HASHER = None
+
+
+def keys(strings: list[str]) -> np.ndarray:
+    """The 64-bit keys (DuckDB's ``hash``, as int64) of ``strings``, in order: the same key
+    the database gives the same text, so the set can be built in SQL (a collision can only
+    add a finding)."""
+    global _HASHER
+    if not strings:
+        return np.empty(0, dtype=np.int64)
+    import duckdb
+    import pyarrow as pa
+
+    if _HASHER is None:
+        _HASHER = duckdb.connect()
+    _HASHER.register("_vx_texts", pa.table({"s": pa.array(strings, type=pa.string())}))
+    try:
+        h = _HASHER.execute("SELECT hash(s) AS h FROM _vx_texts").fetchnumpy()["h"]
+    finally:
+        _HASHER.unregister("_vx_texts")
+    return np.asarray(h, dtype=np.uint64).view(np.int64)
+
+
 def _key(tokens: tuple[str, ...] | str) -> int:
-    """The 64-bit key of a word tuple (its words joined by one space) or a digit string
-    (Python's hash: stable within a process, which is as long as a set of identifiers lives;
-    a collision can only add a finding)."""
-    return hash(" ".join(tokens) if isinstance(tokens, tuple) else tokens)
+    """The key of a word tuple (its words joined by one space) or a digit string."""
+    return int(keys([" ".join(tokens) if isinstance(tokens, tuple) else tokens])[0])
 
 
 class HashSet:
@@ -105,27 +131,27 @@ class HashSet:
     ``sizes`` holds the word counts (or digit lengths) present, so a scan only tries those."""
 
     def __init__(self) -> None:
-        self._pending: list[int] = []
+        self._pending: list[np.ndarray] = []
         self._keys = np.empty(0, dtype=np.int64)
         self.sizes: set[int] = set()
 
     def add(self, tokens: tuple[str, ...] | str) -> None:
-        self._pending.append(_key(tokens))
-        self.sizes.add(len(tokens))
+        self.add_keys([_key(tokens)], [len(tokens)])
 
     def add_keys(self, keys, sizes) -> None:
-        """Many keys at once (from :func:`_key`), with the sizes they have."""
-        self._pending.extend(int(k) for k in keys)
+        """Many keys at once (from :func:`keys`), with the sizes they have."""
+        self._pending.append(np.asarray(keys, dtype=np.int64))
         self.sizes.update(int(n) for n in sizes)
 
     def _flush(self) -> np.ndarray:
         if self._pending:
-            self._keys = np.unique(np.concatenate([self._keys, np.asarray(self._pending, dtype=np.int64)]))
+            self._keys = np.unique(np.concatenate([self._keys, *self._pending]))
             self._pending = []
         return self._keys
 
     def contains_many(self, keys: np.ndarray) -> np.ndarray:
         arr = self._flush()
+        keys = np.asarray(keys, dtype=np.int64)
         if not len(arr) or not len(keys):
             return np.zeros(len(keys), dtype=bool)
         pos = np.minimum(np.searchsorted(arr, keys), len(arr) - 1)
@@ -152,28 +178,37 @@ class Identifiers:
     folded_names: HashSet = field(default_factory=HashSet)
     numbers: HashSet = field(default_factory=HashSet)
     allowed: set[tuple[str, ...]] = field(default_factory=set)
+    #: every word of a name (and of a folded name): a window of text is looked up only if
+    #: all its words are here
+    words: HashSet = field(default_factory=HashSet)
+    folded_words: HashSet = field(default_factory=HashSet)
 
     def add_names(self, names: Iterable) -> None:
         """Names of two words or more, as word sequences (and diacritic-free from three words).
         Each distinct value once (a plain loop: faster here than pandas' string methods)."""
         allowed = {" ".join(a) for a in self.allowed}
-        keys, fkeys, sizes, fsizes = [], [], set(), set()
+        joined, folded, sizes, fsizes, vocab, fvocab = [], [], set(), set(), set(), set()
         for n in set(names):
             if not isinstance(n, str):
                 continue
             w = _words(n)
             if len(w) < 2:
                 continue
-            j, f = " ".join(w), " ".join(fold(x) for x in w)
+            fw = [fold(x) for x in w]
+            j, f = " ".join(w), " ".join(fw)
             if j in allowed or f in allowed:
                 continue
-            keys.append(hash(j))
+            joined.append(j)
             sizes.add(len(w))
+            vocab.update(w)
             if len(w) >= 3:
-                fkeys.append(hash(f))
+                folded.append(f)
                 fsizes.add(len(w))
-        self.names.add_keys(keys, sizes)
-        self.folded_names.add_keys(fkeys, fsizes)
+                fvocab.update(fw)
+        self.names.add_keys(keys(joined), sizes)
+        self.folded_names.add_keys(keys(folded), fsizes)
+        self.words.add_keys(keys(sorted(vocab)), [1])
+        self.folded_words.add_keys(keys(sorted(fvocab)), [1])
 
     def add_numbers(self, values: Iterable) -> None:
         """Digit strings of 8 digits or more, with their other phone forms (+84 / leading 0)."""
@@ -190,10 +225,107 @@ class Identifiers:
             if d.startswith("0") and len(d) >= MIN_NUMBER_DIGITS + 2:
                 forms.add(d[1:])
         forms = {f for f in forms if len(f) >= MIN_NUMBER_DIGITS}
-        self.numbers.add_keys([hash(f) for f in forms], {len(f) for f in forms})
+        self.numbers.add_keys(keys(sorted(forms)), {len(f) for f in forms})
+
+    def add_names_sql(self, con, columns: Iterable[tuple[str, str]]) -> None:
+        """:meth:`add_names` over the (table, column) pairs of the database open on ``con``, run
+        as SQL over their distinct values; those with a character outside :data:`SQL_SAFE`
+        (after NFC) through the Python rules."""
+        import pyarrow as pa
+
+        from vaxstudy.sql import literal
+
+        src = _distinct_sql(columns)
+        if src is None:
+            return
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_names AS
+            SELECT s, x, NOT regexp_matches(x, {literal(_SQL_OUTSIDE)})
+                         AND NOT regexp_matches(x, {literal(_SQL_UNSAFE_CLASS)}) AS safe
+            FROM (SELECT s, nfc_normalize(s) AS x FROM ({src}))""")
+        con.register("_vx_allowed", pa.table({"a": pa.array(sorted({" ".join(a) for a in self.allowed}),
+                                                            type=pa.string())}))
+        try:
+            self.add_names(r[0] for r in con.execute("SELECT s FROM _vx_names WHERE NOT safe").fetchall())
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_words AS
+                WITH w AS (
+                    SELECT list_filter(string_split(regexp_replace(lower(x), {literal(_SQL_NON_WORD)}, ' ', 'g'),
+                                                    ' '), lambda v: v <> '') AS w
+                    FROM _vx_names WHERE safe),
+                f AS (SELECT w, list_transform(w, lambda v: replace(strip_accents(v), 'đ', 'd')) AS fw
+                      FROM w WHERE len(w) >= 2),
+                jf AS (SELECT w, fw, array_to_string(w, ' ') AS j, array_to_string(fw, ' ') AS f FROM f)
+                SELECT * FROM jf ANTI JOIN _vx_allowed x ON jf.j = x.a ANTI JOIN _vx_allowed y ON jf.f = y.a""")
+            for target, sql in (
+                    (self.names, "SELECT DISTINCT hash(j) k, len(w) n FROM _vx_words"),
+                    (self.folded_names, "SELECT DISTINCT hash(f) k, len(w) n FROM _vx_words WHERE len(w) >= 3"),
+                    (self.words, "SELECT DISTINCT hash(v) k, 1 n FROM (SELECT unnest(w) v FROM _vx_words)"),
+                    (self.folded_words, "SELECT DISTINCT hash(v) k, 1 n FROM (SELECT unnest(fw) v FROM _vx_words "
+                                        "WHERE len(w) >= 3)")):
+                r = con.execute(sql).fetchnumpy()
+                target.add_keys(np.asarray(r["k"], dtype=np.uint64).view(np.int64), set(r["n"].tolist()))
+        finally:
+            con.unregister("_vx_allowed")
+            con.execute("DROP TABLE IF EXISTS _vx_names")
+            con.execute("DROP TABLE IF EXISTS _vx_words")
+
+    def add_numbers_sql(self, con, columns: Iterable[tuple[str, str]]) -> None:
+        """:meth:`add_numbers` over the (table, column) pairs of the database open on ``con``,
+        run as SQL over their distinct values; those holding a character beyond ASCII (a digit
+        of another script) through the Python rules."""
+        src = _distinct_sql(columns)
+        if src is None:
+            return
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_numbers AS
+            SELECT s, NOT regexp_matches(s, '[^\\x00-\\x7F]') AS plain FROM ({src})""")
+        try:
+            self.add_numbers(r[0] for r in con.execute("SELECT s FROM _vx_numbers WHERE NOT plain").fetchall())
+            r = con.execute(f"""
+                WITH d AS (SELECT regexp_replace(s, '[^0-9]', '', 'g') AS d FROM _vx_numbers WHERE plain),
+                forms AS (
+                    SELECT d FROM d
+                    UNION SELECT '0' || d[3:] FROM d WHERE starts_with(d, '84') AND length(d) IN (11, 12)
+                    UNION SELECT d[2:] FROM d WHERE starts_with(d, '0') AND length(d) >= {MIN_NUMBER_DIGITS + 2})
+                SELECT hash(d) k, length(d) n FROM forms WHERE length(d) >= {MIN_NUMBER_DIGITS}""").fetchnumpy()
+            self.numbers.add_keys(np.asarray(r["k"], dtype=np.uint64).view(np.int64), set(r["n"].tolist()))
+        finally:
+            con.execute("DROP TABLE IF EXISTS _vx_numbers")
 
     def __len__(self) -> int:
         return len(self.names) + len(self.numbers)
+
+
+def _ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _distinct_sql(columns: Iterable[tuple[str, str]]) -> str | None:
+    """Query: ``s``, the distinct non-null values (as text) of every (table, column)."""
+    parts = [f"SELECT CAST({_ident(c)} AS VARCHAR) AS s FROM {_ident(t)} WHERE {_ident(c)} IS NOT NULL"
+             for t, c in columns]
+    return f"SELECT DISTINCT s FROM ({' UNION ALL '.join(parts)})" if parts else None
+
+
+def _sql_safe_class() -> str:
+    """A regular expression (RE2) matching text made only of characters on which DuckDB's
+    ``lower``, ``strip_accents`` and ``[\\p{L}\\p{N}_]`` agree with Python's casefold,
+    :func:`fold` and ``\\w`` (checked character by character in the tests): ASCII, Latin-1,
+    Latin Extended-A/B and the Vietnamese letters, less a few with multi-letter case folds."""
+    runs: list[list[int]] = []
+    for c in (c for lo, hi in SQL_RANGES for c in range(lo, hi + 1) if chr(c) not in SQL_UNSAFE):
+        if runs and runs[-1][1] == c - 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return "[" + "".join(f"\\x{{{x:04X}}}-\\x{{{y:04X}}}" for x, y in runs) + "]*"
+
+
+SQL_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x1E00, 0x1EFF))
+#: characters of the ranges above whose Python case fold differs from DuckDB's lower-casing
+SQL_UNSAFE = frozenset("µßİŉſǰẖẗẘẙẚẛẞ")
+SQL_SAFE = _sql_safe_class()
+_SQL_OUTSIDE = "[^" + "".join(f"\\x{{{lo:04X}}}-\\x{{{hi:04X}}}" for lo, hi in SQL_RANGES) + "]"
+_SQL_UNSAFE_CLASS = "[" + "".join(sorted(SQL_UNSAFE)) + "]"
+_SQL_NON_WORD = "[^\\p{L}\\p{N}_]+"
 
 
 def identifiers_from_db(db_path: str | Path) -> Identifiers:
@@ -220,16 +352,15 @@ def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
             "population_std": (["name_original", "name_norm"], ["unique_id", "id_number", "phone"]),
             "vaccinations_std": (["name_original", "name_norm"], ["id_number", "phone"]),
         }
+        names, numbers = [], []
         for table, (name_cols, number_cols) in plan.items():
             if table not in tables:
                 continue
             cols = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-            for c in name_cols:
-                if c in cols:
-                    ids.add_names(r[0] for r in con.execute(f'select distinct "{c}" from {table}').fetchall())
-            for c in number_cols:
-                if c in cols:
-                    ids.add_numbers(r[0] for r in con.execute(f'select distinct "{c}" from {table}').fetchall())
+            names += [(table, c) for c in name_cols if c in cols]
+            numbers += [(table, c) for c in number_cols if c in cols]
+        ids.add_names_sql(con, names)  # each distinct value once, whichever columns hold it
+        ids.add_numbers_sql(con, numbers)
     finally:
         con.close()
     return ids
@@ -266,35 +397,49 @@ def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Findin
     # numbers: every digit run, and every window of it as long as a known number
     if ids.numbers:
         lengths = sorted(ids.numbers.sizes)
-        for m in _DIGIT_RUN.finditer(text):
-            digits = re.sub(r"\D", "", m.group())
+        subs: list[str] = []  # every window of every run, hashed at once
+        where: list[tuple[int, int]] = []  # (run, length) of each window
+        for r, m in enumerate(_DIGIT_RUN.finditer(text)):
+            if m.end() - m.start() < MIN_NUMBER_DIGITS:  # fewer characters, fewer digits
+                continue
+            digits = _NON_DIGIT.sub("", m.group())
             if len(digits) < MIN_NUMBER_DIGITS:
                 continue
             for L in lengths:
-                subs = [digits[i:i + L] for i in range(len(digits) - L + 1)]
-                hit = ids.numbers.contains_many(np.asarray([_key(x) for x in subs], dtype=np.int64))
-                if hit.any():
-                    found.append(Finding(label, "number", _mask(subs[int(np.argmax(hit))])))
-                    break
+                for i in range(len(digits) - L + 1):
+                    subs.append(digits[i:i + L])
+                    where.append((r, L))
+        hits = ids.numbers.contains_many(keys(subs))
+        first: dict[int, tuple[int, str]] = {}  # per run: its shortest known length, first window
+        for (r, L), sub, hit in zip(where, subs, hits):
+            if hit and (r not in first or L < first[r][0]):
+                first[r] = (L, sub)
+        found += [Finding(label, "number", _mask(sub)) for _, (_, sub) in sorted(first.items())]
     # names, as whole word sequences; the diacritic-free pass skips what the first found and
-    # looks only at words written without diacritics (see the module docstring)
+    # looks only at words written without diacritics (see the module docstring); a window is
+    # looked up only when each of its words occurs in some name
     words = _words(text)
-    plain = np.asarray([fold(w) == w for w in words], dtype=bool)
+    distinct = sorted(set(words))
+    word_key = dict(zip(distinct, keys(distinct)))
+    is_plain = {w: fold(w) == w for w in distinct}
+    plain = np.asarray([is_plain[w] for w in words], dtype=bool)
+    wkeys = np.asarray([word_key[w] for w in words], dtype=np.int64)
     matched: set[int] = set()
-    for names, folded in ((ids.names, False), (ids.folded_names, True)):
+    for names, vocab, folded in ((ids.names, ids.words, False), (ids.folded_names, ids.folded_words, True)):
         if not names or not words:
             continue
+        known = vocab.contains_many(wkeys) if vocab else np.ones(len(words), dtype=bool)
+        if folded:  # every word of the window without diacritics
+            known &= plain
         for k in sorted(names.sizes):
             if k > len(words):
                 break
-            starts = np.arange(len(words) - k + 1)
-            if folded:  # every word of the window without diacritics
-                run = np.convolve(plain.astype(int), np.ones(k, dtype=int), mode="valid")
-                starts = starts[run == k]
+            run = np.convolve(known.astype(int), np.ones(k, dtype=int), mode="valid")
+            starts = np.flatnonzero(run == k)
             if not len(starts):
                 continue
-            keys = np.asarray([_key(tuple(words[i:i + k])) for i in starts], dtype=np.int64)
-            for i in starts[names.contains_many(keys)]:
+            found_at = names.contains_many(keys([" ".join(words[i:i + k]) for i in starts]))
+            for i in starts[found_at]:
                 if int(i) in matched:
                     continue
                 matched.add(int(i))

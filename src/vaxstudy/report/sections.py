@@ -19,6 +19,7 @@ import pandas as pd
 from IPython.display import HTML, Image, Markdown
 
 from vaxstudy.config import SUPPRESSION_THRESHOLD
+from vaxstudy.report import aggregates
 from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
@@ -54,7 +55,8 @@ HEADLINE_RATES = (
 
 @dataclass
 class Report(LinkageQualitySections, BackMatterSections):
-    """One provincial report: parameters, the run's metrics and the database aggregates."""
+    """One provincial report: parameters, the run's metrics and aggregate tables (``run_dir``);
+    ``db_path`` is not read here (the notebook's ``ensure_run`` builds a missing run from it)."""
 
     run_dir: str | Path = "."
     db_path: str | Path | None = None
@@ -76,50 +78,39 @@ class Report(LinkageQualitySections, BackMatterSections):
         self._counter: dict[str, int] = {}
         self._current = "title"
 
-    # -- data ------------------------------------------------------------------
-    def _db(self, fn, *args):
-        key = (fn.__name__, args)
-        if key not in self._cache:
-            if self.db_path is None or not Path(self.db_path).exists():
-                self._cache[key] = None
-            else:
-                con = rdata.connect(self.db_path)
-                try:
-                    self._cache[key] = fn(con, *args)
-                finally:
-                    con.close()
-        return self._cache[key]
-
-    def _scope(self):
-        return (self.province, self.period_start, self.period_end)
+    # -- data: the aggregate tables the estimate wrote (report/aggregates.py) -------------
+    def _agg(self, name: str) -> pd.DataFrame | None:
+        if name not in self._cache:
+            self._cache[name] = aggregates.read(self.run_dir, name)
+        return self._cache[name]
 
     @property
     def adults(self) -> pd.DataFrame | None:
-        return self._db(rdata.adult_population, self.province, self.period_end)
+        return self._agg("adults")
 
     @property
     def weekly(self) -> pd.DataFrame | None:
-        return self._db(rdata.weekly_entry_gap, *self._scope())
+        return self._agg("weekly_entry_gap")
 
     @property
     def sites(self) -> pd.DataFrame | None:
-        return self._db(rdata.site_table, *self._scope())
+        return self._agg("sites")
 
     @property
-    def probabilities(self) -> np.ndarray | None:
-        return self._db(rdata.match_probabilities, *self._scope())
+    def probability_bands(self) -> pd.DataFrame | None:
+        return self._agg("probability_bands")
 
     @property
     def basis(self) -> pd.DataFrame | None:
-        return self._db(rdata.link_basis, *self._scope())
+        return self._agg("link_basis")
 
     @property
     def weekly_coverage(self) -> pd.DataFrame | None:
-        return self._db(rdata.weekly_cumulative_coverage, self.province, self.period_end)
+        return self._agg("weekly_coverage")
 
     @property
     def quarantine(self) -> pd.DataFrame | None:
-        return self._db(rdata.quarantine_summary)
+        return self._agg("quarantine")
 
     def _t(self, key: str, **kw) -> str:
         return t(key, self.language, **kw)

@@ -157,11 +157,12 @@ class LinkageQualitySections:
 
     def linkage(self) -> list:
         out = [heading("linkage", self.language), self._basis("period")]
-        p = self.probabilities
+        bands = self.probability_bands
         b = self.basis
-        if p is None:
+        if bands is None:
             return out + [Markdown(self._t("not_available"))]
-        out.append(image(F.match_probability_hist(p, language=self.language, threshold=self.k)))
+        out.append(image(F.match_probability_hist(counts=bands["n"].to_numpy(), language=self.language,
+                                                  threshold=self.k)))
         if b is not None and b["n"].sum() > 0:
             total = int(b["n"].sum())
             share_id = b.loc[b["basis"] == "id", "n"].sum() / total
