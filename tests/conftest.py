@@ -51,6 +51,25 @@ def small_province(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def linked_small_province(small_province, tmp_path_factory):
+    """The small province ingested, standardised and linked once (seed 1, training samples of
+    5e5 / 2e5 pairs, diagnostics written): (data folder, database, link output folder,
+    LinkResult). The linkage and estimate integration tests share it (one xdist group, so one
+    worker builds it); the estimate writes metrics.json beside the link outputs, as a run does.
+    Treat the link outputs as read-only."""
+    from vaxstudy.ingest import ingest
+    from vaxstudy.link import link_db
+    from vaxstudy.standardize import standardize_db
+
+    base = tmp_path_factory.mktemp("linked_small")
+    db = base / "small.duckdb"
+    ingest(small_province, db)
+    standardize_db(db)
+    res = link_db(db, base / "out", seed=1, u_max_pairs=5e5, em_max_pairs=2e5)
+    return small_province, db, base / "out", res
+
+
+@pytest.fixture(scope="session")
 def spark_backend(tmp_path_factory):
     """One Spark engine (local mode, tuned for tiny data) for the whole session; skipped, with
     the reason shown, where pyspark or Java is missing."""

@@ -11,27 +11,22 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# the linked province is shared with test_link_small_province: one worker builds it
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("linked_small")]
 
 PERIOD = ("2021-03-08", "2021-10-31")
 RECORD_RATES = ("duplicate_subject_rate", "duplicate_dose_rate", "unlinked_record_rate", "missing_entry_rate")
 
 
 @pytest.fixture(scope="module")
-def estimated(small_province, tmp_path_factory):
+def estimated(linked_small_province):
+    """The estimate over the linked small province (its link run: conftest.py), beside the link outputs."""
     from vaxstudy.estimate import estimate_db
-    from vaxstudy.ingest import ingest
-    from vaxstudy.link import link_db
-    from vaxstudy.standardize import standardize_db
 
-    base = tmp_path_factory.mktemp("estimate_small")
-    db = base / "small.duckdb"
-    ingest(small_province, db)
-    standardize_db(db)
-    link_db(db, base / "out", seed=1, u_max_pairs=5e5, em_max_pairs=2e5, diagnostics=False)
-    m = estimate_db(db, "40", *PERIOD, base / "out", seed=1, n_boot=400)
+    small_province, db, out, _ = linked_small_province
+    m = estimate_db(db, "40", *PERIOD, out, seed=1, n_boot=400)
     truth = json.loads((small_province / "truth_summary.json").read_text(encoding="utf-8"))
-    return m, truth, db, base
+    return m, truth, db, out
 
 
 def test_headline_figures_near_the_truth(estimated):
@@ -65,7 +60,7 @@ def test_deterministic_and_cli(estimated, tmp_path):
 
     from vaxstudy.cli import app
 
-    m, _, db, base = estimated
+    m, _, db, _ = estimated
     args = ["estimate", "--db", str(db), "--province", "40", "--period", ":".join(PERIOD), "--n-boot", "400"]
     r1 = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
     r2 = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])

@@ -14,27 +14,14 @@ import json
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.integration
+# the linked province is shared with test_estimate_small_province: one worker builds it
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("linked_small")]
 
 
-@pytest.fixture(scope="module")
-def linked_small(small_province, tmp_path_factory):
-    from vaxstudy.ingest import ingest
-    from vaxstudy.link import link_db
-    from vaxstudy.standardize import standardize_db
-
-    base = tmp_path_factory.mktemp("link_small")
-    db = base / "small.duckdb"
-    ingest(small_province, db)
-    standardize_db(db)
-    res = link_db(db, base / "out", seed=1, u_max_pairs=5e5, em_max_pairs=2e5)
-    return small_province, db, base / "out", res
-
-
-def test_accuracy_on_small_province(linked_small):
+def test_accuracy_on_small_province(linked_small_province):
     from vaxstudy.evaluate import evaluate
 
-    data, db, out, _ = linked_small
+    data, db, out, _ = linked_small_province
     ev = evaluate(out, data, db_path=db)
     assert ev["n_records"] == ev["n_records_truth"]
     assert ev["link_precision"] >= 0.995
@@ -52,12 +39,12 @@ def test_accuracy_on_small_province(linked_small):
     assert sum(p["n"] for p in br["unreached_patterns"]) <= br["n_unreached"]
 
 
-def test_outputs_and_cli_evaluate(linked_small):
+def test_outputs_and_cli_evaluate(linked_small_province):
     from typer.testing import CliRunner
 
     from vaxstudy.cli import app
 
-    data, db, out, res = linked_small
+    data, db, out, res = linked_small_province
     df = pd.read_parquet(out / "record_links.parquet")
     # the contract's columns, in its order, then the project's additions (docs/contract.md)
     assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
@@ -69,14 +56,14 @@ def test_outputs_and_cli_evaluate(linked_small):
     assert json.loads(r.output)["link_precision"] >= 0.995
 
 
-def test_borderline_waterfall_from_the_saved_model(linked_small, tmp_path):
+def test_borderline_waterfall_from_the_saved_model(linked_small_province, tmp_path):
     """The waterfall is drawn from link_model.json (DuckDB dialect, whatever engine trained it)
     and the working tables alone: no live linker. Every best candidate is made borderline
     (p_expr) so the sample is full."""
     from vaxstudy.link.diagnostics import waterfall_sample
     from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 
-    _, db, out, res = linked_small
+    _, db, out, res = linked_small_province
     model = json.loads((out / "link_model.json").read_text())
     con = open_work_connection(db, read_only=True)
     try:
@@ -101,7 +88,7 @@ def test_borderline_waterfall_from_the_saved_model(linked_small, tmp_path):
     assert isinstance(diag["waterfall_borderline"], int), diag  # a count, not "failed: …"
 
 
-def test_chunked_prediction_gives_the_same_links(linked_small, tmp_path, monkeypatch):
+def test_chunked_prediction_gives_the_same_links(linked_small_province, tmp_path, monkeypatch):
     """`vaxstudy link --chunks 3` with the model of the one-pass run: same scored comparisons,
     same kept pairs, identical record_links."""
     from splink.internals.linker_components.inference import LinkerInference
@@ -109,7 +96,7 @@ def test_chunked_prediction_gives_the_same_links(linked_small, tmp_path, monkeyp
 
     from vaxstudy.cli import app
 
-    _, db, out, res = linked_small
+    _, db, out, res = linked_small_province
     chunks, predict_chunk = [], LinkerInference.predict_chunk
 
     def spy(self, **kw):
