@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--periods", nargs="+", default=DEFAULT_PERIODS)
     ap.add_argument("--work", type=Path, default=Path("/tmp/vaxstudy_bench_periods"))
+    ap.add_argument("--data", type=Path, default=None,
+                    help="an already generated province of this scale and seed (vaxstudy synth), used as it is")
     args = ap.parse_args()
 
     from vaxstudy.options import EstimateOptions, LinkOptions
@@ -40,10 +42,10 @@ def main() -> None:
     from vaxstudy.synth import generate
 
     print(describe("duckdb", "splink"))
-    data = args.work / f"scale{args.scale:g}_seed{args.seed}" / "data"
+    data = args.data or args.work / f"scale{args.scale:g}_seed{args.seed}" / "data"
     if not (data / "truth_summary.json").exists():
         generate(data, province="40", scale=args.scale, seed=args.seed, period=("2021-03-08", "2021-10-31"),
-                 fmt="parquet")
+                 fmt="csv")
     out = args.work / f"scale{args.scale:g}_seed{args.seed}" / "reports"
     shutil.rmtree(out, ignore_errors=True)
     with Progress(False, "bench") as pr:

@@ -3,8 +3,8 @@
     python benchmarks/bench_scaling.py run --scale 0.1 [--seed 1] [--work DIR]   # one scale, appended
     python benchmarks/bench_scaling.py table [--work DIR] [--plot docs/performance_scaling.png]
 
-``run`` generates a synthetic Nghệ An at ``--scale`` (kept in ``--work``; generation is not
-timed), then runs each stage of `vaxstudy report` in a child process of its own, one after
+``run`` generates a synthetic Nghệ An at ``--scale`` as CSV (kept in ``--work``; generation is
+not timed; ``--data`` takes an already generated one), then runs each stage of `vaxstudy report` in a child process of its own, one after
 the other, so each stage's peak resident memory (ru_maxrss) is its own: ingest, standardise,
 link (model trained, diagnostics off; its steps' seconds from link_summary.json), estimate
 (one period, the whole campaign) and render (notebook + privacy scan; the report command's
@@ -44,6 +44,7 @@ def _study(work: Path, scale: float, seed: int):
 
 
 def _data(work: Path, scale: float, seed: int) -> Path:
+    """The province's data folder: generated here, or a link to one given with --data."""
     return work / f"scale{scale:g}_seed{seed}" / "data"
 
 
@@ -91,12 +92,17 @@ def _rows(db: Path) -> dict:
         con.close()
 
 
-def run(scale: float, seed: int, work: Path) -> None:
+def run(scale: float, seed: int, work: Path, given: Path | None = None) -> None:
     from vaxstudy.synth import generate
 
     data = _data(work, scale, seed)
+    if given is not None:  # an already generated province (vaxstudy synth) of this scale and seed
+        data.parent.mkdir(parents=True, exist_ok=True)
+        if data.is_symlink() or data.exists():
+            data.unlink()
+        data.symlink_to(given.resolve(), target_is_directory=True)
     if not (data / "truth_summary.json").exists():
-        generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet")
+        generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="csv")
     rec: dict = {"scale": scale, "seed": seed, "machine": describe("duckdb", "splink"), "stages": {}}
     for stage in STAGES:
         p = subprocess.run([sys.executable, __file__, "_stage", stage, "--scale", str(scale), "--seed", str(seed),
@@ -190,6 +196,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/vaxstudy_bench_scaling"))
     ap.add_argument("--plot", type=Path, default=None)
+    ap.add_argument("--data", type=Path, default=None,
+                    help="run: an already generated province of this scale and seed (vaxstudy synth), used as it is")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.what == "_stage":
@@ -201,7 +209,7 @@ def main() -> None:
         print(json.dumps(child(args.stage, args.work, args.scale, args.seed)))
     elif args.what == "run":
         print(describe("duckdb", "splink"))
-        run(args.scale, args.seed, args.work)
+        run(args.scale, args.seed, args.work, args.data)
     else:
         table(args.work, args.plot)
 

@@ -54,16 +54,16 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
-def run_scale(scale: float, seed: int, days: int, work: Path) -> dict:
+def run_scale(scale: float, seed: int, days: int, work: Path, given: Path | None = None) -> dict:
     from vaxstudy.options import LinkOptions
     from vaxstudy.study import Study
     from vaxstudy.synth import generate
     from vaxstudy.synth.snapshots import snapshots
 
     base = work / f"scale{scale:g}_seed{seed}"
-    data = base / "data"
+    data = given or base / "data"
     if not (data / "truth_summary.json").exists():
-        generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="parquet")
+        generate(data, province="40", scale=scale, seed=seed, period=PERIOD, fmt="csv")
     end = date.fromisoformat(PERIOD[1])
     cut = (end - timedelta(days=days)).isoformat()
     early, late = snapshots(data, base / "exports", [cut, end.isoformat()])
@@ -112,12 +112,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--days", type=int, default=7, help="the new rows: those entered in the export's last DAYS days")
     ap.add_argument("--work", type=Path, default=Path("/tmp/vaxstudy_bench_update"))
+    ap.add_argument("--data", type=Path, default=None,
+                    help="an already generated province (vaxstudy synth) of the one scale given, used as it is")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(describe("duckdb", "splink"))
     results = []
     for s in args.scales:
-        r = run_scale(s, args.seed, args.days, args.work)
+        r = run_scale(s, args.seed, args.days, args.work, args.data)
         results.append(r)
         print(f"scale {s:g}: {r['records']:,} rows, {r['new_records']:,} new ({args.days} days); "
               f"identities decided {r['identities_decided']:,} of {r['identities_all']:,}, "
