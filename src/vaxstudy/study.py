@@ -35,7 +35,7 @@ from vaxstudy.progress import Progress, StageError
 __all__ = ["Study", "RunResult", "StageError", "Progress", "ensure_run"]
 
 #: the link stage's files that hold no personal data (checked by the folder's privacy scan)
-SHAREABLE_LINK_FILES = ("link_model.json", "link_summary.json")
+SHAREABLE_LINK_FILES = ("link_model.json", "link_summary.json", "link_update.json")
 TMP_PREFIX = ".tmp-"
 
 
@@ -240,7 +240,7 @@ class Study:
         """Link every registry row to its register person and deduplicate the rest
         (``record_links`` and the ``link_run`` table; files in the study's link folder)."""
         from vaxstudy.link import link_db
-        from vaxstudy.link.update import record_inputs
+        from vaxstudy.link.update import UPDATE_SUMMARY_FILE, record_inputs
 
         options = options or LinkOptions()
         with self._stage("link"):
@@ -251,6 +251,7 @@ class Study:
                           backend=self.engine, **o)
             check_db(self.db, "record_links", "link_run")
             record_inputs(self.db)  # what a later `link --update` extends
+            (self.link_dir / UPDATE_SUMMARY_FILE).unlink(missing_ok=True)  # an earlier update's, now stale
         self.link_options = options
         return res
 
