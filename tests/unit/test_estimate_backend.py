@@ -18,7 +18,7 @@ from vaxstudy.engines import DuckDBBackend
 from vaxstudy.sql import file_key
 from vaxstudy.engines.spark.transpile import duckdb_query_to_spark, query_tables
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-03-08", "2021-10-31"
 SITES = [

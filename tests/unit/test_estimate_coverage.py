@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-03-08", "2021-10-31"
 SITES = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-07-01", "2021-08-31"
 

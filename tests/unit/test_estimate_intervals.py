@@ -8,7 +8,7 @@ import pytest
 from vaxstudy.estimate import compute_metrics, estimate_db
 from vaxstudy.estimate.data import connect, load_inputs
 from vaxstudy.estimate.intervals import site_weights
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-03-08", "2021-10-31"
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from vaxstudy.estimate import estimate_db, validate_metrics
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-07-01", "2021-10-31"
 SITES = [

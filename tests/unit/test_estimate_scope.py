@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vaxstudy.estimate import estimate_db
 from vaxstudy.estimate.data import connect, load_inputs
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-03-08", "2021-10-31"
 

@@ -7,7 +7,7 @@ import json
 import duckdb
 
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 from vaxstudy.link.run import new_link_run, read_link_run, write_link_run
 
 SITES = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]

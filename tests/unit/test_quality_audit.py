@@ -8,7 +8,7 @@ import pytest
 from vaxstudy.estimate import estimate_db
 from vaxstudy.estimate.audit_checks import TIDY_COLUMNS
 from vaxstudy.estimate.quality import min_interval, vaccine_family
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 
 START, END = "2021-03-08", "2021-10-31"
 SITES = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from vaxstudy.estimate.data import load_inputs
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 from vaxstudy.report import data as rdata
 from vaxstudy.standardize.sex import sex_code
 

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from vaxstudy.estimate import estimate_db
-from vaxstudy.estimate.testing import make_db
+from helpers.estimatedb import make_db
 from vaxstudy.worklists.queries import find_items
 
 START, END = "2021-07-01", "2021-10-31"

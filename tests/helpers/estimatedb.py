@@ -1,4 +1,4 @@
-"""Hand-made databases for the estimate stage's tests and examples.
+"""Hand-made databases for the estimate stage's tests (tests only: not part of the package).
 
 ``make_db`` writes the tables ``estimate`` reads (raw, std and
 ``record_links``) from short lists of dicts, filling the columns a case does
