@@ -2,6 +2,8 @@
 
 * a **site** belongs to the province of its row in ``sites``; a site missing from ``sites``
   (seen only in the rows or the tallies) to the most frequent province typed on its rows;
+  a registry identity's site province (the link's wide pass) is that of the sites its rows
+  were entered at, the most frequent;
 * a **resident** is a person of ``population_std`` whose province code is the province's,
   or, where the province code is empty, whose district lies in the province (GSO 2021 list);
   their sex is the standardised one (``vaxstudy.standardize.sex``), their age the completed
@@ -52,6 +54,17 @@ def sites_sql(has_sites: bool, with_tallies: bool = True) -> str:
            coalesce(st.p, seen1.p_rows) AS province_code, st.site_name
     FROM st FULL OUTER JOIN seen1 ON st.site_id = seen1.site_id
     ORDER BY 1"""
+
+
+def identity_site_province_sql(rows: str = "link_rows", sites: str = "proj.sites") -> str:
+    """Query: ident, site_province: the province of the sites a registry identity's rows were
+    entered at (the most frequent), each site's by its row in ``sites`` as above; ``rows``
+    holds each row's ident and site_id (the link stage's link_rows, link/prepare.py)."""
+    return f"""
+        SELECT r.ident, mode({_code('s.province_code', 2)}) AS site_province
+        FROM {rows} r
+        JOIN {sites} s ON CAST(s.site_id AS VARCHAR) = r.site_id
+        GROUP BY r.ident"""
 
 
 def province_district_codes(province: str) -> list[str]:

@@ -36,3 +36,16 @@ def test_estimate_and_report_count_the_same_residents_with_one_sex_rule(tmp_path
         want[s] = want.get(s, 0) + 1
     assert by_sex == want and want == {"M": 3, "F": 4, "U": 1}  # gái, NŨ, Nữ and E1; trai, Nam, M; x
     assert sorted(inp.pop["sex"]) == sorted(expected.values())
+
+
+def test_an_identity_is_in_the_province_of_the_sites_its_rows_were_entered_at():
+    from vaxstudy.scope import identity_site_province_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE sites AS SELECT * FROM (VALUES ('S1', '40'), ('S2', ' 4'), ('S3', '42'), "
+                "('S4', '00')) t(site_id, province_code)")
+    con.execute("CREATE TABLE rows AS SELECT * FROM (VALUES ('a', 'S1'), ('a', 'S3'), ('a', 'S1'), "
+                "('b', 'S2'), ('c', 'S4'), ('d', 'S9')) t(ident, site_id)")
+    got = dict(con.execute(f"SELECT * FROM ({identity_site_province_sql('rows', 'sites')}) ORDER BY 1").fetchall())
+    # the most frequent site's province, zero-padded; an all-zero code is none; an unknown site no row
+    assert got == {"a": "40", "b": "04", "c": None}

@@ -39,7 +39,8 @@ from vaxstudy.link.decide import (
     prob_sql,
 )
 from vaxstudy.link.settings import settings_from_model
-from vaxstudy.sql import literal
+from vaxstudy.scope import identity_site_province_sql
+from vaxstudy.sql import has_table, literal, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +93,11 @@ def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """ident -> the province of the sites its rows were entered at (most frequent); the
-    rows' site_id is in link_rows (prepare.py), the site list is the project's."""
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'proj'").fetchall()}
-    vcols = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'proj' "
-        "AND table_name = 'vaccinations_std'").fetchall()}
-    if "sites" not in tables or "site_id" not in vcols:
+    """ident -> the province of the sites its rows were entered at (:mod:`vaxstudy.scope`);
+    an empty query when the project has no site list or its rows no site_id."""
+    if not has_table(con, "sites", "proj") or "site_id" not in table_columns(con, "vaccinations_std", "proj"):
         return "SELECT NULL::VARCHAR AS ident, NULL::VARCHAR AS site_province LIMIT 0"
-    return """
-        SELECT r.ident, mode(lpad(trim(CAST(s.province_code AS VARCHAR)), 2, '0')) AS site_province
-        FROM link_rows r
-        JOIN proj.sites s ON CAST(s.site_id AS VARCHAR) = r.site_id
-        GROUP BY r.ident"""
+    return identity_site_province_sql("link_rows", "proj.sites")
 
 
 def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str, *, vax: bool,
