@@ -5,14 +5,9 @@ output folder, or the table of a DuckDB file) and the truth of CONTRACT
 section 1 (``truth.csv|parquet``: record_id, true_person_id, and the extension
 true_person_key), and returns:
 
-* ``link_precision``, ``link_recall``, ``link_f1``: record -> person_id links.
-  A link is correct when it names the true register person; precision is over
-  the rows given a person_id, recall over the rows whose person is in the
-  register. ``link_accuracy`` also counts a null link for a person truly not
-  in the register as correct (CONTRACT section 3).
-* ``dup_precision``, ``dup_recall``, ``dup_f1``: the is_duplicate_dose flags
-  against flags recomputed from the truth with the same rule (a row repeating
-  an earlier (true person, dose_number) in entry order).
+* ``link_precision``, ``link_recall``, ``link_f1``, ``link_accuracy`` and
+  ``dup_precision``, ``dup_recall``, ``dup_f1``: :func:`vaxstudy.accuracy.linkage_accuracy`
+  (the figures of the estimate's ``linkage`` block, over every row).
 * ``n_persons_est``, ``n_persons_true``, ``n_persons_rel_error``.
 * ``blocking_reach`` (with the project database): see :mod:`vaxstudy.link.reach`.
 
@@ -29,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from vaxstudy.accuracy import linkage_accuracy
 from vaxstudy.sql import attach, path_literal
 
 
@@ -44,16 +40,6 @@ def _read_sql(path: Path) -> str:
     if path.suffix == ".parquet":
         return f"read_parquet({path_literal(path)})"
     return f"read_csv({path_literal(path)}, all_varchar = true, header = true)"
-
-
-def _f1(p: float | None, r: float | None) -> float | None:
-    if p is None or r is None or p + r == 0:
-        return None
-    return 2 * p * r / (p + r)
-
-
-def _ratio(a: int, b: int) -> float | None:
-    return a / b if b else None
 
 
 def evaluate(
@@ -127,49 +113,20 @@ def evaluate(
                    t.true_person_id, t.true_person_key, v._row, v.dose_number
             FROM links l JOIN truth t USING (record_id) LEFT JOIN vorder v USING (record_id)"""
         )
-        con.execute(
-            """CREATE TABLE ev2 AS SELECT *,
-              CASE WHEN dose_number IS NULL OR true_person_key IS NULL THEN FALSE
-                   ELSE row_number() OVER (PARTITION BY true_person_key, dose_number
-                                           ORDER BY _row, record_id) > 1 END AS true_dup
-            FROM ev"""
-        )
-        r = con.execute(
-            """SELECT count(*),
-                 count(*) FILTER (WHERE person_id IS NOT NULL),
-                 count(*) FILTER (WHERE true_person_id IS NOT NULL),
-                 count(*) FILTER (WHERE person_id IS NOT NULL AND person_id = true_person_id),
-                 count(*) FILTER (WHERE person_id IS NOT DISTINCT FROM true_person_id),
-                 count(*) FILTER (WHERE is_duplicate_dose),
-                 count(*) FILTER (WHERE true_dup),
-                 count(*) FILTER (WHERE is_duplicate_dose AND true_dup),
-                 count(DISTINCT person_key),
-                 count(DISTINCT true_person_key)
-            FROM ev2"""
-        ).fetchall()[0]
-        n, n_pred, n_true, n_ok, n_acc, d_pred, d_true, d_ok, k_est, k_true = r
+        ev = con.execute("SELECT * FROM ev").df()
+        k_est, k_true = con.execute(
+            "SELECT count(DISTINCT person_key), count(DISTINCT true_person_key) FROM ev").fetchall()[0]
         n_links = con.execute("SELECT count(*) FROM links").fetchall()[0][0]
         n_truth = con.execute("SELECT count(*) FROM truth").fetchall()[0][0]
     finally:
         con.close()
 
-    lp, lr = _ratio(n_ok, n_pred), _ratio(n_ok, n_true)
-    dp, dr = _ratio(d_ok, d_pred), _ratio(d_ok, d_true)
+    acc = linkage_accuracy(ev.rename(columns={"_row": "row"}))
     res: dict[str, Any] = {
-        "n_records": n,
+        "n_records": acc.pop("n_records"),
         "n_records_links": n_links,
         "n_records_truth": n_truth,
-        "link_precision": lp,
-        "link_recall": lr,
-        "link_f1": _f1(lp, lr),
-        "link_accuracy": _ratio(n_acc, n),
-        "n_links_predicted": n_pred,
-        "n_links_true": n_true,
-        "dup_precision": dp,
-        "dup_recall": dr,
-        "dup_f1": _f1(dp, dr),
-        "n_dup_predicted": d_pred,
-        "n_dup_true": d_true,
+        **acc,
         "n_persons_est": k_est,
         "n_persons_true": k_true,
         "n_persons_rel_error": (k_est - k_true) / k_true if k_true else None,

@@ -1,0 +1,73 @@
+"""Linkage accuracy against the truth, defined once: what `vaxstudy evaluate` reports and
+what the estimate's ``linkage`` block of metrics.json holds.
+
+* link precision = correct non-null links / non-null links; link recall = correct non-null
+  links / rows whose true person is in the register; link accuracy also counts a null link
+  for a person truly outside the register as correct (CONTRACT section 3).
+* duplicate-dose flags against the true flags: a row repeating a (true person, dose_number)
+  of an earlier row in entry order. The true person is ``true_person_key`` when known, else
+  ``true_person_id``; a row with neither is its own person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: the columns :func:`linkage_accuracy` reads
+COLUMNS = ("record_id", "person_id", "is_duplicate_dose", "true_person_id", "true_person_key", "dose_number", "row")
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def _f1(p: float | None, r: float | None) -> float | None:
+    if p is None or r is None or p + r == 0:
+        return None
+    return 2 * p * r / (p + r)
+
+
+def true_duplicates(rows: pd.DataFrame) -> np.ndarray:
+    """Per row of ``rows`` (its order kept): whether it repeats the (true person, dose_number)
+    of an earlier row in entry order (``row``, then record_id)."""
+    key = rows["true_person_key"].where(rows["true_person_key"].notna(), rows["true_person_id"])
+    key = key.where(key.notna(), "r:" + rows["record_id"].astype(str))
+    order = rows.assign(_key=key, _dose=rows["dose_number"]).sort_values(["row", "record_id"], kind="stable")
+    seen = order.groupby(["_key", "_dose"], dropna=True, sort=False).cumcount() > 0
+    return seen.reindex(rows.index, fill_value=False).to_numpy(dtype=bool)
+
+
+def linkage_accuracy(rows: pd.DataFrame, scope: np.ndarray | None = None) -> dict[str, Any]:
+    """Precision, recall and F1 of the links and of the duplicate-dose flags (and the counts
+    behind them) over the rows of ``rows`` in ``scope`` (default: all); the true duplicates
+    are found among all of ``rows`` (an earlier dose outside the scope still counts).
+    ``rows`` has the :data:`COLUMNS` (person ids as strings, None where absent)."""
+    true_dup = true_duplicates(rows)
+    keep = np.ones(len(rows), dtype=bool) if scope is None else np.asarray(scope, dtype=bool)
+    sc = rows[keep]
+    pl, tl = sc["person_id"], sc["true_person_id"]
+    n_ok = int((pl.notna() & (pl == tl)).sum())
+    n_pred, n_true = int(pl.notna().sum()), int(tl.notna().sum())
+    n_acc = n_ok + int((pl.isna() & tl.isna()).sum())
+    flagged = sc["is_duplicate_dose"].fillna(False).to_numpy(dtype=bool)
+    td = true_dup[keep]
+    d_ok, d_pred, d_true = int(np.sum(flagged & td)), int(flagged.sum()), int(td.sum())
+    lp, lr = _ratio(n_ok, n_pred), _ratio(n_ok, n_true)
+    dp, dr = _ratio(d_ok, d_pred), _ratio(d_ok, d_true)
+    return {
+        "n_records": int(len(sc)),
+        "link_precision": lp,
+        "link_recall": lr,
+        "link_f1": _f1(lp, lr),
+        "link_accuracy": _ratio(n_acc, len(sc)),
+        "n_links_predicted": n_pred,
+        "n_links_true": n_true,
+        "dup_precision": dp,
+        "dup_recall": dr,
+        "dup_f1": _f1(dp, dr),
+        "n_dup_predicted": d_pred,
+        "n_dup_true": d_true,
+    }

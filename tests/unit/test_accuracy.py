@@ -1,0 +1,42 @@
+"""The one linkage-accuracy rule (vaxstudy evaluate and the estimate's linkage block)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from vaxstudy.accuracy import linkage_accuracy, true_duplicates
+
+
+def _rows(*rows):
+    cols = ["record_id", "person_id", "is_duplicate_dose", "true_person_id", "true_person_key", "dose_number", "row"]
+    return pd.DataFrame([dict(zip(cols, r)) for r in rows])
+
+
+ROWS = _rows(
+    ("r1", "P1", False, "P1", "k1", 1, 1),   # right link
+    ("r2", "P2", False, "P1", "k1", 2, 2),   # wrong person
+    ("r3", None, False, None, "k9", 1, 3),   # rightly unlinked (not in the register)
+    ("r4", None, True, "P3", None, 1, 5),    # missed link; a repeat of r5 (earlier in entry order)
+    ("r5", "P3", False, "P3", None, 1, 4),   # right link
+    ("r6", "P1", True, "P1", "k1", 1, 6),    # flagged: repeats r1
+    ("r7", None, False, None, None, 1, 7),   # no truth at all: its own person
+)
+
+
+def test_true_duplicates_follow_the_entry_order_and_fall_back_to_the_register_id():
+    assert true_duplicates(ROWS).tolist() == [False, False, False, True, False, True, False]
+
+
+def test_link_and_duplicate_figures():
+    acc = linkage_accuracy(ROWS)
+    assert (acc["n_links_predicted"], acc["n_links_true"]) == (4, 5)
+    assert acc["link_precision"] == pytest.approx(3 / 4) and acc["link_recall"] == pytest.approx(3 / 5)
+    assert acc["link_accuracy"] == pytest.approx(5 / 7)  # r1, r5, r6 right; r3, r7 rightly unlinked
+    assert (acc["dup_precision"], acc["dup_recall"], acc["dup_f1"]) == (1.0, 1.0, 1.0)
+
+
+def test_scope_limits_the_figures_not_the_duplicates():
+    acc = linkage_accuracy(ROWS, scope=(ROWS["record_id"] == "r4").to_numpy())
+    assert acc["n_records"] == 1 and acc["n_dup_true"] == 1 and acc["dup_precision"] == 1.0
+    assert acc["link_precision"] is None and acc["link_recall"] == 0.0 and acc["link_f1"] is None
