@@ -53,8 +53,9 @@ def metrics_schema() -> dict:
 
 def validate_metrics(metrics: dict) -> None:
     """Raise jsonschema.ValidationError unless ``metrics`` follows the schema."""
-    import jsonschema
+    from vaxstudy.fastimport import jsonschema as _jsonschema
 
+    jsonschema = _jsonschema()
     jsonschema.validate(metrics, metrics_schema(), cls=jsonschema.Draft202012Validator)
 
 

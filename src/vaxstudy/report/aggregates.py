@@ -30,11 +30,13 @@ TABLES = {
 }
 
 
-def probability_band_counts(probs: np.ndarray) -> pd.DataFrame:
-    """lo, hi, n: the probabilities counted per band of :data:`figures.PROBABILITY_BANDS`
-    (NaN left out), exactly as the histogram the report draws."""
-    from vaxstudy.report.figures import PROBABILITY_BANDS
+#: edges of the match-probability bands (< 50%, 50–90%, …, ≥ 99.99%) the report counts links in
+PROBABILITY_BANDS = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0000001)
 
+
+def probability_band_counts(probs: np.ndarray) -> pd.DataFrame:
+    """lo, hi, n: the probabilities counted per band of :data:`PROBABILITY_BANDS` (NaN left
+    out), exactly as the histogram the report draws."""
     p = np.asarray(probs, dtype=float)
     counts, edges = np.histogram(p[~np.isnan(p)], bins=np.asarray(PROBABILITY_BANDS))
     return pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "n": counts.astype(np.int64)})

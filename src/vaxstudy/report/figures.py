@@ -248,7 +248,7 @@ def merge_small_bins(counts: Sequence[int], edges: Sequence[float],
     return np.asarray(c), np.asarray(e)
 
 
-PROBABILITY_BANDS = (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0000001)
+from vaxstudy.report.aggregates import PROBABILITY_BANDS  # noqa: E402  (the bands the estimate counts)
 
 
 def probability_bands(probs: Sequence[float] | None = None, threshold: int = SUPPRESSION_THRESHOLD,

@@ -101,6 +101,9 @@ def execute(notebook: str | Path | None, output: str | Path, parameters: Mapping
             execution_timeout: int | None = DEFAULT_TIMEOUT) -> Path:
     """papermill.execute_notebook (``notebook`` None: the packaged report); a failing cell
     becomes a RenderError naming it."""
+    from vaxstudy.fastimport import jsonschema
+
+    jsonschema()  # before nbformat imports it with its slow optional checker
     import papermill as pm
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
