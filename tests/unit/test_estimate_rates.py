@@ -198,3 +198,25 @@ def test_resident_without_province_code_counts_by_district(tmp_path):
     m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
                     n_boot=20, audit=False)
     assert m["n_population"] == 2 and m["coverage_dose1_recorded"] == 0.5
+
+
+def test_subject_table_by_group_equals_one_table_per_group():
+    """The district subject counts in one pass: the same subjects, persons, ranks and sites
+    as one table built from each district's rows apart."""
+    import numpy as np
+    import pandas as pd
+
+    from vaxstudy.estimate.rates import subject_table
+
+    rng = np.random.default_rng(3)
+    n = 400
+    scope = pd.DataFrame({"subject_id": rng.integers(0, 120, n), "person_key": rng.integers(0, 60, n),
+                          "row": rng.permutation(n), "site": rng.integers(0, 9, n)})
+    dist = np.asarray(["d1", "d2", "d3"])[scope["site"].to_numpy() % 3]
+    dist[rng.random(n) < 0.2] = "d2"  # some subjects' rows in two districts
+    one = subject_table(scope, by=dist).drop(columns="_by")
+    cols = ["subject_id", "person_key", "first_row", "site", "n_rows", "person_rank", "is_dup_subject"]
+    apart = pd.concat([subject_table(g) for _, g in scope.groupby(dist, sort=True)], ignore_index=True)
+    key = ["subject_id", "first_row"]
+    assert one[cols].sort_values(key, ignore_index=True).equals(apart[cols].sort_values(key, ignore_index=True))
+    assert one["is_dup_subject"].sum() > 0 and len(one) > scope["subject_id"].nunique()

@@ -46,29 +46,37 @@ RECORD_RATES = (
 )
 
 
-def subject_table(scope: pd.DataFrame) -> pd.DataFrame:
+def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataFrame:
     """One row per subject in scope: person_key, first row, site, is_dup_subject, n_rows.
 
     ``person_rank`` is the subject's order among the subjects of its person (by
-    first row); a subject with person_rank > 1 is a duplicate profile.
+    first row); a subject with person_rank > 1 is a duplicate profile. With ``by`` (a
+    group per row, e.g. the site's district) each group is a scope of its own, as if the
+    table were built for each group's rows apart (one row per group and subject).
     """
     if scope.empty:
         return pd.DataFrame(
             columns=["subject_id", "person_key", "first_row", "site", "n_rows", "person_rank", "is_dup_subject"]
         )
+    df = scope[["subject_id", "person_key", "row", "site"]]
+    keys = ["subject_id"]
+    if by is not None:
+        df = df.assign(_by=by)
+        keys = ["_by", "subject_id"]
     g = (
-        scope.groupby(["subject_id", "person_key"], sort=False)
+        df.groupby([*keys, "person_key"], sort=False)
         .agg(n=("row", "size"), first_pk_row=("row", "min"))
         .reset_index()
-        .sort_values(["subject_id", "n", "first_pk_row"], ascending=[True, False, True])
+        .sort_values([*keys, "n", "first_pk_row"], ascending=[True] * len(keys) + [False, True])
     )
-    modal = g.drop_duplicates("subject_id")[["subject_id", "person_key"]]
-    first = scope.sort_values("row").drop_duplicates("subject_id")[["subject_id", "row", "site"]]
+    modal = g.drop_duplicates(keys)[[*keys, "person_key"]]
+    first = df.sort_values("row").drop_duplicates(keys)[[*keys, "row", "site"]]
     first = first.rename(columns={"row": "first_row"})
-    n_rows = scope.groupby("subject_id").size().rename("n_rows").reset_index()
-    s = modal.merge(first, on="subject_id").merge(n_rows, on="subject_id")
-    s = s.sort_values(["person_key", "first_row"], ignore_index=True)
-    s["person_rank"] = s.groupby("person_key").cumcount() + 1
+    n_rows = df.groupby(keys).size().rename("n_rows").reset_index()
+    s = modal.merge(first, on=keys).merge(n_rows, on=keys)
+    person = keys[:-1] + ["person_key"]
+    s = s.sort_values([*person, "first_row"], ignore_index=True)
+    s["person_rank"] = s.groupby(person).cumcount() + 1
     s["is_dup_subject"] = s["person_rank"] > 1
     return s
 
@@ -89,13 +97,10 @@ def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
     out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     # by district, subjects and their persons are counted within the district's rows
     dist = inp.sites["district_code"].to_numpy()[site]
-    subj_d, dsub_d = np.zeros(S), np.zeros(S)
-    for _, g in sc.groupby(dist, sort=True):
-        st = subject_table(g)
-        s_site = st["site"].to_numpy(dtype=np.int64)
-        subj_d += np.bincount(s_site, minlength=S)
-        dsub_d += np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
-    out["subj_district"], out["dsub_district"] = subj_d, dsub_d
+    st = subject_table(sc, by=dist)
+    s_site = st["site"].to_numpy(dtype=np.int64)
+    out["subj_district"] = np.bincount(s_site, minlength=S).astype(float)
+    out["dsub_district"] = np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     t = inp.tallies[inp.tallies["in_scope"].to_numpy() & tally_ok(inp.tallies)]
     out["tally"] = np.bincount(t["site"].to_numpy(), weights=t["doses"].to_numpy(dtype=float), minlength=S)
     x = ~tally_ok(sc)  # rows of site-days whose tally was quarantined
