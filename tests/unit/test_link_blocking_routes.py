@@ -71,12 +71,21 @@ ONLY = {
     "daymonth+given+commune": dict(surname="Trnn", dob=dt.date(1976, 8, 14), year=1976),
     # the year and the given name wrong, no ID
     "daymonth+surname+middle+commune": dict(given="Hùg", dob=dt.date(1976, 8, 14), year=1976),
-    "id_tail+given": dict(idn="041" + PID[3:], surname="Trnn", dob=dt.date(1974, 6, 30), year=1974,
+    "id_tail+given+decade": dict(idn="041" + PID[3:], surname="Trnn", dob=dt.date(1974, 6, 30), year=1974,
                           district="414", commune="16500"),
 }
 WIDE_ONLY = {
-    # a year alone, and wrong, with no address: only the whole name is left
-    "name+province": dict(dob=None, year=1965, prec="year", district=None, commune=None),
+    # a year alone, wrong by ten, and the commune of another district: only the whole name
+    "name+province": dict(dob=None, year=1965, prec="year", district="414", commune="16500"),
+    # a year alone with no address (a name, a year, a sex): the second routes of that class,
+    # each with the year off by one and one name part wrong
+    "yearonly_noaddress:middle+given+year1": dict(YEAR_ONLY, **NO_ADDRESS, year=1976, surname="Trâm"),
+    "yearonly_noaddress:surname+given+year1": dict(YEAR_ONLY, **NO_ADDRESS, year=1976, middle="Vn"),
+    # the given name's last letter wrong, then its first
+    "yearonly_noaddress:surname+middle+given_first+year1": dict(YEAR_ONLY, **NO_ADDRESS, year=1976,
+                                                               given="Hùnh"),
+    "yearonly_noaddress:surname+middle+given_last+year1": dict(YEAR_ONLY, **NO_ADDRESS, year=1976,
+                                                              given="Gùng"),
 }
 
 
@@ -153,9 +162,9 @@ def test_one_wrong_field_never_removes_the_pair(flags, case):
         assert len(_routes(flags, case, "first")) >= 2, (case, routes)
     elif case.startswith("full date, address"):
         assert len(_routes(flags, case, "first")) >= 1 and len(routes) >= 3, (case, routes)
-    elif not case.startswith("year only, no address"):
-        # a missing date or address: two routes over both passes; a record with a year alone
-        # and no address (a name, a year and a sex) keeps one (docs/linkage.md)
+    else:
+        # a missing date or address: two routes over both passes (a record with a year alone
+        # and no address, a name, a year and a sex, by the rules of that class)
         assert len(routes) >= 2, (case, routes)
 
 
@@ -179,3 +188,20 @@ def test_a_very_common_name_gets_the_district_as_second_field():
     assert sorted(con.execute("SELECT name_block FROM wide_reg").fetchall()) == [
         ("a b c|412",), ("a b c|414",), ("x y z",)]
     assert sorted(con.execute("SELECT name_block FROM wide_vax").fetchall()) == [("a b c|412",), ("x y z",)]
+
+
+def test_a_very_common_name_without_address_keeps_the_whole_name_route():
+    """A year alone, wrong by ten, no address and a name over the cap: name_block is cut by
+    district, which the record has not, so only yearonly_noaddress:name reaches the person."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE src_reg AS SELECT * FROM (VALUES ('P1', 'a b c', '412', NULL::DATE, 1975), "
+                "('P2', 'a b c', '414', NULL::DATE, 1950)) t(unique_id, name_key, district_code, dob, birth_year)")
+    con.execute("CREATE TABLE src_vax AS SELECT * FROM (VALUES ('V1', 'a b c', NULL, NULL::DATE, 1965)) "
+                "t(unique_id, name_key, district_code, dob, birth_year)")
+    con.execute("CREATE TABLE wide_reg AS SELECT *, '40' AS wide_province, NULL AS yna_province FROM src_reg")
+    con.execute("CREATE TABLE wide_vax AS SELECT *, '40' AS wide_province, '40' AS yna_province FROM src_vax")
+    add_name_block(con, cap=1)
+    hits = {name: con.execute(f"SELECT count(*) FROM wide_reg l JOIN wide_vax r ON {sql} "
+                              "WHERE l.unique_id = 'P1'").fetchall()[0][0]
+            for name, sql in WIDE_BLOCKING_RULES.items() if name in ("name+province", "yearonly_noaddress:name")}
+    assert hits == {"name+province": 0, "yearonly_noaddress:name": 1}

@@ -60,8 +60,12 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."given_name_ascii" = r."given_name_ascii" AND l."wide_province" = r."wide_province"'
     ),
-    "year+surname+middle+province": (
-        'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+    # only for year-only records: a full date with the given name wrong keeps the first
+    # pass's date + surname + middle name rules and the wide dob + province, and for them this
+    # block ("Nguyễn Văn", born 1975, in the province) was half the wide pass's pairs with no
+    # link only it found (docs/linkage.md, *Speed*)
+    "yearonly+surname+middle+province": (
+        'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."wide_province" = r."wide_province"'
     ),
     # a year-only birth date and a name mangled beyond every name rule (rotated and
@@ -74,6 +78,33 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
     # record; a name shared by more than NAME_BLOCK_CAP residents of the province is joined
     # within its district instead (name_block, see add_name_block)
     "name+province": 'l."name_block" = r."name_block" AND l."wide_province" = r."wide_province"',
+    # -- a year alone and no address (a name, a year, a sex): second routes for one wrong
+    # field. They join on ``yna_province``, the province of such records only (NULL
+    # elsewhere), so they stay as small as that class (a few records in a thousand): two name
+    # parts and the year within one (a wrong surname or middle name; also a year off by
+    # one); surname, middle name and the given name's first or last letter, the year within
+    # one (a misspelt given name: one edit leaves its first or its last letter); and the
+    # whole name in the province without name_block's district cap (a wrong year with a very
+    # common name: such a record has no district to cut the block by)
+    "yearonly_noaddress:middle+given+year1": (
+        'l."middle_name_ascii" = r."middle_name_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."wide_province" = r."yna_province" AND abs(l."birth_year" - r."birth_year") <= 1'
+    ),
+    "yearonly_noaddress:surname+given+year1": (
+        'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."wide_province" = r."yna_province" AND abs(l."birth_year" - r."birth_year") <= 1'
+    ),
+    "yearonly_noaddress:surname+middle+given_first+year1": (
+        'l."surname_ascii" = r."surname_ascii" AND l."middle_name_ascii" = r."middle_name_ascii" '
+        'AND l."given_first" = r."given_first" AND l."wide_province" = r."yna_province" '
+        'AND abs(l."birth_year" - r."birth_year") <= 1'
+    ),
+    "yearonly_noaddress:surname+middle+given_last+year1": (
+        'l."surname_ascii" = r."surname_ascii" AND l."middle_name_ascii" = r."middle_name_ascii" '
+        'AND l."given_last" = r."given_last" AND l."wide_province" = r."yna_province" '
+        'AND abs(l."birth_year" - r."birth_year") <= 1'
+    ),
+    "yearonly_noaddress:name": 'l."name_key" = r."name_key" AND l."wide_province" = r."yna_province"',
 }
 
 #: register residents of a province sharing one whole name above which the wide pass's
@@ -104,7 +135,9 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
                          backend: Any = None, where: str = "TRUE") -> None:
     """``dest``: the rows of ``source`` (link_reg or link_vax, alias ``v``) satisfying ``where``,
     with ``wide_province``: the province of the typed district, else (registry rows only)
-    of the sites the identity's rows were entered at."""
+    of the sites the identity's rows were entered at; the given name's first and last
+    letters; and ``yna_province``, the same province on rows with a year of birth alone and
+    no address only (NULL elsewhere), which the rules of that class join on."""
     be = engine(backend)
     _district_province_table(con)
     site = ""
@@ -112,10 +145,13 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
     if vax:
         site = f"LEFT JOIN ({_site_province_sql(con)}) sp ON sp.ident = v.unique_id"
         prov = "coalesce(g.province_code, sp.site_province)"
+    yna = "v.dob IS NULL AND v.district_code IS NULL AND v.commune_code IS NULL"
     be.tables.create_table(
         con, dest,
         f"""
-        SELECT v.*, {prov} AS wide_province
+        SELECT v.*, {prov} AS wide_province,
+               left(v.given_name_ascii, 1) AS given_first, right(v.given_name_ascii, 1) AS given_last,
+               CASE WHEN {yna} THEN {prov} END AS yna_province
         FROM {source} v
         LEFT JOIN wide_geo g ON g.district_code = v.district_code
         {site}
