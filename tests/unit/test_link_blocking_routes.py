@@ -14,7 +14,7 @@ from helpers.linkfake import _std_person
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.reach import true_pair_table
 from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
-from vaxstudy.link.wide import WIDE_BLOCKING_RULES, add_name_block, add_province_columns
+from vaxstudy.link.wide import WIDE_BLOCKING_RULES, add_name_block, add_wide_inputs
 
 PID = "040075123456"
 DOB = dt.date(1975, 8, 14)
@@ -130,9 +130,7 @@ def flags(tmp_path_factory) -> pd.DataFrame:
     con = open_work_connection(db, read_only=True)
     try:
         prepare_inputs(con)
-        add_province_columns(con, "link_reg", "wide_reg", vax=False)
-        add_province_columns(con, "link_vax", "wide_vax", vax=True)
-        add_name_block(con)
+        add_wide_inputs(con)
         true_pair_table(con, "SELECT * FROM proj.truth", None)
         names = {f"f{i}": k for i, k in enumerate(PREDICTION_BLOCKING_RULES)}
         names.update({f"w{i}": f"wide:{k}" for i, k in enumerate(WIDE_BLOCKING_RULES)})

@@ -146,3 +146,25 @@ def test_blocking_rules_are_equi_joins(rule):
     # every conjunct is an equality, so DuckDB can hash-join it
     for part in rule.split(" AND "):
         assert "=" in part and " OR " not in part
+
+
+def test_within_edits_is_damerau_levenshtein_at_most_k():
+    """The Levenshtein-first form gives DuckDB's damerau_levenshtein(a, b) <= k on substitutions,
+    insertions, deletions, adjacent swaps, two of them, far strings, '' and NULL."""
+    import duckdb
+
+    from vaxstudy.link.settings import within_edits
+
+    pairs = [("hung", "hung"), ("hung", "hugn"), ("hung", "hng"), ("hung", "hungg"), ("hung", "lung"),
+             ("hung", "uhgn"), ("hung", "hnug"), ("040075123456", "040075123465"),
+             ("040075123456", "040057123456"), ("040075123456", "041075123456"), ("040075123456", "040075654321"),
+             ("van an nguyen", "an nguyen van"), ("thi hoa le", "thi hao le"), ("thi hoa le", "hti hao le"),
+             ("", "a"), ("", ""), (None, "a"), ("ab", "ba"), ("abcd", "badc"), ("abcd", "dcba")]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a VARCHAR, b VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", pairs)
+    for k in (1, 2):
+        got = con.execute(f"SELECT coalesce({within_edits('a', 'b', k)}, FALSE), "
+                          f"coalesce(damerau_levenshtein(a, b) <= {k}, FALSE) FROM t").fetchall()
+        assert [g for g, _ in got] == [d for _, d in got], k
+        assert any(g for g, _ in got) and not all(g for g, _ in got)

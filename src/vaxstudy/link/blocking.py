@@ -58,7 +58,7 @@ def blocking_report(
     The wide pass's counts are in each run's link_summary.json (it scores the leftovers
     only); its reach is in the ``reach`` entry (vaxstudy.link.reach)."""
     from vaxstudy.link.reach import reach_summary, true_pair_table
-    from vaxstudy.link.wide import add_name_block, add_province_columns
+    from vaxstudy.link.wide import add_wide_inputs
 
     con = open_work_connection(db_path, memory_limit=memory_limit, read_only=True)
     try:
@@ -75,9 +75,7 @@ def blocking_report(
             tsql = "SELECT * FROM proj.truth"
         if tsql is None:
             return out
-        add_province_columns(con, "link_reg", "wide_reg", vax=False)
-        add_province_columns(con, "link_vax", "wide_vax", vax=True)
-        add_name_block(con)
+        add_wide_inputs(con)
         n_true = true_pair_table(con, tsql, None)
         flags = [f"f{i}" for i in range(len(PREDICTION_BLOCKING_RULES))]
         for i, row in enumerate(rules):

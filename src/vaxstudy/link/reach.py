@@ -148,14 +148,12 @@ def blocking_reach(db_path: Any, truth_sql: str, links_sql: str | None = None, *
     ``links_sql`` (record_id, person_id: record_links) tells which identities the wide
     pass saw. Nothing personal in the result."""
     from vaxstudy.link.prepare import open_work_connection, prepare_inputs
-    from vaxstudy.link.wide import add_name_block, add_province_columns
+    from vaxstudy.link.wide import add_wide_inputs
 
     con = open_work_connection(db_path, memory_limit=memory_limit, read_only=True)
     try:
         prepare_inputs(con)
-        add_province_columns(con, "link_reg", "wide_reg", vax=False)
-        add_province_columns(con, "link_vax", "wide_vax", vax=True)
-        add_name_block(con)
+        add_wide_inputs(con)
         true_pair_table(con, truth_sql, links_sql)
         return reach_summary(con, max_patterns=max_patterns)
     finally:

@@ -79,6 +79,17 @@ def guarded(guard: str, test: str) -> str:
     return f"(CASE WHEN {guard} THEN {test} ELSE FALSE END)"
 
 
+def within_edits(a: str, b: str, k: int) -> str:
+    """Damerau-Levenshtein distance of ``a`` and ``b`` at most ``k``, with the plain
+    Levenshtein distance (3-5x cheaper in DuckDB) deciding first: a transposition is two
+    Levenshtein edits, so DL <= k exactly when Levenshtein <= k, or Levenshtein <= 2k and
+    DL <= k. Same result; the slow distance only runs on the few pairs in between
+    (measured at scale 0.1: the ID level 697 -> 198 ms, the rotated name 1,490 -> 309 ms)."""
+    return (f"(CASE WHEN levenshtein({a}, {b}) <= {k} THEN TRUE "
+            f"WHEN levenshtein({a}, {b}) <= {2 * k} THEN damerau_levenshtein({a}, {b}) <= {k} "
+            "ELSE FALSE END)")
+
+
 # Typed "given surname middle": the typed surname is the true given name, or the
 # typed middle name starts with the true surname (at least one survives a typo).
 _ROTATION_GUARD = (
@@ -89,8 +100,8 @@ _ROTATION_GUARD = (
 # Any other order of the same words (sorted words equal), or the rotation with up to two edits.
 ROTATED_SQL = '("name_key_l" = "name_key_r" OR ' + guarded(
     _ROTATION_GUARD,
-    '(damerau_levenshtein("name_rot_l", "name_ascii_r") <= 2 '
-    'OR damerau_levenshtein("name_ascii_l", "name_rot_r") <= 2)',
+    "(" + within_edits('"name_rot_l"', '"name_ascii_r"', 2)
+    + " OR " + within_edits('"name_ascii_l"', '"name_rot_r"', 2) + ")",
 ) + ")"
 # u of the rotated-name level, fixed: random pairs practically never agree on a
 # whole rotated name, so sampling cannot estimate it; an agreement is taken to
@@ -142,7 +153,7 @@ def _name_comparison(part: str, *, tf: bool, empty_level: bool) -> cl.CustomComp
         cll.CustomLevel(
             guarded(
                 f'abs(length("{a}_l") - length("{a}_r")) <= 1',
-                f'damerau_levenshtein("{a}_l", "{a}_r") <= 1',
+                within_edits(f'"{a}_l"', f'"{a}_r"', 1),
             ),
             label_for_charts=f"{part} ASCII one edit",
         ),
@@ -247,7 +258,7 @@ def id_comparison() -> cl.CustomComparison:
             cll.CustomLevel(
                 guarded(
                     '"id_head_l" = "id_head_r" OR "id_tail_l" = "id_tail_r"',
-                    'damerau_levenshtein("id_number_l", "id_number_r") <= 1',
+                    within_edits('"id_number_l"', '"id_number_r"', 1),
                 ),
                 label_for_charts="id one digit off",
             ),
@@ -274,7 +285,7 @@ def phone_comparison() -> cl.CustomComparison:
             cll.CustomLevel(
                 guarded(
                     'left("phone_l", 3) = left("phone_r", 3) OR right("phone_l", 3) = right("phone_r", 3)',
-                    'damerau_levenshtein("phone_l", "phone_r") <= 1',
+                    within_edits('"phone_l"', '"phone_r"', 1),
                 ),
                 label_for_charts="phone one digit off",
             ),

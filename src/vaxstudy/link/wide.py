@@ -132,12 +132,15 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str, *, vax: bool,
-                         backend: Any = None, where: str = "TRUE") -> None:
+                         backend: Any = None, where: str = "TRUE",
+                         name_block_cap: int | None = None) -> None:
     """``dest``: the rows of ``source`` (link_reg or link_vax, alias ``v``) satisfying ``where``,
     with ``wide_province``: the province of the typed district, else (registry rows only)
     of the sites the identity's rows were entered at; the given name's first and last
     letters; and ``yna_province``, the same province on rows with a year of birth alone and
-    no address only (NULL elsewhere), which the rules of that class join on."""
+    no address only (NULL elsewhere), which the rules of that class join on. With
+    ``name_block_cap``, also ``name_block`` (:func:`add_name_block`) from ``wide_name_freq``
+    (:func:`add_name_freq`), in the same statement: the register is copied once."""
     be = engine(backend)
     _district_province_table(con)
     site = ""
@@ -146,17 +149,51 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
         site = f"LEFT JOIN ({_site_province_sql(con)}) sp ON sp.ident = v.unique_id"
         prov = "coalesce(g.province_code, sp.site_province)"
     yna = "v.dob IS NULL AND v.district_code IS NULL AND v.commune_code IS NULL"
+    block, freq = "", ""
+    if name_block_cap is not None:
+        block = f", {_name_block_sql(name_block_cap)} AS name_block"
+        freq = f"LEFT JOIN wide_name_freq f ON f.name_key = v.name_key AND f.wide_province = {prov}"
     be.tables.create_table(
         con, dest,
         f"""
         SELECT v.*, {prov} AS wide_province,
                left(v.given_name_ascii, 1) AS given_first, right(v.given_name_ascii, 1) AS given_last,
-               CASE WHEN {yna} THEN {prov} END AS yna_province
+               CASE WHEN {yna} THEN {prov} END AS yna_province{block}
         FROM {source} v
         LEFT JOIN wide_geo g ON g.district_code = v.district_code
         {site}
+        {freq}
         WHERE {where}""",
     )
+
+
+def _name_block_sql(cap: int) -> str:
+    """The name_block of a row ``v`` joined to its name's frequency ``f`` (wide_name_freq)."""
+    return (f"CASE WHEN f.n > {int(cap)} THEN v.name_key || '|' || coalesce(v.district_code, '') "
+            "ELSE v.name_key END")
+
+
+def add_name_freq(con: duckdb.DuckDBPyConnection, *, backend: Any = None, reg: str = "link_reg") -> None:
+    """``wide_name_freq(name_key, wide_province, n)``: register residents sharing a whole name
+    in a province (from ``reg`` and the district list, without copying the register)."""
+    be = engine(backend)
+    _district_province_table(con)
+    be.tables.create_table(
+        con, "wide_name_freq",
+        f"SELECT v.name_key, g.province_code AS wide_province, count(*) AS n FROM {reg} v "
+        "JOIN wide_geo g ON g.district_code = v.district_code WHERE v.name_key IS NOT NULL "
+        "GROUP BY v.name_key, g.province_code")
+
+
+def add_wide_inputs(con: duckdb.DuckDBPyConnection, *, backend: Any = None, where: str = "TRUE",
+                    cap: int = NAME_BLOCK_CAP, register: bool = True) -> None:
+    """wide_vax (the identities of link_vax satisfying ``where``) and, with ``register``,
+    wide_reg, each with the province columns and ``name_block`` in one statement."""
+    add_name_freq(con, backend=backend)
+    add_province_columns(con, "link_vax", "wide_vax", vax=True, backend=backend, where=where,
+                         name_block_cap=cap)
+    if register:
+        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=backend, name_block_cap=cap)
 
 
 def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
@@ -164,7 +201,8 @@ def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
     """``name_block`` on both wide inputs: the sorted whole name, with the district added
     where more than ``cap`` register residents of the province share the name, so one very
     common name cannot make a runaway block (it gets a second field instead of being
-    dropped; a record with such a name and no district is then not reached by this rule)."""
+    dropped; a record with such a name and no district is then not reached by this rule).
+    (For tables built by hand; the link builds them with :func:`add_wide_inputs`.)"""
     be = engine(backend)
     be.tables.create_table(con, "wide_name_freq",
                     f"SELECT name_key, wide_province, count(*) AS n FROM {reg} "
@@ -173,8 +211,7 @@ def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
         be.tables.create_table(
             con, t,
             f"""
-            SELECT v.*, CASE WHEN f.n > {int(cap)} THEN v.name_key || '|' || coalesce(v.district_code, '')
-                             ELSE v.name_key END AS name_block
+            SELECT v.*, {_name_block_sql(cap)} AS name_block
             FROM {t} v LEFT JOIN wide_name_freq f
               ON f.name_key = v.name_key AND f.wide_province = v.wide_province""",
         )
@@ -250,16 +287,16 @@ def wide_pass(
     from splink import Linker
 
     be = engine(backend)
-    add_province_columns(con, "link_vax", "wide_vax", vax=True, backend=be,
-                         where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
+    add_wide_inputs(con, backend=be, register=False,
+                    where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
     n_left = be.tables.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
     summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
     prior = float(model["probability_two_random_records_match"])
     be.tables.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
-        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be)
-        add_name_block(con, backend=be)
+        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be,
+                             name_block_cap=NAME_BLOCK_CAP)
         settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
         db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
         reg = db_api.register("wide_reg", dataset_display_name=register_source)
