@@ -60,13 +60,14 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."given_name_ascii" = r."given_name_ascii" AND l."wide_province" = r."wide_province"'
     ),
-    # only for year-only records: a full date with the given name wrong keeps the first
-    # pass's date + surname + middle name rules and the wide dob + province, and for them this
-    # block ("Nguyễn Văn", born 1975, in the province) was half the wide pass's pairs with no
-    # link only it found (docs/linkage.md, *Speed*)
-    "yearonly+surname+middle+province": (
-        'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."wide_province" = r."wide_province"'
+    # surname + middle name + year, in the district (a misspelt given name with the day and
+    # month wrong); in the province only for records without address (below): a full date
+    # with the given name wrong keeps the first pass's date + surname + middle name rules and
+    # the wide dob + province, and the province-wide block ("Nguyễn Văn", born 1975) was half
+    # the wide pass's pairs
+    "year+surname+middle+district": (
+        'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."district_code" = r."district_code"'
     ),
     # a year-only birth date and a name mangled beyond every name rule (rotated and
     # misspelt): the commune and sex are what is left
@@ -80,12 +81,16 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
     "name+province": 'l."name_block" = r."name_block" AND l."wide_province" = r."wide_province"',
     # -- a year alone and no address (a name, a year, a sex): second routes for one wrong
     # field. They join on ``yna_province``, the province of such records only (NULL
-    # elsewhere), so they stay as small as that class (a few records in a thousand): two name
-    # parts and the year within one (a wrong surname or middle name; also a year off by
-    # one); surname, middle name and the given name's first or last letter, the year within
-    # one (a misspelt given name: one edit leaves its first or its last letter); and the
-    # whole name in the province without name_block's district cap (a wrong year with a very
+    # elsewhere), so they stay as small as that class (a few records in a thousand): surname,
+    # middle name and year (a wrong given name); two name parts and the year within one (a
+    # wrong surname or middle name; also a year off by one); surname, middle name and the
+    # given name's first or last letter, the year within one (a misspelt given name: one
+    # edit leaves its first or its last letter); and the whole name in the province without name_block's district cap (a wrong year with a very
     # common name: such a record has no district to cut the block by)
+    "yearonly_noaddress:surname+middle+year": (
+        'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
+        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."wide_province" = r."yna_province"'
+    ),
     "yearonly_noaddress:middle+given+year1": (
         'l."middle_name_ascii" = r."middle_name_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
         'AND l."wide_province" = r."yna_province" AND abs(l."birth_year" - r."birth_year") <= 1'
