@@ -350,7 +350,13 @@ class Study:
             clean_stale_tmp(folder)
         shared = _tmp_dir(out, lay.name)
         restricted = _tmp_dir(lay.restricted_root, lay.name)
+        pool = ThreadPoolExecutor(1)
         try:
+            from vaxstudy.report import privacy
+
+            # the privacy scan's identifier set, built by the database while the estimate and
+            # the notebook run (mostly one core of Python each): it is ready when the scan needs it
+            ids = pool.submit(privacy.identifiers_from_db, self.db) if privacy_check else None
             metrics = self.estimate(province, (start, end), estimate, out_dir=shared)
             for f in SHAREABLE_LINK_FILES:
                 if (self.link_dir / f).exists():
@@ -368,11 +374,7 @@ class Study:
                 "suppression_threshold": k, "out": str(out), "link_chunks": lo.n_chunks if lo else None,
                 "extract_date": metrics.get("extract_date"), **(parameters or {}),
             }
-            with self._stage("render"), ThreadPoolExecutor(1) as pool:
-                from vaxstudy.report import privacy
-
-                # the identifier set is built by the database while the notebook's kernel runs
-                ids = pool.submit(privacy.identifiers_from_db, self.db) if privacy_check else None
+            with self._stage("render"):
                 nb = ReportParams(
                     data_dir=str(self.data_dir.resolve()) if self.data_dir else "", run_dir=".",
                     db_path=os.path.relpath(self.db.resolve(), shared.resolve()), province=province,
@@ -394,6 +396,8 @@ class Study:
             shutil.rmtree(shared, ignore_errors=True)
             shutil.rmtree(restricted, ignore_errors=True)
             raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return RunResult(layout=lay, metrics=metrics, manifest=manifest)
 
     def _restricted_files(self, folder: Path, name: str) -> None:

@@ -276,7 +276,7 @@ class Identifiers:
         if src is None:
             return
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_numbers AS
-            SELECT s, NOT regexp_matches(s, '[^\\x00-\\x7F]') AS plain FROM ({src})""")
+            SELECT s, strlen(s) = length(s) AS plain FROM ({src})""")  # bytes = characters: ASCII
         try:
             self.add_numbers(r[0] for r in con.execute("SELECT s FROM _vx_numbers WHERE NOT plain").fetchall())
             r = con.execute(f"""
