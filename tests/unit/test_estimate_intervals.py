@@ -46,7 +46,8 @@ def test_link_redraw_interval_is_calibrated_when_probabilities_are(tmp_path):
     qs = rng.choice([0.55, 0.7, 0.85, 0.95, 0.99, 1.0], size=300)
     db, n_pop = _uncertain_links_db(tmp_path / "d.duckdb", qs)
     m = estimate_db(db, "40", START, END, tmp_path / "o", seed=2, n_boot=1000, audit=False)
-    assert m["unlinked_record_rate"] == 0.0  # point estimate: every link taken
+    # point estimate: each link counted with its probability (the redraw's expectation)
+    assert m["unlinked_record_rate"] == pytest.approx(float(np.sum(1 - qs)) / len(qs), abs=1e-6)
     lo, hi = m["unlinked_record_rate_ci"]
     clo, chi = m["coverage_dose1_recorded_ci"]
     false = rng.random((4000, len(qs))) > qs[None, :]  # truth draws: link wrong with prob 1 - q
@@ -67,8 +68,10 @@ def test_unlinked_row_redrawn_to_its_candidate(tmp_path):
     tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2)]
     m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
                     n_boot=400, audit=False)
-    assert m["coverage_dose1_recorded"] == 0.25
+    # the point is the redraw's expectation: half a resident more, half an unlinked row less
+    assert m["coverage_dose1_recorded"] == 0.375
     assert m["coverage_dose1_recorded_ci"] == [0.25, 0.5]
+    assert m["unlinked_record_rate"] == 0.25
     assert m["unlinked_record_rate_ci"] == [0.0, 0.5]
     assert m["method"]["link_candidates_redrawn"] is True
     # the looser threshold (odds / 10 of 1.0 -> still ~1) does not reach 0.5; an explicit one does
@@ -123,7 +126,23 @@ def test_stricter_threshold_breaks_weak_links(tmp_path):
     assert s["stricter"]["n_links_changed"] == 2
     assert s["stricter"]["unlinked_record_rate"] == pytest.approx(0.2)
     assert s["stricter"]["coverage_dose1_recorded"] == pytest.approx(8 / n_pop)
-    assert m["coverage_dose1_recorded"] == pytest.approx(10 / n_pop)
+    assert m["coverage_dose1_recorded"] == pytest.approx((10 - 0.05 - 0.03) / n_pop, abs=1e-6)
+
+
+def test_the_point_is_inside_even_where_no_replicate_flips(tmp_path):
+    """One link of probability 0.9995 among certain ones: in 200 replicates it almost never
+    breaks, so the replicates do not vary, but the figure's expectation is 0.0005 residents
+    lower than the thresholded count. The interval uses the redraw's exact spread: the point
+    is strictly inside, never an end (before: [expectation, thresholded], point at an end)."""
+    db, n_pop = _uncertain_links_db(tmp_path / "d.duckdb", [0.9995] + [1.0] * 9)
+    m = estimate_db(db, "40", START, END, tmp_path / "o", n_boot=200, seed=3, audit=False)
+    v, (lo, hi) = m["coverage_dose1_recorded"], m["coverage_dose1_recorded_ci"]
+    assert v == pytest.approx((10 - 0.0005) / n_pop, abs=1e-6)
+    assert lo < v < hi
+    assert hi == pytest.approx(10 / n_pop, abs=1e-6)  # nothing can raise it above the links
+    assert lo >= 9 / n_pop - 1e-6  # nor lower it below one broken link
+    lo2, hi2 = m["linkage_only_ci"]["coverage_dose1_recorded"]
+    assert lo2 < v < hi2
 
 
 def test_linkage_only_interval_is_calibrated_for_the_realised_figure(tmp_path):
@@ -175,7 +194,8 @@ def test_a_namesakes_share_of_an_unlinked_row_can_add_a_covered_resident(tmp_pat
     tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2)]
     m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
                     n_boot=400, audit=False)
-    assert m["coverage_dose1_recorded"] == 0.25
+    # the point is the redraw's expectation: the namesake's share of a resident
+    assert m["coverage_dose1_recorded"] == pytest.approx(0.25 + (cand_any - 0.3) * 0.25, abs=1e-6)
     assert m["coverage_dose1_recorded_ci"] == [0.25, upper]
     assert m["linkage_only_ci"]["coverage_dose1_recorded"] == [0.25, upper]
 

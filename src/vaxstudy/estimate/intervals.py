@@ -24,19 +24,21 @@ Each replicate b
    probabilities are near 0 or 1);
 3. recomputes every rate from the weighted site totals.
 
-The interval (:func:`centred_ci`) is centred on the point estimate by
-construction: the point minus / plus the replicates' spread below / above their
-median (the basic bootstrap's recentring), so the point is never an end unless
-the replicates do not vary. It is extended, where they differ, to the
-replicates' own 2.5-97.5 percentiles, and kept within the range the replicates
-reach (a redraw that can only add links cannot lower a figure: there the point
-is the lower end, the one case where it is an end). The redraw is centred on the
-probability-weighted links while the point estimate uses the thresholded ones,
-and which of the two is nearer the truth depends on whether the match
-probabilities are calibrated (then the truth varies like the redraw, around
-its centre) or conservative (seen on synthetic data: precision 1.0 with
-sum(1 - q) > 0; then the truth is the thresholded point). The union holds the
-truth in both cases, at the price of some width where the two centres differ.
+The point estimates are the redraw's expectation (:func:`expected_flips`: each
+uncertain link counted with its probability), so the redraw varies on both sides
+of them; with the thresholded links as the point, a cell whose uncertain rows
+could only add (or only remove) a covered resident had every replicate on one
+side and the point at an end of its interval.
+
+The interval (:func:`centred_ci`) is centred on the point by construction: on
+each side the wider of the basic bootstrap's (point -/+ the replicates' spread
+below/above their median) and the normal one (point -/+ 1.96 sd), kept within
+the range the redraw reaches, and extended to the replicates' own 2.5-97.5
+percentiles where those reach further. For recorded coverage the sd and the
+reachable range are also computed exactly (:func:`redraw_spread`): links of
+q = 0.999 almost never break in a few hundred replicates, which then do not vary
+although the expectation differs from the thresholded count. The point is thus
+strictly inside whenever anything is uncertain (up to the 6 decimals written).
 
 Sources of error **covered**: the heterogeneity of sites (and of their days)
 in duplicate, unlinked and missing-entry rates, i.e. what another draw of the
@@ -69,6 +71,14 @@ from vaxstudy.estimate.data import Inputs
 from vaxstudy.estimate.rates import subject_table
 
 MIN_FLIP = 1e-6
+INTERVAL_DESCRIPTION = (
+    "95% interval centred on the point estimate: on each side the wider of the basic bootstrap's (point -/+ "
+    "the replicates' spread below/above their median) and the normal one (point -/+ 1.96 sd), within the "
+    "range the replicates reach, extended to their 2.5-97.5 percentiles where those reach further; stratified "
+    "(by district) cluster bootstrap of sites combined with links redrawn from their match probabilities. The "
+    "point estimates count every site once and each uncertain link with its probability (the redraw's "
+    "expectation); the sensitivity block's figures use the thresholded links"
+)
 # which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its
 # best candidate; its flip to another register person (a namesake)
 PART_ANY, PART_BEST, PART_NAMESAKE = 0, 1, 2
@@ -234,6 +244,45 @@ def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
     return LinkFlips(flips=lf.flips[keep].reset_index(drop=True), contrib=c.reset_index(drop=True))
 
 
+def expected_flips(lf: LinkFlips) -> tuple[LinkFlips, np.ndarray, np.ndarray]:
+    """The uncertain flips and their expectation as fractional indicators (1 x U): F = the flip
+    probability, F_best = the share of it that goes to the best candidate. ``flip_deltas`` is
+    linear in F, so this gives the expected counts of the redraw: the point estimates."""
+    p = lf.probabilities()
+    sub = subset(lf, p > MIN_FLIP)
+    return sub, sub.probabilities()[None, :], sub.best_share()[None, :]
+
+
+def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact spread of the link redraw of one coverage count ('cov1'/'cov2') in the groups of
+    H (C x G), flips independent (first order, as the redraw): (sd, lowest, highest) with
+    lowest/highest what the redraw can reach relative to its expectation. Needed where the
+    flips are so sure that no replicate moves (a link of q = 0.999 breaks in 1 of 1,000
+    replicates): the replicates' sd is then 0 though the expectation is not the mode."""
+    G = H.shape[1]
+    p_all = lf.probabilities()
+    keep = p_all > MIN_FLIP
+    c = lf.contrib
+    c = c[(c["kind"].to_numpy() == kind) & keep[c["u"].to_numpy(dtype=np.int64)]] if len(c) else c
+    if len(c) == 0:
+        z = np.zeros(G)
+        return z, z, z
+    p, pb = p_all, p_all * lf.best_share()
+    u = c["u"].to_numpy(dtype=np.int64)
+    part = c["part"].to_numpy(dtype=np.int64)
+    hv = c["value"].to_numpy(dtype=float)[:, None] * H[c["cell"].to_numpy(dtype=np.int64)]
+    uu, inv = np.unique(u, return_inverse=True)
+    e_best, e_ns = np.zeros((len(uu), G)), np.zeros((len(uu), G))
+    np.add.at(e_best, inv[part != PART_NAMESAKE], hv[part != PART_NAMESAKE])
+    np.add.at(e_ns, inv[part != PART_BEST], hv[part != PART_BEST])
+    pb_u, pn_u = pb[uu][:, None], (p[uu] - pb[uu])[:, None]
+    mean = pb_u * e_best + pn_u * e_ns
+    var = (pb_u * e_best**2 + pn_u * e_ns**2 - mean**2).sum(0)
+    lowest = (np.minimum(np.minimum(e_best, e_ns), 0.0) - mean).sum(0)
+    highest = (np.maximum(np.maximum(e_best, e_ns), 0.0) - mean).sum(0)
+    return np.sqrt(np.maximum(var, 0.0)), lowest, highest
+
+
 def flip_deltas(
     lf: LinkFlips, F: np.ndarray, S: int, C: int, F_best: np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -271,21 +320,33 @@ def flip_deltas(
     return rec, cov
 
 
-def centred_ci(point: float, reps: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """95% interval of one figure from its replicates (1-D), centred on ``point``: point -
-    (median - lower percentile), point + (upper percentile - median), kept within the range
-    the replicates (and the point) reach, and extended to the percentile interval where
-    that reaches further (see the module's docstring). The point is an end only where no
-    replicate goes beyond it on that side. NaN replicates are ignored; (nan, nan) if all are."""
+def centred_ci(point: float, reps: np.ndarray, level: float = 0.95, spread: tuple[float, float, float] | None = None
+               ) -> tuple[float, float]:
+    """95% interval of one figure from its replicates (1-D), centred on ``point``: the wider,
+    on each side, of the basic bootstrap's (point - (median - lower percentile), point +
+    (upper percentile - median)) and the normal one (point -/+ 1.96 sd), kept within the
+    range the replicates (and the point) reach; extended to the percentile interval where
+    that reaches further (see the module's docstring). With the point the redraw's
+    expectation, it is strictly inside whenever the replicates vary. ``spread``: (sd,
+    lowest, highest) of the redraw known exactly (:func:`redraw_spread`, relative to the
+    point), used where it is wider than the replicates show. NaN replicates are ignored;
+    (nan, nan) if all are."""
     lo, hi = percentile_ci(reps, level)
     med = percentile_ci(reps, 0.0)[0]
     lo, hi, med = float(lo), float(hi), float(med)
     if not (np.isfinite(lo) and np.isfinite(point)):
         return float("nan"), float("nan")
-    # never beyond what some replicate (or the point) reaches: a redraw that can only add
-    # links cannot put the figure below the point, whatever its median
-    floor, ceil = min(float(np.nanmin(reps)), point), max(float(np.nanmax(reps)), point)
-    return min(max(point - (med - lo), floor), lo), max(min(point + (hi - med), ceil), hi)
+    from statistics import NormalDist
+
+    sd, floor, ceil = float(np.nanstd(reps)), min(float(np.nanmin(reps)), point), max(float(np.nanmax(reps)), point)
+    if spread is not None and np.all(np.isfinite(spread)):
+        sd = max(sd, float(spread[0]))
+        floor, ceil = min(floor, point + float(spread[1])), max(ceil, point + float(spread[2]))
+    half = NormalDist().inv_cdf(0.5 + level / 2) * sd
+    # never beyond what the redraw (or the point) reaches: a redraw that can only add
+    # links cannot put the figure below what the thresholded links give
+    return (min(max(min(point - (med - lo), point - half), floor), lo),
+            max(min(max(point + (hi - med), point + half), ceil), hi))
 
 
 def percentile_ci(reps: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -123,6 +123,24 @@ class Estimator:
     def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
         return self.evaluate(np.ones((1, self.S)), lf, F)
 
+    def recorded_spreads(self) -> dict[str, dict[str, np.ndarray]]:
+        """{'cov:<family>': {coverage_doseK_recorded: (3, G)}}: the link redraw's exact (sd,
+        lowest, highest) of each recorded coverage, as shares (intervals.redraw_spread)."""
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for fam, (_, H) in self.cgroups.items():
+            NG = self.parts.N @ H
+            safe = np.where(NG > 0, NG, np.nan)
+            out[f"cov:{fam}"] = {f"coverage_dose{k}_recorded": np.stack(iv.redraw_spread(self.flips, f"cov{k}", H)) / safe
+                                 for k in (1, 2)}
+        return out
+
+    def expected_point(self):
+        """The point estimates: every site once, each uncertain link counted with its
+        probability (the expectation of the link redraw, see intervals.expected_flips), so the
+        redraw varies around the point rather than only on one side of it."""
+        lf, F, F_best = iv.expected_flips(self.flips)
+        return self.evaluate(np.ones((1, self.S)), lf, F, F_best)
+
     def replicates(self, n_boot: int, rng: np.random.Generator, *, sites: bool = True):
         """Replicates of every rate: sites redrawn (unless ``sites`` is False: each site
         once, so only the links vary) and links redrawn from their probabilities."""
@@ -160,7 +178,7 @@ def _clip_to_range(r: str, lo: float, hi: float) -> tuple[float, float]:
     return max(lo, 0.0), min(hi, 1.0)
 
 
-def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
+def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:
     d = {}
     for r in rates:
         fam, j = (fam_rec, j_rec) if r in SITE_RATES else (fam_cov, j_cov)
@@ -169,7 +187,8 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
             d[f"{r}_ci"] = None
             continue
         d[r] = rnd(point[fam][r][0, j])
-        lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j])
+        sp = (spreads or {}).get(fam, {}).get(r)
+        lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j], spread=None if sp is None else sp[:, j])
         if d[r] is not None and rnd(lo) is not None:
             lo, hi = _clip_to_range(r, lo, hi)
             allow = point[fam].get(f"allowance:{r}")
@@ -183,7 +202,7 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates) -> dict:
 LINKAGE_ONLY_RATES = tuple(r for r in ALL_RATES if r not in ("coverage_dose1", "coverage_dose2"))
 
 
-def linkage_only_ci(point, reps) -> dict:
+def linkage_only_ci(point, reps, spreads=None) -> dict:
     """Province-level 95% intervals from the link redraw alone (centred on the point estimate,
     see intervals.centred_ci). Not for the corrected coverages: their main error is the imputation
     of doses never entered, which only the site bootstrap measures; a linkage-only interval
@@ -192,7 +211,8 @@ def linkage_only_ci(point, reps) -> dict:
     for r in LINKAGE_ONLY_RATES:
         fam = "rec:province" if r in SITE_RATES else "cov:province"
         pt = point[fam][r][0, 0]
-        lo, hi = iv.centred_ci(pt, reps[fam][r][:, 0])
+        sp = (spreads or {}).get(fam, {}).get(r)
+        lo, hi = iv.centred_ci(pt, reps[fam][r][:, 0], spread=None if sp is None else sp[:, 0])
         if rnd(pt) is None or rnd(lo) is None:
             out[r] = None
             continue
@@ -204,7 +224,7 @@ def linkage_only_ci(point, reps) -> dict:
 def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     rng = np.random.default_rng(seed)
     est = Estimator(inp)
-    point = est.point()
+    point = est.expected_point()
     reps, n_uncertain, expected_flips = est.replicates(n_boot, rng)
 
     m: dict = {
@@ -216,7 +236,8 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "n_population": int(round(float(est.parts.N.sum()))),
         "n_tally_doses": int(round(float(est.agg["tally"][inp.sites["in_province"].to_numpy()].sum()))),
     }
-    m.update(_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES))
+    spreads = est.recorded_spreads()
+    m.update(_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES, spreads))
 
     # by district: the site's district for record rates, residence for coverage
     rcodes = est.rgroups["district"][0]
@@ -226,7 +247,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     for d in sorted(set(rcodes) | set(ccodes)):
         jr = rcodes.index(d) if d in rcodes else None
         jc = ccodes.index(d) if d in ccodes else None
-        blk = _block(point, reps, "rec:district", "cov:district", jr, jc, ALL_RATES)
+        blk = _block(point, reps, "rec:district", "cov:district", jr, jc, ALL_RATES, spreads)
         blk.update(cnt.get(d, {"n_records": 0, "n_subjects": 0, "n_persons_est": 0}))
         blk["n_population"] = int(round(float(est.parts.N @ est.cgroups["district"][1][:, jc]))) if jc is not None else 0
         by_d[d] = blk
@@ -235,7 +256,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         H = est.cgroups[fam][1]
         m[key] = {}
         for j, g in enumerate(groups):
-            blk = _block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES)
+            blk = _block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES, spreads)
             blk["n_population"] = int(round(float(est.parts.N @ H[:, j])))
             m[key][g] = blk
 
@@ -244,15 +265,13 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     # beside the interval above, which also answers "what would another draw of similar
     # sites give". Drawn after the main replicates, so those do not change.
     lreps, _, _ = est.replicates(n_boot, rng, sites=False)
-    m["linkage_only_ci"] = linkage_only_ci(point, lreps)
+    m["linkage_only_ci"] = linkage_only_ci(point, lreps, spreads)
 
     m["sensitivity"] = sensitivity(est)
     m["method"] = {
         "seed": int(seed),
         "n_boot": int(n_boot),
-        "interval": "95% interval centred on the point estimate (point -/+ the replicates' spread below/above "
-        "their median, extended to their 2.5-97.5 percentiles where those reach further): stratified (by "
-        "district) cluster bootstrap of sites combined with links redrawn from their match probabilities",
+        "interval": iv.INTERVAL_DESCRIPTION,
         "n_uncertain_links": n_uncertain,
         "expected_link_flips": rnd(expected_flips),
         "link_candidates_redrawn": bool(inp.has_candidates),
