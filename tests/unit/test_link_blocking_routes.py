@@ -64,15 +64,15 @@ ONLY = {
     # the name permuted (so the parsed given name differs) and the date wrong
     "id_tail+name": dict(idn="041" + PID[3:], surname="Văn", middle="Hùng", given="Trần",
                          dob=dt.date(1974, 6, 30), year=1974, district="414", commune="16500"),
-    # two name parts misspelt, day and month wrong, the year right
-    "id_tail+year": dict(idn="041" + PID[3:], surname="Trnn", given="Hùg", dob=dt.date(1975, 1, 1),
-                         district="414", commune="16500"),
+    # two name parts misspelt, the year wrong, day and month right
+    "id_tail+daymonth": dict(idn="041" + PID[3:], surname="Trnn", given="Hùg", dob=dt.date(1985, 8, 14),
+                             year=1985, district="414", commune="16500"),
     # the year and the surname wrong, no ID
     "daymonth+given+commune": dict(surname="Trnn", dob=dt.date(1976, 8, 14), year=1976),
     # the year and the given name wrong, no ID
     "daymonth+surname+middle+commune": dict(given="Hùg", dob=dt.date(1976, 8, 14), year=1976),
     "id_tail+given+decade": dict(idn="041" + PID[3:], surname="Trnn", dob=dt.date(1974, 6, 30), year=1974,
-                          district="414", commune="16500"),
+                                 district="414", commune="16500"),
 }
 WIDE_ONLY = {
     # a year alone, wrong by ten, and the commune of another district: only the whole name
