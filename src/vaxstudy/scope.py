@@ -77,7 +77,7 @@ def province_district_codes(province: str) -> list[str]:
         return []
 
 
-def residents_sql(province: str, standardised: bool = True) -> str:
+def residents_sql(province: str, standardised: bool = True, ordered: bool = True) -> str:
     """Query: person_id, district_code, sex ('M', 'F' or NULL), dob of the province's residents,
     ordered by person_id: from ``population_std``, or (a database not standardised yet) from
     the raw ``population`` through the same sex rule (``vaxstudy.standardize.sex.sex_sql``)."""
@@ -96,6 +96,33 @@ def residents_sql(province: str, standardised: bool = True) -> str:
         WHERE {pid} IS NOT NULL AND (
             {_code('province_code', 2)} = {literal(province)}
             OR ({_code('province_code', 2)} IS NULL AND {in_districts}))
+        {"ORDER BY person_id" if ordered else ""}"""
+
+
+#: the completed-years bounds of AGE_GROUPS (the last is open)
+AGE_BOUNDS: tuple[tuple[int, int | None], ...] = ((18, 29), (30, 49), (50, 64), (65, None))
+
+
+def adults_sql(province: str, at: date, standardised: bool = True) -> str:
+    """Query: person_id, district_code ('unknown' where none), sex ('U' where none), age_group
+    of the province's residents aged >= 18 at ``at`` (completed years), one row per person,
+    ordered by person_id: :func:`adults` over :func:`residents_sql`, computed by the database
+    (a province's millions of residents are aged there instead of in pandas)."""
+    from vaxstudy.sql import date_literal
+
+    d = date_literal(at)
+    age = (f"year({d}) - year(dob) - CASE WHEN month(dob) > {at.month} "
+           f"OR (month(dob) = {at.month} AND day(dob) > {at.day}) THEN 1 ELSE 0 END")
+    groups = " ".join(f"WHEN age <= {hi} THEN {literal(g)}" for g, (_, hi) in zip(AGE_GROUPS, AGE_BOUNDS) if hi)
+    residents = residents_sql(province, standardised, ordered=False)
+    return f"""
+        WITH r AS ({residents}),
+        a AS (SELECT person_id, district_code, sex, {age} AS age,
+                     row_number() OVER (PARTITION BY person_id) AS k
+              FROM r)
+        SELECT person_id, coalesce(district_code, 'unknown') AS district_code, coalesce(sex, 'U') AS sex,
+               CASE {groups} ELSE {literal(AGE_GROUPS[-1])} END AS age_group
+        FROM a WHERE k = 1 AND age >= {AGE_BOUNDS[0][0]}
         ORDER BY person_id"""
 
 

@@ -49,3 +49,28 @@ def test_an_identity_is_in_the_province_of_the_sites_its_rows_were_entered_at():
     got = dict(con.execute(f"SELECT * FROM ({identity_site_province_sql('rows', 'sites')}) ORDER BY 1").fetchall())
     # the most frequent site's province, zero-padded; an all-zero code is none; an unknown site no row
     assert got == {"a": "40", "b": "04", "c": None}
+
+
+def test_the_database_ages_the_residents_as_pandas_does():
+    """adults_sql (the estimate's and the report's adults) against scope.adults over the same
+    residents: birthdays on, before and after the day, 29 February, no date of birth, no sex,
+    no district, 17-, 18-, 29-, 30-, 64-, 65-year-olds."""
+    from datetime import date
+
+    import pandas as pd
+
+    from vaxstudy import scope
+
+    at = date(2021, 2, 28)
+    dobs = ["2003-02-28", "2003-03-01", "2003-02-27", "2004-02-28", "2000-02-29", "1991-03-01", "1991-02-28",
+            "1956-03-01", "1956-02-28", "1940-06-30", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE population_std AS SELECT * FROM (VALUES " + ", ".join(
+        f"('P{i:02d}', '40', {'NULL' if i == 5 else repr('412')}, {'NULL' if i % 4 == 1 else repr('F')}, "
+        f"{'NULL' if d is None else 'DATE ' + repr(d)})" for i, d in enumerate(dobs))
+        + ") t(unique_id, province_code, district_code, sex, dob)")
+    got = con.execute(scope.adults_sql("40", at)).df()
+    want = scope.adults(con.execute(scope.residents_sql("40")).df(), at)[list(got.columns)]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert got["age_group"].tolist() == ["18-29"] * 4 + ["30-49", "50-64", "65+", "65+"]
+    assert "unknown" in set(got["district_code"]) and "U" in set(got["sex"])

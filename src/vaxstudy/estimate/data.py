@@ -172,7 +172,7 @@ def load_inputs(
     standardised = table_exists(con, "population_std")
     if not standardised:
         notes.append("population_std missing: residents read from the raw population (same rules)")
-    pop = scope.adults(fetch(con, scope.residents_sql(province, standardised), backend), end)
+    pop = fetch(con, scope.adults_sql(province, end, standardised), backend)
     n_nosex = int((pop["sex"] == "U").sum())
     if n_nosex:
         notes.append(f"{n_nosex} adult residents without a usable sex: counted in totals, not in by_sex")

@@ -185,11 +185,11 @@ def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
 
 
 def province_adults(con, province: str, period_end) -> pd.DataFrame:
-    """person_id, district_code, sex, dob, age_group: register residents of the province aged ≥ 18
-    at period_end (:mod:`vaxstudy.scope`: the estimate's denominators). Rows about persons: for
-    the counts below, never written or shown."""
+    """person_id, district_code, sex, age_group: register residents of the province aged ≥ 18
+    at period_end (:func:`vaxstudy.scope.adults_sql`: the estimate's denominators). Rows about
+    persons: for the counts below, never written or shown."""
     end = date.fromisoformat(_iso(period_end))
-    return scope.adults(con.execute(scope.residents_sql(province, "population_std" in tables(con))).df(), end)
+    return con.execute(scope.adults_sql(province, end, "population_std" in tables(con))).df()
 
 
 def adult_groups(adults: pd.DataFrame) -> pd.DataFrame:
