@@ -24,7 +24,8 @@ older cohorts is too short for them. So for the short lags (d <= ``SHORT_LAGS``)
 the reverse hazard follows a *local linear trend in the cohort's date*:
 ``logit g(d, t) = a_d + b_d (z_t - mean z)``, z_t = the cohort's date in weeks,
 fitted on the cohorts aged d .. d + ``window`` days (the youngest that can
-show lag d) and extrapolated to the younger cohorts (ridge ``RIDGE_B`` on b_d:
+show lag d; their weight halving every ``HALF_LIFE`` days of age, a local linear
+fit) and extrapolated to the younger cohorts (ridge ``RIDGE_B`` on b_d:
 a prior sd of one logit per week, so a window without a trend gives the plain
 windowed estimate); the longer lags (catch-up batches) use the plain reverse
 hazard over a longer window. The trend assumes nothing about *why* lags change
@@ -68,6 +69,7 @@ DEFAULT_WINDOW = 28  # days of cohorts behind each short lag's regression
 LONG_WINDOW = 56  # days of cohorts behind each long lag's reverse hazard
 SHORT_LAGS = 21  # lags 1..SHORT_LAGS follow a trend in the cohort's date
 MAX_LAG = 180  # lags beyond this are taken as this (bulk imports months later)
+HALF_LIFE = 14.0  # days: a cohort's weight in the trend's fit halves every two weeks of age
 RIDGE_B = 1.0  # prior precision of the trend's slope (logit per week): prior sd 1 logit a week
 NEWTON_STEPS = 25
 DESCRIPTION = (
@@ -207,8 +209,12 @@ def trend_hazards(n: np.ndarray, m: np.ndarray, z: np.ndarray, z_target: np.ndar
 
     n, m: (B, M, K) entries with lag d / with lag <= d per cohort; z: (M, K) centred date of
     those cohorts; z_target: (M, A) of the target cohorts. Returns (B, M, A). Newton steps
-    on logit g = a + b z with a ridge RIDGE_B on b (vectorised over B and M). With ``rng``,
-    (a, b) is drawn from the fit's Laplace posterior (the extrapolation's uncertainty)."""
+    on logit g = a + b z with a ridge RIDGE_B on b (vectorised over B and M), the cohorts
+    weighted by 0.5 ** (k / HALF_LIFE) from the youngest (k = 0): a local linear fit that
+    follows a recent change of the lags sooner. With ``rng``, (a, b) is drawn from the
+    fit's Laplace posterior (the extrapolation's uncertainty)."""
+    kw = 0.5 ** (np.arange(n.shape[-1]) / HALF_LIFE)
+    n, m = n * kw, m * kw
     tot_n, tot_m = n.sum(-1), m.sum(-1)
     g0 = np.clip(np.where(tot_m > 0, tot_n / np.where(tot_m > 0, tot_m, 1.0), 0.0), 1e-9, 1 - 1e-9)
     a, b = np.log(g0 / (1 - g0)), np.zeros_like(g0)
