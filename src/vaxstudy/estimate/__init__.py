@@ -25,6 +25,7 @@ what the queries return.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -72,6 +73,24 @@ def write_metrics(metrics: dict, path: str | Path) -> Path:
     return path
 
 
+def _report_tables(cur, inp: Inputs):
+    """The report's count tables (:mod:`vaxstudy.report.aggregates`), computed on the cursor
+    ``cur`` (closed after) in another thread: a callable to submit, over a copy of what it
+    reads of ``inp`` (the adult residents), so the estimate may go on with ``inp``."""
+    from vaxstudy.report import aggregates
+
+    residents = inp.pop.drop(columns="person_id").rename(columns={"person_id_str": "person_id"})
+    scope = (inp.province, inp.period_start, inp.period_end)
+
+    def run() -> dict:
+        try:
+            return aggregates.compute(cur, *scope, residents=residents)
+        finally:
+            cur.close()
+
+    return run
+
+
 def estimate_db(
     db_path: str | Path,
     province: str,
@@ -103,6 +122,7 @@ def estimate_db(
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)
+    pool = ThreadPoolExecutor(1)
     try:
         from vaxstudy.validate import check_scope
 
@@ -110,16 +130,18 @@ def estimate_db(
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
                           backend=engine, extract_date=extract_date)
         inp.notes.extend(scope_warnings)
+        # the report's count tables: DuckDB on a second connection, while the audit and the
+        # bootstrap (mostly one core of Python) run here
+        report_tables = pool.submit(_report_tables(con.cursor(), inp))
         dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
-        report_tables = report_aggregates.compute(
-            con, inp.province, inp.period_start, inp.period_end,
-            residents=inp.pop.drop(columns="person_id").rename(columns={"person_id_str": "person_id"}))
         linkage = truthcheck.linkage_accuracy(con, inp)
+        metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
+        report_tables = report_tables.result()
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         con.close()
         if own_engine:
             engine.close()
-    metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
     if audit:
         metrics["data_quality"] = quality.summary(dq_tables, inp)
         quality.write_tables(dq_tables, out_dir / "data_quality")
