@@ -220,3 +220,18 @@ def test_subject_table_by_group_equals_one_table_per_group():
     key = ["subject_id", "first_row"]
     assert one[cols].sort_values(key, ignore_index=True).equals(apart[cols].sort_values(key, ignore_index=True))
     assert one["is_dup_subject"].sum() > 0 and len(one) > scope["subject_id"].nunique()
+
+
+def test_ids_are_coded_as_pandas_factorize_codes_them():
+    """factorize_text (Arrow's dictionary encoding) gives pd.factorize's codes: first
+    appearance order across the parts, -1 for None and NaN, '' a value."""
+    import numpy as np
+    import pandas as pd
+
+    from vaxstudy.estimate.data import factorize_text
+
+    parts = [pd.Series(["b", "a", None, "b", ""], dtype="str"), pd.Series([None, "c", "a", np.nan], dtype=object),
+             pd.Series(["c", "d"], dtype="str"), pd.Series([None, None], dtype=object)]
+    want, _ = pd.factorize(pd.concat(parts, ignore_index=True).astype(object), use_na_sentinel=True)
+    got = factorize_text(parts)
+    assert got.tolist() == want.tolist() == [0, 1, -1, 0, 2, -1, 3, 1, -1, 3, 4, -1, -1]

@@ -262,11 +262,7 @@ def load_inputs(
     # cand_person_id are float codes, NaN where there is none; the text of
     # person_id stays in person_id_str (for the truth check).
     n1, n2 = len(pop), len(rows)
-    codes, _ = pd.factorize(
-        pd.concat([pop["person_id"], rows["person_id"], rows["person_key"], rows["cand_person_id"]],
-                  ignore_index=True).astype(object),
-        use_na_sentinel=True,
-    )
+    codes = factorize_text([pop["person_id"], rows["person_id"], rows["person_key"], rows["cand_person_id"]])
 
     def _code(a: np.ndarray) -> np.ndarray:
         a = a.astype(float)
@@ -278,7 +274,7 @@ def load_inputs(
     rows["person_id"] = _code(codes[n1 : n1 + n2])
     rows["person_key"] = codes[n1 + n2 : n1 + 2 * n2].astype(np.int64)
     rows["cand_person_id"] = _code(codes[n1 + 2 * n2 :])
-    rows["subject_id"] = pd.factorize(rows["subject_id"].astype(object))[0].astype(np.int64)
+    rows["subject_id"] = factorize_text([rows["subject_id"]])
 
     # Duplicate doses: the linkage's flag, kept only where an earlier row of the
     # same (person_key, dose) exists among the rows counted (CONTRACT: "already
@@ -341,6 +337,19 @@ def load_inputs(
         notes=notes,
         extract_date=extract,
     )
+
+
+def factorize_text(parts: list[pd.Series]) -> np.ndarray:
+    """``pd.factorize`` of the parts one after the other, as text (codes in order of first
+    appearance, -1 where missing), by Arrow's dictionary encoding: millions of ids without
+    a Python object each."""
+    import pyarrow as pa
+
+    arr = pa.concat_arrays([pa.array(p, type=pa.string(), from_pandas=True) if p.dtype != object
+                            else pa.array(p.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+                            for p in parts])
+    idx = arr.dictionary_encode().indices
+    return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def tally_ok(df: pd.DataFrame) -> np.ndarray:
