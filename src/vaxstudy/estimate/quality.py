@@ -100,12 +100,17 @@ WORST_SITES_IN_METRICS = 10
 
 
 def vaccine_family(v: pd.Series) -> pd.Series:
+    """The family of each vaccine name (None where no pattern matches); the patterns are
+    tried on the distinct names only (a registry types a handful, on millions of rows)."""
     s = v.fillna("").astype(str).str.lower()
-    out = pd.Series(np.full(len(s), None, dtype=object), index=s.index)
+    names = pd.Series(s.unique())
+    fams = pd.Series(np.full(len(names), None, dtype=object))
     for fam, pats in VACCINE_PATTERNS:
-        hit = out.isna() & s.str.contains("|".join(pats), regex=True)
-        out[hit] = fam
-    return out
+        hit = fams.isna() & names.str.contains("|".join(pats), regex=True)
+        fams[hit] = fam
+    out = pd.Series(pd.Series(fams.to_numpy(), index=names.to_numpy()).reindex(s.to_numpy()).to_numpy(),
+                    index=s.index, dtype=object)
+    return out.where(out.notna(), None)
 
 
 def min_interval(v: pd.Series) -> np.ndarray:
