@@ -30,6 +30,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -97,26 +98,26 @@ def place_names() -> set[tuple[str, ...]]:
     return out
 
 
-_HASHER = None
+_HASHER = threading.local()  # one in-memory DuckDB connection per thread
 
 
 def keys(strings: list[str]) -> np.ndarray:
     """The 64-bit keys (DuckDB's ``hash``, as int64) of ``strings``, in order: the same key
     the database gives the same text, so the set can be built in SQL (a collision can only
     add a finding)."""
-    global _HASHER
     if not strings:
         return np.empty(0, dtype=np.int64)
     import duckdb
     import pyarrow as pa
 
-    if _HASHER is None:
-        _HASHER = duckdb.connect()
-    _HASHER.register("_vx_texts", pa.table({"s": pa.array(strings, type=pa.string())}))
+    con = getattr(_HASHER, "con", None)
+    if con is None:
+        con = _HASHER.con = duckdb.connect()
+    con.register("_vx_texts", pa.table({"s": pa.array(strings, type=pa.string())}))
     try:
-        h = _HASHER.execute("SELECT hash(s) AS h FROM _vx_texts").fetchnumpy()["h"]
+        h = con.execute("SELECT hash(s) AS h FROM _vx_texts").fetchnumpy()["h"]
     finally:
-        _HASHER.unregister("_vx_texts")
+        con.unregister("_vx_texts")
     return np.asarray(h, dtype=np.uint64).view(np.int64)
 
 
