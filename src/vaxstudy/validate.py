@@ -175,7 +175,8 @@ def province_scope(con, code: str) -> tuple[int, int]:
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     n_res = n_sites = 0
     if "population" in tables:
-        n_res = con.execute(f"SELECT count(*) FROM ({residents_sql(code, standardised=False)})").fetchall()[0][0]
+        n_res = con.execute(f"SELECT count(*) FROM ({residents_sql(code, standardised=False, ordered=False)})"
+                            ).fetchall()[0][0]
     if {"sites", "vaccinations"} <= tables:
         n_sites = con.execute(f"SELECT count(*) FROM ({sites_sql(True, with_tallies=False)}) "
                               "WHERE province_code = ?", [code]).fetchall()[0][0]
