@@ -84,10 +84,16 @@ def child(stage: str, work: Path, scale: float, seed: int) -> dict:
     if stage == "render":  # the report command's second half: render + privacy scan, not its estimate
         seconds = out["render_without_privacy_s"] + out["privacy_scan_s"]
     st.close()
-    # the render's notebook runs in a kernel process: the larger of this process and its children
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    out.update(stage=stage, seconds=round(seconds, 2), peak_rss_mib=round(peak / 1024, 1))
+    # VmHWM: this process image's own peak (ru_maxrss would carry the parent's peak across the
+    # fork and exec); the render's notebook kernel is a child, whose peak is recorded beside it
+    out.update(stage=stage, seconds=round(seconds, 2), peak_rss_mib=round(_vm_hwm_kib() / 1024, 1),
+               children_peak_rss_mib=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1))
     return out
+
+
+def _vm_hwm_kib() -> int:
+    with open("/proc/self/status") as f:
+        return int(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
 
 
 def _rows(db: Path) -> dict:
