@@ -39,7 +39,10 @@ def test_output_folder_layout(single):
     assert run == out / "40_2021-09-01_2021-10-31"
     names = {p.name for p in run.iterdir()}
     assert {"metrics.json", "report.ipynb", "report.html", "manifest.json", "data_quality",
-            "link_model.json", "link_summary.json"} <= names
+            "link_model.json", "link_summary.json", "report_data"} <= names
+    from vaxstudy.report.aggregates import TABLES  # the report's count tables, written by the estimate
+
+    assert {p.stem for p in (run / "report_data").iterdir()} == set(TABLES)
     restricted = out / "restricted" / run.name  # record-level files, never beside the report
     assert not names & {"record_links.parquet", "quarantine.csv", "diagnostics"}
     assert {"record_links.parquet", "quarantine.csv", "diagnostics", "README.md"} <= {
