@@ -167,3 +167,17 @@ def test_the_database_builds_the_same_set_as_the_python_rules():
         assert np.array_equal(a._flush(), b._flush()) and a.sizes == b.sizes, part
     assert len(by_sql.names) == 9  # "An" is one word, "Hoàng Mai" a place
     assert privacy.scan_text("<td>strauss agnes</td> <td>0912345678</td>", by_sql)[0].kind == "number"
+
+
+def test_decimals_and_place_names_are_no_identifiers_but_the_same_digits_and_names_alone_are():
+    """At full scale millions of 9-12 digit numbers make the tail of a printed fraction
+    (0.010469057942451714) collide with some ID; a resident named "Hà Huy" is a sub-name of
+    the ward "Hà Huy Tập". Neither is a leak; the number or the name on its own still is."""
+    ids = privacy.Identifiers(allowed=privacy.place_names())
+    ids.add_names(["Hà Huy", "Nguyễn Văn An"])
+    ids.add_numbers(["010469057", "0912345678", "40190000001"])
+    clean = "value 0.010469057942451714, 12.3010469057 · Trạm Y tế phường Hà Huy Tập"
+    assert privacy.scan_text(clean, ids) == []
+    for leak, kind in (("id 010469057", "number"), ("tel 0912.345678", "number"), ("40190000001.0", "number"),
+                       ("Hà Huy, phường Hà Huy Tập", "name"), ("Nguyễn Văn An", "name")):
+        assert [f.kind for f in privacy.scan_text(leak, ids)] == [kind], leak

@@ -45,6 +45,10 @@ _DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _IMAGE_MIME = ("image/png", "image/jpeg", "image/gif", "application/pdf")
 MIN_NUMBER_DIGITS = 8
+#: a decimal fraction as tables print it (0.010469057942451714): its long tail of digits is
+#: arithmetic, not an identifier; only the whole part is a number (phones written with one
+#: dot have four digits or more before it)
+_DECIMAL_FRACTION = re.compile(r"(\d{1,3})\.\d{6,}")
 
 
 class PrivacyError(RuntimeError):
@@ -146,7 +150,9 @@ class HashSet:
 
     def _flush(self) -> np.ndarray:
         if self._pending:
-            self._keys = np.unique(np.concatenate([self._keys, *self._pending]))
+            k = np.concatenate([self._keys, *self._pending])
+            k.sort()
+            self._keys = k[np.r_[True, k[1:] != k[:-1]]] if len(k) else k
             self._pending = []
         return self._keys
 
@@ -183,6 +189,7 @@ class Identifiers:
     #: all its words are here
     words: HashSet = field(default_factory=HashSet)
     folded_words: HashSet = field(default_factory=HashSet)
+    _allowed_keys: tuple[HashSet, HashSet] | None = field(default=None, repr=False)
 
     def add_names(self, names: Iterable) -> None:
         """Names of two words or more, as word sequences (and diacritic-free from three words).
@@ -291,6 +298,34 @@ class Identifiers:
         finally:
             con.execute("DROP TABLE IF EXISTS _vx_numbers")
 
+    def place_cover(self, words: list[str], word_keys: np.ndarray) -> np.ndarray:
+        """Per word of a text: True where it lies in a place name of ``allowed`` written out
+        in full ("Hà Huy" inside "phường Hà Huy Tập" is the ward, whoever is called Hà Huy).
+        ``word_keys``: :func:`keys` of the words."""
+        cover = np.zeros(len(words), dtype=bool)
+        if not self.allowed or not words:
+            return cover
+        if self._allowed_keys is None:
+            names, vocab = HashSet(), HashSet()
+            by_size: dict[int, list[str]] = {}
+            for a in self.allowed:
+                by_size.setdefault(len(a), []).append(" ".join(a))
+            for n, joined in by_size.items():
+                names.add_keys(keys(sorted(joined)), [n])
+            vocab.add_keys(keys(sorted({w for a in self.allowed for w in a})), [1])
+            self._allowed_keys = (names, vocab)
+        names, vocab = self._allowed_keys
+        known = vocab.contains_many(word_keys).astype(int)
+        for n in sorted(names.sizes):
+            if n > len(words) or n < 1:
+                continue
+            starts = np.flatnonzero(np.convolve(known, np.ones(n, dtype=int), mode="valid") == n)
+            if not len(starts):
+                continue
+            for i in starts[names.contains_many(keys([" ".join(words[i:i + n]) for i in starts]))]:
+                cover[i:i + n] = True
+        return cover
+
     def __len__(self) -> int:
         return len(self.names) + len(self.numbers)
 
@@ -362,6 +397,8 @@ def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
             numbers += [(table, c) for c in number_cols if c in cols]
         ids.add_names_sql(con, names)  # each distinct value once, whichever columns hold it
         ids.add_numbers_sql(con, numbers)
+        for part in (ids.names, ids.folded_names, ids.numbers, ids.words, ids.folded_words):
+            part._flush()  # sorted here, in the builder's thread, not at the first look-up
     finally:
         con.close()
     return ids
@@ -403,7 +440,8 @@ def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Findin
         for r, m in enumerate(_DIGIT_RUN.finditer(text)):
             if m.end() - m.start() < MIN_NUMBER_DIGITS:  # fewer characters, fewer digits
                 continue
-            digits = _NON_DIGIT.sub("", m.group())
+            frac = _DECIMAL_FRACTION.fullmatch(m.group())
+            digits = frac.group(1) if frac else _NON_DIGIT.sub("", m.group())
             if len(digits) < MIN_NUMBER_DIGITS:
                 continue
             for L in lengths:
@@ -425,6 +463,7 @@ def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Findin
     is_plain = {w: fold(w) == w for w in distinct}
     plain = np.asarray([is_plain[w] for w in words], dtype=bool)
     wkeys = np.asarray([word_key[w] for w in words], dtype=np.int64)
+    place = ids.place_cover(words, wkeys)
     matched: set[int] = set()
     for names, vocab, folded in ((ids.names, ids.words, False), (ids.folded_names, ids.folded_words, True)):
         if not names or not words:
@@ -441,7 +480,7 @@ def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Findin
                 continue
             found_at = names.contains_many(keys([" ".join(words[i:i + k]) for i in starts]))
             for i in starts[found_at]:
-                if int(i) in matched:
+                if int(i) in matched or place[i:i + k].all():  # inside a place name written out
                     continue
                 matched.add(int(i))
                 found.append(Finding(label, "name", _mask(" ".join(words[i:i + k]))))
