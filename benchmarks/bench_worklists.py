@@ -56,6 +56,7 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     from vaxstudy.link import link_db
     from vaxstudy.report import manifest as mf
     from vaxstudy.standardize import standardize_db
+    from vaxstudy.study import SHAREABLE_LINK_FILES
 
     lay = RunLayout(out, PROVINCE, *PERIOD)
     db = lay.db
@@ -66,6 +67,8 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     ingest(data, db)
     standardize_db(db)
     link_db(db, lay.link_dir, model_path=model_path, seed=seed, **link_kw)
+    for f in SHAREABLE_LINK_FILES:  # as the pipeline does: the model and summary beside the report
+        shutil.copy2(lay.link_dir / f, run / f)
     estimate_db(db, PROVINCE, *PERIOD, run, seed=seed, n_boot=n_boot, audit=False)
     params = {"data_dir": str(data), "province": PROVINCE, "period_start": PERIOD[0], "period_end": PERIOD[1]}
     mf.write_manifest(run / "manifest.json", mf.build_manifest(params, data_dir=data, seed=seed))
