@@ -55,6 +55,7 @@ t = {}
 t0 = time.perf_counter()
 from vaxstudy.engines import get_engine
 from vaxstudy.link import link_db
+from vaxstudy.options import LinkOptions
 
 kw = {"spark_master": master, "shuffle_partitions": 4, "driver_memory": "2g"} if backend_name == "spark" else {}
 be = get_engine(backend_name, **kw)
@@ -65,7 +66,7 @@ t1 = time.perf_counter()
 be.standardize(db)
 t["standardize"] = time.perf_counter() - t1
 t1 = time.perf_counter()
-res = link_db(db, out, seed=1, diagnostics=False, backend=be)
+res = link_db(db, out, LinkOptions(seed=1, diagnostics=False), backend=be)
 t["link"] = time.perf_counter() - t1
 be.close()
 t["total"] = time.perf_counter() - t0
@@ -194,6 +195,7 @@ def throughput(args) -> None:
     """Comparisons scored per second by each backend (same model, one loose blocking rule)."""
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
     from vaxstudy.standardize import standardize_db
     from vaxstudy.synth import generate
 
@@ -203,7 +205,7 @@ def throughput(args) -> None:
         db = tmp / "p.duckdb"
         ingest(generate(tmp / "data", province="40", scale=args.throughput, seed=1), db)
         standardize_db(db)
-        res = link_db(db, tmp / "out", seed=1, diagnostics=False)
+        res = link_db(db, tmp / "out", LinkOptions(seed=1, diagnostics=False))
         for be in args.backends:
             r = subprocess.run([sys.executable, "-c", THROUGHPUT_CHILD, be, str(db), str(res.model_path),
                                 args.master, LOOSE_RULE], capture_output=True, text=True)

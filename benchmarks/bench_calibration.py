@@ -64,6 +64,7 @@ def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep:
     from vaxstudy.estimate import estimate_db
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
     from vaxstudy.standardize import standardize_db
     from vaxstudy.synth import generate
 
@@ -89,7 +90,7 @@ def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep:
         standardize_db(db)
         t["ingest_std"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        link_db(db, base / "out", seed=1, diagnostics=False)
+        link_db(db, base / "out", LinkOptions(seed=1, diagnostics=False))
         t["link"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     m = estimate_db(db, "40", PERIOD[0], PERIOD[1], base / "out", seed=1, n_boot=n_boot, audit=False)

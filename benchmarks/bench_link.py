@@ -66,9 +66,10 @@ def child(base: Path, out: Path, model: str | None, seed: int) -> None:
     import resource
 
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
 
     t = time.perf_counter()
-    res = link_db(base / "db.duckdb", out, model_path=model, seed=seed, diagnostics=True)
+    res = link_db(base / "db.duckdb", out, LinkOptions(model_path=model, seed=seed, diagnostics=True))
     wall = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB on Linux
     print(json.dumps({"res": res.as_dict(), "wall": wall, "peak_mb": rss}))

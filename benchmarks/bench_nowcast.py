@@ -47,6 +47,7 @@ def prepare(base: Path, scale: float, seed: int) -> dict[str, float]:
     previous run left it complete: the marker file ``prepared.json`` holds its timings)."""
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
     from vaxstudy.standardize import standardize_db
     from vaxstudy.synth import generate
 
@@ -64,7 +65,7 @@ def prepare(base: Path, scale: float, seed: int) -> dict[str, float]:
     t0 = time.perf_counter()
     ingest(data, db)
     standardize_db(db)
-    link_db(db, base / "link", seed=1, diagnostics=False)
+    link_db(db, base / "link", LinkOptions(seed=1, diagnostics=False))
     t["ingest_link"] = time.perf_counter() - t0
     marker.write_text(json.dumps(t))
     return t

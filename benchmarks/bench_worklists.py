@@ -54,6 +54,7 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     from vaxstudy.ingest import ingest
     from vaxstudy.layout import RunLayout
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
     from vaxstudy.report import manifest as mf
     from vaxstudy.standardize import standardize_db
     from vaxstudy.study import SHAREABLE_LINK_FILES
@@ -66,7 +67,7 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     run.mkdir(parents=True, exist_ok=True)
     ingest(data, db)
     standardize_db(db)
-    link_db(db, lay.link_dir, model_path=model_path, seed=seed, **link_kw)
+    link_db(db, lay.link_dir, LinkOptions(model_path=model_path, seed=seed, **link_kw))
     for f in SHAREABLE_LINK_FILES:  # as the pipeline does: the model and summary beside the report
         shutil.copy2(lay.link_dir / f, run / f)
     estimate_db(db, PROVINCE, *PERIOD, run, seed=seed, n_boot=n_boot, audit=False)

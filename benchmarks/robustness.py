@@ -61,6 +61,7 @@ from pathlib import Path
 from vaxstudy.ingest import ingest
 from vaxstudy.standardize import standardize_db
 from vaxstudy.link import link_db
+from vaxstudy.options import LinkOptions
 from vaxstudy.evaluate import evaluate
 spec = json.loads(sys.argv[1])
 base = Path(spec["work"])
@@ -77,7 +78,7 @@ else:
 ingest(data, base / "db.duckdb")
 standardize_db(base / "db.duckdb")
 t = time.perf_counter()
-res = link_db(base / "db.duckdb", base / "out", seed=1, diagnostics=False)
+res = link_db(base / "db.duckdb", base / "out", LinkOptions(seed=1, diagnostics=False))
 ev = evaluate(base / "out", data, db_path=base / "db.duckdb")
 ev["link_seconds"] = time.perf_counter() - t
 ev["threshold"] = res.threshold

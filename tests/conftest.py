@@ -59,13 +59,14 @@ def linked_small_province(small_province, tmp_path_factory):
     Treat the link outputs as read-only."""
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
     from vaxstudy.standardize import standardize_db
 
     base = tmp_path_factory.mktemp("linked_small")
     db = base / "small.duckdb"
     ingest(small_province, db)
     standardize_db(db)
-    res = link_db(db, base / "out", seed=1, u_max_pairs=5e5, em_max_pairs=2e5)
+    res = link_db(db, base / "out", LinkOptions(seed=1, u_max_pairs=5e5, em_max_pairs=2e5))
     return small_province, db, base / "out", res
 
 

@@ -246,9 +246,7 @@ class Study:
         with self._stage("link"):
             if options.model_path is not None and not Path(options.model_path).exists():
                 raise FileNotFoundError(f"linkage model {options.model_path} does not exist")
-            o = options.model_dump()
-            res = link_db(self.db, self.link_dir, model_path=o.pop("model_path"), seed=o.pop("seed"),
-                          backend=self.engine, **o)
+            res = link_db(self.db, self.link_dir, options, backend=self.engine)
             check_db(self.db, "record_links", "link_run")
             record_inputs(self.db)  # what a later `link --update` extends
             (self.link_dir / UPDATE_SUMMARY_FILE).unlink(missing_ok=True)  # an earlier update's, now stale

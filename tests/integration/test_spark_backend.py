@@ -23,6 +23,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from vaxstudy.options import LinkOptions
+
 # one Spark session for the module: under pytest-xdist keep its tests on one worker
 # (`--dist loadgroup` or `--dist loadfile`; plain `--dist load` may split them)
 pytestmark = [pytest.mark.spark, pytest.mark.integration, pytest.mark.xdist_group("spark")]
@@ -84,7 +86,7 @@ def duck_linked(standardized):
 
     base, duck, _ = standardized
     out = base / "duck_out"
-    res = link_db(duck, out, **LINK_KW)
+    res = link_db(duck, out, LinkOptions(**LINK_KW))
     return res, pd.read_parquet(out / "record_links.parquet"), _metrics(duck, out)
 
 
@@ -174,7 +176,7 @@ def spark_trained(standardized, spark_backend):
 
     base, _, spark = standardized
     out = base / "spark_trained"
-    return link_db(spark, out, backend=spark_backend, **LINK_KW), out
+    return link_db(spark, out, LinkOptions(**LINK_KW), backend=spark_backend), out
 
 
 def test_link_trained_on_spark_agrees(standardized, duck_linked, spark_trained):
@@ -263,7 +265,7 @@ def test_same_model_identical_links_and_figures(standardized, spark_trained):
     assert all(lvl.get("m_probability") is not None for c in model["comparisons"]
                for lvl in c["comparison_levels"] if not lvl.get("is_null_level"))
     out = base / "duck_with_spark_model"
-    res_d = link_db(duck, out, model_path=res_s.model_path, **LINK_KW)
+    res_d = link_db(duck, out, LinkOptions(model_path=res_s.model_path, **LINK_KW))
     a, b = _read(out_s), _read(out)
     assert list(a.index) == list(b.index) and len(a) > 1000
     for col in ("person_id", "person_key", "is_duplicate_dose"):
@@ -334,8 +336,8 @@ def test_chunked_prediction_on_spark(standardized, spark_trained, spark_backend,
 
     _, _, spark = standardized
     res_s, out_s = spark_trained
-    res = link_db(spark, tmp_path / "chunked", model_path=res_s.model_path, backend=spark_backend,
-                  n_chunks=2, **LINK_KW)
+    res = link_db(spark, tmp_path / "chunked", LinkOptions(model_path=res_s.model_path, n_chunks=2, **LINK_KW),
+                  backend=spark_backend)
     assert res.comparisons["register_link_scored"] == res_s.comparisons["register_link_scored"] > 0
     assert res.comparisons["register_link_pairs_kept"] == res_s.comparisons["register_link_pairs_kept"]
     a, b = _read(out_s), _read(tmp_path / "chunked")

@@ -112,3 +112,35 @@ def test_no_test_module_imports_another():
                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             bad += [f"{p.relative_to(tests)} imports {m}" for m in mods if m.split(".")[-1] in names]
     assert not bad, bad
+
+
+#: private attributes of Splink's objects that code has reached for (any object)
+SPLINK_PRIVATE = {"_settings_obj", "_db_api", "_intermediate_table_cache", "_input_tables_dict",
+                  "_em_training_sessions", "_comparison_levels_excluding_null", "_fix_m_probability",
+                  "_fix_u_probability", "_m_probability", "_u_probability", "_probability_two_random_records_match"}
+
+
+def splink_private_uses(source: str) -> list[str]:
+    """``obj._name`` where ``_name`` is a known Splink private attribute, or any ``._name``
+    (not a dunder) taken on something called a linker."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        owner = ast.unparse(node.value)
+        if node.attr in SPLINK_PRIVATE or "linker" in owner.rpartition(".")[2].lower():
+            out.append((node.lineno, f"line {node.lineno}: {owner}.{node.attr}"))
+    return [text for _, text in sorted(out)]
+
+
+def test_the_splink_private_check_finds_one():
+    assert splink_private_uses("linker._settings_obj.x = 1\nself.linker._cache\nx._db_api\nself._own = 1\n") == [
+        "line 1: linker._settings_obj", "line 2: self.linker._cache", "line 3: x._db_api"]
+
+
+def test_no_module_uses_a_splink_private_attribute():
+    """Splink 5's public API only (Linker components, the database API we made, chart records),
+    so an upgrade of Splink cannot silently change what a private attribute means."""
+    bad = {str(p.relative_to(SRC)): uses for p in SRC.rglob("*.py")
+           if (uses := splink_private_uses(p.read_text(encoding="utf-8")))}
+    assert not bad, f"Splink private attributes used: {bad}"

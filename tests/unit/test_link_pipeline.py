@@ -12,6 +12,7 @@ from helpers.engines import RecordingEngine
 from helpers.linkfake import make_std_db
 from vaxstudy.evaluate import evaluate
 from vaxstudy.link import link_db
+from vaxstudy.options import LinkOptions
 
 FAST = dict(u_max_pairs=2e5, em_max_pairs=1e5)
 
@@ -21,7 +22,7 @@ def linked(tmp_path_factory):
     base = tmp_path_factory.mktemp("linkfake")
     db = base / "fake.duckdb"
     make_std_db(db, n_persons=700, seed=11)
-    res = link_db(db, base / "out", seed=1, **FAST)
+    res = link_db(db, base / "out", LinkOptions(seed=1, **FAST))
     return base, db, res
 
 
@@ -92,7 +93,7 @@ def test_summary_records_threshold_and_justification(linked):
 
 def test_saved_model_is_reused_without_training(linked, tmp_path):
     base, db, res = linked
-    res2 = link_db(db, tmp_path / "out2", model_path=res.model_path, diagnostics=False)
+    res2 = link_db(db, tmp_path / "out2", LinkOptions(model_path=res.model_path, diagnostics=False))
     s = json.loads((tmp_path / "out2" / "link_summary.json").read_text())
     assert s["model"]["trained_here"] is False
     assert "u_random_sampling" not in res2.timings
@@ -176,7 +177,7 @@ def test_every_post_scoring_query_transpiles_to_spark(tmp_path):
     db = tmp_path / "fake.duckdb"
     make_std_db(db, n_persons=300, seed=5)
     backend = RecordingEngine()
-    link_db(db, tmp_path / "out", seed=1, u_max_pairs=1e5, em_max_pairs=5e4, backend=backend)
+    link_db(db, tmp_path / "out", LinkOptions(seed=1, u_max_pairs=1e5, em_max_pairs=5e4), backend=backend)
     kinds = {k for k, _ in backend.queries}
     assert kinds == {"create_table", "insert", "fetch"} and len(backend.queries) > 40
     for _, q in backend.queries:

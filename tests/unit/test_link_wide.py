@@ -11,6 +11,7 @@ import pytest
 
 from helpers.linkfake import _std_person, make_std_db
 from vaxstudy.link import link_db
+from vaxstudy.options import LinkOptions
 
 FAST = dict(u_max_pairs=2e5, em_max_pairs=1e5, diagnostics=False)
 
@@ -74,8 +75,8 @@ def hard_province(tmp_path_factory):
     db = base / "fake.duckdb"
     make_std_db(db, n_persons=600, seed=5)
     hard = _hard_rows(db)
-    narrow = link_db(db, base / "narrow", seed=1, wide=False, **FAST)
-    wide = link_db(db, base / "wide", seed=1, **FAST)
+    narrow = link_db(db, base / "narrow", LinkOptions(seed=1, wide=False, **FAST))
+    wide = link_db(db, base / "wide", LinkOptions(seed=1, **FAST))
     truth = duckdb.connect(str(db), read_only=True).execute("SELECT * FROM truth").df()
     return base, hard, narrow, wide, truth
 

@@ -64,8 +64,8 @@ def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr(ing, "ingest", lambda *a, **k: None)
 
-    def fake_link_db(db, out, **kw):
-        seen.update(kw)
+    def fake_link_db(db, out, options, **kw):
+        seen.update(options.model_dump(), **kw)
         return SimpleNamespace(model_path=None)
 
     monkeypatch.setattr(lk, "link_db", fake_link_db)

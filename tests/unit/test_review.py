@@ -437,10 +437,11 @@ def test_link_stage_follows_review_decisions(tmp_path):
     clears the flag (both ignored before: the pairs below fail without the overrides)."""
     from helpers.linkfake import make_std_db
     from vaxstudy.link import link_db
+    from vaxstudy.options import LinkOptions
 
     db = tmp_path / "fake.duckdb"
     make_std_db(db, n_persons=150, seed=3)
-    link_db(db, tmp_path / "a", seed=1, diagnostics=False, wide=False, u_max_pairs=5e4, em_max_pairs=3e4)
+    link_db(db, tmp_path / "a", LinkOptions(seed=1, diagnostics=False, wide=False, u_max_pairs=5e4, em_max_pairs=3e4))
     con = duckdb.connect(str(db), read_only=True)
     linked = con.execute("SELECT record_id, person_id FROM record_links WHERE person_id IS NOT NULL "
                          "ORDER BY record_id LIMIT 1").fetchall()[0]
@@ -470,7 +471,7 @@ def test_link_stage_follows_review_decisions(tmp_path):
         "candidate_id": [linked[1], other, first_subj, orig["record_id"].iloc[0]],
         "decision": ["different", "same", "different", "different"],
         "review_id": ["R1", "R2", "R3", "R4"]}), "fp")
-    link_db(db, tmp_path / "b", model_path=tmp_path / "a" / "link_model.json", diagnostics=False, wide=False)
+    link_db(db, tmp_path / "b", LinkOptions(model_path=tmp_path / "a" / "link_model.json", diagnostics=False, wide=False))
     con = duckdb.connect(str(db), read_only=True)
     got = dict(con.execute("SELECT record_id, coalesce(person_id, '') || ':' || coalesce(match_probability, 0) "
                            "FROM record_links WHERE record_id IN (?, ?)", [linked[0], target]).fetchall())

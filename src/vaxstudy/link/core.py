@@ -17,6 +17,7 @@ from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import new_link_run, write_link_run
 from vaxstudy.link.settings import build_settings, settings_from_model
+from vaxstudy.options import LinkOptions
 from vaxstudy.review.decisions import apply_review_decisions
 from vaxstudy.sql import path_literal
 
@@ -60,7 +61,7 @@ def _load_model(model_path: str | Path) -> dict[str, Any]:
     return settings_from_model(json.loads(Path(model_path).read_text(encoding="utf-8")))
 
 
-def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tuple[Any, int]:
+def _predict_in_chunks(linker: Any, db_api: Any, backend: Any, con: Any, n_chunks: int) -> tuple[Any, int]:
     """Score the pairs in ``n_chunks`` slices of the registry side (the right input), one
     slice's blocked pairs at a time, and union the kept pairs on the engine.
 
@@ -80,30 +81,14 @@ def _predict_in_chunks(linker: Any, backend: Any, con: Any, n_chunks: int) -> tu
     pipeline = CTEPipeline()
     pipeline.enqueue_sql(" UNION ALL ".join(f"SELECT * FROM {p.physical_name}" for p in parts),
                          "__splink__df_predict")
-    pred = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    pred = db_api.sql_pipeline_to_splink_dataframe(pipeline)
     for p in parts:
         p.drop_table_from_database_and_remove_from_cache()
     return pred, n_comparisons
 
 
-def link_db(
-    db_path: str | Path,
-    out_dir: str | Path,
-    model_path: str | Path | None = None,
-    seed: int = 1,
-    *,
-    threshold: float | None = None,
-    memory_limit: str = "6GB",
-    subject_rescue: bool = True,
-    diagnostics: bool = True,
-    u_max_pairs: float = 2e6,
-    em_max_pairs: float = 3e5,
-    m_floor: float = 1e-4,
-    exclusive: bool = True,
-    backend: Any = None,
-    n_chunks: int = 1,
-    wide: bool = True,
-) -> LinkResult:
+def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | None = None, *,
+            backend: Any = None) -> LinkResult:
     """Link every vaccination row to its register person, deduplicate the rest.
 
     Reads ``population_std`` and ``vaccinations_std`` from ``db_path``; writes
@@ -111,12 +96,13 @@ def link_db(
     link_model.json (reusable with ``model_path``), link_summary.json (threshold
     and its justification, prior, counts, timings) and diagnostics/.
 
-    ``threshold`` overrides the automatic choice (recorded as such). The run itself
-    (threshold, prior, model hash, engine, options) is the ``link_run`` table
-    (:func:`vaxstudy.link.run.read_link_run`).
-    ``backend`` (a :mod:`vaxstudy.engines` engine or name) is the engine Splink scores
-    on; the default, DuckDB in this process, is what link_db always did.
-    ``n_chunks`` > 1 scores the register × registry pairs in that many slices of the
+    ``options`` (:class:`vaxstudy.options.LinkOptions`, default: its defaults) say how:
+    ``model_path`` reuses a saved model, ``threshold`` overrides the automatic choice
+    (recorded as such). The run itself (threshold, prior, model hash, engine, options) is
+    the ``link_run`` table (:func:`vaxstudy.link.run.read_link_run`).
+    ``backend`` (a :mod:`vaxstudy.engines` engine, or a name: then the engine is started
+    here and closed at the end) is the engine Splink scores on; the default is DuckDB in
+    this process. ``n_chunks`` > 1 scores the register × registry pairs in that many slices of the
     registry identities (Splink's ``predict_chunk``): only one slice's blocked pairs and
     comparison vectors exist at a time; the kept pairs of the slices are unioned, so the
     links are the same as in one pass (docs/spark.md, *Chunked prediction*).
@@ -124,8 +110,8 @@ def link_db(
     (:mod:`vaxstudy.link.wide`): recovered links, and every unlinked row's best register
     candidate in record_links (best_person_id, best_match_probability).
     """
-    if int(n_chunks) < 1:
-        raise ValueError(f"n_chunks must be at least 1, not {n_chunks!r}")
+    o = options or LinkOptions()
+    model_path, seed, threshold, n_chunks = o.model_path, o.seed, o.threshold, o.n_chunks
     from splink import Linker
 
     from vaxstudy.engines import get_engine
@@ -140,7 +126,7 @@ def link_db(
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
 
-    con = open_work_connection(db_path, memory_limit=memory_limit, temp_dir=tmp)
+    con = open_work_connection(db_path, memory_limit=o.memory_limit, temp_dir=tmp)
     try:
         t = time.perf_counter()
         counts = prepare_inputs(con, backend)
@@ -154,27 +140,28 @@ def link_db(
         smoothed: list[str] = []
         if model_path is not None:
             settings: Any = _load_model(model_path)
-            settings["probability_two_random_records_match"] = lam0
             trained = False
         else:
-            settings = build_settings(probability_two_random_records_match=lam0)
+            settings = backend.splink_settings(build_settings(probability_two_random_records_match=lam0))
             trained = True
-        linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
-        _quiet_splink()
+
+        def new_linker(model: Any) -> Any:
+            return Linker([reg, vax], model, log_level=None)
 
         if trained:
-            from vaxstudy.link.train import train_model
+            from vaxstudy.link.train import scoring_m_probabilities, smooth_m_probabilities, train_model
 
             t = time.perf_counter()
-            timings.update(
-                train_model(linker, seed=seed, u_max_pairs=u_max_pairs, em_max_pairs=em_max_pairs)
-            )
-            from vaxstudy.link.train import smooth_m_probabilities
-
-            smoothed = smooth_m_probabilities(linker, floor=m_floor)
+            linker, train_times = train_model(new_linker(settings), new_linker, seed=seed,
+                                              u_max_pairs=o.u_max_pairs, em_max_pairs=o.em_max_pairs)
+            timings.update(train_times)
+            settings = linker.misc.save_model_to_json(None)
+            smoothed = smooth_m_probabilities(settings, floor=o.m_floor, scoring_m=scoring_m_probabilities(linker))
             timings["train"] = time.perf_counter() - t
-            # EM may move the prior; restore ours before scoring.
-            linker._settings_obj._probability_two_random_records_match = lam0
+        # EM may move the prior; ours is set before scoring (on the trained model, floored)
+        settings["probability_two_random_records_match"] = lam0
+        linker = new_linker(settings if trained else backend.splink_settings(settings))
+        _quiet_splink()
 
         t = time.perf_counter()
         tf_tables = {c: backend.tables.work_table(con, linker.table_management.compute_tf_table(c))
@@ -184,7 +171,7 @@ def link_db(
             n_comparisons = backend.tables.count_rows(con, blocked)
             pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         else:
-            pred, n_comparisons = _predict_in_chunks(linker, backend, con, int(n_chunks))
+            pred, n_comparisons = _predict_in_chunks(linker, db_api, backend, con, int(n_chunks))
         timings["predict"] = time.perf_counter() - t
         # From here on every step is SQL in the DuckDB dialect over working tables, run by the
         # backend's engine where the scored pairs are (backend.create_table / insert / fetch);
@@ -197,7 +184,7 @@ def link_db(
         decide.best_candidates(con, backend=backend)
         lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax, backend=backend)
         pi = None
-        if exclusive:
+        if o.exclusive:
             pi, pi_hist = decide.refine_pi(con, min(lam * n_reg, 0.99), n_reg, n_vax, backend=backend)
             lam = pi / n_reg
             p = decide.exclusive_prob_sql(pi, n_reg)
@@ -227,13 +214,13 @@ def link_db(
         model_file.write_text(json.dumps(model, indent=2), encoding="utf-8")
 
         t = time.perf_counter()
-        wide_summary: dict[str, Any] = {"enabled": bool(wide)}
-        if wide:
+        wide_summary: dict[str, Any] = {"enabled": bool(o.wide)}
+        if o.wide:
             from vaxstudy.link.wide import wide_pass
 
             wide_summary.update(wide_pass(con, backend, model, tf_tables, p_expr=p, threshold=thr,
                                           vax_source=VAX, register_source=REGISTER,
-                                          n_reg=n_reg, exclusive=exclusive, pi=pi))
+                                          n_reg=n_reg, exclusive=o.exclusive, pi=pi))
         else:
             backend.tables.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                                  "CAST(NULL AS VARCHAR) AS best_person_id, "
@@ -244,7 +231,7 @@ def link_db(
         # Rows of a profile whose other identities link to exactly one person.
         t = time.perf_counter()
         n_rescued = 0
-        if subject_rescue:
+        if o.subject_rescue:
             n_rescued = decide.subject_rescue(con, backend=backend)
         # reviewers' same/different decisions (vaxstudy review score) override the model's links
         review = apply_review_decisions(con, backend)
@@ -272,8 +259,8 @@ def link_db(
         write_link_run(con, new_link_run(
             threshold=thr, prior=lam, model=model, engine=backend.name,
             options={"seed": seed, "threshold_given": threshold, "model_reused": str(model_path) if model_path else None,
-                     "subject_rescue": subject_rescue, "u_max_pairs": u_max_pairs, "em_max_pairs": em_max_pairs,
-                     "m_floor": m_floor, "exclusive": exclusive, "n_chunks": int(n_chunks), "wide": wide}),
+                     "subject_rescue": o.subject_rescue, "u_max_pairs": o.u_max_pairs, "em_max_pairs": o.em_max_pairs,
+                     "m_floor": o.m_floor, "exclusive": o.exclusive, "n_chunks": int(n_chunks), "wide": o.wide}),
             table=f"proj.{LINK_RUN_TABLE}")
         stats = backend.tables.fetch(
             con,
@@ -288,7 +275,7 @@ def link_db(
         )
         timings["total_link_dedupe"] = time.perf_counter() - t_all
 
-        if diagnostics:
+        if o.diagnostics:
             from vaxstudy.link.diagnostics import write_diagnostics
 
             t = time.perf_counter()
@@ -302,21 +289,21 @@ def link_db(
             timings["diagnostics"] = time.perf_counter() - t
 
         summary = {
-            "diagnostics": diag if diagnostics else None,
+            "diagnostics": diag if o.diagnostics else None,
             "inputs": {"n_register": n_reg, "n_records": n_rows, "n_identities": n_vax},
             "model": {
                 "trained_here": trained,
                 "model_path": str(model_file),
                 "reused_from": str(model_path) if model_path else None,
                 "seed": seed,
-                "m_floor": m_floor,
+                "m_floor": o.m_floor,
                 "m_floored_levels": smoothed,
                 "prior_initial": lam0,
                 "prior": lam,
                 "prior_iterations": len(lam_hist) - 1,
                 "prior_method": "fixed point lam = sum of best-candidate probabilities "
                 "/ (n_register * n_identities)",
-                "exclusive": exclusive,
+                "exclusive": o.exclusive,
                 "share_with_register_person": pi,
             },
             "decision": {**choice, "threshold_curve": curve},
@@ -328,7 +315,7 @@ def link_db(
                 "dedupe_scored": dd.get("n_pairs_blocked"),
             },
             "wide_pass": wide_summary,
-            "subject_rescue": {"enabled": subject_rescue, "n_identities": int(n_rescued)},
+            "subject_rescue": {"enabled": o.subject_rescue, "n_identities": int(n_rescued)},
             "review_decisions": review.summary,
             "dedupe": dd,
             "results": {
