@@ -70,6 +70,7 @@ def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lk, "link_db", fake_link_db)
     monkeypatch.setattr("vaxstudy.study.check_db", lambda *a: None)  # nothing was written to check
+    monkeypatch.setattr("vaxstudy.link.update.record_inputs", lambda *a: None)  # nor linked
     engine = FakeEngine()
     data = tmp_path / "data"
     data.mkdir()
@@ -128,7 +129,7 @@ def test_batch_config_chunks_reach_prepare(tmp_path, monkeypatch):
             batch.load_config(p)
     seen = []
 
-    def fake_prepare(self, data, link=None):
+    def fake_prepare(self, data, link=None, **kw):
         seen.append(link.n_chunks)
         raise StageError("ingest", "stop here")
 
