@@ -110,6 +110,28 @@ def test_missing_std_tables_raise(tmp_path):
         link_db(db, tmp_path / "o")
 
 
+def test_an_engine_opened_by_name_is_closed_an_engine_object_is_not(tmp_path, monkeypatch):
+    import vaxstudy.engines as engines
+    from vaxstudy.engines.duckdb import DuckDBBackend
+
+    closed = []
+
+    class Noted(DuckDBBackend):
+        def close(self):
+            closed.append(self)
+
+    monkeypatch.setattr(engines, "DuckDBBackend", Noted)
+    db = tmp_path / "empty.duckdb"
+    duckdb.connect(str(db)).close()
+    with pytest.raises(RuntimeError, match="standardize"):  # fails inside the run: the engine was started
+        link_db(db, tmp_path / "o", backend="duckdb")
+    assert len(closed) == 1
+    mine = Noted()
+    with pytest.raises(RuntimeError, match="standardize"):
+        link_db(db, tmp_path / "o", backend=mine)
+    assert closed == [closed[0]]  # the caller's engine is left open
+
+
 def test_cli_link_prints_counts_but_no_personal_data(linked, tmp_path):
     from typer.testing import CliRunner
 
