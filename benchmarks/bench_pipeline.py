@@ -87,9 +87,9 @@ with Study.in_folder(out, province) as study:
     timings = dict(study.timings)
 seconds["total"] = time.perf_counter() - t0
 stop_sampler()
-print(json.dumps({"stages": timings, "seconds": seconds, "link_steps": res.timings,
+print("BENCH_JSON " + json.dumps({"stages": timings, "seconds": seconds, "link_steps": res.timings,
                   "n_rows": res.n_records, "n_register": res.n_register,
-                  "peak_bytes": peak, "report": str(run.report_html)}))
+                  "peak_bytes": peak, "report": str(run.report_html)}), flush=True)
 """
 
 REFERENCE_CHILD = SAMPLER + r"""
@@ -153,8 +153,8 @@ n_clusters = con.execute(f"SELECT count(DISTINCT cluster_id) FROM {clusters.phys
 t["cluster"] = time.perf_counter() - t1
 t["total"] = time.perf_counter() - t0
 stop_sampler()
-print(json.dumps({"seconds": t, "n_records": n_rows, "n_pairs": n_pairs, "n_clusters": n_clusters,
-                  "peak_bytes": peak}))
+print("BENCH_JSON " + json.dumps({"seconds": t, "n_records": n_rows, "n_pairs": n_pairs, "n_clusters": n_clusters,
+                  "peak_bytes": peak}), flush=True)
 """
 
 
@@ -166,7 +166,10 @@ def run_child(code: str, *args: str) -> dict:
     r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"child failed ({r.returncode}):\n{r.stderr[-4000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    lines = [x for x in r.stdout.splitlines() if x.startswith("BENCH_JSON ")]  # other output may follow
+    if not lines:
+        raise SystemExit(f"child printed no result:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return json.loads(lines[-1][len("BENCH_JSON "):])
 
 
 def province(work: Path, scale: float, seed: int) -> Path:
