@@ -382,10 +382,10 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     # -- routes that survive one wrong field the rules above all share (docs/linkage.md,
     # *The single-error guarantee*): the year (name + day and month, in the district or
     # for rows without an address; day and month + given name, or + surname and middle
-    # name, in the commune, so also with a name part wrong), the district (date + surname +
-    # given name, no place), day and month (name + commune + decade: a lunar or placeholder
+    # name, in the commune, so also with a name part wrong), the district (date + whole
+    # name, no place), day and month (name + commune + decade: a lunar or placeholder
     # birthday), and the ID's second half (one digit changed or two swapped in the first,
-    # with the name, the year or the given name). Name + day and month in the whole
+    # with the name, the day and month, or the given name and decade). Name + day and month in the whole
     # province and name + commune alone scored 4.4 and 4.2 million pairs at full scale
     # (blocks of namesakes grow with the square of the population), so each got a second
     # field (the district; the decade of birth) rather than being dropped. The ID's first
