@@ -172,9 +172,10 @@ def table(work: Path, plot: Path | None) -> None:
         print(f"| {r['scale']:g} | {r['rows']['register']:,} | {r['rows']['registry']:,} | " + " | ".join(cells)
               + f" | {tot:.1f} |")
     print()
-    print("| stage | time exponent b | projected 300 M rows, one 2-core machine (h) | memory: baseline MiB + "
-          "bytes per row | projected peak at 300 M rows if nothing spilled (GiB) |")
-    print("|---|---|---|---|---|")
+    print("| stage | time exponent b (log–log slope) | 300 M rows by the power law (h) | µs per row (linear fit) | "
+          "300 M rows by the linear fit (h) | memory: baseline MiB + bytes per row | peak at 300 M rows if "
+          "nothing spilled (GiB) |")
+    print("|---|---|---|---|---|---|---|")
     fits = {}
     for s in STAGES:
         ok = [(n, r["stages"][s]) for n, r in zip(rows, recs) if "seconds" in r["stages"].get(s, {})]
@@ -183,7 +184,9 @@ def table(work: Path, plot: Path | None) -> None:
         a, b = _fit([n for n, _ in ok], [x["seconds"] for _, x in ok])
         m0, k = _linear([n for n, _ in ok], [x["peak_rss_mib"] for _, x in ok])
         fits[s] = (a, b, m0, k)
-        print(f"| {s} | {b:.2f} | {a * COUNTRY_ROWS ** b / 3600:,.1f} | {m0:,.0f} + {k * 2**20:,.0f} B | "
+        t0, us = _linear([n for n, _ in ok], [x["seconds"] for _, x in ok])
+        print(f"| {s} | {b:.2f} | {a * COUNTRY_ROWS ** b / 3600:,.1f} | {us * 1e6:.1f} | "
+              f"{(t0 + us * COUNTRY_ROWS) / 3600:,.1f} | {m0:,.0f} + {k * 2**20:,.0f} B | "
               f"{(m0 + k * COUNTRY_ROWS) / 1024:,.0f} |")
     if plot is not None:
         import matplotlib
