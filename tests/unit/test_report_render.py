@@ -157,20 +157,3 @@ def test_pdf_is_a4_with_the_print_stylesheet(tmp_path):
     data = out.read_bytes()
     assert out == tmp_path / "report.pdf" and data.startswith(b"%PDF")
     assert re.search(rb"/MediaBox \[0 0 59[45]\.?\d* 84[12]\.?\d*\]", data)  # A4 in points
-
-
-@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid"), reason="Unix sockets are a POSIX transport")
-def test_default_kernel_talks_over_private_unix_sockets_not_tcp_ports(tmp_path, monkeypatch):
-    import os
-    import stat
-
-    from vaxstudy.report.render import _this_python_manager
-
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    manager = _this_python_manager()()
-    assert manager.transport == "ipc"
-    socket_dir = Path(manager.ip).parent
-    assert socket_dir == tmp_path / "runtime"
-    assert stat.S_IMODE(os.stat(socket_dir).st_mode) == 0o700
-    # two renders at once never share socket files
-    assert _this_python_manager()().ip != manager.ip

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import re
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -75,22 +73,6 @@ def _this_python_manager():
         @default("kernel_spec_manager")
         def _this_python_specs(self) -> KernelSpecManager:
             return ThisPythonSpecs(data_dir=self.data_dir)
-
-        # Unix sockets beside the connection file in the user's private runtime folder, not
-        # unencrypted TCP ports any local process can reach (ipykernel warns about those).
-        @default("transport")
-        def _ipc_where_possible(self) -> str:
-            return "ipc" if os.name == "posix" else "tcp"
-
-        @default("ip")
-        def _private_socket_prefix(self) -> str:
-            if self.transport != "ipc":
-                return "127.0.0.1"
-            from jupyter_core.paths import jupyter_runtime_dir
-
-            runtime = jupyter_runtime_dir()
-            os.makedirs(runtime, mode=0o700, exist_ok=True)
-            return os.path.join(runtime, f"vaxstudy-{uuid.uuid4().hex[:12]}-ipc")
 
     return ThisPythonKernelManager
 
