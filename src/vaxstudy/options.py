@@ -53,6 +53,7 @@ class LinkOptions(BaseModel):
     memory_limit: str = "6GB"
     u_max_pairs: float = Field(2e6, gt=0)
     em_max_pairs: float = Field(3e5, gt=0)
+    u_chunks: int = Field(4, ge=1)  # slices the u sample is counted in (link/train.py)
     m_floor: float = Field(1e-4, gt=0)
 
 

@@ -153,7 +153,8 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
 
             t = time.perf_counter()
             linker, train_times = train_model(new_linker(settings), new_linker, seed=seed,
-                                              u_max_pairs=o.u_max_pairs, em_max_pairs=o.em_max_pairs)
+                                              u_max_pairs=o.u_max_pairs, em_max_pairs=o.em_max_pairs,
+                                              u_chunks=o.u_chunks)
             timings.update(train_times)
             settings = linker.misc.save_model_to_json(None)
             smoothed = smooth_m_probabilities(settings, floor=o.m_floor, scoring_m=scoring_m_probabilities(linker))
@@ -260,6 +261,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
             threshold=thr, prior=lam, model=model, engine=backend.name,
             options={"seed": seed, "threshold_given": threshold, "model_reused": str(model_path) if model_path else None,
                      "subject_rescue": o.subject_rescue, "u_max_pairs": o.u_max_pairs, "em_max_pairs": o.em_max_pairs,
+                     "u_chunks": o.u_chunks,
                      "m_floor": o.m_floor, "exclusive": o.exclusive, "n_chunks": int(n_chunks), "wide": o.wide}),
             table=f"proj.{LINK_RUN_TABLE}")
         stats = backend.tables.fetch(

@@ -18,8 +18,14 @@ def train_model(
     seed: int = 1,
     u_max_pairs: float = 2e6,
     em_max_pairs: float = 3e5,
+    u_chunks: int = 4,
 ) -> tuple[Any, dict[str, float]]:
     """Estimate u by random sampling, then m by EM on sampled blocked pairs.
+
+    ``u_chunks``: the sampled pairs are counted in that many slices (Splink's ``num_chunks``:
+    a small probe slice first, then stop once every level is seen 100 times), which bounds
+    memory at scale; 1 counts them in one query per comparison, which suits small data on an
+    engine with a high cost per query (Spark).
 
     The prior (probability two random records match) is not trained here: it is
     set from the data after prediction by :func:`vaxstudy.link.decide.refine_prior`.
@@ -31,7 +37,7 @@ def train_model(
     times: dict[str, float] = {}
     t = time.perf_counter()
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=u_max_pairs, seed=seed, num_chunks=4
+        max_pairs=u_max_pairs, seed=seed, num_chunks=u_chunks
     )
     times["u_random_sampling"] = time.perf_counter() - t
     for i, rule in enumerate(TRAINING_BLOCKING_RULES, start=1):
