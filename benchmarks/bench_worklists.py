@@ -69,7 +69,8 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     standardize_db(db)
     link_db(db, lay.link_dir, LinkOptions(model_path=model_path, seed=seed, **link_kw))
     for f in SHAREABLE_LINK_FILES:  # as the pipeline does: the model and summary beside the report
-        shutil.copy2(lay.link_dir / f, run / f)
+        if (lay.link_dir / f).exists():
+            shutil.copy2(lay.link_dir / f, run / f)
     estimate_db(db, PROVINCE, *PERIOD, run, seed=seed, n_boot=n_boot, audit=False)
     params = {"data_dir": str(data), "province": PROVINCE, "period_start": PERIOD[0], "period_end": PERIOD[1]}
     mf.write_manifest(run / "manifest.json", mf.build_manifest(params, data_dir=data, seed=seed))
