@@ -219,3 +219,14 @@ def test_centred_interval_is_centred_on_the_point():
     # replicates that do not vary: the degenerate interval [point, point]
     assert centred_ci(0.5, np.full(100, 0.5)) == (0.5, 0.5)
     assert all(np.isnan(centred_ci(0.5, np.full(10, np.nan))))
+
+
+def test_a_written_end_beyond_the_point_stays_beyond_it():
+    """Rounded to 6 decimals, an end less than 1e-6 beyond the point would meet it: the written
+    interval keeps the point strictly inside (a degenerate one stays degenerate)."""
+    from vaxstudy.estimate.metrics import written_ci
+
+    assert written_ci(0.0378299, 0.0378, 0.03783) == [0.0378, 0.037831]
+    assert written_ci(0.0378301, 0.03782997, 0.0379) == [0.037829, 0.0379]
+    assert written_ci(0.5, 0.5, 0.5) == [0.5, 0.5]
+    assert written_ci(0.25, 0.25, 0.5) == [0.25, 0.5]  # the point an end where the interval says so

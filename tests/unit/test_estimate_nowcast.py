@@ -138,3 +138,16 @@ def test_no_extract_date_no_late_entries():
     inp = _inputs()
     inp.extract_date = None
     assert nc.expected_late(nc.lag_data(inp), np.ones((1, 1)))[0, 0] == 0.0
+
+
+def test_a_replicate_draws_the_realised_count_still_to_come():
+    """The truth is the number of doses still to come, a count around its expectation: with
+    ``rng`` the replicates are whole numbers spread at least like a Poisson count (without
+    the count's noise a district with few late entries held its truth in 71% of runs)."""
+    inp = _inputs(n_days=60, per_day=2000)
+    inp.tallies["doses"] = 4000
+    ld = nc.lag_data(inp)
+    pt = nc.expected_late(ld, np.ones((1, 1)))[0, 0]
+    draws = nc.expected_late(ld, np.ones((2000, 1)), np.random.default_rng(5))[:, 0]
+    assert np.allclose(draws, np.round(draws))
+    assert draws.var() >= 0.9 * pt

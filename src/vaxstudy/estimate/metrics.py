@@ -65,6 +65,20 @@ def rnd_up(x: float) -> float:
     return 0.0 if v == 0 else v
 
 
+def written_ci(point: float, lo: float, hi: float) -> list[float]:
+    """The interval as written (6 decimals, ends rounded outwards): an end the computed
+    interval holds strictly beyond the point stays beyond the written point, however
+    close (a redraw that moves a figure by under 1e-6 one way is not an end)."""
+    p, wlo, whi = rnd(point), rnd_down(lo), rnd_up(hi)
+    if p is not None:
+        step = 10.0**-DECIMALS
+        if lo < point and wlo >= p:
+            wlo = rnd(p - step)
+        if hi > point and whi <= p:
+            whi = rnd(p + step)
+    return [wlo, whi]
+
+
 def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
     """Site -> group matrices (S x G) for the record rates: province and site district."""
     inprov = inp.sites["in_province"].to_numpy()
@@ -195,7 +209,7 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
                 # tally over-counts hidden by missing entries: the correction may be too high
                 lo = max(lo - allow[0, j], point[fam][f"{r}_recorded"][0, j])
-        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else [rnd_down(lo), rnd_up(hi)]
+        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
     return d
 
 
@@ -217,7 +231,7 @@ def linkage_only_ci(point, reps, spreads=None) -> dict:
             out[r] = None
             continue
         lo, hi = _clip_to_range(r, lo, hi)
-        out[r] = [rnd_down(lo), rnd_up(hi)]
+        out[r] = written_ci(pt, lo, hi)
     return out
 
 

@@ -37,7 +37,11 @@ unobserved lags are an extrapolation of the trend; its error grows with the
 distance. Each bootstrap replicate re-fits the trend on its weighted sites and
 then draws (a_d, b_d) from the fit's Laplace posterior N(estimate, Hessian^-1),
 so the interval carries the extrapolation's uncertainty (the slope's, growing
-with the distance) as well as the sites' (:func:`expected_late` with ``rng``).
+with the distance) as well as the sites' (:func:`expected_late` with ``rng``);
+it then draws each site's late entries as a Poisson count around their
+expectation, since the truth is the realised number still to come (the
+predictive interval of a nowcast; it matters in districts with few late
+entries).
 The binomial posterior counts the entries as independent, which the site
 re-fit already corrects for clustering: the two add up to a somewhat
 conservative interval.
@@ -286,6 +290,11 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
     if rng is None and W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same: once
         return np.broadcast_to(expected_late(ld, W[:1]), W.shape).copy()
     late = late_factor(ld, W, rng) @ ld.recent.T + ld.after[None, :]
+    if rng is not None:
+        # the doses still to come are a count, not their expectation: a replicate draws it
+        # (Poisson per site) so the interval holds the realised late entries of a district
+        # with few of them, not only their expected number (a nowcast's predictive interval)
+        late = rng.poisson(np.maximum(late, 0.0)).astype(float)
     if ld.short is not None:
         # no more late entries than the (replicate's) sites lack: tallied doses not entered.
         # Binds rarely at the point; it stops a few extreme posterior draws of the tail (the
