@@ -11,7 +11,8 @@ from helpers.sparkrules import _staged, _standardise_rules
 
 
 def _all_link_sql():
-    from vaxstudy.link.settings import TRAINING_BLOCKING_RULES, blocking_rules, build_settings
+    from vaxstudy.link.rules import TRAINING_BLOCKING_RULES, blocking_rules
+    from vaxstudy.link.settings import build_settings
 
     d = build_settings().create_settings_dict("duckdb")
     conds = [lvl["sql_condition"] for c in d["comparisons"] for lvl in c["comparison_levels"]

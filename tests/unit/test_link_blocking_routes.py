@@ -13,7 +13,7 @@ import pytest
 from helpers.linkfake import _std_person
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.reach import true_pair_table
-from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
+from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES
 from vaxstudy.link.wide import WIDE_BLOCKING_RULES, add_name_block, add_wide_inputs
 
 PID = "040075123456"

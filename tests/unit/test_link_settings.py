@@ -7,12 +7,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from vaxstudy.link.settings import (
-    LINK_COLUMNS,
-    PREDICTION_BLOCKING_RULES,
-    TRAINING_BLOCKING_RULES,
-    build_settings,
-)
+from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES, TRAINING_BLOCKING_RULES
+from vaxstudy.link.settings import LINK_COLUMNS, build_settings
 
 
 def _rec(**kw):

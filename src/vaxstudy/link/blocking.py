@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
-from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
+from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES
 from vaxstudy.sql import path_literal
 
 

@@ -24,7 +24,8 @@ from typing import Any, Iterable
 import duckdb
 
 from vaxstudy.link.decide import engine, fixed_point, log2_odds, prob_sql
-from vaxstudy.link.settings import blocking_rules, settings_from_model
+from vaxstudy.link.rules import blocking_rules
+from vaxstudy.link.settings import settings_from_model
 from vaxstudy.sql import literal
 
 log = logging.getLogger(__name__)

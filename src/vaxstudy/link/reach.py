@@ -5,7 +5,7 @@ pairs it never reached agree (a pattern of symbols, never a value).
 A pair the blocking never generates cannot be linked whatever the model says, and the
 model cannot see it either (its own recall estimate is blind to it), so this is measured
 against truth rather than assumed. The rules are re-applied to the true pairs only (cheap
-at any scale): the first pass's ``settings.PREDICTION_BLOCKING_RULES`` to every identity,
+at any scale): the first pass's ``rules.PREDICTION_BLOCKING_RULES`` to every identity,
 the wide pass's ``wide.WIDE_BLOCKING_RULES`` to the identities the first pass did not link,
 taken from ``record_links`` as those not linked to another person than the true one (an
 identity the first pass linked to the wrong person never reaches the wide pass).
@@ -63,7 +63,7 @@ def true_pair_table(con: duckdb.DuckDBPyConnection, truth_sql: str, links_sql: s
     province), each with one boolean column per first-pass (``f0``, ``f1``...) and wide
     (``w0``...) rule, ``to_wide`` (the identity may reach the wide pass) and the agreement
     symbols. Returns the number of pairs."""
-    from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
+    from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES
     from vaxstudy.link.wide import WIDE_BLOCKING_RULES
 
     con.execute(
@@ -100,7 +100,7 @@ def true_pair_table(con: duckdb.DuckDBPyConnection, truth_sql: str, links_sql: s
 def reach_summary(con: duckdb.DuckDBPyConnection, *, max_patterns: int = 25) -> dict[str, Any]:
     """Shares reached (first pass, both passes), per rule (its share and the share only it
     reaches), and the agreement patterns of the unreached pairs, most frequent first."""
-    from vaxstudy.link.settings import PREDICTION_BLOCKING_RULES
+    from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES
     from vaxstudy.link.wide import WIDE_BLOCKING_RULES
 
     first = [f"f{i}" for i in range(len(PREDICTION_BLOCKING_RULES))]

@@ -34,6 +34,8 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 
+from vaxstudy.link.rules import blocking_rules
+
 # Columns the linkage reads from population_std / vaccinations_std (plus the
 # derived ones above). Missing columns are filled with NULL by prepare.py.
 STD_COLUMNS: tuple[str, ...] = (
@@ -334,129 +336,6 @@ def comparisons() -> list[cl.CustomComparison]:
         phone_comparison(),
         place_comparison(),
     ]
-
-
-# Blocking rules for prediction, each an equi-join (DuckDB hash join). Chosen
-# by measurement on synthetic provinces: see docs/linkage.md and
-# benchmarks/bench_link.py --blocking. In the register link, ``l`` is the
-# register and ``r`` the registry (Splink orders link_only inputs by their
-# dataset names, "register" < "vaccinations"), so the year-only rules only
-# look at registry rows typed with a year alone.
-PREDICTION_BLOCKING_RULES: dict[str, str] = {
-    "id": 'l."id_number" = r."id_number"',
-    "phone": 'l."phone" = r."phone"',
-    "dob+given+district": (
-        'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii" '
-        'AND l."district_code" = r."district_code"'
-    ),
-    "dob+surname+middle+district": (
-        'l."dob" = r."dob" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."middle_name_ascii" = r."middle_name_ascii" '
-        'AND l."district_code" = r."district_code"'
-    ),
-    "dob+commune": 'l."dob" = r."dob" AND l."commune_code" = r."commune_code"',
-    "swapped_dob+given+district": (
-        'l."dob_swapped" = r."dob" AND l."given_name_ascii" = r."given_name_ascii" '
-        'AND l."district_code" = r."district_code"'
-    ),
-    "name+year+district": (
-        'l."name_key" = r."name_key" AND l."birth_year" = r."birth_year" '
-        'AND l."district_code" = r."district_code"'
-    ),
-    "surname+middle+yearonly+commune": (
-        'l."birth_year" = r."year_only_birth_year" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."commune_code" = r."commune_code"'
-    ),
-    "given+yearonly+commune": (
-        'l."birth_year" = r."year_only_birth_year" '
-        'AND l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code"'
-    ),
-    "noaddress:dob+given": (
-        'l."dob" = r."dob_no_address" AND l."given_name_ascii" = r."given_name_ascii"'
-    ),
-    "noaddress:dob+surname+middle": (
-        'l."dob" = r."dob_no_address" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."middle_name_ascii" = r."middle_name_ascii"'
-    ),
-    "noaddress:name+year": 'l."birth_year" = r."year_no_address" AND l."name_key" = r."name_key"',
-    # -- routes that survive one wrong field the rules above all share (docs/linkage.md,
-    # *The single-error guarantee*): the year (name + day and month, in the district or
-    # for rows without an address; day and month + given name, or + surname and middle
-    # name, in the commune, so also with a name part wrong), the district (date + whole
-    # name, no place), day and month (name + commune + decade: a lunar or placeholder
-    # birthday), and the ID's second half (one digit changed or two swapped in the first,
-    # with the name, the day and month, or the given name and decade). Name + day and month in the whole
-    # province and name + commune alone scored 4.4 and 4.2 million pairs at full scale
-    # (blocks of namesakes grow with the square of the population), so each got a second
-    # field (the district; the decade of birth) rather than being dropped. The ID's first
-    # half is not a route: a CCCD's first half is its birth province, sex and year, and
-    # with a name it joined every namesake born that year in the province.
-    "name+daymonth+district": (
-        'l."name_key" = r."name_key" AND l."birth_md" = r."birth_md" '
-        'AND l."district_code" = r."district_code"'
-    ),
-    "noaddress:name+daymonth": 'l."name_key" = r."name_key" AND l."birth_md" = r."md_no_address"',
-    # the date and the whole name, in no place: the first-pass route of a wrong district
-    # (date + surname + given name made 3,313 chance pairs at scale 0.1, none true, growing
-    # with the square of the population; a wrong district with a name part wrong as well is
-    # the wide pass's dob + province)
-    "dob+name": 'l."dob" = r."dob" AND l."name_key" = r."name_key"',
-    "daymonth+given+commune": (
-        'l."birth_md" = r."birth_md" AND l."given_name_ascii" = r."given_name_ascii" '
-        'AND l."commune_code" = r."commune_code"'
-    ),
-    "daymonth+surname+middle+commune": (
-        'l."birth_md" = r."birth_md" AND l."surname_ascii" = r."surname_ascii" '
-        'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."commune_code" = r."commune_code"'
-    ),
-    "name+commune+decade": (
-        'l."name_key" = r."name_key" AND l."commune_code" = r."commune_code" '
-        'AND l."birth_decade" = r."birth_decade"'
-    ),
-    "id_tail+name": 'l."id_tail" = r."id_tail" AND l."name_key" = r."name_key"',
-    # the day and month rather than the year: 366 values against ~80 (the ID's second half
-    # and a birth year joined 3,359 pairs at scale 0.1 by chance, none true)
-    "id_tail+daymonth": 'l."id_tail" = r."id_tail" AND l."birth_md" = r."birth_md"',
-    # with the decade of birth: the ID's second half and a given name joined namesakes across
-    # the province by chance (4,765 pairs at scale 0.1, none of them true, growing with the
-    # square of the population)
-    "id_tail+given+decade": (
-        'l."id_tail" = r."id_tail" AND l."given_name_ascii" = r."given_name_ascii" '
-        'AND l."birth_decade" = r."birth_decade"'
-    ),
-}
-
-# Blocks for expectation maximisation: each leaves the other comparisons free.
-TRAINING_BLOCKING_RULES: tuple[str, ...] = (
-    'l."id_number" = r."id_number"',
-    'l."dob" = r."dob" AND l."given_name_ascii" = r."given_name_ascii"',
-    'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
-    'AND l."commune_code" = r."commune_code"',
-)
-
-
-ASYMMETRIC_RULES = (
-    "swapped_dob+given+district",
-    "surname+middle+yearonly+commune",
-    "given+yearonly+commune",
-    "noaddress:dob+given",
-    "noaddress:dob+surname+middle",
-    "noaddress:name+year",
-)
-
-
-def mirrored(rule: str) -> str:
-    """The rule with the roles of l and r exchanged."""
-    return rule.replace('l."', "\0L").replace('r."', 'l."').replace("\0L", 'r."')
-
-
-def blocking_rules(names: list[str] | None = None, *, dedupe: bool = False) -> list[str]:
-    """Prediction rules; for a dedupe (no l/r roles) the asymmetric ones twice."""
-    names = list(PREDICTION_BLOCKING_RULES) if names is None else names
-    rules = [PREDICTION_BLOCKING_RULES[n] for n in names]
-    if dedupe:
-        rules += [mirrored(PREDICTION_BLOCKING_RULES[n]) for n in names if n in ASYMMETRIC_RULES]
-    return rules
 
 
 def build_settings(

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any, Callable
 
-from vaxstudy.link.settings import TRAINING_BLOCKING_RULES
+from vaxstudy.link.rules import TRAINING_BLOCKING_RULES
 
 log = logging.getLogger(__name__)
 

@@ -314,7 +314,7 @@ def _dedupe_nodes(con: Any, full: bool) -> int:
     """``upd_nodes``: the unlinked identities whose clusters are re-run: the re-decided ones
     left unlinked, plus every member of an earlier cluster that holds a re-decided identity or
     shares a dedupe blocking key with one (every unlinked identity when ``full``)."""
-    from vaxstudy.link.settings import blocking_rules
+    from vaxstudy.link.rules import blocking_rules
 
     con.execute("CREATE OR REPLACE TABLE upd_u AS SELECT * FROM link_vax "
                 "WHERE unique_id NOT IN (SELECT ident FROM ident_link)")

@@ -1,6 +1,6 @@
 """A second, wider look for the identities the first pass left unlinked.
 
-The prediction blocking rules (settings.PREDICTION_BLOCKING_RULES) are chosen to be
+The prediction blocking rules (rules.PREDICTION_BLOCKING_RULES) are chosen to be
 cheap over every registry identity, so each needs an exact date of birth, ID, phone or
 name key together with an address. A resident whose record breaks all of them at once
 (a rotated name with a typo, an old CMND number and a wrong commune; a year-only birth
