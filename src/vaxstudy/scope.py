@@ -118,7 +118,9 @@ def adults_sql(province: str, at: date, standardised: bool = True) -> str:
     return f"""
         WITH r AS ({residents}),
         a AS (SELECT person_id, district_code, sex, {age} AS age,
-                     row_number() OVER (PARTITION BY person_id) AS k
+                     -- a person typed twice keeps one row, the same one on every engine
+                     row_number() OVER (PARTITION BY person_id ORDER BY district_code NULLS LAST,
+                                        sex NULLS LAST, dob NULLS LAST) AS k
               FROM r)
         SELECT person_id, coalesce(district_code, 'unknown') AS district_code, coalesce(sex, 'U') AS sex,
                CASE {groups} ELSE {literal(AGE_GROUPS[-1])} END AS age_group
