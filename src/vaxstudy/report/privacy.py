@@ -27,8 +27,6 @@ A scan looks up only the windows of text whose every word occurs in some name.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 import threading
 import unicodedata
@@ -39,11 +37,11 @@ from typing import Iterable
 
 import numpy as np
 
-_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+")
+from vaxstudy.report.filetext import IMAGE_SUFFIXES, file_text, folder_text
+
 _NON_DIGIT = re.compile(r"\D")
 _DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
-_IMAGE_MIME = ("image/png", "image/jpeg", "image/gif", "application/pdf")
 MIN_NUMBER_DIGITS = 8
 #: a decimal fraction as tables print it (0.010469057942451714): its long tail of digits is
 #: arithmetic, not an identifier; only the whole part is a number (phones written with one
@@ -404,32 +402,6 @@ def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
     return ids
 
 
-def _ipynb_strings(obj, out: list[str]) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k in _IMAGE_MIME:
-                continue
-            _ipynb_strings(v, out)
-    elif isinstance(obj, list):
-        for v in obj:
-            _ipynb_strings(v, out)
-    elif isinstance(obj, str):
-        out.append(obj)
-
-
-def file_text(path: str | Path) -> str:
-    """The searchable text of a rendered output (images left out)."""
-    path = Path(path)
-    raw = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".ipynb":
-        parts: list[str] = []
-        _ipynb_strings(json.loads(raw), parts)
-        text = "\n".join(parts)
-    else:
-        text = raw
-    return html.unescape(_DATA_URI.sub(" ", text))
-
-
 def scan_text(text: str, ids: Identifiers, label: str = "<text>") -> list[Finding]:
     found: list[Finding] = []
     # numbers: every digit run, and every window of it as long as a known number
@@ -493,35 +465,6 @@ def scan_files(paths: Iterable[str | Path], ids: Identifiers) -> list[Finding]:
     for p in paths:
         out.extend(scan_text(file_text(p), ids, label=Path(p).name))
     return out
-
-
-#: Files of a shareable folder that hold no text to scan (pictures).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg.gz")
-
-
-def folder_text(path: str | Path) -> str:
-    """The searchable text of any file of a shareable folder: tables as their values,
-    notebooks and HTML as in :func:`file_text`, anything else read as text."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import duckdb
-
-        with duckdb.connect() as con:
-            from vaxstudy.sql import parquet_source
-
-            rows = con.execute(f"SELECT * FROM {parquet_source(path)}").fetchall()
-        return "\n".join(" | ".join("" if v is None else str(v) for v in r) for r in rows)
-    if suffix == ".xlsx":
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            return "\n".join(" | ".join("" if v is None else str(v) for v in row)
-                             for ws in wb.worksheets for row in ws.iter_rows(values_only=True))
-        finally:
-            wb.close()
-    return file_text(path)
 
 
 def scan_folder(folder: str | Path, ids: Identifiers) -> list[Finding]:
