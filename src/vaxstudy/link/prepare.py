@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.sql import DUCKDB_TRIM_CHARS, attach, literal, path_literal
+from vaxstudy.sql import DUCKDB_TRIM_CHARS, attach, literal, path_literal, table_columns
 from vaxstudy.link.settings import STD_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,6 @@ def open_work_connection(
         con.execute(f"SET temp_directory = {path_literal(temp_dir)}")
     attach(con, db_path, "proj", read_only=read_only)
     return con
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str, schema: str = "proj") -> list[str]:
-    rows = con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? "
-        "AND table_name = ? ORDER BY column_index",
-        [schema, table],
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 def _clean_expr(c: str, present: set[str], duckdb_trim: bool = False) -> str:
@@ -196,8 +187,8 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[
 
     be = engine(backend)
     on_duckdb = getattr(be, "name", None) == "duckdb"
-    pop_cols = set(table_columns(con, "population_std"))
-    vax_cols = set(table_columns(con, "vaccinations_std"))
+    pop_cols = set(table_columns(con, "population_std", "proj"))
+    vax_cols = set(table_columns(con, "vaccinations_std", "proj"))
     if not pop_cols or not vax_cols:
         raise RuntimeError(
             "population_std and vaccinations_std must exist: run `vaxstudy standardize` first"

@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaxstudy.link.prepare import open_work_connection, prepare_inputs, table_columns
+from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import model_sha256, new_link_run, read_link_run, write_link_run
-from vaxstudy.sql import has_table, path_literal
+from vaxstudy.sql import has_table, ident, path_literal, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _row_digest_sql(con: Any, schema: str) -> str:
     """SELECT record_id, digest over every standardised column but the entry position
     (_row: a re-sorted export keeps its rows; duplicate flags are re-derived anyway)."""
     cols = table_columns(con, "vaccinations_std", schema)
-    hashed = [f'"{c}"' for c in cols if c != "_row"]
+    hashed = [ident(c) for c in cols if c != "_row"]
     return (f"SELECT {_record_key(set(cols))} AS record_id, hash({', '.join(hashed)}) AS digest "
             f"FROM {schema}.vaccinations_std")
 
@@ -87,7 +87,7 @@ def _table_digest(con: Any, table: str, schema: str) -> str:
     """An order-free digest of a whole table (count, xor and sum of the row hashes)."""
     if not has_table(con, table, schema):
         return "absent"
-    cols = ", ".join(f'"{c}"' for c in table_columns(con, table, schema))
+    cols = ", ".join(ident(c) for c in table_columns(con, table, schema))
     n, x, s = con.execute(f"SELECT count(*), bit_xor(hash({cols})), sum(hash({cols}) % 1000000007) "
                           f"FROM {schema}.{table}").fetchall()[0]
     return f"{n}:{x}:{s}"
