@@ -27,7 +27,7 @@ def tiny_notebook(path: Path, body: str) -> Path:
     return path
 
 
-def test_render_hides_code_embeds_figures_and_applies_parameters(tmp_path):
+def test_render_hides_code_embeds_figures_and_applies_parameters(tmp_path, capfd):
     nb = tiny_notebook(tmp_path / "t.ipynb",
                        "import matplotlib.pyplot as plt\n"
                        "from IPython.display import display\n"
@@ -41,6 +41,8 @@ def test_render_hides_code_embeds_figures_and_applies_parameters(tmp_path):
     assert not any(s in html for s in ('src="https://', "src='https://"))  # no external scripts
     out_nb = nbformat.read(str(res.ipynb), as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in out_nb.cells)
+    # the kernel's localhost-TCP warning is not shown to report users
+    assert "without encryption" not in capfd.readouterr().err
 
 
 def test_failing_cell_is_named(tmp_path):

@@ -65,7 +65,11 @@ def _this_python_manager():
     class ThisPythonSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
             if kernel_name == THIS_PYTHON:
-                return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                # The kernel listens on 127.0.0.1 with signed messages; its warning that TCP is
+                # unencrypted only alarms report users, so it logs errors alone. (IPC transport
+                # would silence it too, but a suite worker hung in zmq's Context.term with it.)
+                return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                                        "--IPKernelApp.log_level=ERROR"],
                                   display_name=f"Python {sys.version.split()[0]} ({sys.prefix})", language="python")
             return super().get_kernel_spec(kernel_name)
 
