@@ -107,3 +107,22 @@ def test_visible_tally_undercount_lowers_the_interval(tmp_path):
     assert m["coverage_dose1"] == pytest.approx(11 / 20)
     assert m["coverage_dose1_ci"] == [pytest.approx(9 / 20), pytest.approx(11 / 20)]
     assert m["coverage_dose1_recorded_ci"] == [0.4, 0.4]
+
+
+def test_corrected_lower_end_is_floored_at_recorded_lower_end_not_its_point(tmp_path):
+    """Day 1: 3 doses entered against a tally of 1 (visible undercount 2); day 2: 5 entered of
+    7 tallied. Net missing 0: corrected = recorded coverage. One link has q = 0.6, so recorded
+    coverage itself may be lower (its interval reaches 7/20). The tally allowance lowers the
+    corrected lower end, floored at recorded coverage's *lower end*: the point (equal to the
+    recorded point) is not an end of the corrected interval."""
+    pop = [dict(person_id=f"P{i}") for i in range(20)]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1, q=0.6 if i == 7 else 1.0,
+              vaccination_date="2021-08-02" if i < 3 else "2021-08-03") for i in range(8)]
+    tal = [_tally(1, 1, "2021-08-02"), _tally(1, 7, "2021-08-03")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=200, audit=False)
+    assert m["coverage_dose1"] == pytest.approx(m["coverage_dose1_recorded"]) == pytest.approx(7.6 / 20)
+    rlo, rhi = m["coverage_dose1_recorded_ci"]
+    lo, hi = m["coverage_dose1_ci"]
+    assert rlo == pytest.approx(7 / 20)
+    assert lo == pytest.approx(rlo) and lo < m["coverage_dose1"] < hi

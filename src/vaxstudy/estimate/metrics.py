@@ -192,6 +192,15 @@ def _clip_to_range(r: str, lo: float, hi: float) -> tuple[float, float]:
     return max(lo, 0.0), min(hi, 1.0)
 
 
+def _interval(point, reps, fam, j, r, spreads=None) -> tuple[float, float]:
+    """The centred interval of rate ``r`` in group j of ``fam``, cut to the rate's range."""
+    sp = (spreads or {}).get(fam, {}).get(r)
+    lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j], spread=None if sp is None else sp[:, j])
+    if rnd(lo) is None:
+        return lo, hi
+    return _clip_to_range(r, lo, hi)
+
+
 def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:
     d = {}
     for r in rates:
@@ -201,14 +210,15 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
             d[f"{r}_ci"] = None
             continue
         d[r] = rnd(point[fam][r][0, j])
-        sp = (spreads or {}).get(fam, {}).get(r)
-        lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j], spread=None if sp is None else sp[:, j])
+        lo, hi = _interval(point, reps, fam, j, r, spreads)
         if d[r] is not None and rnd(lo) is not None:
-            lo, hi = _clip_to_range(r, lo, hi)
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
-                # tally over-counts hidden by missing entries: the correction may be too high
-                lo = max(lo - allow[0, j], point[fam][f"{r}_recorded"][0, j])
+                # tally over-counts hidden by missing entries: the correction may be too high,
+                # down to no correction at all, i.e. recorded coverage (its own lower end: the
+                # recorded figure is uncertain too, and its point would leave ours at an end)
+                rec_lo = _interval(point, reps, fam, j, f"{r}_recorded", spreads)[0]
+                lo = max(lo - allow[0, j], min(rec_lo, lo))
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
     return d
 
@@ -296,7 +306,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
         "tally_allowance": "the lower end of corrected coverage is lowered by the doses entered beyond "
         "their site-day tally (visible paper undercounts; as many over-counts may hide behind missing "
-        "entries), spread over the site's mix, never below recorded coverage",
+        "entries), spread over the site's mix, never below recorded coverage's own lower end",
         "notes": list(inp.notes),
         "nowcast": {
             "window_days": nc.DEFAULT_WINDOW,
