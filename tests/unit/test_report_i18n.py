@@ -3,7 +3,7 @@
 import pytest
 
 from vaxstudy.report import i18n
-from vaxstudy.report.i18n import fmt_date, fmt_interval, fmt_number, fmt_pct, t
+from vaxstudy.report.i18n import fmt_date, fmt_estimate, fmt_interval, fmt_number, fmt_pct, t
 
 
 def test_number_formatting_per_language():
@@ -19,6 +19,18 @@ def test_percent_and_interval():
     assert fmt_pct(0.8734, "en") == "87.3%"
     assert fmt_interval([0.851, 0.89], "en") == "85.1%–89.0%"
     assert fmt_interval(None, "vi") == "–"
+
+
+def test_a_point_is_never_printed_as_an_end_it_is_not():
+    """Recorded coverage 3.5% with an interval 0.003 points wide printed '3,5% (3,5%–3,5%)':
+    the interval is narrower than the printed precision, and says so; where only one end rounds
+    onto the point, more decimals tell them apart; a degenerate interval stays as it is."""
+    assert fmt_estimate(0.035, [0.034987, 0.035013], "vi") == ("3,5%", "±<0,05 điểm %")
+    assert fmt_estimate(0.035, [0.034987, 0.035013], "en") == ("3.5%", "±<0.05 pp")
+    assert fmt_estimate(0.0354, [0.034, 0.03549], "vi") == ("3,54%", "3,40%–3,55%")
+    assert fmt_estimate(0.354, [0.35, 0.36], "vi") == ("35,4%", "35,0%–36,0%")
+    assert fmt_estimate(0.5, [0.5, 0.5], "vi") == ("50,0%", "50,0%–50,0%")
+    assert fmt_estimate(0.5, None, "vi") == ("50,0%", "–")
 
 
 def test_dates():

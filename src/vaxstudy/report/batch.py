@@ -156,7 +156,7 @@ def write_index(entries: list[BatchEntry], out: str | Path, *, language: str = "
     """reports/index.html: one row per report (headline figures, link), failures, a trend per province."""
     from vaxstudy.report import figures as F
     from vaxstudy.report import tables as T
-    from vaxstudy.report.i18n import fmt_date, fmt_interval, fmt_pct, t
+    from vaxstudy.report.i18n import fmt_date, fmt_estimate, fmt_pct, t
 
     out = Path(out)
 
@@ -176,11 +176,10 @@ def write_index(entries: list[BatchEntry], out: str | Path, *, language: str = "
             href = Path(e.run_dir).name if e.run_dir else ""  # run folders sit beside index.html
             link = f'<a href="{_html.escape(href)}/report.html">{_html.escape(t("index_open", language))}</a>'
             status = f'<span class="ok">{_html.escape(t("index_ok", language))}</span>'
-            cells = [fmt_pct(m.get("coverage_dose1"), language) + "<br><small>" + fmt_interval(m.get("coverage_dose1_ci"), language) + "</small>",
-                     fmt_pct(m.get("coverage_dose2"), language) + "<br><small>" + fmt_interval(m.get("coverage_dose2_ci"), language) + "</small>",
-                     fmt_pct(m.get("duplicate_dose_rate"), language),
-                     fmt_pct(m.get("missing_entry_rate"), language),
-                     fmt_pct(m.get("unlinked_record_rate"), language)]
+            cells = ["{}<br><small>{}</small>".format(*fmt_estimate(m.get(k), m.get(k + "_ci"), language))
+                     for k in ("coverage_dose1", "coverage_dose2")]
+            cells += [fmt_pct(m.get(k), language)
+                      for k in ("duplicate_dose_rate", "missing_entry_rate", "unlinked_record_rate")]
         else:
             link = ""
             status = (f'<span class="failed">{_html.escape(t("index_failed", language))}</span>'

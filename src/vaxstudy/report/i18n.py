@@ -72,14 +72,13 @@ def _is_missing(x: Any) -> bool:
 
 
 def fmt_number(x: Any, language: str = DEFAULT_LANGUAGE, decimals: int = 0) -> str:
-    """1234.5 -> '1.234,5' (vi) or '1,234.5' (en). Missing -> '–'."""
+    """1234.5 -> '1.234,5' (vi) or '1,234.5' (en), by the locale's rules (Babel). Missing -> '–'."""
+    from babel.numbers import format_decimal
+
     if _is_missing(x):
         return "–"
-    lang = check_language(language)
-    s = f"{float(x):,.{decimals}f}"
-    if lang == "vi":
-        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return s
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(float(x), format=pattern, locale=LOCALES[check_language(language)])
 
 
 def fmt_int(x: Any, language: str = DEFAULT_LANGUAGE) -> str:
@@ -94,10 +93,38 @@ def fmt_pct(x: Any, language: str = DEFAULT_LANGUAGE, decimals: int = 1) -> str:
 
 
 def fmt_interval(ci: Any, language: str = DEFAULT_LANGUAGE, decimals: int = 1) -> str:
-    """[low, high] fractions -> '85,1%–89,0%'; missing -> '–'."""
+    """[low, high] fractions -> '85,1%–89,0%'; missing -> '–'. Beside its point estimate,
+    use :func:`fmt_estimate` (an interval narrower than the printed precision)."""
     if ci is None or len(ci) != 2 or any(_is_missing(v) for v in ci):
         return "–"
     return f"{fmt_pct(ci[0], language, decimals)}–{fmt_pct(ci[1], language, decimals)}"
+
+
+MOST_DECIMALS = 4  # of a percentage: metrics.json's 6 decimals of a fraction
+
+
+def fmt_estimate(point: Any, ci: Any, language: str = DEFAULT_LANGUAGE, decimals: int = 1) -> tuple[str, str]:
+    """A point estimate and its 95% interval, as (point, interval) texts that never show the
+    point as an end it is not. Where the whole interval rounds to the printed point (narrower
+    than the printed precision), the interval reads '±<0,05 điểm %' (half the last digit);
+    where only one end does, both are printed with as many more decimals as it takes to tell
+    that end from the point. A degenerate interval (both ends at the point) is printed as is."""
+    p_txt, ci_txt = fmt_pct(point, language, decimals), fmt_interval(ci, language, decimals)
+    if _is_missing(point) or ci_txt == "–":
+        return p_txt, ci_txt
+    ends = [float(v) for v in ci if float(v) != float(point)]
+
+    def collide(d: int) -> list[bool]:
+        pt = fmt_pct(point, language, d)
+        return [fmt_pct(v, language, d) == pt for v in ends]
+
+    if not ends or not any(collide(decimals)):
+        return p_txt, ci_txt
+    if all(collide(decimals)):
+        half = fmt_number(0.5 * 10.0**-decimals, language, decimals + 1)
+        return p_txt, t("ci_below_precision", language, half=half)
+    d = next((k for k in range(decimals + 1, MOST_DECIMALS + 1) if not any(collide(k))), MOST_DECIMALS)
+    return fmt_pct(point, language, d), fmt_interval(ci, language, d)
 
 
 def fmt_date(d: Any, language: str = DEFAULT_LANGUAGE) -> str:

@@ -23,7 +23,7 @@ from vaxstudy.report import aggregates
 from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
-from vaxstudy.report.i18n import check_language, fmt_date, fmt_int, fmt_interval, fmt_number, fmt_pct, t
+from vaxstudy.report.i18n import check_language, fmt_date, fmt_estimate, fmt_int, fmt_number, fmt_pct, t
 from vaxstudy.report.sections_back import BackMatterSections
 from vaxstudy.report.sections_quality import (LinkageQualitySections, _district_names, _province_name,
                                               _sort_districts, _sort_name, heading, image, keep_together)
@@ -118,8 +118,11 @@ class Report(LinkageQualitySections, BackMatterSections):
     def _pct(self, v) -> str:
         return fmt_pct(v, self.language)
 
-    def _ci(self, v) -> str:
-        return fmt_interval(v, self.language)
+    def _est(self, key: str, m: dict | None = None) -> tuple[str, str]:
+        """(point, interval) texts of metric ``key`` (i18n.fmt_estimate: the point is never
+        printed as an end it is not, however narrow the interval)."""
+        m = self.metrics if m is None else m
+        return fmt_estimate(m.get(key), m.get(key + "_ci"), self.language)
 
     def _count(self, n) -> str:
         """A headline count, suppressed when small."""
@@ -206,15 +209,16 @@ class Report(LinkageQualitySections, BackMatterSections):
         m = self.metrics
         cards = []
         for key in ("coverage_dose1", "coverage_dose2", "duplicate_dose_rate", "missing_entry_rate"):
+            v, ci = self._est(key)
             cards.append(
                 f'<div class="vx-card"><div class="l">{_html.escape(self._t(key))}</div>'
-                f'<div class="v">{self._pct(m.get(key))}</div>'
-                f'<div class="ci">{_html.escape(self._t("col_interval"))}: {self._ci(m.get(key + "_ci"))}</div></div>'
+                f'<div class="v">{v}</div>'
+                f'<div class="ci">{_html.escape(self._t("col_interval"))}: {ci}</div></div>'
             )
         words = [
             self._t("summary_time", start=self._date(self.period_start), end=self._date(self.period_end)),
-            self._t("summary_coverage", d1=self._pct(m.get("coverage_dose1")), d1ci=self._ci(m.get("coverage_dose1_ci")),
-                    d2=self._pct(m.get("coverage_dose2")), d2ci=self._ci(m.get("coverage_dose2_ci")),
+            self._t("summary_coverage", **dict(zip(("d1", "d1ci"), self._est("coverage_dose1"))),
+                    **dict(zip(("d2", "d2ci"), self._est("coverage_dose2"))),
                     r1=self._pct(m.get("coverage_dose1_recorded")), r2=self._pct(m.get("coverage_dose2_recorded"))),
             self._t("summary_records", n_records=self._count(m.get("n_records")),
                     n_subjects=self._count(m.get("n_subjects")), n_persons=self._count(m.get("n_persons_est"))),
@@ -228,10 +232,11 @@ class Report(LinkageQualitySections, BackMatterSections):
             gap = (m["coverage_dose1"] - m["coverage_dose1_recorded"]) * 100
             words.append(self._t("summary_gap", gap=fmt_number(gap, self.language, 1)))
         keys = [k for k in HEADLINE_RATES if m.get(k) is not None]
+        est = [self._est(k) for k in keys]
         rows = pd.DataFrame({
             "metric": [self._t(k) for k in keys],
-            "value": [self._pct(m.get(k)) for k in keys],
-            "ci": [self._ci(m.get(k + "_ci")) for k in keys],
+            "value": [v for v, _ in est],
+            "ci": [ci for _, ci in est],
         })
         rows.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
         return [
@@ -282,10 +287,10 @@ class Report(LinkageQualitySections, BackMatterSections):
                               language=self.language, threshold=self.k, reference=ref,
                               reference_label=self._t("province_line"))
         tab = T.format_table(
-            df,
+            T.with_estimates(df, ("coverage_dose1", "coverage_dose2"), self.language),
             {label_col: T.text(), "n": T.count(self.language),
-             "coverage_dose1": T.pct(self.language), "coverage_dose1_ci": T.interval(self.language),
-             "coverage_dose2": T.pct(self.language), "coverage_dose2_ci": T.interval(self.language),
+             "coverage_dose1": T.text(), "coverage_dose1_ci": T.text(),
+             "coverage_dose2": T.text(), "coverage_dose2_ci": T.text(),
              "coverage_dose1_recorded": T.pct(self.language)},
             mask=mask,
             hidden_with={"coverage_dose1_ci": "coverage_dose1", "coverage_dose2_ci": "coverage_dose2"},
@@ -395,8 +400,8 @@ class Report(LinkageQualitySections, BackMatterSections):
             return ""
         return self._t("entry_split", extract=fmt_date(m["extract_date"], self.language),
                        missing=self._pct(m.get("missing_entry_rate")),
-                       late=self._pct(m["late_entry_rate"]), late_ci=self._ci(m.get("late_entry_rate_ci")),
-                       never=self._pct(m["never_entered_rate"]), never_ci=self._ci(m.get("never_entered_rate_ci")))
+                       **dict(zip(("late", "late_ci"), self._est("late_entry_rate"))),
+                       **dict(zip(("never", "never_ci"), self._est("never_entered_rate"))))
 
     def entry_gap(self) -> list:
         out = [heading("entry_gap", self.language), self._basis("period")]
@@ -408,8 +413,7 @@ class Report(LinkageQualitySections, BackMatterSections):
         out.append(Markdown(
             self._t("entry_gap_text", entered=self._count(int(w["entered"].sum())),
                     tallied=self._count(int(w["tallied"].sum())))
-            + " " + f"{self._t('missing_entry_rate')}: **{self._pct(m.get('missing_entry_rate'))}** "
-            f"({self._ci(m.get('missing_entry_rate_ci'))})."
+            + " " + "{}: **{}** ({}).".format(self._t("missing_entry_rate"), *self._est("missing_entry_rate"))
             + (" " + self._entry_split() if self._entry_split() else "")
         ))
         return out

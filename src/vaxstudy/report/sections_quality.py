@@ -11,7 +11,7 @@ from IPython.display import HTML, Markdown
 from vaxstudy.report import data as rdata
 from vaxstudy.report import figures as F
 from vaxstudy.report import tables as T
-from vaxstudy.report.i18n import (check_label, check_order, fmt_int, fmt_interval, fmt_number, fmt_pct,
+from vaxstudy.report.i18n import (check_label, check_order, fmt_estimate, fmt_int, fmt_number, fmt_pct,
                                   reason_label, table_label, t, t_or)
 from vaxstudy.report.suppress import MARK, suppress_counts, suppress_rates
 
@@ -197,9 +197,8 @@ class LinkageQualitySections:
             return []
         keys = [k for k in ("link_precision_est", "link_recall_est", "dup_subject_precision_est",
                             "dup_dose_precision_est", "unlinked_record_rate_review_adjusted") if k in rv]
-        tab = pd.DataFrame({"k": [self._t(k) for k in keys],
-                            "v": [fmt_pct(rv[k], self.language, 2) for k in keys],
-                            "ci": [fmt_interval(rv.get(f"{k}_ci"), self.language, 2) for k in keys]})
+        est = [fmt_estimate(rv[k], rv.get(f"{k}_ci"), self.language, 2) for k in keys]
+        tab = pd.DataFrame({"k": [self._t(k) for k in keys], "v": [v for v, _ in est], "ci": [c for _, c in est]})
         tab.columns = [self._t("col_metric"), self._t("col_value"), self._t("col_interval")]
         text = self._t("review_text", n=fmt_int(rv["n_reviewed"], self.language),
                        unsure=fmt_int(rv.get("n_unsure", 0), self.language))

@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from vaxstudy.report.i18n import fmt_int, fmt_interval, fmt_pct
+from vaxstudy.report.i18n import fmt_estimate, fmt_int, fmt_pct
 from vaxstudy.report.suppress import MARK
 
 Formatter = Callable[[object], str]
@@ -26,8 +26,16 @@ def count(language: str) -> Formatter:
     return lambda v: fmt_int(v, language)
 
 
-def interval(language: str) -> Formatter:
-    return lambda v: fmt_interval(v, language)
+def with_estimates(df: pd.DataFrame, rates: Sequence[str], language: str) -> pd.DataFrame:
+    """A copy of ``df`` where each rate and its ``<rate>_ci`` column hold their display texts,
+    formatted together (i18n.fmt_estimate: the printed precision follows the interval); show
+    them with :func:`text`."""
+    out = df.copy()
+    for r in rates:
+        pairs = [fmt_estimate(v, ci, language) for v, ci in zip(df[r], df[r + "_ci"])]
+        out[r] = [p for p, _ in pairs]
+        out[r + "_ci"] = [c for _, c in pairs]
+    return out
 
 
 def text(_: str = "vi") -> Formatter:
