@@ -112,6 +112,20 @@ def test_dob_levels():
     assert _level("dob", a, _rec(dob=dt.date(1981, 9, 9), birth_year=1981, dob_swapped=None)) == (
         "birth year +/- 1")
     assert _level("dob", a, _rec(dob=None, birth_year=None)) == "dob missing"
+    # a year typed alone with one digit of it wrong (or +/- 1 across a decade): its own level,
+    # not "different"; two digits wrong is different, and full dates keep the levels above
+    agree = "year-only dob (or the 01/01 placeholder), year agrees"
+    slip = "year-only dob (or 01/01), the year one digit off or +/- 1"
+    assert _level("dob", a, year_only) == agree
+    for year, want in ((1990, slip), (1970, slip), (1985, slip), (1979, slip), (1991, "All other comparisons"),
+                       (2080, "All other comparisons")):
+        typed = _rec(dob=None, dob_swapped=None, birth_md=None, dob_precision="year", birth_year=year,
+                     year_only_birth_year=year)
+        assert _level("dob", a, typed) == want, year
+    assert _level("dob", a, _rec(dob=dt.date(1990, 1, 1), birth_year=1990, birth_md=101,
+                                 dob_swapped=None)) == slip
+    assert _level("dob", a, _rec(dob=dt.date(1985, 9, 9), birth_year=1985, dob_swapped=None)) == (
+        "All other comparisons")
 
 
 def test_id_levels():

@@ -65,6 +65,13 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
         'AND l."district_code" = r."district_code"'
     ),
     "noaddress:name+daymonth": 'l."name_key" = r."name_key" AND l."birth_md" = r."md_no_address"',
+    # surname and given name rather than the whole name: the route of a wrong year when the
+    # middle name is also absent, added or misspelt (the whole-name rules all need it) and the
+    # commune is empty or wrong (the day-and-month rules with one name part need it)
+    "surname+given+daymonth+district": (
+        'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."birth_md" = r."birth_md" AND l."district_code" = r."district_code"'
+    ),
     # the date and the whole name, in no place: the first-pass route of a wrong district
     # (date + surname + given name made 3,313 chance pairs at scale 0.1, none true, growing
     # with the square of the population; a wrong district with a name part wrong as well is

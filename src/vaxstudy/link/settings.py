@@ -231,6 +231,18 @@ def dob_comparison() -> cl.CustomComparison:
                 '+ (day("dob_l") = day("dob_r"))::INT = 2',
                 label_for_charts="dob: two of day, month, year agree",
             ),
+            # a year typed alone (or as 01/01) is all the date there is, so a one-digit slip in
+            # it (1965 -> 1975 or 1966) is this record's "two of three agree": without the level
+            # it fell to "different", the date's strongest evidence against a link
+            cll.CustomLevel(
+                "(\"dob_precision_l\" = 'year' OR \"dob_precision_r\" = 'year' "
+                'OR "birth_md_l" = 101 OR "birth_md_r" = 101) '
+                'AND (abs("birth_year_l" - "birth_year_r") <= 1 '
+                'OR floor("birth_year_l" / 10) = floor("birth_year_r" / 10) '
+                'OR ("birth_year_l" % 10 = "birth_year_r" % 10 '
+                'AND floor("birth_year_l" / 100) = floor("birth_year_r" / 100)))',
+                label_for_charts="year-only dob (or 01/01), the year one digit off or +/- 1",
+            ),
             cll.CustomLevel(
                 "abs(date_diff('day', \"dob_l\", \"dob_r\")) <= 60",
                 label_for_charts="dob within 60 days (e.g. the lunar-calendar birthday)",
