@@ -73,7 +73,9 @@ def recorded(tmp_path_factory):
 def test_every_estimate_query_transpiles_to_spark(recorded):
     seen = 0
     for name, (db, _, queries, _) in recorded.items():
-        assert len(queries) == 5, (name, [q[:60] for q, _ in queries])  # sites, pop, rows, tallies, audit
+        # sites, pop, rows, tallies; the audit's vaccine names, site counts, lag/dose/day counts,
+        # identifying fields left empty
+        assert len(queries) == 8, (name, [q[:60] for q, _ in queries])
         con = duckdb.connect(str(db), read_only=True)
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         con.close()
@@ -87,10 +89,12 @@ def test_every_estimate_query_transpiles_to_spark(recorded):
                 assert "NULLS LAST" in out, out  # DuckDB's default null order made explicit
             assert set(query_tables(q)) <= tables | set(frames), (query_tables(q), tables, frames)
             seen += 1
-    assert seen == 10
+    assert seen == 16
     # the rows' frames (which rows can touch the province) and the audit's: the province's sites
+    # (and the minimum dose interval of each vaccine name)
     assert [sorted(f) for _, f in recorded["full"][2]] == [
-        [], [], ["_province_residents", "_province_sites"], [], ["_dq_sites"]]
+        [], [], ["_province_residents", "_province_sites"], [], [], ["_dq_sites", "_dq_vaccines"],
+        ["_dq_sites"], ["_dq_sites"]]
 
 
 def test_literals_transpile():

@@ -128,3 +128,48 @@ def test_vaccine_families_and_intervals():
     v = pd.Series(["AstraZeneca", "Vero Cell (Sinopharm)", "Pfizer-BioNTech", "Moderna", "Sputnik V", None, "xyz"])
     assert list(vaccine_family(v)) == ["astrazeneca", "sinopharm", "pfizer", "moderna", "sputnik", None, None]
     assert list(min_interval(v)) == [28, 21, 21, 28, 21, 21, 21]
+
+
+def test_checks_that_do_not_apply_and_dose_intervals(tmp_path):
+    """The audit's SQL counts a check only where it applies: a row without a standardised row,
+    a birth year without a date, a commune flag without a commune; dose 2 against the vaccine
+    of the person's earliest dose 1 (Pfizer 21 - 4 days, AstraZeneca 28 - 4), wherever it was."""
+    from vaxstudy.estimate.data import connect, load_inputs
+    from vaxstudy.estimate.quality import audit as run_audit
+
+    v = [
+        _row("a1", "P1", 1, "2021-08-01", "2021-08-01", vaccine="Pfizer"),
+        _row("a2", "P1", 2, "2021-08-19", "2021-08-19"),  # 18 days after Pfizer: not too soon
+        _row("b1", "P2", 1, "2021-07-20", "2021-07-20", site="S2"),  # AstraZeneca, at the other site
+        _row("b2", "P2", 2, "2021-08-10", "2021-08-11"),  # 21 days after AstraZeneca: too soon
+        _row("b0", "P2", 1, "2021-09-01", "2021-09-01"),  # a later dose 1 does not count
+        _row("c1", "P3", 1, "2021-08-02", None),  # no standardised row: no id/phone/commune/age check
+    ]
+    std = [
+        dict(unique_id="a1", record_id="a1", dob=None, birth_year=2010, id_type=None, id_consistent=None,
+             phone_valid=None, commune_valid=False, commune_code=None),  # aged 11 by the year alone
+        _std("a2", "1980-01-01"), _std("b1", "1980-01-01"), _std("b2", "1980-01-01"), _std("b0", "1980-01-01"),
+    ]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
+    db = make_db(tmp_path / "dq2.duckdb", [dict(person_id=f"P{i}") for i in (1, 2, 3)], v, SITES, tal,
+                 vaccinations_std=std)
+    con = connect(db)
+    try:
+        t = run_audit(con, load_inputs(con, "40", START, END))
+    finally:
+        con.close()
+    expect = {
+        "id_invalid": (0, 4),  # a1 has no id_type, c1 no standardised row
+        "phone_invalid": (0, 4),
+        "commune_invalid": (0, 4),  # a1's flag has no commune to judge
+        "age_outside_target": (1, 5),  # a1 by its birth year; c1 unknown
+        "vaccinated_before_birth": (0, 5),
+        "dose2_too_soon": (1, 2),
+        "dose2_without_dose1": (0, 2),
+        "vaccinated_after_entry": (0, 5),  # c1 has no entered_date
+    }
+    for check, (num, den) in expect.items():
+        r = _prov(t, "validity", check)
+        assert (r["numerator"], r["denominator"]) == (num, den), check
+    assert tuple(_prov(t, "timeliness", "entered_date_missing")[["numerator", "denominator"]]) == (1, 6)
+    assert _prov(t, "timeliness", "entry_lag_p90_days")["value"] == pytest.approx(0.6)  # lags 0 0 0 0 1

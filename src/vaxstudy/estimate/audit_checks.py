@@ -127,14 +127,16 @@ def _robust_z_all(x: pd.Series, keys: pd.Series) -> np.ndarray:
     return ((x - med) / sd).to_numpy(dtype=float)
 
 
-def consistency(df: pd.DataFrame, inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    per = df[df["in_period"].to_numpy()]
-    ent = per[~per["is_dup"].to_numpy()]
+def consistency(dose_counts: pd.DataFrame, day_counts: pd.DataFrame, inp: Inputs
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verification factor, dropout and outlier days from the period's entered rows that are
+    not duplicate doses, counted per site and dose (``dose_counts``: site_id, dose, n) and
+    per site and day (``day_counts``: site_id, vdate, n), against the tallies."""
     sites = inp.sites[inp.sites["in_province"]][["site_id", "district_code"]].reset_index(drop=True)
     t = inp.tallies[inp.tallies["in_scope"].to_numpy()].copy()
     t["site_id"] = inp.sites["site_id"].to_numpy()[t["site"].to_numpy()]
     # per site: entered and tallied dose events by dose
-    e_cnt = ent.groupby(["site_id", "dose"]).size().unstack(fill_value=0)
+    e_cnt = dose_counts.set_index(["site_id", "dose"])["n"].unstack(fill_value=0)
     t_cnt = t.groupby(["site_id", "dose"])["doses"].sum().unstack(fill_value=0)
     s = sites.copy()
     for name, tab in (("e", e_cnt), ("t", t_cnt)):
@@ -147,7 +149,7 @@ def consistency(df: pd.DataFrame, inp: Inputs) -> tuple[pd.DataFrame, pd.DataFra
     drop = tidy(s, "consistency", {"dropout_registry": ("d_reg", "e1"), "dropout_tally": ("d_tal", "t1")})
     drop = drop[drop["unit_type"] != "site"]
     # outlier site-days against the site's own history
-    daily_e = ent.groupby(["site_id", "vdate"]).size().rename("entries")
+    daily_e = day_counts.set_index(["site_id", "vdate"])["n"].rename("entries")
     daily_t = t.groupby(["site_id", "vdate"])["doses"].sum().rename("tallies")
     daily = pd.concat([daily_e, daily_t], axis=1).fillna(0).reset_index()
     daily = daily[(daily["entries"] > 0) | (daily["tallies"] > 0)].sort_values(["site_id", "vdate"], ignore_index=True)
@@ -182,17 +184,22 @@ LAG_BINS = [(-np.inf, -1, "negative"), (0, 0, "0"), (1, 1, "1"), (2, 7, "2-7"), 
             (15, 30, "15-30"), (31, 60, "31-60"), (61, np.inf, ">60")]
 
 
-def timeliness(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    per = df[df["in_period"].to_numpy()]
-    lag = ((per["entered_date"] - per["vdate"]) / np.timedelta64(1, "D")).to_numpy()
-    has = ~np.isnan(lag)
-    f = pd.DataFrame({"site_id": per["site_id"].to_numpy(), "district_code": per["district_code"].to_numpy()})
-    for d in (1, 7, 30):
-        f[f"entered_within_{d}d"] = np.where(has, (np.nan_to_num(lag) <= d).astype(float), np.nan)
-    f["entered_date_missing"] = (~has).astype(float)
-    tab = tidy(f, "timeliness", {c: c for c in f.columns if c.startswith("entered_")})
+def timeliness(per: pd.DataFrame, lag_counts: pd.DataFrame, inp: Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shares entered within 1, 7, 30 days and without an entered_date (``per``: one row per
+    site with rows in the period, the counts of :func:`vaxstudy.estimate.audit_sql.site_counts`),
+    the lag's median and 90th percentile and its distribution (``lag_counts``: site_id, lag in
+    days, n rows)."""
+    f = per.assign(lag_missing=per["n_per"] - per["lag_known"])
+    checks = {f"entered_within_{d}d": (f"within_{d}d", "lag_known") for d in (1, 7, 30)}
+    tab = tidy(f, "timeliness", {**checks, "entered_date_missing": ("lag_missing", "n_per")})
+    # one value per row with a lag, as the quantiles read them
+    n = lag_counts["n"].to_numpy(dtype=np.int64)
+    site = np.repeat(lag_counts["site_id"].to_numpy(dtype=object), n)
+    sites = inp.sites[inp.sites["in_province"].to_numpy()].set_index("site_id")["district_code"]
+    district = sites.reindex(site).to_numpy(dtype=object)
+    lagdf = pd.DataFrame({"site_id": site, "district_code": district,
+                          "lag": np.repeat(lag_counts["lag"].to_numpy(dtype=float), n)})
     stats = []
-    lagdf = f.assign(lag=lag)[has]
     for check, qv in (("entry_lag_median_days", 0.5), ("entry_lag_p90_days", 0.9)):
         stats.append(
             _stat_rows("timeliness", check, "site", ["site_id", "district_code"],

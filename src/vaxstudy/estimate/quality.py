@@ -45,9 +45,11 @@ indicators — |1 − verification factor|, share of rows failing any validity
 check, share of identifying fields empty, share not entered within 7 days,
 share of outlier days — and names each site's worst indicator.
 
-The record-level query (every row at the province's sites, with its
-standardised and link columns) runs on the backend's engine like those of
-:mod:`vaxstudy.estimate.data`; the checks then run in pandas over that slice.
+The per-row checks are SQL over every row at the province's sites, with its
+standardised and link columns, on the backend's engine like the queries of
+:mod:`vaxstudy.estimate.data`; only counts per site (site-day, site-dose, site-lag) come
+back (:mod:`vaxstudy.estimate.audit_sql`), and the tables, medians and outlier days are
+made from them in pandas.
 """
 
 from __future__ import annotations
@@ -58,9 +60,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from vaxstudy.config import CAMPAIGN_START
+from vaxstudy.estimate import audit_sql
 from vaxstudy.estimate.audit_checks import consistency, tidy, timeliness
-from vaxstudy.estimate.data import Inputs, columns_of, entered_by_sql, fetch, table_exists
+from vaxstudy.estimate.audit_sql import DATE_CHECKS, ROW_CHECKS
+from vaxstudy.estimate.data import Inputs
 
 COMPLETENESS_FIELDS = (
     "full_name",
@@ -118,149 +121,30 @@ def min_interval(v: pd.Series) -> np.ndarray:
     return fam.map(MIN_INTERVAL_DAYS).fillna(DEFAULT_MIN_INTERVAL).to_numpy(dtype=float)
 
 
-# -- helpers ---------------------------------------------------------------------------
-def _audit_rows(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> pd.DataFrame:
-    """Every row at the province's sites, any date, with std and link columns."""
-    sites = inp.sites[inp.sites["in_province"]][["site_id", "district_code"]]
-    std = table_exists(con, "vaccinations_std")
-    scols = set(columns_of(con, "vaccinations_std")) if std else set()
-
-    def s(c, typ="VARCHAR"):
-        return f"CAST(s.{c} AS {typ})" if c in scols else f"NULL::{typ}"
-
-    empties = ",\n".join(
-        f"(v.{c} IS NULL OR trim(CAST(v.{c} AS VARCHAR)) = '') AS empty_{c}"
-        for c in COMPLETENESS_FIELDS
-        if c in set(columns_of(con, "vaccinations"))
-    )
-    join_std = "LEFT JOIN vaccinations_std s ON CAST(s.unique_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" if std and "unique_id" in scols else (
-        "LEFT JOIN vaccinations_std s ON CAST(s.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" if std else ""
-    )
-    links = table_exists(con, "record_links")
-    df = fetch(
-        con,
-        f"""
-        SELECT CAST(v.record_id AS VARCHAR) record_id, st.site_id, st.district_code,
-               CAST(v._row AS BIGINT) AS "row", CAST(v.vaccination_date AS DATE) vdate,
-               CAST(v.entered_date AS DATE) entered_date, CAST(v.dose_number AS INTEGER) dose,
-               CAST(v.vaccine AS VARCHAR) vaccine,
-               {('CAST(l.person_key AS VARCHAR)' if links else 'NULL::VARCHAR')} person_key,
-               {('coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false)' if links else 'false')} is_dup,
-               {s('id_type')} id_type, {s('id_consistent', 'BOOLEAN')} id_consistent,
-               {s('phone_valid', 'BOOLEAN')} phone_valid, {s('commune_valid', 'BOOLEAN')} commune_valid,
-               {s('commune_code')} std_commune, {s('dob', 'DATE')} dob, {s('birth_year', 'INTEGER')} birth_year,
-               {empties}
-        FROM vaccinations v
-        JOIN _dq_sites st ON st.site_id = CAST(v.site_id AS VARCHAR)
-        {join_std}
-        {('LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)' if links else '')}
-        WHERE {entered_by_sql("v", inp.extract_date)}
-        ORDER BY "row", record_id
-        """,
-        backend,
-        frames={"_dq_sites": sites},
-    )
-    df["site_id"] = df["site_id"].astype("category")
-    df["district_code"] = df["district_code"].astype(object)
-    df["vdate"] = pd.to_datetime(df["vdate"])
-    df["entered_date"] = pd.to_datetime(df["entered_date"])
-    df["dob"] = pd.to_datetime(df["dob"])
-    df["person_key"] = df["person_key"].fillna("r:" + df["record_id"])
-    start, end = np.datetime64(inp.period_start), np.datetime64(inp.period_end)
-    df["in_period"] = (df["vdate"] >= start) & (df["vdate"] <= end)
-    return df
-
-
-def _as_float(x: pd.Series) -> np.ndarray:
-    """Nullable booleans / numbers as floats with NaN for missing."""
-    return pd.to_numeric(x.astype(object).where(x.notna(), np.nan), errors="coerce").to_numpy(dtype=float)
-
-
-def _nullable(cond: np.ndarray, applicable: np.ndarray) -> pd.Series:
-    return pd.Series(np.where(applicable, cond.astype(float), np.nan))
-
-
-def validity_flags(df: pd.DataFrame, inp: Inputs) -> pd.DataFrame:
-    """Boolean validity flags per row (NaN where the check does not apply)."""
-    f = pd.DataFrame({"site_id": df["site_id"], "district_code": df["district_code"]})
-    idt = df["id_type"]
-    f["id_invalid"] = _nullable((idt.fillna("") == "invalid").to_numpy(), idt.notna().to_numpy()).to_numpy()
-    for col, check in (("id_consistent", "id_inconsistent"), ("phone_valid", "phone_invalid"),
-                       ("commune_valid", "commune_invalid")):
-        a = _as_float(df[col])
-        ok = ~np.isnan(a)
-        if col == "commune_valid":
-            ok &= df["std_commune"].notna().to_numpy()
-        f[check] = _nullable(a == 0, ok).to_numpy()
-    vd = df["vdate"]
-    by = df["birth_year"].astype(float)
-    known_dob = df["dob"].notna().to_numpy()
-    known_year = by.notna().to_numpy()
-    before_birth = np.where(known_dob, (vd < df["dob"]).to_numpy(), (vd.dt.year.to_numpy() < by.to_numpy()))
-    f["vaccinated_before_birth"] = _nullable(before_birth, known_dob | known_year).to_numpy()
-    age = np.where(
-        known_dob,
-        vd.dt.year.to_numpy()
-        - df["dob"].dt.year.to_numpy()
-        - ((vd.dt.month.to_numpy() * 100 + vd.dt.day.to_numpy()) < (df["dob"].dt.month.to_numpy() * 100 + df["dob"].dt.day.to_numpy())),
-        vd.dt.year.to_numpy() - by.to_numpy(),
-    )
-    f["age_outside_target"] = _nullable((age < 18) | (age > 110), known_dob | known_year).to_numpy()
-    dose = df["dose"].to_numpy()
-    f["dose_number_invalid"] = ((dose < 1) | (dose > 4)).astype(float)
-    # dose 2 against the person's (earliest, non-duplicate) dose 1
-    d1 = df[(df["dose"] == 1)].sort_values(["vdate", "row"]).drop_duplicates("person_key")
-    d1 = d1.set_index("person_key")
-    is2 = dose == 2
-    d1_date = d1["vdate"].reindex(df["person_key"]).to_numpy()
-    d1_vax = d1["vaccine"].reindex(df["person_key"])
-    has1 = ~pd.isna(d1_date)
-    gap = (df["vdate"].to_numpy() - d1_date) / np.timedelta64(1, "D")
-    need = min_interval(d1_vax.reset_index(drop=True)) - GRACE_DAYS
-    f["dose2_too_soon"] = _nullable(np.nan_to_num(gap, nan=1e9) < need, is2 & has1).to_numpy()
-    f["dose2_without_dose1"] = _nullable(~has1, is2).to_numpy()
-    f["in_period"] = df["in_period"].to_numpy()
-    # date checks over every row, whatever its date
-    f["before_campaign"] = (vd < np.datetime64(CAMPAIGN_START)).to_numpy().astype(float)
-    f["after_period"] = (vd > np.datetime64(inp.period_end)).to_numpy().astype(float)
-    ent = df["entered_date"]
-    f["vaccinated_after_entry"] = _nullable((vd > ent).to_numpy(), ent.notna().to_numpy()).to_numpy()
-    return f
-
-
-ROW_CHECKS = (
-    "id_invalid",
-    "id_inconsistent",
-    "phone_invalid",
-    "commune_invalid",
-    "vaccinated_before_birth",
-    "age_outside_target",
-    "dose_number_invalid",
-    "dose2_too_soon",
-    "dose2_without_dose1",
-)
-DATE_CHECKS = ("before_campaign", "after_period", "vaccinated_after_entry")
+def dose2_need(v: pd.Series) -> np.ndarray:
+    """Days from a dose 1 of each vaccine before a dose 2 is not too soon (the minimum
+    interval less the grace)."""
+    return min_interval(v) - GRACE_DAYS
 
 
 def audit(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> dict[str, pd.DataFrame]:
     """All audit tables: completeness, validity, consistency, timeliness, worst sites.
 
-    ``backend`` (DuckDB when None) runs the record-level query."""
-    df = _audit_rows(con, inp, backend)
-    per = df[df["in_period"].to_numpy()].reset_index(drop=True)
-    comp_cols = [c for c in df.columns if c.startswith("empty_")]
-    completeness = tidy(per, "completeness", {f"empty:{c[6:]}": c for c in comp_cols})
-    flags = validity_flags(df, inp)
-    fl_per = flags[flags["in_period"].to_numpy()].reset_index(drop=True)
+    ``backend`` (DuckDB when None) runs the queries; only counts per site (site-day,
+    site-dose, site-lag) come back (:mod:`vaxstudy.estimate.audit_sql`)."""
+    counts, fields = audit_sql.site_counts(con, inp, dose2_need, COMPLETENESS_FIELDS, backend)
+    long = audit_sql.long_counts(con, inp, backend)
+    per = counts[counts["n_per"].to_numpy() > 0].reset_index(drop=True)  # sites with rows in the period
+    completeness = tidy(per, "completeness", {f"empty:{c}": (f"empty_{c}", "n_per") for c in fields})
     validity = pd.concat(
         [
-            tidy(fl_per, "validity", {c: c for c in ROW_CHECKS}),
-            tidy(flags, "validity", {c: c for c in DATE_CHECKS}),
+            tidy(per, "validity", {c: (f"{c}_n", f"{c}_d") for c in ROW_CHECKS}),
+            tidy(counts, "validity", {c: (f"{c}_n", f"{c}_d") for c in DATE_CHECKS}),
         ],
         ignore_index=True,
     )
-    cons, outlier_days = consistency(df, inp)
-    time_tab, lag_dist = timeliness(df)
+    cons, outlier_days = consistency(long["dose"], long["day"], inp)
+    time_tab, lag_dist = timeliness(per, long["lag"], inp)
     tables = {
         "completeness": completeness,
         "validity": validity,
@@ -269,15 +153,14 @@ def audit(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> dict[str
         "outlier_site_days": outlier_days,
         "entry_lag_distribution": lag_dist,
     }
-    # per-site indicators for the ranking
-    anyfail = fl_per[list(ROW_CHECKS)].fillna(0).max(axis=1)
-    fl_per = fl_per.assign(any_invalid=anyfail)
-    per_ident = per[[f"empty_{c}" for c in IDENTIFYING_FIELDS if f"empty_{c}" in per]].astype(float).mean(axis=1)
+    # per-site indicators for the ranking: rows failing any row check; identifying fields empty
+    n_per = pd.Series(per["n_per"].to_numpy(dtype=float), index=per["site_id"].to_numpy())
+    ident = [c for c in IDENTIFYING_FIELDS if c in fields]
     tables["worst_sites"] = worst_sites(
         inp,
-        sites_n=per.groupby("site_id").size(),
-        invalid=fl_per.groupby("site_id")["any_invalid"].mean(),
-        ident_empty=per_ident.groupby(per["site_id"]).mean(),
+        sites_n=per.set_index("site_id")["n_per"],
+        invalid=pd.Series(per["any_invalid"].to_numpy(dtype=float), index=n_per.index) / n_per,
+        ident_empty=audit_sql.identifying_empty(con, inp, ident, backend),
         cons=cons,
         time_tab=time_tab,
     )
