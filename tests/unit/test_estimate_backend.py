@@ -43,7 +43,9 @@ def _db(path, *, candidates: bool, sites: bool, std: bool):
     tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=3),
            dict(site_id="S2", vaccination_date="2021-08-02", dose_number=1, doses_administered=1)]
     std_rows = [dict(unique_id=r["record_id"], record_id=r["record_id"], id_type="CCCD", id_consistent=True,
-                     phone_valid=True, commune_valid=True, commune_code="17000", birth_year=1980) for r in v]
+                     phone_valid=True, commune_valid=True, commune_code="17000", birth_year=1980,
+                     province_code="40", district_code="412", sex="M", dob="1980-01-01", dob_precision="day")
+                for r in v]
     db = make_db(path, pop, v, SITES, tal, vaccinations_std=std_rows if std else None)
     if not sites:
         con = duckdb.connect(str(db))
@@ -70,12 +72,16 @@ def recorded(tmp_path_factory):
     return out
 
 
+def kw_std(name: str) -> bool:
+    return VARIANTS[name]["std"]
+
+
 def test_every_estimate_query_transpiles_to_spark(recorded):
     seen = 0
     for name, (db, _, queries, _) in recorded.items():
-        # sites, pop, rows, tallies; the audit's vaccine names, site counts, lag/dose/day counts,
-        # identifying fields left empty
-        assert len(queries) == 8, (name, [q[:60] for q, _ in queries])
+        # sites, pop, rows, tallies, (the unlinked rows' typed fields, with vaccinations_std); the
+        # audit's vaccine names, site counts, lag/dose/day counts, identifying fields left empty
+        assert len(queries) == (9 if kw_std(name) else 8), (name, [q[:60] for q, _ in queries])
         con = duckdb.connect(str(db), read_only=True)
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         con.close()
@@ -89,11 +95,11 @@ def test_every_estimate_query_transpiles_to_spark(recorded):
                 assert "NULLS LAST" in out, out  # DuckDB's default null order made explicit
             assert set(query_tables(q)) <= tables | set(frames), (query_tables(q), tables, frames)
             seen += 1
-    assert seen == 16
-    # the rows' frames (which rows can touch the province) and the audit's: the province's sites
-    # (and the minimum dose interval of each vaccine name)
+    assert seen == 17
+    # the rows' frames (which rows can touch the province), the unlinked rows', and the audit's:
+    # the province's sites (and the minimum dose interval of each vaccine name)
     assert [sorted(f) for _, f in recorded["full"][2]] == [
-        [], [], ["_province_residents", "_province_sites"], [], [], ["_dq_sites", "_dq_vaccines"],
+        [], [], ["_province_residents", "_province_sites"], [], ["_unlinked"], [], ["_dq_sites", "_dq_vaccines"],
         ["_dq_sites"], ["_dq_sites"]]
 
 

@@ -229,4 +229,44 @@ def test_a_written_end_beyond_the_point_stays_beyond_it():
     assert written_ci(0.0378299, 0.0378, 0.03783) == [0.0378, 0.037831]
     assert written_ci(0.0378301, 0.03782997, 0.0379) == [0.037829, 0.0379]
     assert written_ci(0.5, 0.5, 0.5) == [0.5, 0.5]
+    # a degenerate interval whose point is not a 6-decimal number stays degenerate (rounded
+    # outwards it was [0.046377, 0.046378] with the point 0.046378 at its upper end)
+    assert written_ci(0.0463779225757, 0.0463779225757, 0.0463779225757) == [0.046378, 0.046378]
+    assert written_ci(0.0463779225757, 0.0463779225757, 0.05) == [0.046378, 0.05]
     assert written_ci(0.25, 0.25, 0.5) == [0.25, 0.5]  # the point an end where the interval says so
+
+
+def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp_path):
+    """Eight residents covered and linked; three unlinked dose-1 rows: a local adult (typed
+    province 40, year-only birth date), one with no address and no sex, and one from another
+    province. The linkage gives them nothing (no candidate), so the point stays 8/20; the first
+    two could be residents the linkage missed (the data cannot tell them from local people
+    missing from the register), so recorded and corrected coverage may reach 10/20, and the
+    group of the typed sex or district only. The outsider raises nothing. Every link here is
+    certain and no dose is missing, so nothing can lower the figures: the point is the lower
+    end, for that reason."""
+    pop = [dict(person_id=f"P{i}", sex="M" if i < 10 else "F") for i in range(20)]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1) for i in range(8)]
+    v += [dict(record_id=f"u{i}", subject_id=f"t{i}", person=None, dose_number=1) for i in range(3)]
+    std = [dict(record_id=f"r{i}", province_code="40", district_code="412", sex="M", dob="1980-01-01",
+                birth_year=1980, dob_precision="day") for i in range(8)]
+    std += [dict(record_id="u0", province_code="40", district_code="412", sex="F", dob=None, birth_year=1990,
+                 dob_precision="year"),
+            dict(record_id="u1", province_code=None, district_code=None, sex=None, dob=None, birth_year=None,
+                 dob_precision=None),
+            dict(record_id="u2", province_code="01", district_code="001", sex="M", dob="1980-01-01",
+                 birth_year=1980, dob_precision="day")]
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=11)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal, vaccinations_std=std), "40", START, END,
+                    tmp_path / "o", n_boot=50, audit=False)
+    assert m["method"]["missed_links"]["possible_persons_dose1"] == 2
+    assert m["coverage_dose1_recorded"] == 0.4 and m["coverage_dose1_recorded_ci"] == [0.4, 0.5]
+    assert m["linkage_only_ci"]["coverage_dose1_recorded"] == [0.4, 0.5]
+    # every link certain and nothing missing: nothing can lower either figure (a one-sided interval)
+    assert m["coverage_dose1_ci"] == [0.4, 0.5]
+    assert m["by_district"]["412"]["coverage_dose1_recorded_ci"] == [0.4, 0.5]
+    # typed F: u0 and u1 (no sex) could be women; only u1 could be a man
+    assert m["by_sex"]["F"]["coverage_dose1_recorded_ci"] == [0.0, 0.2]
+    assert m["by_sex"]["M"]["coverage_dose1_recorded_ci"] == [0.8, 0.9]
+    assert m["coverage_dose2_recorded_ci"] == [0.0, 0.0]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy import scope
+from vaxstudy.estimate import missed
 from vaxstudy.link.run import read_link_run
 from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
 from vaxstudy.sql import date_literal
@@ -112,6 +113,7 @@ class Inputs:
     has_candidates: bool = False
     notes: list[str] = field(default_factory=list)
     extract_date: date | None = None
+    unlinked_typed: pd.DataFrame | None = None  # typed address, sex, birth date of unlinked rows (missed.py)
 
     @property
     def n_cells(self) -> int:
@@ -317,6 +319,14 @@ def load_inputs(
     # Site-days with a quarantined tally row leave both sides of the missing-entry rates.
     rows["tally_ok"], tallies["tally_ok"] = _tally_ok(con, rows, tallies, notes)
 
+    # what the unlinked rows typed (address, sex, birth date): who among them could be a resident
+    # the linkage missed (vaxstudy.estimate.missed)
+    typed = None
+    if table_exists(con, "vaccinations_std") and set(missed.TYPED_COLUMNS) <= set(columns_of(con, "vaccinations_std")):
+        typed = missed.typed_fields(rows, lambda q, frames: fetch(con, q, backend, frames=frames))
+    else:
+        notes.append("vaccinations_std (typed address, sex, birth date) missing: no bound for residents "
+                     "the linkage missed")
     if link_threshold is None:
         run = read_link_run(con)
         link_threshold = run.threshold if run is not None else None
@@ -336,6 +346,7 @@ def load_inputs(
         has_candidates=has_cand,
         notes=notes,
         extract_date=extract,
+        unlinked_typed=typed,
     )
 
 

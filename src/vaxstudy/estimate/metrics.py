@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from vaxstudy.estimate import intervals as iv
+from vaxstudy.estimate import missed as ms
 from vaxstudy.estimate import nowcast as nc
 from vaxstudy.estimate.coverage import (
     COVERAGE_RATES,
@@ -68,9 +69,16 @@ def rnd_up(x: float) -> float:
 def written_ci(point: float, lo: float, hi: float) -> list[float]:
     """The interval as written (6 decimals, ends rounded outwards): an end the computed
     interval holds strictly beyond the point stays beyond the written point, however
-    close (a redraw that moves a figure by under 1e-6 one way is not an end)."""
+    close (a redraw that moves a figure by under 1e-6 one way is not an end); an end that
+    *is* the point (nothing can move the figure that way: a degenerate interval, or a share
+    of 0 or 1) is written as the point, not rounded away from it (rounded outwards, a
+    degenerate interval got a width of 1e-6 with the point at one end)."""
     p, wlo, whi = rnd(point), rnd_down(lo), rnd_up(hi)
     if p is not None:
+        if lo == point:
+            wlo = p
+        if hi == point:
+            whi = p
         step = 10.0**-DECIMALS
         if lo < point and wlo >= p:
             wlo = rnd(p - step)
@@ -153,7 +161,32 @@ class Estimator:
         probability (the expectation of the link redraw, see intervals.expected_flips), so the
         redraw varies around the point rather than only on one side of it."""
         lf, F, F_best = iv.expected_flips(self.flips)
-        return self.evaluate(np.ones((1, self.S)), lf, F, F_best)
+        point = self.evaluate(np.ones((1, self.S)), lf, F, F_best)
+        self._add_missed_bounds(point)
+        return point
+
+    def missed_persons(self) -> dict[str, int | None]:
+        """Province level: distinct unlinked persons who could be a covered resident (None
+        without the typed fields)."""
+        if self.inp.unlinked_typed is None:
+            return {"possible_persons_dose1": None, "possible_persons_dose2": None}
+        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, {"province": [self.inp.province]})["province"]
+        return {f"possible_persons_dose{k}": int(M[i, 0]) for i, k in enumerate((1, 2))}
+
+    def _add_missed_bounds(self, point) -> None:
+        """Beside each coverage figure, how far up missed links could take it (missed.py):
+        ``missed_hi:<recorded>`` = (linked residents + every unlinked person who could be a
+        covered adult of the group) / residents, ``missed:<corrected>`` = that count / residents."""
+        groups = {fam: names for fam, (names, _) in self.cgroups.items()}
+        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, groups)
+        for fam, (_, H) in self.cgroups.items():
+            s = self.cov_sums[fam]
+            NG, recG = s["NG"], s["recG"]
+            safe = np.where(NG > 0, NG, np.nan)
+            blk = point[f"cov:{fam}"]
+            for i, k in enumerate((1, 2)):
+                blk[f"missed_hi:coverage_dose{k}_recorded"] = ((recG[i] + M[fam][i]) / safe)[None, :]
+                blk[f"missed:coverage_dose{k}"] = (M[fam][i] / safe)[None, :]
 
     def replicates(self, n_boot: int, rng: np.random.Generator, *, sites: bool = True):
         """Replicates of every rate: sites redrawn (unless ``sites`` is False: each site
@@ -170,7 +203,7 @@ class Estimator:
         for b0 in range(0, n_boot, CHUNK):
             b1 = min(n_boot, b0 + CHUNK)
             U = rng.random((b1 - b0, len(p)))
-            # with the sites redrawn, the nowcast's trend is also drawn from its posterior
+            # with the sites redrawn, each replicate also draws its late entries as a count
             chunks.append(self.evaluate(W[b0:b1], lf, U < p[None, :], U < pb[None, :], rng if sites else None))
         return {
             fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
@@ -194,11 +227,26 @@ def _clip_to_range(r: str, lo: float, hi: float) -> tuple[float, float]:
 
 def _interval(point, reps, fam, j, r, spreads=None) -> tuple[float, float]:
     """The centred interval of rate ``r`` in group j of ``fam``, cut to the rate's range."""
-    sp = (spreads or {}).get(fam, {}).get(r)
+    sp = (spreads or {}).get(fam, {})
+    # corrected coverage moves with the links exactly as recorded coverage does (the redraw only
+    # changes the recorded count): the recorded figure's exact spread holds for it too
+    sp = sp.get(r, sp.get(f"{r}_recorded"))
     lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j], spread=None if sp is None else sp[:, j])
     if rnd(lo) is None:
         return lo, hi
     return _clip_to_range(r, lo, hi)
+
+
+def _missed_upper(point, fam, j, r, hi: float) -> float:
+    """The upper end raised to cover residents the linkage may have missed (missed.py): up to
+    the bound for recorded coverage, by the same count for corrected coverage (capped at 1)."""
+    b = point[fam].get(f"missed_hi:{r}")
+    if b is not None and np.isfinite(b[0, j]):
+        return max(hi, min(float(b[0, j]), 1.0))
+    m = point[fam].get(f"missed:{r}")
+    if m is not None and np.isfinite(m[0, j]) and m[0, j] > 0:
+        return min(hi + float(m[0, j]), 1.0)
+    return hi
 
 
 def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:
@@ -212,6 +260,7 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
         d[r] = rnd(point[fam][r][0, j])
         lo, hi = _interval(point, reps, fam, j, r, spreads)
         if d[r] is not None and rnd(lo) is not None:
+            hi = _missed_upper(point, fam, j, r, hi)
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
                 # tally over-counts hidden by missing entries: the correction may be too high,
@@ -241,7 +290,7 @@ def linkage_only_ci(point, reps, spreads=None) -> dict:
             out[r] = None
             continue
         lo, hi = _clip_to_range(r, lo, hi)
-        out[r] = written_ci(pt, lo, hi)
+        out[r] = written_ci(pt, lo, _missed_upper(point, fam, 0, r, hi))
     return out
 
 
@@ -304,6 +353,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "entered at that site that week (else that site's, else the province's mix)",
         "denominator": "register residents of the province aged >= 18 at period_end",
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
+        "missed_links": {"description": ms.DESCRIPTION, **est.missed_persons()},
         "tally_allowance": "the lower end of corrected coverage is lowered by the doses entered beyond "
         "their site-day tally (visible paper undercounts; as many over-counts may hide behind missing "
         "entries), spread over the site's mix, never below recorded coverage's own lower end",
