@@ -108,6 +108,12 @@ def _strip(m: dict) -> dict:
     return keep
 
 
+def written(truth: float) -> float:
+    """The truth at metrics.json's precision (6 decimals): a degenerate interval is written as
+    its point, rounded, and the exact truth of that cell differs from it by under 5e-7."""
+    return round(float(truth), 6)
+
+
 def cells(run: dict):
     """(family, group, figure, estimate, [lo, hi], truth) for every figure in both."""
     m, tr = run["metrics"], run["truth"]
@@ -124,7 +130,7 @@ def cells(run: dict):
                 ci, tv = blk[f"{r}_ci"], tg[r]
                 if v is None or ci is None or tv is None:
                     continue
-                yield fam, g, r, v, ci, tv
+                yield fam, g, r, v, ci, written(tv)
 
 
 def nowcast_table(results: list[dict]) -> str:
@@ -132,7 +138,7 @@ def nowcast_table(results: list[dict]) -> str:
              "mean \\|err\\| pp | max \\|err\\| pp | mean CI width pp |", "|---|---|---|---|---|---|---|---|---|---|"]
     for k in EXTRACT_DAYS:
         for r in NOWCAST:
-            rows = [(run["metrics"][r], run["metrics"][f"{r}_ci"], run["truth"][r])
+            rows = [(run["metrics"][r], run["metrics"][f"{r}_ci"], written(run["truth"][r]))
                     for res in results for run in res["runs"] if run["extract_days"] == k]
             if not rows:
                 continue
