@@ -49,6 +49,11 @@ def updated(small_province, tmp_path_factory):
         st.standardize()
         shutil.copytree(work, ref)
         res = st.update_link()
+    con = duckdb.connect(str(ref / "p.duckdb"))  # the reference prepares every row and the register
+    for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'link_prep_')"
+                            ).fetchall():
+        con.execute(f"DROP TABLE {t}")
+    con.close()
     with Study(ref / "p.duckdb", link_dir=ref / "link") as st:
         full = st.update_link(full=True)
     return dict(base=base, late=late, work=work, ref=ref, before=before, res=res, res_mid=res_mid, full=full)
@@ -62,6 +67,8 @@ def test_update_equals_full_relink_with_the_same_parameters(updated):
     assert len({r[0] for r in got}) == n_late
     assert updated["res_mid"].n_new_records + res.n_new_records == n_late - len(updated["before"])
     assert updated["res_mid"].n_new_records > 0 and res.n_new_records > 0
+    # the updates started from what the run before prepared, the reference from nothing
+    assert updated["res_mid"].reused_prepared and res.reused_prepared and not full.reused_prepared
     # the update decided and re-clustered only a part; the result is the same, row for row
     assert res.n_identities_decided < full.n_identities_decided
     assert res.n_dedupe_nodes < full.n_dedupe_nodes

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaxstudy.link import decide
+from vaxstudy.link import decide, prepared
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
 from vaxstudy.link.doses import build_record_links, key_rows
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
@@ -129,6 +129,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
     con = open_work_connection(db_path, memory_limit=o.memory_limit, temp_dir=tmp)
     try:
         t = time.perf_counter()
+        prepared.clear(con)  # an earlier run's kept inputs: replaced at the end (on DuckDB)
         counts = prepare_inputs(con, backend)
         timings["prepare"] = time.perf_counter() - t
         n_reg, n_vax, n_rows = counts["link_reg"], counts["link_vax"], counts["link_rows"]
@@ -257,13 +258,17 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
             f"COPY (SELECT * FROM {links} ORDER BY rowid) TO {path_literal(parquet)} "
             "(FORMAT PARQUET)"
         )
-        write_link_run(con, new_link_run(
+        run = new_link_run(
             threshold=thr, prior=lam, model=model, engine=backend.name,
             options={"seed": seed, "threshold_given": threshold, "model_reused": str(model_path) if model_path else None,
                      "subject_rescue": o.subject_rescue, "u_max_pairs": o.u_max_pairs, "em_max_pairs": o.em_max_pairs,
                      "u_chunks": o.u_chunks,
-                     "m_floor": o.m_floor, "exclusive": o.exclusive, "n_chunks": int(n_chunks), "wide": o.wide}),
-            table=f"proj.{LINK_RUN_TABLE}")
+                     "m_floor": o.m_floor, "exclusive": o.exclusive, "n_chunks": int(n_chunks), "wide": o.wide})
+        write_link_run(con, run, table=f"proj.{LINK_RUN_TABLE}")
+        if backend.name == "duckdb":  # what a later `link --update` need not prepare again
+            t = time.perf_counter()
+            prepared.save(con, tf_tables, linked_at=run.linked_at, model_sha=run.model_sha256)
+            timings["keep_prepared"] = time.perf_counter() - t
         stats = backend.tables.fetch(
             con,
             """SELECT count(*), count(person_id), count(DISTINCT person_key),

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaxstudy.link.prepare import open_work_connection, prepare_inputs
+from vaxstudy.link import prepared
+from vaxstudy.link.prepare import open_work_connection, prepare_inputs, record_key
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import model_sha256, new_link_run, read_link_run, write_link_run
 from vaxstudy.sql import has_table, ident, path_literal, table_columns
@@ -66,12 +67,8 @@ class UpdateResult:
     n_duplicate_doses: int
     threshold: float
     full: bool
+    reused_prepared: bool = False  # started from the previous run's prepared inputs
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _record_key(cols: set[str]) -> str:
-    """The record's id as the link stage reads it (prepare.py: record_id, else unique_id)."""
-    return "CAST(record_id AS VARCHAR)" if "record_id" in cols else "CAST(unique_id AS VARCHAR)"
 
 
 def _row_digest_sql(con: Any, schema: str) -> str:
@@ -79,7 +76,7 @@ def _row_digest_sql(con: Any, schema: str) -> str:
     (_row: a re-sorted export keeps its rows; duplicate flags are re-derived anyway)."""
     cols = table_columns(con, "vaccinations_std", schema)
     hashed = [ident(c) for c in cols if c != "_row"]
-    return (f"SELECT {_record_key(set(cols))} AS record_id, hash({', '.join(hashed)}) AS digest "
+    return (f"SELECT {record_key(set(cols))} AS record_id, hash({', '.join(hashed)}) AS digest "
             f"FROM {schema}.vaccinations_std")
 
 
@@ -341,11 +338,14 @@ def _dedupe_nodes(con: Any, full: bool) -> int:
 
 
 def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = False,
-                 memory_limit: str = "6GB", backend: Any = None) -> UpdateResult:
+                 memory_limit: str = "6GB", backend: Any = None, reuse_prepared: bool = True) -> UpdateResult:
     """Extend the previous link run of ``db_path`` (files in ``link_dir``) to the rows added
     since; ``full`` decides every identity with the same frozen parameters (the reference an
     update must equal). Rewrites record_links (table and Parquet), link_run and the recorded
-    inputs; writes link_update.json. Raises :class:`UpdateRefused` when a full re-link is needed."""
+    inputs; writes link_update.json. Raises :class:`UpdateRefused` when a full re-link is needed.
+    ``reuse_prepared``: start from what the previous run prepared when it is still valid
+    (:mod:`vaxstudy.link.prepared`; the same result, without re-preparing the register and
+    the earlier rows)."""
     from vaxstudy.engines import get_engine
     from vaxstudy.link import decide
     from vaxstudy.link.core import LINKS_FILE, REGISTER, VAX, _quiet_splink
@@ -367,15 +367,23 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         n_new = _check_rows(con)
         timings["check"] = time.perf_counter() - t
         t = time.perf_counter()
-        counts = prepare_inputs(con, be)
+        reuse = reuse_prepared and prepared.usable(con, linked_at=run.linked_at, model_sha=run.model_sha256)
+        counts = prepared.restore(con, be, STATE_TABLE) if reuse else None
+        if counts is None:
+            reuse, counts = False, prepare_inputs(con, be)
+        register_ready = reuse and has_table(con, "wide_reg")
         con.execute("ALTER TABLE link_vax RENAME TO link_vax_all")
         con.execute("CREATE OR REPLACE TABLE link_vax AS SELECT * FROM link_vax_all")
         n_r = _identities_to_decide(con, full)
         _old_decisions(con)
-        # term frequencies: over the identities of the last full run (not of the updates since)
-        con.execute("CREATE OR REPLACE TABLE link_vax_old AS SELECT * FROM link_vax_all WHERE unique_id IN "
-                    f"(SELECT ident FROM link_rows WHERE record_id IN (SELECT record_id FROM proj.{STATE_TABLE} "
-                    "WHERE base))")
+        from vaxstudy.link.dedupe import TF_COLUMNS
+
+        tf_tables = prepared.tf_tables(con, TF_COLUMNS) if reuse else None
+        if tf_tables is None:
+            # term frequencies: over the identities of the last full run (not of the updates since)
+            con.execute("CREATE OR REPLACE TABLE link_vax_old AS SELECT * FROM link_vax_all WHERE unique_id IN "
+                        f"(SELECT ident FROM link_rows WHERE record_id IN (SELECT record_id FROM proj.{STATE_TABLE} "
+                        "WHERE base))")
         con.execute("CREATE OR REPLACE TABLE link_vax AS SELECT * FROM link_vax_all "
                     "WHERE unique_id IN (SELECT ident FROM upd_r)")
         con.execute("CREATE OR REPLACE TABLE link_rows_r AS SELECT * FROM link_rows "
@@ -383,7 +391,8 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         timings["prepare"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        tf_tables = _tf_tables(con, be, fz)
+        if tf_tables is None:
+            tf_tables = _tf_tables(con, be, fz)
         if n_r:
             _score_register(con, be, fz, tf_tables)
         else:
@@ -398,7 +407,8 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
 
             wide_summary.update(wide_pass(con, be, fz.model, tf_tables, p_expr=_p_expr(fz), threshold=fz.threshold,
                                           vax_source=VAX, register_source=REGISTER, n_reg=fz.n_reg,
-                                          exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen))
+                                          exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen,
+                                          register_ready=register_ready))
         else:
             con.execute("CREATE OR REPLACE TABLE ident_candidate (ident VARCHAR, best_person_id VARCHAR, "
                         "best_match_probability DOUBLE, in_register_probability DOUBLE)")
@@ -438,6 +448,10 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
                                                                   "previous_run": str(run.linked_at)}})
         write_link_run(con, new_run, table=f"proj.{LINK_RUN_TABLE}")
         _write_state(con, "proj", new_run.linked_at, new_run.model_sha256, full_run=False)
+        if reuse:  # the kept tables gain the new rows; else kept from this run for the next
+            prepared.add_rows(con, linked_at=new_run.linked_at)
+        else:
+            prepared.save(con, tf_tables, linked_at=new_run.linked_at, model_sha=new_run.model_sha256)
         stats = con.execute("SELECT count(*), count(person_id), count(DISTINCT person_key), "
                             "count(*) FILTER (WHERE is_duplicate_dose) FROM record_links").fetchall()[0]
         timings["record_links"] = time.perf_counter() - t
@@ -445,6 +459,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         res = UpdateResult(n_records=int(stats[0]), n_new_records=n_new, n_identities_decided=n_r,
                            n_dedupe_nodes=n_nodes, n_linked_records=int(stats[1]), n_persons_est=int(stats[2]),
                            n_duplicate_doses=int(stats[3]), threshold=fz.threshold, full=full,
+                           reused_prepared=reuse,
                            timings={k: round(v, 3) for k, v in timings.items()})
         summary = {**res.__dict__, "previous_run": str(run.linked_at), "subject_rescued": n_rescued,
                    "review_decisions": review.summary, "wide_pass": wide_summary, "dedupe": dd,
