@@ -93,7 +93,9 @@ def run_scale(scale: float, seed: int, days: int, work: Path, given: Path | None
     for k in ("frozen", "relink"):
         shutil.copytree(w, runs[k])
     out: dict = {"scale": scale, "seed": seed, "extract_dates": [cut, end.isoformat()],
-                 "first_link_s": round(t_first, 1), "first_link_records": first.n_records}
+                 "first_link_s": round(t_first, 1), "first_link_records": first.n_records,
+                 # of which: keeping the prepared inputs for the update (link/prepared.py)
+                 "first_link_keep_prepared_s": round(first.timings.get("keep_prepared", 0.0), 1)}
     with Study(w / "p.duckdb", link_dir=w / "link") as st:
         upd, out["update_s"] = _timed(st.update_link)
     with Study(runs["frozen"] / "p.duckdb", link_dir=runs["frozen"] / "link") as st:
@@ -108,7 +110,7 @@ def run_scale(scale: float, seed: int, days: int, work: Path, given: Path | None
         records=upd.n_records, new_records=upd.n_new_records, identities_decided=upd.n_identities_decided,
         identities_all=frz.n_identities_decided, reclustered=upd.n_dedupe_nodes, reclustered_all=frz.n_dedupe_nodes,
         update_steps=upd.timings, relink_steps={k: round(v, 1) for k, v in rel.timings.items()},
-        speedup_vs_relink=round(out["relink_s"] / out["update_s"], 1),
+        speedup_vs_relink=round(out["relink_s"] / out["update_s"], 1), reused_prepared=upd.reused_prepared,
         rows_differing_from_frozen=n_diff, person_id_agreement_with_relink=agree,
         rows_differing_from_relink=n_diff_relink,
         linked_update=upd.n_linked_records, linked_relink=rel.n_linked_records,
@@ -136,10 +138,11 @@ def main() -> None:
         print(f"scale {s:g}: {r['records']:,} rows, {r['new_records']:,} new ({args.days} days); "
               f"identities decided {r['identities_decided']:,} of {r['identities_all']:,}, "
               f"re-clustered {r['reclustered']:,} of {r['reclustered_all']:,}")
-        print(f"  first link (trained) {r['first_link_s']:.1f} s | update {r['update_s']:.1f} s | "
+        print(f"  first link (trained) {r['first_link_s']:.1f} s (keeping its prepared inputs "
+              f"{r['first_link_keep_prepared_s']:.1f} s) | update {r['update_s']:.1f} s | "
               f"frozen full {r['frozen_s']:.1f} s | re-link with the model {r['relink_s']:.1f} s "
               f"→ speed-up {r['speedup_vs_relink']:.1f}×")
-        print(f"  update steps {r['update_steps']}")
+        print(f"  update steps {r['update_steps']} (from the kept prepared inputs: {r['reused_prepared']})")
         print(f"  rows differing from the frozen full re-link: {r['rows_differing_from_frozen']}; "
               f"with the re-link: person_id agreement {r['person_id_agreement_with_relink']:.6f}, rows differing "
               f"in any column {r['rows_differing_from_relink']:,} (probabilities: its priors are re-estimated); "
