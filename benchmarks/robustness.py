@@ -45,13 +45,18 @@ FORMATTING = ("name_nfd", "name_tone_style", "name_upper", "dob_iso", "phone_old
               "name_no_diacritics", "id_empty", "phone_empty", "sex_empty", "commune_empty")
 
 
-def scenarios(rate: float) -> list[tuple[str, str, dict]]:
+def scenarios(rate: float, together: bool = False) -> list[tuple[str, str, dict]]:
+    """(label, role, noise) per province: the default, each kind alone at ``rate`` and, with
+    ``together``, every kind of the widened catalogue at ``rate`` at once (a stress case: most
+    rows then carry several errors, beyond the one-wrong-field design)."""
     from vaxstudy.synth.params import ERROR_KINDS, NEW_ERROR_KINDS
 
     out = [("default rates", "baseline", {})]
     out += [(kind, "design", {kind: rate}) for kind in NEW_ERROR_KINDS]
     out += [(kind, "held-out", {kind: rate}) for kind in ERROR_KINDS
             if kind not in FORMATTING and kind not in NEW_ERROR_KINDS]
+    if together:
+        out.append(("every widened kind at once", "stress", {k: rate for k in NEW_ERROR_KINDS}))
     return out
 
 
@@ -178,12 +183,14 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="run only the kinds whose name contains one of these")
     ap.add_argument("--no-febrl", action="store_true")
     ap.add_argument("--febrl-only", action="store_true")
+    ap.add_argument("--together", action="store_true",
+                    help="add a province with every widened kind at --rate at once")
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     results = []
     print(f"scale {a.scale:g}, seed {a.seed}, rate {a.rate:g}; load average {os.getloadavg()}\n\n{HEADER}",
           flush=True)
-    todo = [] if a.febrl_only else scenarios(a.rate)
+    todo = [] if a.febrl_only else scenarios(a.rate, a.together)
     for label, role, noise in todo:
         if a.only and not any(o in label for o in a.only):
             continue
@@ -192,6 +199,7 @@ def main() -> None:
         ev.update(scenario=label, role=role, noise=noise, wall_seconds=time.perf_counter() - t)
         results.append(ev)
         print(row(label, role, ev), flush=True)
+        (a.work / "robustness.json").write_text(json.dumps(results, indent=2))  # kept as it goes
     if not a.no_febrl:
         ev = run_one({"work": str(a.work / "febrl4"), "febrl": True, "bench": str(Path(__file__).parent)})
         ev.update(scenario="FEBRL4", role="independent")

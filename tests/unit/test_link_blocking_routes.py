@@ -55,13 +55,13 @@ CLASSES = {
 }
 # hand-made pairs that, of the first-pass rules, only the named new rule reaches
 ONLY = {
-    # the year wrong, the commune (same district) wrong and the name parts in another order
-    "name+daymonth+district": dict(surname="Văn", middle="Hùng", given="Trần", dob=dt.date(1985, 8, 14),
-                                   year=1985, commune="16481"),
+    # the year wrong and the commune (same district) wrong
+    "name+daymonth+district": dict(dob=dt.date(1985, 8, 14), year=1985, commune="16481"),
     # the year wrong, no address
     "noaddress:name+daymonth": dict(dob=dt.date(1985, 8, 14), year=1985, district=None, commune=None),
     # the year wrong, the middle name dropped and the commune left empty (district kept)
-    "surname+given+daymonth+district": dict(middle="", dob=dt.date(1985, 8, 14), year=1985, commune=None),
+    "nocommune:surname+given+daymonth+district": dict(middle="", dob=dt.date(1985, 8, 14), year=1985,
+                                                      commune=None),
     # the lunar birthday across the new year: day, month and year wrong, same decade
     "name+commune+decade": dict(dob=dt.date(1974, 6, 30), year=1974),
     # the name permuted (so the parsed given name differs) and the date wrong
