@@ -24,6 +24,7 @@ what the queries return.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -91,6 +92,32 @@ def _report_tables(cur, inp: Inputs):
     return run
 
 
+def one_blas_thread():
+    """numpy's BLAS on one thread (a context): the bootstrap's products are small (replicates x
+    sites), and BLAS threads spinning beside DuckDB's on a small machine doubled the time of
+    compute_metrics (scale 0.1, load ~15: 13.0 -> 6.4 s; same bytes on the demo and a
+    scale-0.05 province). Without threadpoolctl (an environment older than the dependency)
+    nothing is limited: the same figures, slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _audit(cur, inp: Inputs, engine):
+    """The data-quality audit on the cursor ``cur`` (closed after): a callable to submit."""
+    from vaxstudy.estimate import quality
+
+    def run() -> dict:
+        try:
+            return quality.audit(cur, inp, backend=engine)
+        finally:
+            cur.close()
+
+    return run
+
+
 def estimate_db(
     db_path: str | Path,
     province: str,
@@ -122,7 +149,7 @@ def estimate_db(
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)
-    pool = ThreadPoolExecutor(1)
+    pool = ThreadPoolExecutor(2)
     try:
         from vaxstudy.validate import check_scope
 
@@ -130,13 +157,15 @@ def estimate_db(
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
                           backend=engine, extract_date=extract_date)
         inp.notes.extend(scope_warnings)
-        # the report's count tables: DuckDB on a second connection, while the audit and the
-        # bootstrap (mostly one core of Python) run here
+        # the report's count tables and the audit (mostly SQL): DuckDB on connections of their
+        # own, while the bootstrap (one core of Python) runs here
         report_tables = pool.submit(_report_tables(con.cursor(), inp))
-        dq_tables = quality.audit(con, inp, backend=engine) if audit else {}
+        dq_tables = pool.submit(_audit(con.cursor(), inp, engine)) if audit else None
         linkage = truthcheck.linkage_accuracy(con, inp)
-        metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
+        with one_blas_thread():
+            metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
         report_tables = report_tables.result()
+        dq_tables = dq_tables.result() if audit else {}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         con.close()

@@ -61,7 +61,7 @@ linkage uncertainty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -110,6 +110,7 @@ class LinkFlips:
 
     flips: pd.DataFrame
     contrib: pd.DataFrame
+    _groups: dict | None = field(default=None, repr=False, compare=False)  # flip_deltas' index arrays
 
     def probabilities(self) -> np.ndarray:
         """Flip probabilities: 1 - q for a link; for an unlinked row, the probability that
@@ -130,7 +131,10 @@ class LinkFlips:
         return np.where(self.flips["linked"].to_numpy(), 1.0, np.clip(share, 0.0, 1.0))
 
 
-def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
+def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = None,
+               subj: pd.DataFrame | None = None) -> LinkFlips:
+    """The flips and what each changes. ``scope``, ``subj``: ``inp.scope_rows()`` and its
+    :func:`~vaxstudy.estimate.rates.subject_table`, when already made."""
     rows = inp.rows.reset_index(drop=True)
     linked = rows["person_id"].notna().to_numpy()
     cand_ok = (~linked) & rows["cand_person_id"].notna().to_numpy() & (rows["cand_q"].fillna(0).to_numpy() > 0)
@@ -171,7 +175,7 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
         )
 
     # -- record quantities (rows in scope) -----------------------------------------
-    scope = inp.scope_rows()
+    scope = inp.scope_rows() if scope is None else scope
     add(sc_mask & is_lk, "unl", 1.0)
     add(sc_mask & ~is_lk, "unl", -1.0)
     # duplicate doses: a row leaving its (person, dose) group removes one duplicate
@@ -188,7 +192,7 @@ def link_flips(inp: Inputs, parts: CoverageParts) -> LinkFlips:
     joins = (~is_lk) & np.asarray(cand_key.isin(groups))
     add(sc_mask & joins, "dup", 1.0)
     # duplicate subjects: only single-row profiles change person with their row
-    subj = subject_table(scope)
+    subj = subject_table(scope) if subj is None else subj
     if len(subj):
         s_idx = subj.set_index("subject_id")
         n_rows = s_idx["n_rows"].reindex(fr["subject_id"].to_numpy()).fillna(0).to_numpy()
@@ -300,24 +304,68 @@ def flip_deltas(
     c = lf.contrib
     if len(c) == 0 or F.shape[1] == 0:
         return rec, cov
-    kinds = c["kind"].to_numpy()
-    for k in RECORD_KINDS:
-        m = kinds == k
-        if not m.any():
-            continue
-        uu, ss, vv = c["u"].to_numpy()[m], c["site"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
-        for b in range(B):
-            rec[k][b] = np.bincount(ss, weights=F[b, uu] * vv, minlength=S)
-    part = c["part"].to_numpy(dtype=np.int64) if "part" in c else np.zeros(len(c), dtype=np.int64)
-    for i, k in enumerate(("cov1", "cov2")):
-        for pt, Fp in by_part.items():
-            m = (kinds == k) & (part == pt)
-            if not m.any():
-                continue
-            uu, cc, vv = c["u"].to_numpy()[m], c["cell"].to_numpy(dtype=np.int64)[m], c["value"].to_numpy()[m]
-            for b in range(B):
-                cov[i, b] += np.bincount(cc, weights=Fp[b, uu] * vv, minlength=C)
+    # 0/1 flips (the replicates, the sensitivity block): integer sums, exact in any order,
+    # so summed for every replicate at once; fractional ones (the point: the probabilities)
+    # replicate by replicate, in the order they were always summed
+    exact = _integral(F) and _integral(F_best)
+    for (k, pt), g in _contrib_groups(lf).items():
+        if k in rec:
+            rec[k] = g.sum_into(F, S, exact)
+        else:
+            cov[("cov1", "cov2").index(k)] += g.sum_into(by_part[pt], C, exact)
     return rec, cov
+
+
+def _integral(F: np.ndarray) -> bool:
+    return bool(np.all(F == np.round(F)))
+
+
+class _Group:
+    """The contributions of one kind (and part) of flip: flip ``uu[j]`` adds ``vv[j]`` to
+    column ``idx[j]`` (a site or a cell); also sorted by column, for :meth:`sum_into`."""
+
+    def __init__(self, uu: np.ndarray, idx: np.ndarray, vv: np.ndarray):
+        self.uu, self.idx, self.vv = uu, idx, vv
+        order = np.argsort(idx, kind="stable")
+        self.s_uu, self.s_idx, self.s_vv = uu[order], idx[order], vv[order]
+        self.starts = np.flatnonzero(np.r_[True, self.s_idx[1:] != self.s_idx[:-1]]) if len(idx) else idx
+        self.whole = _integral(vv)
+
+    def sum_into(self, F: np.ndarray, n: int, exact: bool) -> np.ndarray:
+        """(B, n): for each row b of F, the sum over j of F[b, uu[j]] * vv[j] into column
+        idx[j]; ``exact`` (F whole numbers, as vv): all rows at once."""
+        B = F.shape[0]
+        out = np.zeros((B, n))
+        if not (exact and self.whole):
+            for b in range(B):
+                out[b] = np.bincount(self.idx, weights=F[b, self.uu] * self.vv, minlength=n)
+            return out
+        # + 0.0: a column holding only 0 x -1 is 0, as bincount gives, not -0
+        sums = np.add.reduceat(F[:, self.s_uu] * self.s_vv, self.starts, axis=1) + 0.0
+        out[:, self.s_idx[self.starts]] = sums
+        return out
+
+
+def _contrib_groups(lf: LinkFlips) -> dict[tuple[str, int | None], _Group]:
+    """lf's contributions by (kind, part) (part None for the record kinds), made once."""
+    if lf._groups is None:
+        c = lf.contrib
+        kinds = c["kind"].to_numpy(dtype=object)
+        part = c["part"].to_numpy(dtype=np.int64) if "part" in c else np.zeros(len(c), dtype=np.int64)
+        u, v = c["u"].to_numpy(dtype=np.int64), c["value"].to_numpy(dtype=float)
+        site, cell = c["site"].to_numpy(dtype=np.int64), c["cell"].to_numpy(dtype=np.int64)
+        groups: dict[tuple[str, int | None], _Group] = {}
+        for k in RECORD_KINDS:
+            m = kinds == k
+            if m.any():
+                groups[(k, None)] = _Group(u[m], site[m], v[m])
+        for k in ("cov1", "cov2"):
+            for pt in (PART_ANY, PART_BEST, PART_NAMESAKE):
+                m = (kinds == k) & (part == pt)
+                if m.any():
+                    groups[(k, pt)] = _Group(u[m], cell[m], v[m])
+        lf._groups = groups
+    return lf._groups
 
 
 def centred_ci(point: float, reps: np.ndarray, level: float = 0.95, spread: tuple[float, float, float] | None = None

@@ -25,6 +25,7 @@ from vaxstudy.estimate.rates import (
     counts_by_district,
     record_rates,
     record_site_aggregates,
+    subject_table,
 )
 
 NOWCAST_RATES = ("late_entry_rate", "never_entered_rate")
@@ -114,11 +115,13 @@ class Estimator:
         self.inp = inp
         self.S = len(inp.sites)
         self.C = inp.n_cells
-        self.agg = record_site_aggregates(inp)
+        scope = inp.scope_rows()
+        subjects = subject_table(scope)  # read by the site sums and the link flips
+        self.agg = record_site_aggregates(inp, scope, subjects)
         self.parts = coverage_parts(inp)
         self.rgroups = _record_groups(inp)
         self.cgroups = group_matrices(inp)
-        self.flips = iv.link_flips(inp, self.parts)
+        self.flips = iv.link_flips(inp, self.parts, scope, subjects)
         self.lags = nc.lag_data(inp)
         self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
 

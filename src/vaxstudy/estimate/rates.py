@@ -81,17 +81,19 @@ def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataF
     return s
 
 
-def record_site_aggregates(inp: Inputs) -> dict[str, np.ndarray]:
-    """Per-site sums (length = number of sites) of the record/tally quantities, in scope."""
+def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
+                           subj: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Per-site sums (length = number of sites) of the record/tally quantities, in scope.
+    ``sc``, ``subj``: ``inp.scope_rows()`` and its :func:`subject_table`, when already made."""
     S = len(inp.sites)
-    sc = inp.scope_rows()
+    sc = inp.scope_rows() if sc is None else sc
     site = sc["site"].to_numpy()
     out = {
         "rec": np.bincount(site, minlength=S).astype(float),
         "dup": np.bincount(site, weights=sc["is_dup_scope"].to_numpy(dtype=float), minlength=S),
         "unl": np.bincount(site, weights=sc["person_id"].isna().to_numpy(dtype=float), minlength=S),
     }
-    subj = subject_table(sc)
+    subj = subject_table(sc) if subj is None else subj
     ss = subj["site"].to_numpy(dtype=np.int64)
     out["subj"] = np.bincount(ss, minlength=S).astype(float)
     out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
