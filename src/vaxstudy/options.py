@@ -50,7 +50,10 @@ class LinkOptions(BaseModel):
     wide: bool = True  # the second, wider pass over the identities left unlinked
     subject_rescue: bool = True
     exclusive: bool = True
-    memory_limit: str = "6GB"
+    # DuckDB's buffer pool in the link; the process peaks ~0.5-1 GB above it (Python, Splink,
+    # allocations outside the pool). 4GB keeps a full province's link under 6 GB
+    # (docs/performance.md, *Link memory*)
+    memory_limit: str = "4GB"
     u_max_pairs: float = Field(2e6, gt=0)
     em_max_pairs: float = Field(3e5, gt=0)
     u_chunks: int = Field(4, ge=1)  # slices the u sample is counted in (link/train.py)

@@ -338,7 +338,7 @@ def _dedupe_nodes(con: Any, full: bool) -> int:
 
 
 def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = False,
-                 memory_limit: str = "6GB", backend: Any = None, reuse_prepared: bool = True) -> UpdateResult:
+                 memory_limit: str | None = None, backend: Any = None, reuse_prepared: bool = True) -> UpdateResult:
     """Extend the previous link run of ``db_path`` (files in ``link_dir``) to the rows added
     since; ``full`` decides every identity with the same frozen parameters (the reference an
     update must equal). Rewrites record_links (table and Parquet), link_run and the recorded
@@ -362,6 +362,10 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
     timings: dict[str, float] = {}
     t_all = t = time.perf_counter()
     tmp = link_dir / ".update_tmp"
+    if memory_limit is None:  # the link's (LinkOptions)
+        from vaxstudy.options import LinkOptions
+
+        memory_limit = LinkOptions().memory_limit
     con = open_work_connection(db_path, memory_limit=memory_limit, temp_dir=tmp)
     try:
         n_new = _check_rows(con)
