@@ -143,7 +143,8 @@ report folder is `../../{name}/` (aggregates only).
 WORK_README = """# Restricted: personal data
 
 The working databases of this output folder (`<province>.duckdb`: the register, the registry
-export, every standardised and linked row) and each one's link files (`<province>_link/`).
+export, every standardised and linked row), each one's link files (`<province>_link/`) and
+its linked rows as Parquet (`<province>_record_links.parquet`, copied into every run).
 They contain names, ID numbers and phone numbers. Only the registry team the data owner names
 may open or receive them; the shareable reports are in `../../`.
 """
@@ -174,6 +175,9 @@ class Study:
         self.link_options: LinkOptions | None = None
         self.quarantine_path = (Path(quarantine_path) if quarantine_path is not None
                                 else self.db.with_name(f"{self.db.stem}_quarantine.csv"))
+        # what every period of a province reads alike, kept between its reports
+        self._estimate_memo: dict = {}  # estimate_db's memo: scope check, sites, export date
+        self._links_parquet: tuple[str | None, Path] | None = None  # record_links.parquet, once
 
     @classmethod
     def in_folder(cls, out: str | Path, province: str, engine: Any = "duckdb", **kw: Any) -> "Study":
@@ -225,7 +229,7 @@ class Study:
         return res
 
     def _remove_db(self) -> None:
-        for p in (self.db, Path(str(self.db) + ".wal")):
+        for p in (self.db, Path(str(self.db) + ".wal"), self.db.with_name(f"{self.db.stem}_record_links.parquet")):
             p.unlink(missing_ok=True)
         if self.link_dir.exists():
             shutil.rmtree(self.link_dir)
@@ -320,7 +324,8 @@ class Study:
             check_db(self.db, "record_links")
             return estimate_db(self.db, province, start, end, out_dir, seed=options.seed, n_boot=options.n_boot,
                                link_threshold=options.link_threshold, audit=options.audit,
-                               extract_date=options.extract_date, backend=self.engine)
+                               extract_date=options.extract_date, backend=self.engine,
+                               memo=self._estimate_memo)
 
     def report(self, province: str, period: tuple[str, str] | str, out: str | Path | None = None, *,
                estimate: EstimateOptions | None = None, language: str = "vi",
@@ -401,13 +406,21 @@ class Study:
     def _restricted_files(self, folder: Path, name: str) -> None:
         """record_links.parquet, quarantine.csv, the link diagnostics and a README into the
         run's restricted folder."""
-        from vaxstudy.sql import connect_readonly, copy_to_parquet
+        from vaxstudy.sql import connect_readonly, copy_to_parquet, file_key
 
         con = connect_readonly(self.db)
         try:
-            copy_to_parquet(con, "SELECT * FROM record_links ORDER BY rowid", folder / "record_links.parquet")
+            key = file_key(con)
+            cached = self._links_parquet
+            if key is None or cached is None or cached[0] != key or not cached[1].exists():
+                # written once per state of the database, next to it (restricted); each
+                # period's run gets a copy
+                path = self.db.with_name(f"{self.db.stem}_record_links.parquet")
+                copy_to_parquet(con, "SELECT * FROM record_links ORDER BY rowid", path)
+                self._links_parquet = cached = (key, path)
         finally:
             con.close()
+        shutil.copy2(cached[1], folder / "record_links.parquet")
         if self.quarantine_path.exists():
             shutil.copy2(self.quarantine_path, folder / "quarantine.csv")
         if (self.link_dir / "diagnostics").is_dir():

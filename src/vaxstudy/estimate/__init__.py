@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from vaxstudy.estimate.data import Inputs, connect, load_inputs
+from vaxstudy.estimate.data import Inputs, connect, load_inputs, period_shared
 from vaxstudy.estimate.metrics import HEADLINE_RATES, compute_metrics
 
 __all__ = [
@@ -130,6 +130,7 @@ def estimate_db(
     audit: bool = True,
     backend=None,
     extract_date: str | date | None = None,
+    memo: dict | None = None,
 ) -> dict:
     """Compute the figures of CONTRACT section 3 and the data-quality audit.
 
@@ -140,6 +141,9 @@ def estimate_db(
     the record-level queries; a backend given by name is closed at the end,
     an object is left to its owner. ``extract_date``: the day the export was taken
     (default: its latest entered_date); rows entered after it do not exist for the run.
+    ``memo``: a dict the caller keeps between periods (report-all, :class:`vaxstudy.Study`):
+    the scope check, the sites and the export's date are read once per province and state
+    of the database (:func:`vaxstudy.estimate.data.period_shared`).
     """
     from vaxstudy.engines import get_engine
     from vaxstudy.estimate import quality, truthcheck
@@ -153,9 +157,12 @@ def estimate_db(
     try:
         from vaxstudy.validate import check_scope
 
-        scope_warnings = check_scope(con, province)  # EmptyScope: no residents and no sites
+        shared = period_shared(memo, con, province)
+        if "scope_warnings" not in shared:  # EmptyScope: no residents and no sites
+            shared["scope_warnings"] = check_scope(con, province)
+        scope_warnings = list(shared["scope_warnings"])
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
-                          backend=engine, extract_date=extract_date)
+                          backend=engine, extract_date=extract_date, shared=shared)
         inp.notes.extend(scope_warnings)
         # the report's count tables and the audit (mostly SQL): DuckDB on connections of their
         # own, while the bootstrap (one core of Python) runs here

@@ -142,19 +142,25 @@ def load_inputs(
     link_threshold: float | None = None,
     backend=None,
     extract_date: str | date | None = None,
+    shared: dict | None = None,
 ) -> Inputs:
     """Pull rows, sites, tallies and the adult register population of ``province``.
 
     ``backend`` (a :class:`vaxstudy.engines.Engine`; DuckDB when None) runs the queries.
     ``extract_date``: rows entered after it are left out (default: the export's latest
-    entered_date, see :func:`resolve_extract_date`)."""
+    entered_date, see :func:`resolve_extract_date`). ``shared``: a dict kept between
+    periods of one province and one state of the database (:func:`period_shared`): what
+    does not depend on the period (the sites, the export's latest entry) is read once."""
+    shared = {} if shared is None else shared
     province = str(province).zfill(2)
     start, end = as_date(period_start), as_date(period_end)
     notes: list[str] = []
     for t in ("population", "vaccinations", "tallies"):
         if not table_exists(con, t):
             raise ValueError(f"table {t!r} is missing from the database")
-    extract = resolve_extract_date(con, extract_date)
+    if extract_date is None and "export_date" not in shared:
+        shared["export_date"] = resolve_extract_date(con, None)
+    extract = shared["export_date"] if extract_date is None else resolve_extract_date(con, extract_date)
     has_links = table_exists(con, "record_links")
     if not has_links:
         raise ValueError("table 'record_links' is missing: run `vaxstudy link` first")
@@ -166,7 +172,9 @@ def load_inputs(
     # -- sites and adult register residents: vaxstudy.scope ------------------------
     if not has_sites:
         notes.append("no sites table: site district/province taken from the rows")
-    sites = fetch(con, scope.sites_sql(has_sites), backend).drop(columns="site_name")
+    if "sites" not in shared:
+        shared["sites"] = fetch(con, scope.sites_sql(has_sites), backend).drop(columns="site_name")
+    sites = shared["sites"].copy()
     sites["district_code"] = sites["district_code"].fillna("unknown")
     sites["in_province"] = (sites["province_code"] == province).to_numpy()
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
@@ -348,6 +356,23 @@ def load_inputs(
         extract_date=extract,
         unlinked_typed=typed,
     )
+
+
+def period_shared(memo: dict | None, con: duckdb.DuckDBPyConnection, province: str) -> dict:
+    """The part of ``memo`` (a dict a caller keeps between periods, e.g. a
+    :class:`vaxstudy.Study`) for this province and this state of the database file: a new
+    one when the file changed (a new ingest or link), so nothing stale is reused."""
+    from vaxstudy.sql import file_key
+
+    if memo is None:
+        return {}
+    key = (file_key(con), str(province).zfill(2))
+    if key[0] is None:
+        return {}
+    if memo.get("key") != key:
+        memo.clear()
+        memo["key"] = key
+    return memo.setdefault("values", {})
 
 
 def factorize_text(parts: list[pd.Series]) -> np.ndarray:
