@@ -244,7 +244,7 @@ def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp
     missing from the register), so recorded and corrected coverage may reach 10/20, and the
     group of the typed sex or district only. The outsider raises nothing. Every link here is
     certain and no dose is missing, so nothing can lower the figures: the point is the lower
-    end, for that reason."""
+    end, for that reason. The unlinked-record rate may be lower by the same two rows."""
     pop = [dict(person_id=f"P{i}", sex="M" if i < 10 else "F") for i in range(20)]
     v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1) for i in range(8)]
     v += [dict(record_id=f"u{i}", subject_id=f"t{i}", person=None, dose_number=1) for i in range(3)]
@@ -270,3 +270,5 @@ def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp
     assert m["by_sex"]["F"]["coverage_dose1_recorded_ci"] == [0.0, 0.2]
     assert m["by_sex"]["M"]["coverage_dose1_recorded_ci"] == [0.8, 0.9]
     assert m["coverage_dose2_recorded_ci"] == [0.0, 0.0]
+    # the same two rows may be residents' rows: the unlinked-record rate (3 of 11) may be 1 of 11
+    assert m["unlinked_record_rate"] == 0.272727 and m["unlinked_record_rate_ci"] == [0.090909, 0.272727]

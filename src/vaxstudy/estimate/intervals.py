@@ -47,16 +47,17 @@ expressed by its match probabilities; for corrected coverage, the site-to-site
 variation of the ratio of missing to entered doses, which is what the
 assumption about the missing doses' owners rests on.
 
-**Not covered**: probabilities that are themselves wrong (a miscalibrated
+**Not covered** here: probabilities that are themselves wrong (a miscalibrated
 linkage model); links to the *wrong* register person (a broken link is
 redrawn as "outside the register", not as another resident); links the model
-never scored (the linkage's wide second pass scores most of them); errors in the paper tallies beyond the allowance made for them
+never scored or scored far too low: for coverage, :mod:`vaxstudy.estimate.missed`
+raises the upper end to the bound they allow (unlinked local adults); errors in the paper tallies beyond the allowance made for them
 (the lower end of corrected coverage is lowered by the visible undercounts,
 see :mod:`vaxstudy.estimate.coverage`); a systematic difference between missed and entered
 doses in age, sex or residence (see :mod:`vaxstudy.estimate.coverage`);
 errors in the population register (the denominator is taken as exact).
-Recorded coverage is a census of the linked rows: its interval only holds the
-linkage uncertainty.
+Recorded coverage is a census of the linked rows: its interval holds the
+linkage's uncertainty, as the redraw and the missed-link bound give it.
 """
 
 from __future__ import annotations

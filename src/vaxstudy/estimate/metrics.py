@@ -182,6 +182,12 @@ class Estimator:
         covered adult of the group) / residents, ``missed:<corrected>`` = that count / residents."""
         groups = {fam: names for fam, (names, _) in self.cgroups.items()}
         M = ms.missed_counts(self.inp, self.inp.unlinked_typed, groups)
+        m_site = ms.rows_by_site(self.inp, self.inp.unlinked_typed)
+        for fam, (_, G) in self.rgroups.items():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rec, unl = self.agg["rec"] @ G, self.agg["unl"] @ G
+                point[f"rec:{fam}"]["missed_lo:unlinked_record_rate"] = np.where(
+                    rec > 0, (unl - m_site @ G) / np.where(rec > 0, rec, 1.0), np.nan)[None, :]
         for fam, (_, H) in self.cgroups.items():
             s = self.cov_sums[fam]
             NG, recG = s["NG"], s["recG"]
@@ -240,6 +246,15 @@ def _interval(point, reps, fam, j, r, spreads=None) -> tuple[float, float]:
     return _clip_to_range(r, lo, hi)
 
 
+def _missed_lower(point, fam, j, r, lo: float) -> float:
+    """The unlinked-record rate's lower end lowered to the rows that could be residents the
+    linkage missed (missed.py)."""
+    b = point[fam].get(f"missed_lo:{r}")
+    if b is not None and np.isfinite(b[0, j]):
+        return min(lo, max(float(b[0, j]), 0.0))
+    return lo
+
+
 def _missed_upper(point, fam, j, r, hi: float) -> float:
     """The upper end raised to cover residents the linkage may have missed (missed.py): up to
     the bound for recorded coverage, by the same count for corrected coverage (capped at 1)."""
@@ -263,7 +278,7 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
         d[r] = rnd(point[fam][r][0, j])
         lo, hi = _interval(point, reps, fam, j, r, spreads)
         if d[r] is not None and rnd(lo) is not None:
-            hi = _missed_upper(point, fam, j, r, hi)
+            lo, hi = _missed_lower(point, fam, j, r, lo), _missed_upper(point, fam, j, r, hi)
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
                 # tally over-counts hidden by missing entries: the correction may be too high,
@@ -293,7 +308,7 @@ def linkage_only_ci(point, reps, spreads=None) -> dict:
             out[r] = None
             continue
         lo, hi = _clip_to_range(r, lo, hi)
-        out[r] = written_ci(pt, lo, _missed_upper(point, fam, 0, r, hi))
+        out[r] = written_ci(pt, _missed_lower(point, fam, 0, r, lo), _missed_upper(point, fam, 0, r, hi))
     return out
 
 

@@ -19,7 +19,10 @@ date, or a year-only birth date straddling two age groups, could be either; an e
 unknown district is taken as the district of the site where the dose was given, most
 people being vaccinated near home) counts as one more covered resident of G. The point estimate does not move (the model's expectation); the
 corrected coverage's upper end is raised by the same count (the missed residents were
-also counted as "not a resident" in the mix of the doses never entered).
+also counted as "not a resident" in the mix of the doses never entered). For the same
+reason the *lower* end of the unlinked-record rate comes down by the rows in scope that
+could be such residents' (:func:`rows_by_site`): at scale 1.0 the rate's interval is narrow
+and its truth lay below it.
 
 Where typed addresses are wrong (a resident typing another province) the bound can miss;
 where many local people are missing from the register it is wide, as it must be: only a
@@ -136,3 +139,15 @@ def missed_counts(inp, typed: pd.DataFrame | None, groups: dict[str, list[str]])
                 sel = P[:, j] & (dose >= k)
                 out[fam][i, jg] = float(len(np.unique(key[sel])))
     return out
+
+
+def rows_by_site(inp, typed: pd.DataFrame | None) -> np.ndarray:
+    """(S,) unlinked rows in scope per site that could be a resident's (a local or empty typed
+    address, possibly an adult): how far the unlinked-record count may be too high."""
+    S = len(inp.sites)
+    pg = possible_groups(inp, typed)
+    if pg is None or typed is None or not len(typed):
+        return np.zeros(S)
+    rows = inp.rows.loc[typed.index]
+    sel = pg["province"][1][:, 0] & rows["in_scope"].to_numpy(dtype=bool)
+    return np.bincount(rows["site"].to_numpy()[sel], minlength=S).astype(float)
