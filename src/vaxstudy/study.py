@@ -353,9 +353,14 @@ class Study:
             clean_stale_tmp(folder)
         shared = _tmp_dir(out, lay.name)
         restricted = _tmp_dir(lay.restricted_root, lay.name)
-        pool = ThreadPoolExecutor(1)
+        pool = ThreadPoolExecutor(2)
+        kernel = None
         try:
             from vaxstudy.report import privacy
+            from vaxstudy.report.render import start_kernel, stop_kernel
+
+            # the notebook's kernel started and its imports done while the estimate runs
+            kernel = pool.submit(start_kernel, shared, kernel_name)
 
             # the privacy scan's identifier set, built by the database while the estimate and
             # the notebook run (mostly one core of Python each): it is ready when the scan needs it
@@ -387,7 +392,8 @@ class Study:
                 manifest = mf.build_manifest(params, data_dir=self.data_dir, seed=estimate.seed,
                                              timings=self.timings, extra={"backend": self.engine.describe(), "frame": frame_values})
                 mf.write_manifest(shared / "manifest.json", manifest)
-                self._render(nb, shared, notebook, kernel_name, execution_timeout)
+                km, kernel = kernel.result(), None  # the render shuts it down
+                self._render(nb, shared, notebook, kernel_name, execution_timeout, km)
                 if ids is not None:
                     privacy.assert_folder_clean(shared, ids.result())
             # the same manifest (the notebook showed it), with the render's time added
@@ -400,6 +406,8 @@ class Study:
             shutil.rmtree(restricted, ignore_errors=True)
             raise
         finally:
+            if kernel is not None:  # started, never used (the run stopped before the render)
+                stop_kernel(kernel.result())
             pool.shutdown(wait=True, cancel_futures=True)
         return RunResult(layout=lay, metrics=metrics, manifest=manifest)
 
@@ -429,7 +437,7 @@ class Study:
         (folder / "README.md").write_text(RESTRICTED_README.format(name=name, what=what), encoding="utf-8")
 
     def _render(self, nb: ReportParams, folder: Path, notebook: str | Path | None, kernel_name: str | None,
-                execution_timeout: int | None) -> None:
+                execution_timeout: int | None, km: Any = None) -> None:
         from vaxstudy.geo import province_name
         from vaxstudy.report.i18n import t
         from vaxstudy.report.render import DEFAULT_TIMEOUT, REPORT_NOTEBOOK, render
@@ -440,7 +448,7 @@ class Study:
             pname = nb.province
         render(nb.model_dump(), folder, notebook=notebook or REPORT_NOTEBOOK,
                title=t("report_title", nb.language, province=pname), kernel_name=kernel_name,
-               execution_timeout=execution_timeout or DEFAULT_TIMEOUT)
+               execution_timeout=execution_timeout or DEFAULT_TIMEOUT, km=km)
 
 
 def ensure_run(params: ReportParams, *, link: LinkOptions | None = None,

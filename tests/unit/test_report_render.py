@@ -13,7 +13,7 @@ import pytest
 
 from helpers.reportrun import make_run
 from vaxstudy.report import manifest as mf
-from vaxstudy.report.render import RenderError, render
+from vaxstudy.report.render import RenderError, render, start_kernel
 
 
 
@@ -43,6 +43,20 @@ def test_render_hides_code_embeds_figures_and_applies_parameters(tmp_path, capfd
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in out_nb.cells)
     # the kernel's localhost-TCP warning is not shown to report users
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_a_kernel_started_ahead_runs_the_notebook_in_its_folder_and_is_shut_down(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    km = start_kernel(out, warm_up="import sys; sys.warmed = 1")  # silent: no execution count
+    assert km is not None and km.has_kernel
+    nb = tiny_notebook(tmp_path / "t.ipynb", "import os, sys\nprint('cwd', os.path.basename(os.getcwd()), sys.warmed, x)")
+    res = render({"x": 3}, out, notebook=nb, km=km)
+    assert "cwd out 1 3" in res.html.read_text(encoding="utf-8")  # that kernel, in that folder
+    cells = nbformat.read(str(res.ipynb), as_version=4).cells
+    assert [c.execution_count for c in cells if c.cell_type == "code"] == [1, 2, 3]
+    assert not km.has_kernel  # shut down after the render
+    assert start_kernel(out, kernel_name="no-such-kernel") is None  # named kernels start their own
 
 
 def test_failing_cell_is_named(tmp_path):

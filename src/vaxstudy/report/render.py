@@ -100,11 +100,56 @@ def kernel_options(kernel_name: str | None = None) -> dict[str, Any]:
     return {"kernel_name": kernel_name}
 
 
+# what the report's first cell imports: a kernel started ahead (start_kernel) imports it
+# before the notebook runs, silently (no execution count, no output)
+WARM_UP = "import vaxstudy.report.sections, vaxstudy.study"
+
+
+def start_kernel(cwd: str | Path, kernel_name: str | None = DEFAULT_KERNEL, warm_up: str = WARM_UP) -> Any:
+    """A kernel of this Python started in ``cwd`` with ``warm_up`` run in it, for the next
+    :func:`execute` (``km=``) to use: the kernel's start and the report's imports (~3-4 s)
+    then happen while the caller does other work (the estimate). None for a named kernel,
+    or when the kernel does not start (the render then starts its own, as always)."""
+    import asyncio
+
+    if kernel_name not in (None, THIS_PYTHON):
+        return None
+    km = None
+    try:
+        from jupyter_client import BlockingKernelClient
+
+        km = kernel_options(kernel_name)["kernel_manager_class"](kernel_name=THIS_PYTHON)
+        asyncio.run(km.start_kernel(cwd=str(cwd)))
+        kc = BlockingKernelClient()
+        kc.load_connection_info(km.get_connection_info())
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            reply = kc.execute_interactive(warm_up, silent=True, store_history=False, timeout=120)
+        finally:
+            kc.stop_channels()
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(reply["content"].get("evalue"))
+        return km
+    except Exception:  # noqa: BLE001 - a warm start is only a saving; the render starts its own
+        stop_kernel(km)
+        return None
+
+
+def stop_kernel(km: Any) -> None:
+    """Shut down a kernel :func:`start_kernel` started (None: nothing)."""
+    import asyncio
+
+    if km is not None and km.has_kernel:
+        asyncio.run(km.shutdown_kernel(now=True))
+
+
 def execute(notebook: str | Path | None, output: str | Path, parameters: Mapping[str, Any], *,
             cwd: str | Path | None = None, kernel_name: str | None = DEFAULT_KERNEL,
-            execution_timeout: int | None = DEFAULT_TIMEOUT) -> Path:
+            execution_timeout: int | None = DEFAULT_TIMEOUT, km: Any = None) -> Path:
     """papermill.execute_notebook (``notebook`` None: the packaged report); a failing cell
-    becomes a RenderError naming it."""
+    becomes a RenderError naming it. ``km``: a kernel :func:`start_kernel` started, used and
+    then shut down."""
     from vaxstudy.fastimport import jsonschema
 
     jsonschema()  # before nbformat imports it with its slow optional checker
@@ -114,7 +159,10 @@ def execute(notebook: str | Path | None, output: str | Path, parameters: Mapping
 
     output = Path(output)
     kernel = kernel_options(kernel_name)
+    if km is not None:
+        kernel = {"kernel_name": THIS_PYTHON, "km": km}
     with contextlib.ExitStack() as stack:
+        stack.callback(stop_kernel, km)
         if notebook is None:
             notebook = stack.enter_context(notebook_file(REPORT))
         try:
@@ -183,14 +231,15 @@ def render(parameters: Mapping[str, Any], out_dir: str | Path, *,
            notebook: str | Path | None = REPORT_NOTEBOOK, name: str = "report",
            title: str | None = None, kernel_name: str | None = DEFAULT_KERNEL,
            execution_timeout: int | None = DEFAULT_TIMEOUT,
-           cwd: str | Path | None = None) -> RenderResult:
+           cwd: str | Path | None = None, km: Any = None) -> RenderResult:
     """Run `notebook` (default: the packaged report) with `parameters` in `out_dir` (the working
-    directory of the kernel unless `cwd` says otherwise), writing `<name>.ipynb` and `<name>.html`."""
+    directory of the kernel unless `cwd` says otherwise), writing `<name>.ipynb` and `<name>.html`.
+    `km`: a kernel :func:`start_kernel` started in that directory."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ipynb = execute(notebook, out_dir / f"{name}.ipynb", parameters,
                     cwd=cwd if cwd is not None else out_dir, kernel_name=kernel_name,
-                    execution_timeout=execution_timeout)
+                    execution_timeout=execution_timeout, km=km)
     html = to_html(ipynb, out_dir / f"{name}.html", title=title, language=parameters.get("language"))
     return RenderResult(ipynb=ipynb, html=html, seconds=time.perf_counter() - t0)
