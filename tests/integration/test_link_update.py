@@ -49,7 +49,7 @@ def updated(small_province, tmp_path_factory):
         st.standardize()
         shutil.copytree(work, ref)
         res = st.update_link()
-    con = duckdb.connect(str(ref / "p.duckdb"))  # the reference prepares every row and the register
+    con = duckdb.connect(str(ref / "p.duckdb"))  # the reference counts the term frequencies again
     for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'link_prep_')"
                             ).fetchall():
         con.execute(f"DROP TABLE {t}")
@@ -67,7 +67,7 @@ def test_update_equals_full_relink_with_the_same_parameters(updated):
     assert len({r[0] for r in got}) == n_late
     assert updated["res_mid"].n_new_records + res.n_new_records == n_late - len(updated["before"])
     assert updated["res_mid"].n_new_records > 0 and res.n_new_records > 0
-    # the updates started from what the run before prepared, the reference from nothing
+    # the updates reused the term frequencies the full run kept, the reference counted them
     assert updated["res_mid"].reused_prepared and res.reused_prepared and not full.reused_prepared
     # the update decided and re-clustered only a part; the result is the same, row for row
     assert res.n_identities_decided < full.n_identities_decided

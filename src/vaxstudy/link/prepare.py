@@ -70,6 +70,12 @@ def open_work_connection(
     return con
 
 
+def record_key(cols: set[str]) -> str:
+    """The record's id as the link stage reads it: record_id, else unique_id (``cols``: the
+    columns of vaccinations_std)."""
+    return "CAST(record_id AS VARCHAR)" if "record_id" in cols else "CAST(unique_id AS VARCHAR)"
+
+
 def _clean_expr(c: str, present: set[str], duckdb_trim: bool = False) -> str:
     if c not in present:
         return "NULL"
@@ -205,15 +211,32 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[
         duckdb_trim=on_duckdb,
     )
     be.tables.create_table(con, "link_reg", reg_sql)
-    rows_sql, row_cols, ident_cols = rows_query(con, be, "proj.vaccinations_std")
+
+    keep = {
+        "record_id": "CAST(record_id AS VARCHAR)",
+        "subject_id": "CAST(subject_id AS VARCHAR)",
+        "dose_number": "TRY_CAST(dose_number AS INTEGER)",
+        "vaccination_date": "TRY_CAST(vaccination_date AS DATE)",
+        "vaccine": "CAST(vaccine AS VARCHAR)",
+        "site_id": "CAST(site_id AS VARCHAR)",
+        "_row": "CAST(_row AS BIGINT)",
+    }
+    keep["record_id"] = record_key(vax_cols)
+    extra = [f"{keep[k] if (k in vax_cols or k == 'record_id') else 'NULL'} AS {k}" for k in keep]
+    rows_sql = _layered_select("proj.vaccinations_std", vax_cols, register=False, extra=extra,
+                               duckdb_trim=on_duckdb)
+    from vaxstudy.link.settings import LINK_COLUMNS
+
+    ident_cols = [c for c in LINK_COLUMNS if c != "unique_id"]
     order = ", ".join(ident_cols)
-    ident = identity_sql(be)
+    ident = f"'v' || CAST({be.identity_hash_sql(ident_cols)} AS VARCHAR)"
     # identity = 64-bit hash of the compared fields (no sort); checked below
-    be.tables.create_table(con, "link_rows", rows_sql)
+    be.tables.create_table(con, "link_rows", f"SELECT *, {ident} AS ident FROM ({rows_sql}) s")
     be.tables.create_table(
         con, "link_vax", f"SELECT {ident} AS unique_id, * FROM (SELECT DISTINCT {order} FROM link_rows) d"
     )
     n_groups, n_ident = be.tables.fetch(con, "SELECT count(*), count(DISTINCT unique_id) FROM link_vax")[0]
+    row_cols = list(keep)
     if n_groups != n_ident:  # a hash collision (odds ~1e-8 at a million identities)
         log.warning("identity hash collision: numbering identities by sorting instead")
         be.tables.create_table(
@@ -230,42 +253,3 @@ def prepare_inputs(con: duckdb.DuckDBPyConnection, backend: Any = None) -> dict[
         t: int(be.tables.fetch(con, f"SELECT count(*) FROM {t}")[0][0])
         for t in ("link_reg", "link_rows", "link_vax")
     }
-
-
-def record_key(cols: set[str]) -> str:
-    """The record's id as the link stage reads it: record_id, else unique_id (``cols``: the
-    columns of vaccinations_std)."""
-    return "CAST(record_id AS VARCHAR)" if "record_id" in cols else "CAST(unique_id AS VARCHAR)"
-
-
-def identity_sql(be: Any) -> str:
-    """An identity's id: 'v' and the engine's 64-bit hash of the compared columns."""
-    from vaxstudy.link.settings import LINK_COLUMNS
-
-    return f"'v' || CAST({be.identity_hash_sql([c for c in LINK_COLUMNS if c != 'unique_id'])} AS VARCHAR)"
-
-
-def rows_query(con: Any, be: Any, source: str) -> tuple[str, list[str], list[str]]:
-    """(SELECT of the link_rows columns, the compared columns and ``ident`` from ``source`` —
-    ``proj.vaccinations_std`` or a subquery of its rows —, the row columns, the compared columns).
-    The rows of an export prepared in parts (:mod:`vaxstudy.link.prepared`) get the same
-    values and identities as prepared at once."""
-    from vaxstudy.link.settings import LINK_COLUMNS
-
-    vax_cols = set(table_columns(con, "vaccinations_std", "proj"))
-    keep = {
-        "record_id": "CAST(record_id AS VARCHAR)",
-        "subject_id": "CAST(subject_id AS VARCHAR)",
-        "dose_number": "TRY_CAST(dose_number AS INTEGER)",
-        "vaccination_date": "TRY_CAST(vaccination_date AS DATE)",
-        "vaccine": "CAST(vaccine AS VARCHAR)",
-        "site_id": "CAST(site_id AS VARCHAR)",
-        "_row": "CAST(_row AS BIGINT)",
-    }
-    if "record_id" not in vax_cols:
-        keep["record_id"] = "CAST(unique_id AS VARCHAR)"
-    extra = [f"{keep[k] if (k in vax_cols or k == 'record_id') else 'NULL'} AS {k}" for k in keep]
-    sql = _layered_select(source, vax_cols, register=False, extra=extra,
-                          duckdb_trim=getattr(be, "name", None) == "duckdb")
-    ident_cols = [c for c in LINK_COLUMNS if c != "unique_id"]
-    return f"SELECT *, {identity_sql(be)} AS ident FROM ({sql}) s", list(keep), ident_cols

@@ -67,7 +67,7 @@ class UpdateResult:
     n_duplicate_doses: int
     threshold: float
     full: bool
-    reused_prepared: bool = False  # started from the previous run's prepared inputs
+    reused_prepared: bool = False  # the term frequencies kept by the previous run were reused
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -343,9 +343,8 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
     since; ``full`` decides every identity with the same frozen parameters (the reference an
     update must equal). Rewrites record_links (table and Parquet), link_run and the recorded
     inputs; writes link_update.json. Raises :class:`UpdateRefused` when a full re-link is needed.
-    ``reuse_prepared``: start from what the previous run prepared when it is still valid
-    (:mod:`vaxstudy.link.prepared`; the same result, without re-preparing the register and
-    the earlier rows)."""
+    ``reuse_prepared``: reuse the term frequencies the previous run kept when they are its
+    (:mod:`vaxstudy.link.prepared`; the same result, without counting them again)."""
     from vaxstudy.engines import get_engine
     from vaxstudy.link import decide
     from vaxstudy.link.core import LINKS_FILE, REGISTER, VAX, _quiet_splink
@@ -371,18 +370,16 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         n_new = _check_rows(con)
         timings["check"] = time.perf_counter() - t
         t = time.perf_counter()
-        reuse = reuse_prepared and prepared.usable(con, linked_at=run.linked_at, model_sha=run.model_sha256)
-        counts = prepared.restore(con, be, STATE_TABLE) if reuse else None
-        if counts is None:
-            reuse, counts = False, prepare_inputs(con, be)
-        register_ready = reuse and has_table(con, "wide_reg")
+        prepare_inputs(con, be)
         con.execute("ALTER TABLE link_vax RENAME TO link_vax_all")
         con.execute("CREATE OR REPLACE TABLE link_vax AS SELECT * FROM link_vax_all")
         n_r = _identities_to_decide(con, full)
         _old_decisions(con)
         from vaxstudy.link.dedupe import TF_COLUMNS
 
-        tf_tables = prepared.tf_tables(con, TF_COLUMNS) if reuse else None
+        tf_tables = prepared.tf_tables(con, TF_COLUMNS, linked_at=run.linked_at, model_sha=run.model_sha256) \
+            if reuse_prepared else None
+        reuse = tf_tables is not None
         if tf_tables is None:
             # term frequencies: over the identities of the last full run (not of the updates since)
             con.execute("CREATE OR REPLACE TABLE link_vax_old AS SELECT * FROM link_vax_all WHERE unique_id IN "
@@ -411,8 +408,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
 
             wide_summary.update(wide_pass(con, be, fz.model, tf_tables, p_expr=_p_expr(fz), threshold=fz.threshold,
                                           vax_source=VAX, register_source=REGISTER, n_reg=fz.n_reg,
-                                          exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen,
-                                          register_ready=register_ready))
+                                          exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen))
         else:
             con.execute("CREATE OR REPLACE TABLE ident_candidate (ident VARCHAR, best_person_id VARCHAR, "
                         "best_match_probability DOUBLE, in_register_probability DOUBLE)")
@@ -452,8 +448,8 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
                                                                   "previous_run": str(run.linked_at)}})
         write_link_run(con, new_run, table=f"proj.{LINK_RUN_TABLE}")
         _write_state(con, "proj", new_run.linked_at, new_run.model_sha256, full_run=False)
-        if reuse:  # the kept tables gain the new rows; else kept from this run for the next
-            prepared.add_rows(con, linked_at=new_run.linked_at)
+        if reuse:  # the last full run's term frequencies, kept for the next update
+            prepared.retie(con, linked_at=new_run.linked_at)
         else:
             prepared.save(con, tf_tables, linked_at=new_run.linked_at, model_sha=new_run.model_sha256)
         stats = con.execute("SELECT count(*), count(person_id), count(DISTINCT person_key), "

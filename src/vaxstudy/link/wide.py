@@ -191,12 +191,10 @@ def add_name_freq(con: duckdb.DuckDBPyConnection, *, backend: Any = None, reg: s
 
 
 def add_wide_inputs(con: duckdb.DuckDBPyConnection, *, backend: Any = None, where: str = "TRUE",
-                    cap: int = NAME_BLOCK_CAP, register: bool = True, name_freq: bool = True) -> None:
+                    cap: int = NAME_BLOCK_CAP, register: bool = True) -> None:
     """wide_vax (the identities of link_vax satisfying ``where``) and, with ``register``,
-    wide_reg, each with the province columns and ``name_block`` in one statement
-    (``name_freq`` False: ``wide_name_freq`` is already there)."""
-    if name_freq:
-        add_name_freq(con, backend=backend)
+    wide_reg, each with the province columns and ``name_block`` in one statement."""
+    add_name_freq(con, backend=backend)
     add_province_columns(con, "link_vax", "wide_vax", vax=True, backend=backend, where=where,
                          name_block_cap=cap)
     if register:
@@ -265,7 +263,6 @@ def wide_pass(
     exclusive: bool = True,
     pi: float | None = None,
     prior_unseen: float | None = None,
-    register_ready: bool = False,
 ) -> dict[str, Any]:
     """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
 
@@ -291,20 +288,18 @@ def wide_pass(
     ``pi`` is the first pass's prior share (exclusive model). ``prior_unseen`` fixes the
     unseen identities' prior instead of estimating it (an incremental update scores a few
     identities with the prior the full run estimated, :mod:`vaxstudy.link.update`).
-    ``register_ready``: ``wide_reg`` and ``wide_name_freq`` are already there (an update
-    reusing the previous run's, :mod:`vaxstudy.link.prepared`).
     """
     from splink import Linker
 
     be = engine(backend)
-    add_wide_inputs(con, backend=be, register=False, name_freq=not register_ready,
+    add_wide_inputs(con, backend=be, register=False,
                     where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
     n_left = be.tables.fetch(con, "SELECT count(*) FROM wide_vax")[0][0]
     summary: dict[str, Any] = {"rules": dict(WIDE_BLOCKING_RULES), "n_identities": int(n_left)}
     prior = float(model["probability_two_random_records_match"])
     be.tables.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
-    if n_left and not register_ready:
+    if n_left:
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be,
                              name_block_cap=NAME_BLOCK_CAP)
         settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
