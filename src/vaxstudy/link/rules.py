@@ -70,7 +70,8 @@ PREDICTION_BLOCKING_RULES: dict[str, str] = {
     # one name part joins on the commune and every whole-name rule needs the middle name, so
     # a wrong year with the middle name absent, added or misspelt had no route. For every
     # record (not only those without a commune) it made 12,833 pairs at scale 0.1 that no
-    # other rule makes (~190,000 at full scale); for these, 611
+    # other rule makes and 1.27 million at full scale (chance pairs grow with the square of
+    # the population); for these records, 611 and 70,000
     "nocommune:surname+given+daymonth+district": (
         'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
         'AND l."birth_md" = r."birth_md" AND l."district_code" = r."district_code" '
