@@ -235,3 +235,18 @@ def test_ids_are_coded_as_pandas_factorize_codes_them():
     want, _ = pd.factorize(pd.concat(parts, ignore_index=True).astype(object), use_na_sentinel=True)
     got = factorize_text(parts)
     assert got.tolist() == want.tolist() == [0, 1, -1, 0, 2, -1, 3, 1, -1, 3, 4, -1, -1]
+
+
+def test_ids_are_coded_from_empty_and_many_chunk_arrow_columns():
+    """A query with no row (an empty period) gives Arrow-backed columns of no chunk, a
+    concatenation gives several: both are coded like any other column."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from vaxstudy.estimate.data import factorize_text
+
+    empty = pd.Series(pa.chunked_array([], type=pa.string()).to_pandas())
+    one = pd.Series(pa.chunked_array([pa.array(["x", None])]).to_pandas())
+    many = pd.concat([one, pd.Series(pa.chunked_array([pa.array(["y", "x"])]).to_pandas())], ignore_index=True)
+    assert factorize_text([empty, one, empty, many]).tolist() == [0, -1, 0, -1, 1, 0]
+    assert factorize_text([empty]).tolist() == []

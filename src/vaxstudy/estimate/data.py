@@ -381,9 +381,13 @@ def factorize_text(parts: list[pd.Series]) -> np.ndarray:
     a Python object each."""
     import pyarrow as pa
 
-    arr = pa.concat_arrays([pa.array(p, type=pa.string(), from_pandas=True) if p.dtype != object
-                            else pa.array(p.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-                            for p in parts])
+    chunks: list = []
+    for p in parts:
+        a = (pa.array(p, type=pa.string(), from_pandas=True) if p.dtype != object
+             else pa.array(p.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        # an Arrow-backed column gives a ChunkedArray when it has no chunk or several
+        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+    arr = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
     idx = arr.dictionary_encode().indices
     return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
