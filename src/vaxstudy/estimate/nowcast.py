@@ -20,37 +20,50 @@ the period's days and the province's sites, / tallied doses, and
 
 **Backlog.** Lags grow when a mass campaign outruns data entry, and the last
 days of a period are often its busiest: a lag distribution averaged over
-older cohorts is too short for them. So for the short lags (d <= ``SHORT_LAGS``)
-the reverse hazard follows a *local linear trend in the cohort's date*:
-``logit g(d, t) = a_d + b_d (z_t - mean z)``, z_t = the cohort's date in weeks,
-fitted on the cohorts aged d .. d + ``window`` days (the youngest that can
-show lag d; their weight halving every ``HALF_LIFE`` days of age, a local linear
-fit) and extrapolated to the younger cohorts (ridge ``RIDGE_B`` on b_d:
-a prior sd of one logit per week, so a window without a trend gives the plain
-windowed estimate); the longer lags (catch-up batches) use the plain reverse
-hazard over a longer window. The trend assumes nothing about *why* lags change
-(an earlier version regressed on the cohort's tallied volume, which is how
-the synthetic generator makes its lags and flattered the benchmark).
+older cohorts is too short for them. A cohort aged a shows its lags 0..a only,
+so a lag d is seen d days after the doses: a model that learns each lag's
+hazard from the cohorts old enough to show it (the previous version: a linear
+trend per lag in the cohort's date) sees a backlog that began a week ago in the
+short lags only, and extrapolates the longer ones from before it (on the
+synthetic province the young cohorts' lags 8-12 came out 0.5-1.5 logit too
+rare: late entries 0.2-0.4 point low at +0 days). So the short lags
+(d <= ``SHORT_LAGS``, given d <= M) share **one shape, stretched week by week**:
+``log P(d | t) = beta_d + theta_w min(d, TILT_LAGS) + eta_w [d = 0] + const``,
+w = the cohort's week of age: a backlog slows the typing of every pending dose
+of a week (a geometric queue's log-shares tilt linearly in d: theta), and may
+move the same-day share (eta). A week's tilt is learned from the lags its own
+cohorts already show (a cohort 4 days old shows the ratios of lags 0-4), and
+carried to its lags not yet seen. The tilt stops at a week's lag: rows typed
+later are catch-up batches (a missed sheet, a bulk import) whose timing need not
+scale with the queue; tilting lags up to 21 over-stretched them (+0.42 point on
+8 dev seeds; ``TILT_LAGS`` = 7 was chosen after trying 21 there). Weeks are tied
+by a random walk (sd ``TILT_SD`` per week), the oldest week at 0; cohorts weigh
+0.5 ** (age / ``HALF_LIFE``); the fit is the conditional likelihood of each
+cohort's lags given lag <= its age (right truncation, no cohort total needed).
+The longer lags (> M) use the plain reverse hazard over a longer window.
+Nothing about *why* lags change is used (an earlier version regressed on the
+cohort's tallied volume, which is how the synthetic generator makes its lags
+and flattered the benchmark). Not seen: a change of the last 2-3 days only (its
+cohorts show too few lags; it is averaged with the rest of their week).
 
 **Uncertainty of the truncated tail.** The hazards of a young cohort's
-unobserved lags are an extrapolation of the trend; its error grows with the
-distance. Each bootstrap replicate re-fits the trend on its redrawn sites
-(:func:`expected_late` with the replicate's site weights): the spread of those
-fits is the sampling error of (a_d, b_d), site clustering included, and the
-extrapolation carries it (the slope's error times the distance). It then draws
+unobserved lags come from the fitted shape and tilt. Each bootstrap replicate
+re-fits them on its redrawn sites (:func:`expected_late` with the replicate's
+site weights): the spread of those fits is their sampling error, site
+clustering included. It then draws
 each site's late entries as a Poisson count around their expectation, since the
 truth is the realised number still to come (the predictive interval of a
 nowcast; it matters in districts with few late entries). An earlier version
-also drew (a_d, b_d) from the fit's binomial Laplace posterior in each replicate:
+also drew the trend's parameters from the fit's binomial Laplace posterior in each replicate:
 that counted the same parameter uncertainty twice (once through the re-fit on
 redrawn sites, once through the posterior) and made the intervals 2-4 times too
 wide (4.0 points at +0 days for a rate of 5%, holding the truth in every run).
-Not covered: a trend that is not linear over the last four weeks (model error).
+Not covered: a lag shape that changes otherwise than by the tilt (model error).
 
 What it assumes: lags do not depend on whether a dose is ever entered (a dose
-that will never be typed is not "very late"); a linear trend of each short
-lag's reverse hazard over the last four weeks holds for the days still being
-typed; one distribution for all sites (the synthetic data give no site or
+that will never be typed is not "very late"); a week's lags stretch together
+(a tilt of the first week's lags) and a week's short lags show how its longer
+ones will stretch; one distribution for all sites (the synthetic data give no site or
 district lag effect to learn, and per-district estimates of the rare long
 lags would mostly add noise). Days after the extract date (a period ending
 after the export) have no entry at all: their tallies count wholly as not yet
@@ -70,18 +83,22 @@ import pandas as pd
 
 from vaxstudy.estimate.data import Inputs, tally_ok
 
-DEFAULT_WINDOW = 28  # days of cohorts behind each short lag's regression
+DEFAULT_WINDOW = 28  # cohorts aged 0 .. SHORT_LAGS + window behind the short lags' shape
 LONG_WINDOW = 56  # days of cohorts behind each long lag's reverse hazard
-SHORT_LAGS = 21  # lags 1..SHORT_LAGS follow a trend in the cohort's date
+SHORT_LAGS = 21  # lags 0..SHORT_LAGS: one shape, tilted week by week
 MAX_LAG = 180  # lags beyond this are taken as this (bulk imports months later)
-HALF_LIFE = 14.0  # days: a cohort's weight in the trend's fit halves every two weeks of age
-RIDGE_B = 1.0  # prior precision of the trend's slope (logit per week): prior sd 1 logit a week
+HALF_LIFE = 14.0  # days: a cohort's weight in the short lags' fit halves every two weeks of age
+TILT_LAGS = 7  # the tilt stretches lags up to a week; later shares move with lag 7's (catch-up batches)
+WEEK = 7  # cohorts of the same week of age share their tilt (a weekday mix averages out)
+TILT_SD = 0.5  # prior sd of a week's change of the tilt (log-ratio of successive lags' shares)
+SAME_DAY_SD = 0.5  # prior sd of a week's change of the same-day share (log-odds)
 NEWTON_STEPS = 25
 DESCRIPTION = (
     "doses of the period tallied but not entered by extract_date that are expected to be entered later: "
     "entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the reverse-time hazard "
-    "over the cohorts old enough to show each lag; lags 1-21 follow a logistic trend in the cohort's date "
-    "(cohorts aged d .. d + window_days, extrapolated to younger ones), longer lags pooled over 56 days; never "
+    "over the cohorts old enough to show each lag; lags 0-21 share one shape (cohorts aged 0 .. 21 + window_days), "
+    "stretched week by week (a log-linear tilt of lags 0-7 and a same-day shift per cohort week, tied by a random "
+    "walk, each week's learned from the short lags its cohorts show), longer lags pooled over 56 days; never "
     "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its redrawn sites (the "
     "extrapolated tail's uncertainty) and draws the late entries as a Poisson count per site. F_<d>d: F of the "
     "youngest cohort with entries"
@@ -94,9 +111,8 @@ class LagData:
 
     num, den: (S, D+1) entries with lag d / with lag <= d among the cohorts aged
       d .. d + LONG_WINDOW (plain reverse hazard, for the long lags);
-    num_v, den_v: (S, M, K) the same for lag d = 1..M, per cohort age d + k (k < K);
-    z_fit: (M, K) centred date (weeks) of those cohorts; z_target: (M, D) of the cohort
-      aged a, centred like lag d's;
+    cnt: (S, T, M+1) entries of the cohort aged a (a < T = M + window + 1) with lag d <= M
+      (the short lags' shape, fitted with a tilt per cohort week);
     recent: (S, D) entries in scope of cohorts aged a at the extract date;
     after: (S,) tallied doses of the period's days after the extract date;
     short: (S,) tallied doses in scope minus the distinct entries in scope, summed over
@@ -106,10 +122,7 @@ class LagData:
 
     num: np.ndarray
     den: np.ndarray
-    num_v: np.ndarray
-    den_v: np.ndarray
-    z_fit: np.ndarray
-    z_target: np.ndarray
+    cnt: np.ndarray
     recent: np.ndarray
     after: np.ndarray
     short: np.ndarray | None = None
@@ -117,11 +130,6 @@ class LagData:
     @property
     def max_lag(self) -> int:
         return self.num.shape[1] - 1
-
-
-def _cohort_time(n_ages: int) -> np.ndarray:
-    """The date of the cohort aged 0..n_ages-1 at the extract date, in weeks (later = higher)."""
-    return -np.arange(n_ages, dtype=float) / 7.0
 
 
 def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
@@ -135,9 +143,7 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
     # counts too (their lags still inform F)
     t_scope = inp.tallies[inp.tallies["in_scope"].to_numpy() & tally_ok(inp.tallies)]
     if X is None or ent.empty:
-        z = np.zeros((0, 1))
-        return LagData(np.zeros((S, 1)), np.zeros((S, 1)), np.zeros((S, 0, 1)), np.zeros((S, 0, 1)),
-                       z, np.zeros((0, 0)), np.zeros((S, 0)), np.zeros(S))
+        return LagData(np.zeros((S, 1)), np.zeros((S, 1)), np.zeros((S, 1, 1)), np.zeros((S, 0)), np.zeros(S))
     x = np.datetime64(X, "D")
     vd = ent["vdate"].to_numpy().astype("datetime64[D]")
     age = (x - vd).astype(np.int64)
@@ -159,19 +165,11 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
         use = (ca >= d) & (ca <= d + LONG_WINDOW)
         np.add.at(num[:, d], cs[use & (cl == d)], cn[use & (cl == d)])
         np.add.at(den[:, d], cs[use & (cl <= d)], cn[use & (cl <= d)])
-    M, K = min(SHORT_LAGS, D), window + 1
-    num_v, den_v = np.zeros((S, M, K)), np.zeros((S, M, K))
-    zall = _cohort_time(M + K + D)
-    z_fit, z_target = np.zeros((M, K)), np.zeros((M, D))
-    for i, d in enumerate(range(1, M + 1)):
-        k = ca - d
-        use = (k >= 0) & (k < K) & (cl <= d)
-        np.add.at(den_v[:, i, :], (cs[use], k[use]), cn[use])
-        use &= cl == d
-        np.add.at(num_v[:, i, :], (cs[use], k[use]), cn[use])
-        zz = zall[d : d + K]
-        z_fit[i] = zz - zz.mean()
-        z_target[i] = zall[:D] - zz.mean()
+    M = min(SHORT_LAGS, D)
+    T = M + window + 1  # cohorts aged 0 .. M + window: each shows its lags 0 .. min(age, M)
+    cnt_s = np.zeros((S, T, M + 1))
+    use = (ca < T) & (cl <= M)
+    np.add.at(cnt_s, (cs[use], ca[use], cl[use]), cn[use])
     sc = ent["in_scope"].to_numpy() & tally_ok(ent) & (age >= 0) & (age < D)
     recent = np.zeros((S, D))
     np.add.at(recent, (site[sc], age[sc]), 1.0)
@@ -180,7 +178,7 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
                                  * (t_scope["vdate"].to_numpy().astype("datetime64[D]") > x)), minlength=S)
     sc_all = ent["in_scope"].to_numpy() & tally_ok(ent)
     short = _short(t_scope, ent[sc_all], S)
-    return LagData(num, den, num_v, den_v, z_fit, z_target, recent, after, short)
+    return LagData(num, den, cnt_s, recent, after, short)
 
 
 def _short(tallies: pd.DataFrame, entries: pd.DataFrame, S: int) -> np.ndarray:
@@ -209,57 +207,130 @@ def lag_cdf(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return F
 
 
-def trend_hazards(n: np.ndarray, m: np.ndarray, z: np.ndarray, z_target: np.ndarray) -> np.ndarray:
-    """Reverse hazards of lags 1..M for each target cohort, from a logistic trend in the date.
+def _design(T: int, M: int) -> np.ndarray:
+    """x[a, d, p] of the short lags' model: p < M the shape of lag d = 1..M (lag 0 the
+    reference); then per cohort week k but the oldest (reference 0) the tilt
+    min(d, TILT_LAGS) * [week = k] and the same-day shift [d = 0] * [week = k]."""
+    K = (T - 1) // WEEK
+    x = np.zeros((T, M + 1, M + 2 * K))
+    x[:, np.arange(1, M + 1), np.arange(M)] = 1.0
+    wk = np.arange(T) // WEEK
+    for k in range(K):
+        x[wk == k, :, M + k] = np.minimum(np.arange(M + 1), TILT_LAGS)
+        x[wk == k, 0, M + K + k] = 1.0
+    return x
 
-    n, m: (B, M, K) entries with lag d / with lag <= d per cohort; z: (M, K) centred date of
-    those cohorts; z_target: (M, A) of the target cohorts. Returns (B, M, A). Newton steps
-    on logit g = a + b z with a ridge RIDGE_B on b (vectorised over B and M), the cohorts
-    weighted by 0.5 ** (k / HALF_LIFE) from the youngest (k = 0): a local linear fit that
-    follows a recent change of the lags sooner."""
-    kw = 0.5 ** (np.arange(n.shape[-1]) / HALF_LIFE)
-    n, m = n * kw, m * kw
-    tot_n, tot_m = n.sum(-1), m.sum(-1)
-    g0 = np.clip(np.where(tot_m > 0, tot_n / np.where(tot_m > 0, tot_m, 1.0), 0.0), 1e-9, 1 - 1e-9)
-    a, b = np.log(g0 / (1 - g0)), np.zeros_like(g0)
+
+def _penalty(M: int, nb: int) -> np.ndarray:
+    """Random-walk precision on the weekly tilts and same-day shifts (each week's from the
+    next older one's, the oldest week at 0); a tiny ridge keeps empty lags' shapes finite."""
+    K = nb - 1
+    R = np.zeros((K + 1, K + 1))
+    for k in range(K):  # week k differs from week k + 1 (week K = the oldest, fixed at 0)
+        R[k, k] += 1.0
+        R[k + 1, k + 1] += 1.0
+        R[k, k + 1] -= 1.0
+        R[k + 1, k] -= 1.0
+    R = R[:K, :K]
+    P = np.zeros((M + 2 * K, M + 2 * K))
+    P[np.arange(M), np.arange(M)] = 1e-6
+    P[M : M + K, M : M + K] = R / TILT_SD**2
+    P[M + K :, M + K :] = R / SAME_DAY_SD**2
+    return P
+
+
+def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None) -> np.ndarray:
+    """(B, T, M+1): P(lag = d | lag <= M) of the cohort aged a, from the entries n (B, T, M+1)
+    of the cohorts aged a = 0..T-1 (lags d <= min(a, M) observed).
+
+    log P(d) = beta_d + theta_w min(d, TILT_LAGS) + eta_w [d = 0] + const, w = the cohort's
+    week of age: one lag shape for all cohorts, stretched (theta) and its same-day share
+    moved (eta) week by week, the weeks tied by a random walk. Fitted by the conditional
+    likelihood of each cohort's lags given that they are <= its age (right truncation),
+    Newton steps vectorised over B (warm-started from the fit of the summed counts), the
+    cohorts weighted by 0.5 ** (age / HALF_LIFE)."""
+    B, T, D1 = n.shape
+    M = D1 - 1
+    ages = np.arange(T) if ages is None else ages
+    obs = np.arange(D1)[None, :] <= np.minimum(ages, M)[:, None]  # (T, D1)
+    n = n * (0.5 ** (ages / HALF_LIFE))[None, :, None] * obs
+    x = _design(T, M)
+    wk = np.arange(T) // WEEK
+    nb = int(wk.max()) + 1
+    xw = np.stack([x[wk == k][0] for k in range(nb)])  # (nb, D1, P): x depends on the week only
+    P = x.shape[-1]
+    pen = _penalty(M, nb)
+    if B > 1:
+        th = np.repeat(_fit(n.sum(0, keepdims=True), obs, x, xw, wk, pen, None), B, 0)
+    else:
+        th = None
+    th = _fit(n, obs, x, xw, wk, pen, th)
+    eta = np.einsum("tdp,bp->btd", x, th)
+    pi = np.exp(eta - eta.max(-1, keepdims=True))
+    return pi / pi.sum(-1, keepdims=True)
+
+
+def _fit(n, obs, x, xw, wk, pen, th):
+    """Newton steps of :func:`short_lag_shape` (parameters (B, P)); ``th`` = a start or None."""
+    B, T, D1 = n.shape
+    M, P, nb = D1 - 1, x.shape[-1], xw.shape[0]
+    N = n.sum(-1)  # (B, T)
+    if th is None:
+        tot = n.sum(1)
+        th = np.zeros((B, P))
+        th[:, :M] = np.log((tot[:, 1:] + 0.5) / (tot[:, :1] + 0.5))
+    xf = xw.reshape(nb * D1, P)
     for _ in range(NEWTON_STEPS):
-        p = 1.0 / (1.0 + np.exp(-(a[..., None] + b[..., None] * z)))
-        r = n - m * p
-        w = m * p * (1 - p)
-        ga, gb = r.sum(-1), (r * z).sum(-1) - RIDGE_B * b
-        haa, hab, hbb = w.sum(-1) + 1e-9, (w * z).sum(-1), (w * z * z).sum(-1) + RIDGE_B
-        det = haa * hbb - hab * hab
-        a = np.clip(a + (hbb * ga - hab * gb) / det, -30, 30)
-        b = np.clip(b + (haa * gb - hab * ga) / det, -10, 10)
-    g = 1.0 / (1.0 + np.exp(-(a[..., None] + b[..., None] * z_target)))
-    g = np.where(tot_m[..., None] > 0, g, 0.0)
-    return np.clip(g, 0.0, 1.0 - 1e-9)
+        eta = np.where(obs, np.einsum("tdp,bp->btd", x, th), -np.inf)
+        pi = np.exp(eta - eta.max(-1, keepdims=True))
+        pi /= pi.sum(-1, keepdims=True)
+        c = N[..., None] * pi
+        cw = np.zeros((B, nb, D1))
+        rw = np.zeros((B, nb, D1))
+        for k in range(nb):
+            cw[:, k] = c[:, wk == k].sum(1)
+            rw[:, k] = n[:, wk == k].sum(1)
+        grad = np.einsum("bkd,kdp->bp", rw - cw, xw) - th @ pen
+        mu = np.einsum("btd,tdp->btp", pi, x)
+        H = (xf.T[None] * cw.reshape(B, 1, -1)) @ xf - np.einsum("bt,btp,btq->bpq", N, mu, mu) + pen
+        step = np.linalg.solve(H, grad[..., None])[..., 0]
+        th = np.clip(th + np.clip(step, -5.0, 5.0), -30.0, 30.0)
+        if np.abs(step).max() < 1e-7:
+            break
+    return th
 
 
 def late_factor(ld: LagData, W: np.ndarray) -> np.ndarray:
     """(B, D): (1 - F_t(a)) / F_t(a) for the cohort aged a, entries still to come per entry
     already in, with F re-estimated from the sites weighted by each row of W (B x S)."""
     B, D = W.shape[0], ld.recent.shape[1]
-    M = ld.num_v.shape[1]
-    gp = reverse_hazard(W @ ld.num, W @ ld.den)  # (B, D+1)
-    lp = np.log1p(-gp)
-    suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp, -1), -1), -1), np.zeros((B, 1))], -1)  # sum d >= j
-    ages = np.arange(D)
-    logF = suffix[:, np.maximum(ages + 1, M + 1)]  # long lags (d > M) beyond the age
-    if M:
-        S = W.shape[1]
-        n = (W @ ld.num_v.reshape(S, -1)).reshape(B, M, -1)
-        m = (W @ ld.den_v.reshape(S, -1)).reshape(B, M, -1)
-        g = trend_hazards(n, m, ld.z_fit, ld.z_target)  # (B, M, D)
-        later = (np.arange(1, M + 1)[:, None] > ages[None, :])  # lag d > age a
-        logF = logF + (np.log1p(-g) * later[None]).sum(1)
+    logF = _log_cdf(ld, W)[:, :D]
     F = np.exp(logF)
     return np.where(F > 0, (1.0 - F) / np.where(F > 0, F, 1.0), 0.0)
 
 
+def _log_cdf(ld: LagData, W: np.ndarray) -> np.ndarray:
+    """(B, D+1): log F_t(a) of the cohort aged a = 0..D at the extract date: the long lags'
+    reverse hazards beyond max(a, M), times P(lag <= a | lag <= M) of the cohort's own week."""
+    B, S = W.shape
+    D1 = ld.num.shape[1]
+    gp = reverse_hazard(W @ ld.num, W @ ld.den)  # (B, D+1)
+    lp = np.log1p(-gp)
+    suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp, -1), -1), -1), np.zeros((B, 1))], -1)  # sum d >= j
+    ages = np.arange(D1)
+    M = ld.cnt.shape[2] - 1
+    logF = suffix[:, np.maximum(ages + 1, M + 1)]
+    if M:
+        T = ld.cnt.shape[1]
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1))
+        Q = np.cumsum(pi[:, :M, :], -1)[:, np.arange(M), np.arange(M)]  # (B, M): P(lag <= a | <= M), a < M
+        logF[:, :M] += np.log(np.maximum(Q, 1e-300))
+    return logF
+
+
 def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """(B, S) expected late entries per site (the site counted once) for each row of site
-    weights W (B x S): F (the short lags' trend included) is re-estimated from the weighted
+    weights W (B x S): F (the short lags' shape and tilts included) is re-estimated from the weighted
     sites of each replicate; with ``rng`` each replicate draws the count still to come."""
     if ld.recent.shape[1] == 0:
         return np.broadcast_to(ld.after, W.shape).copy()
@@ -282,17 +353,18 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
 
 
 def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
-    """F(d), d = 0..D, of the cohort aged ``age`` at the extract date (its own date on the trend)."""
-    S, D = ld.num.shape[0], ld.recent.shape[1]
+    """F(d), d = 0..D, of the cohort aged ``age`` at the extract date (its own week's lag shape)."""
+    S, D1 = ld.num.shape
     W = np.ones((1, S))
-    lp = np.log1p(-reverse_hazard(W @ ld.num, W @ ld.den))[0]  # (D+1,)
-    M = ld.num_v.shape[1]
+    M = ld.cnt.shape[2] - 1
+    gp = reverse_hazard(W @ ld.num, W @ ld.den)[0]
+    suffix = np.concatenate([np.flip(np.cumsum(np.flip(np.log1p(-gp)))), [0.0]])
+    F = np.exp(suffix[1:])  # F(d) = prod over lags > d
     if M:
-        n = (W @ ld.num_v.reshape(S, -1)).reshape(1, M, -1)
-        m = (W @ ld.den_v.reshape(S, -1)).reshape(1, M, -1)
-        lp[1 : M + 1] = np.log1p(-trend_hazards(n, m, ld.z_fit, ld.z_target[:, [min(age, D - 1)]])[0, :, 0])
-    suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp))), [0.0]])  # sum over lags >= j
-    return np.exp(suffix[1:])  # F(d) = prod over lags > d
+        T = ld.cnt.shape[1]
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1))[0, min(age, T - 1)]
+        F[:M] = F[M] * np.cumsum(pi)[:M]
+    return F
 
 
 def lag_summary(ld: LagData) -> dict:
