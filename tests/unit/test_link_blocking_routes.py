@@ -78,6 +78,8 @@ ONLY = {
                                  district="414", commune="16500"),
 }
 WIDE_ONLY = {
+    # the middle name misspelt, the year wrong and a commune of the same district
+    "surname+given+daymonth+district": dict(middle="Vn", dob=dt.date(1985, 8, 14), year=1985, commune="16481"),
     # a year alone, wrong by ten, and the commune of another district: only the whole name
     "name+province": dict(dob=None, year=1965, prec="year", district="414", commune="16500"),
     # a year alone with no address (a name, a year, a sex): the second routes of that class,

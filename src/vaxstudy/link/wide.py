@@ -69,6 +69,15 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
         'l."birth_year" = r."birth_year" AND l."surname_ascii" = r."surname_ascii" '
         'AND l."middle_name_ascii" = r."middle_name_ascii" AND l."district_code" = r."district_code"'
     ),
+    # surname and given name with day and month, in the district: a wrong year together
+    # with a middle name absent, added or misspelt and a wrong commune (two wrong fields and
+    # a third; the first pass holds this route only for records without a commune, since for
+    # every record it made 1.27 million chance pairs at full scale; here it is joined for the
+    # leftovers only)
+    "surname+given+daymonth+district": (
+        'l."surname_ascii" = r."surname_ascii" AND l."given_name_ascii" = r."given_name_ascii" '
+        'AND l."birth_md" = r."birth_md" AND l."district_code" = r."district_code"'
+    ),
     # a year-only birth date and a name mangled beyond every name rule (rotated and
     # misspelt): the commune and sex are what is left
     "yearonly+commune+sex": (
