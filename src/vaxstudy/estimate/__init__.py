@@ -105,6 +105,18 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _on_cursor(f, cur, *args):
+    """``f(cur, *args)`` with the cursor closed after: a callable to submit."""
+
+    def run():
+        try:
+            return f(cur, *args)
+        finally:
+            cur.close()
+
+    return run
+
+
 def _audit(cur, inp: Inputs, engine):
     """The data-quality audit on the cursor ``cur`` (closed after): a callable to submit."""
     from vaxstudy.estimate import quality
@@ -153,7 +165,7 @@ def estimate_db(
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)
-    pool = ThreadPoolExecutor(2)
+    pool = ThreadPoolExecutor(3)
     try:
         from vaxstudy.validate import check_scope
 
@@ -164,13 +176,14 @@ def estimate_db(
         inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
                           backend=engine, extract_date=extract_date, shared=shared)
         inp.notes.extend(scope_warnings)
-        # the report's count tables and the audit (mostly SQL): DuckDB on connections of their
-        # own, while the bootstrap (one core of Python) runs here
+        # the report's count tables, the audit (mostly SQL) and the truth check: on connections
+        # of their own, while the bootstrap (one core of Python) runs here
         report_tables = pool.submit(_report_tables(con.cursor(), inp))
         dq_tables = pool.submit(_audit(con.cursor(), inp, engine)) if audit else None
-        linkage = truthcheck.linkage_accuracy(con, inp)
+        linkage = pool.submit(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
+        linkage = linkage.result()
         report_tables = report_tables.result()
         dq_tables = dq_tables.result() if audit else {}
     finally:
