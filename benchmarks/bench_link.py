@@ -124,6 +124,10 @@ def main() -> None:
 
     import os
 
+    if a.reference and not (a.reference / "src" / "vaxstudy" / "__init__.py").is_file():
+        # pointed at the src folder itself, the child would silently import the installed code
+        ap.error(f"--reference {a.reference}: expected a source tree holding src/vaxstudy "
+                 "(e.g. git archive OLD src | tar -x -C DIR, then --reference DIR)")
     print("machine:", machine(), "| load average at start:", os.getloadavg())
     errors = {k: float(v) for k, _, v in (e.partition("=") for e in a.error)}
     rows = []
