@@ -20,7 +20,7 @@ import hashlib
 import inspect
 from typing import Any
 
-from vaxstudy.sql import has_table
+from vaxstudy.sql import has_table, ident
 
 PREFIX = "link_prep_"
 META = f"{PREFIX}meta"
@@ -41,7 +41,7 @@ def clear(con: Any, schema: str = "proj") -> None:
     """Drop every kept table (a new full run replaces them, or leaves none on Spark)."""
     for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
                             "AND starts_with(table_name, ?)", [schema, PREFIX]).fetchall():
-        con.execute(f"DROP TABLE IF EXISTS {schema}.{t}")
+        con.execute(f"DROP TABLE IF EXISTS {schema}.{ident(t)}")  # a name read from the catalogue
 
 
 def save(con: Any, tf_tables: dict[str, str], *, linked_at: Any, model_sha: str, schema: str = "proj") -> None:
