@@ -339,6 +339,8 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     )
     if table == "tallies":
         con.execute(integrity.excluded_days_sql("_checked"))
+    if table == "population":
+        con.execute(incomplete_register_sql("_checked"))
 
     if table == "population":
         dups = con.execute(
@@ -361,6 +363,23 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
         "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchall()[0][0]
     con.execute(f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _csv")
     return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar, unmapped)
+
+
+#: the one reason for which a quarantined register row is still a link candidate
+NO_DOB_REASON = "date_of_birth" + _SEP + "missing date_of_birth"
+
+
+def incomplete_register_sql(checked: str) -> str:
+    """``population_incomplete``: the register rows quarantined for a missing date of birth
+    and nothing else (their person_id new, first occurrence kept). They stay out of
+    ``population`` and of every denominator; the link scores them as candidates of the rows it
+    leaves unlinked (docs/linkage.md, *A register person without a date of birth*)."""
+    return f"""CREATE OR REPLACE TABLE population_incomplete AS
+        SELECT * EXCLUDE (_reasons, _k) FROM (
+          SELECT c.*, row_number() OVER (PARTITION BY c.person_id ORDER BY c._row) AS _k
+          FROM {checked} c WHERE c._reasons = [{_lit(NO_DOB_REASON)}]
+            AND NOT EXISTS (SELECT 1 FROM population p WHERE p.person_id = c.person_id))
+        WHERE _k = 1 ORDER BY _row"""
 
 
 def _sha256(path: Path) -> str:

@@ -29,8 +29,8 @@ VACCINATION_EXTRA = ("record_id", "subject_id", "vaccination_date", "dose_number
                      "site_id", "entered_date", "_row")
 
 __all__ = [
-    "PERSON_COLUMNS", "VACCINATION_EXTRA", "open_ingested_db", "standardize_db", "standardize_name",
-    "normalize_name", "std_queries",
+    "PERSON_COLUMNS", "VACCINATION_EXTRA", "incomplete_register_query", "open_ingested_db",
+    "standardize_db", "standardize_name", "normalize_name", "std_queries",
 ]
 
 
@@ -106,6 +106,13 @@ def std_queries(population: str = "population", vaccinations: str = "vaccination
     }
 
 
+def incomplete_register_query(table: str = "population_incomplete") -> str:
+    """The register's own standardisation (population_std's SQL) over ``table``: the register
+    rows quarantined for a missing date of birth only (:func:`vaxstudy.ingest.incomplete_register_sql`),
+    which the link scores as candidates apart from the register (vaxstudy.link.incomplete)."""
+    return std_queries(population=table)["population_std"]
+
+
 def open_ingested_db(db_path):
     """A DuckDB connection to a project database that `vaxstudy ingest` has filled.
 
@@ -136,9 +143,13 @@ def standardize_db(db_path, progress=None) -> None:
         register_geo(con)
 
         say("names (distinct values)")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        incomplete = "population_incomplete" in tables
         names = con.execute(
             "SELECT full_name FROM population WHERE full_name IS NOT NULL "
             "UNION SELECT full_name FROM vaccinations WHERE full_name IS NOT NULL"
+            + (" UNION SELECT full_name FROM population_incomplete WHERE full_name IS NOT NULL"
+               if incomplete else "")
         ).fetchdf()["full_name"]
         con.register("_names_df", name_table(names))
         con.execute("CREATE OR REPLACE TEMP TABLE _names AS SELECT * FROM _names_df")
@@ -153,5 +164,11 @@ def standardize_db(db_path, progress=None) -> None:
 
         say("vaccinations_std")
         con.execute(f"CREATE OR REPLACE TABLE vaccinations_std AS {q['vaccinations_std']} ORDER BY _row")
+
+        con.execute("DROP TABLE IF EXISTS population_incomplete_std")
+        if incomplete:  # register rows without a date of birth: link candidates, never in the register
+            say("population_incomplete_std")
+            con.execute("CREATE TABLE population_incomplete_std AS "
+                        f"{incomplete_register_query()} ORDER BY unique_id")
     finally:
         con.close()
