@@ -71,3 +71,25 @@ def linkage_accuracy(rows: pd.DataFrame, scope: np.ndarray | None = None) -> dic
         "n_dup_predicted": d_pred,
         "n_dup_true": d_true,
     }
+
+
+def incomplete_register_accuracy(rows: pd.DataFrame, incomplete_ids: set[str] | None) -> dict[str, Any]:
+    """Accuracy of the links to register persons without a date of birth (record_links'
+    ``incomplete_register_person_id``, docs/linkage.md), apart from the links above: precision
+    = correct / rows given one; recall = correct / rows whose true person is such a register
+    person (``incomplete_ids``; None: unknown, no recall); ``found_recall`` = rows whose true
+    person is found in either column / rows with a true person (the register, complete or not).
+    ``rows``: person_id, incomplete_register_person_id, true_person_id (strings or None)."""
+    inc, tl, pl = rows["incomplete_register_person_id"], rows["true_person_id"], rows["person_id"]
+    n_ok = int((inc.notna() & (inc == tl)).sum())
+    n_pred = int(inc.notna().sum())
+    n_true = None if incomplete_ids is None else int(tl.isin(incomplete_ids).sum())
+    found = (pl.notna() & (pl == tl)) | (inc.notna() & (inc == tl))
+    return {
+        "incomplete_link_precision": _ratio(n_ok, n_pred),
+        "incomplete_link_recall": None if n_true is None else _ratio(n_ok, n_true),
+        "n_incomplete_links_predicted": n_pred,
+        "n_incomplete_links_true": n_true,
+        "n_incomplete_links_correct": n_ok,
+        "found_recall": _ratio(int(found.sum()), int(tl.notna().sum())),
+    }

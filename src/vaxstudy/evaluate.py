@@ -9,6 +9,11 @@ true_person_key), and returns:
   ``dup_precision``, ``dup_recall``, ``dup_f1``: :func:`vaxstudy.accuracy.linkage_accuracy`
   (the figures of the estimate's ``linkage`` block, over every row).
 * ``n_persons_est``, ``n_persons_true``, ``n_persons_rel_error``.
+* ``incomplete_register``: the links to register persons without a date of birth
+  (``incomplete_register_person_id``), scored apart: their precision and recall (the recall
+  with the project database, which lists those persons) and ``found_recall``, the rows whose
+  person is found in the register, complete entry or not
+  (:func:`vaxstudy.accuracy.incomplete_register_accuracy`).
 * ``blocking_reach`` (with the project database): see :mod:`vaxstudy.link.reach`.
 
 Record order and dose numbers come from the ``vaccinations`` table when a
@@ -24,7 +29,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.accuracy import linkage_accuracy
+from vaxstudy.accuracy import incomplete_register_accuracy, linkage_accuracy
 from vaxstudy.sql import attach, path_literal
 
 
@@ -107,12 +112,21 @@ def evaluate(
                 FROM {_read_sql(vfile)}"""
             )
 
+        lcols = {r[0] for r in con.execute("DESCRIBE links").fetchall()}
+        inc = ("CAST(l.incomplete_register_person_id AS VARCHAR)" if "incomplete_register_person_id" in lcols
+               else "CAST(NULL AS VARCHAR)")
         con.execute(
-            """CREATE TABLE ev AS
+            f"""CREATE TABLE ev AS
             SELECT l.record_id, l.person_id, l.person_key, l.is_duplicate_dose,
-                   t.true_person_id, t.true_person_key, v._row, v.dose_number
+                   t.true_person_id, t.true_person_key, v._row, v.dose_number,
+                   {inc} AS incomplete_register_person_id
             FROM links l JOIN truth t USING (record_id) LEFT JOIN vorder v USING (record_id)"""
         )
+        # the register persons without a date of birth (ingest keeps them apart): the recall
+        # of their links needs the list
+        incomplete_ids = ({r[0] for r in con.execute(
+            "SELECT CAST(person_id AS VARCHAR) FROM proj.population_incomplete").fetchall()}
+            if "population_incomplete" in tables else None)
         ev = con.execute("SELECT * FROM ev").df()
         k_est, k_true = con.execute(
             "SELECT count(DISTINCT person_key), count(DISTINCT true_person_key) FROM ev").fetchall()[0]
@@ -127,6 +141,7 @@ def evaluate(
         "n_records_links": n_links,
         "n_records_truth": n_truth,
         **acc,
+        "incomplete_register": incomplete_register_accuracy(ev, incomplete_ids),
         "n_persons_est": k_est,
         "n_persons_true": k_true,
         "n_persons_rel_error": (k_est - k_true) / k_true if k_true else None,

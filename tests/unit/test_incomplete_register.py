@@ -39,3 +39,20 @@ def test_no_dob_row_is_quarantined_and_kept_apart_with_the_register_standardisat
     cols = lambda t: [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall()]  # noqa: E731
     assert cols("population_incomplete_std") == cols("population_std")
     con.close()
+
+
+def test_incomplete_register_accuracy_scores_the_new_column_apart():
+    import pandas as pd
+
+    from vaxstudy.accuracy import incomplete_register_accuracy
+
+    rows = pd.DataFrame({
+        "person_id":                     ["a", None, None, None, None, None],
+        "incomplete_register_person_id": [None, "x", "y", None, None, "x"],
+        "true_person_id":                ["a", "x", "z", "y", None, None],
+    })
+    acc = incomplete_register_accuracy(rows, {"x", "y"})
+    assert acc["incomplete_link_precision"] == 1 / 3  # "x" right; "y" for z and "x" for an outsider wrong
+    assert acc["incomplete_link_recall"] == 1 / 2  # of the rows of x and y
+    assert acc["found_recall"] == 2 / 4  # a (person_id) and x (new column), of a, x, z, y
+    assert incomplete_register_accuracy(rows, None)["incomplete_link_recall"] is None

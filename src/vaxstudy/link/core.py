@@ -13,6 +13,7 @@ from typing import Any
 from vaxstudy.link import decide, prepared
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
 from vaxstudy.link.doses import build_record_links, key_rows
+from vaxstudy.link.incomplete import add_to_record_links, score_incomplete_register
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import new_link_run, write_link_run
@@ -250,6 +251,11 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
         key_rows(con, backend=backend)
         build_record_links(con, "link_rows_keyed", candidates=True, backend=backend,
                            dose_decisions=review.dose_decisions)
+        t = time.perf_counter()  # register persons without a date of birth: a column apart
+        incomplete = score_incomplete_register(con, backend, model, tf_tables, threshold=thr, exclusive=o.exclusive,
+                                               register_source=REGISTER, vax_source=VAX)
+        incomplete["n_records"] = add_to_record_links(con, backend)
+        timings["incomplete_register"] = time.perf_counter() - t
         # the one table that comes back: into the project database (the estimate stage reads
         # it there), in entry order, then the Parquet copy from it
         links = backend.tables.to_duckdb(con, "record_links", "proj.record_links")
@@ -322,6 +328,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
                 "dedupe_scored": dd.get("n_pairs_blocked"),
             },
             "wide_pass": wide_summary,
+            "incomplete_register": incomplete,
             "subject_rescue": {"enabled": o.subject_rescue, "n_identities": int(n_rescued)},
             "review_decisions": review.summary,
             "dedupe": dd,
@@ -330,6 +337,8 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
                 "n_linked_records": int(stats[1]),
                 "n_persons_est": int(stats[2]),
                 "n_duplicate_doses": int(stats[3]),
+                # of the unlinked rows: the person found in the register without a date of birth
+                "n_unlinked_in_register_incomplete": int(incomplete["n_records"]),
                 "expected_false_links": float(results_extra[0]),
                 # rows left unlinked whose best register candidate is the person, expected
                 "expected_missed_links": float(results_extra[1]),

@@ -365,6 +365,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
     from vaxstudy.link.core import LINKS_FILE, REGISTER, VAX, _quiet_splink
     from vaxstudy.link.dedupe import dedupe_unlinked
     from vaxstudy.link.doses import build_record_links, key_rows
+    from vaxstudy.link.incomplete import add_to_record_links, score_incomplete_register
     from vaxstudy.review.decisions import apply_review_decisions
 
     db_path, link_dir = Path(db_path), Path(link_dir)
@@ -453,6 +454,10 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         key_rows(con, backend=be)
         build_record_links(con, "link_rows_keyed", candidates=True, backend=be,
                            dose_decisions=review.dose_decisions)
+        # register persons without a date of birth: every unlinked identity scored again (few)
+        score_incomplete_register(con, be, fz.model, tf_tables, threshold=fz.threshold, exclusive=fz.exclusive,
+                                  vax="link_vax_all", register_source=REGISTER, vax_source=VAX)
+        add_to_record_links(con, be)
         missing = _one(con, "SELECT count(*) FROM link_rows_keyed WHERE person_key IS NULL")
         if missing:  # every row must have a person: a bug, never silently a merged NULL cluster
             raise RuntimeError(f"update left {missing} rows without a person key")

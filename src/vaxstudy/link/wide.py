@@ -232,8 +232,9 @@ def add_name_block(con: duckdb.DuckDBPyConnection, *, backend: Any = None,
 
 
 def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
-                    *, where: str = "TRUE", max_iter: int = 100, tol: float = 1e-6) -> float:
-    """The prior over the leftover identities, from their candidates in ``wide_best``
+                    *, where: str = "TRUE", max_iter: int = 100, tol: float = 1e-6,
+                    table: str = "wide_best") -> float:
+    """The prior over the leftover identities, from their candidates in ``table`` (wide_best)
     (identities with no candidate count as having no register person): with
     ``exclusive``, pi = the mean P(the identity has a register person) (decide.refine_pi);
     else lam = sum p / (n_reg * n_left) (decide.refine_prior).
@@ -247,9 +248,9 @@ def _leftover_prior(con: Any, be: Any, n_left: int, n_reg: int, exclusive: bool,
     floor = 1.0 / n_left if exclusive else 1.0 / (n_left * n_reg)
     def step(x: float) -> float:
         if exclusive:
-            q = f"SELECT coalesce(sum({has_person_sql(x, n_reg)}), 0) FROM wide_best WHERE {where}"
+            q = f"SELECT coalesce(sum({has_person_sql(x, n_reg)}), 0) FROM {table} WHERE {where}"
             return be.tables.fetch(con, q)[0][0] / n_left
-        q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM wide_best WHERE {where}"
+        q = f"SELECT coalesce(sum({prob_sql('bf', x)}), 0) FROM {table} WHERE {where}"
         return be.tables.fetch(con, q)[0][0] / (n_reg * n_left)
 
     x, _ = fixed_point(step, 0.5 if exclusive else 0.5 / n_reg, lo=1e-9 if exclusive else 1e-15,
