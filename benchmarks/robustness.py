@@ -209,6 +209,12 @@ def main() -> None:
         if lr:
             print(row(f"FEBRL4, the {lr['n_links_true']:,} records whose original the register loaded",
                       "independent", {**lr, "blocking_reach": ev.get("blocking_reach")}), flush=True)
+        inc = ev.get("incomplete_register")
+        if inc:  # the register persons without a date of birth, found apart (vaxstudy.link.incomplete)
+            print(f"   register entries without a date of birth: {inc['n_incomplete_links_true']} rows' persons; "
+                  f"found {inc['n_incomplete_links_predicted']}, precision {fmt(inc['incomplete_link_precision'])}, "
+                  f"recall {fmt(inc['incomplete_link_recall'])}; rows found in the register (either column) "
+                  f"over all {ev['n_links_true']:,}: {fmt(inc['found_recall'])}", flush=True)
         if "error" not in ev:
             for p in (ev.get("blocking_reach") or {}).get("unreached_patterns", [])[:10]:
                 print("   unreached:", p["n"], " ".join(f"{k}:{v}" for k, v in p["fields"].items() if v != "same"))

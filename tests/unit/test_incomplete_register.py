@@ -2,6 +2,7 @@
 date of birth*): quarantined and out of the register, kept as a link candidate apart."""
 
 import duckdb
+import pytest
 
 from vaxstudy.ingest import ingest
 from vaxstudy.standardize import standardize_db
@@ -56,3 +57,89 @@ def test_incomplete_register_accuracy_scores_the_new_column_apart():
     assert acc["incomplete_link_recall"] == 1 / 2  # of the rows of x and y
     assert acc["found_recall"] == 2 / 4  # a (person_id) and x (new column), of a, x, z, y
     assert incomplete_register_accuracy(rows, None)["incomplete_link_recall"] is None
+
+
+def test_synth_register_entries_without_dob_with_truth(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from vaxstudy.synth import generate
+
+    d = generate(tmp_path / "p", scale=0.001, seed=3, register_dob_missing=0.05)
+    pop = pd.read_csv(d / "population.csv", dtype=str, keep_default_na=False)
+    no_dob = set(pop.loc[pop["date_of_birth"] == "", "person_id"])
+    assert 0.03 < len(no_dob) / len(pop) < 0.07
+    truth = pd.read_csv(d / "truth.csv", dtype=str, keep_default_na=False)
+    theirs = truth["true_person_id"].isin(no_dob)
+    assert theirs.sum() > 0  # the truth still names them
+    # the true unlinked rate counts their rows: the register as loaded lacks them
+    s = json.loads((d / "truth_summary.json").read_text(encoding="utf-8"))
+    assert round(s["unlinked_record_rate"] * s["n_records"]) == int((truth["true_person_id"] == "").sum() + theirs.sum())
+    assert s["generator"]["params"]["register_dob_missing"] == 0.05
+
+
+def test_metrics_split_of_the_unlinked_rows_with_suppression():
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from vaxstudy.estimate.rates import unlinked_split
+
+    def split(n_linked, n_incomplete, n_outside):
+        rows = pd.DataFrame({
+            "person_id": [1.0] * n_linked + [np.nan] * (n_incomplete + n_outside),
+            # a linked row never counts as incomplete, whatever the flag says
+            "in_incomplete_register": [True] * n_linked + [True] * n_incomplete + [False] * n_outside})
+        return unlinked_split(SimpleNamespace(scope_rows=lambda: rows))
+
+    assert split(50, 12, 30) == {"n_unlinked_records": 42, "in_register_incomplete_entry": 12,
+                                 "not_in_register": 30, "suppressed_below": None}
+    # a small part is hidden with its complement (the total is published through the rate)
+    assert split(50, 3, 30) == {"n_unlinked_records": 33, "in_register_incomplete_entry": None,
+                                "not_in_register": None, "suppressed_below": 10}
+    assert split(50, 0, 30)["in_register_incomplete_entry"] == 0  # none: nothing to hide
+
+
+def test_worklists_route_an_incomplete_entry_to_completing_it_and_metrics_count_it(tmp_path):
+    from helpers.estimatedb import make_db
+    from vaxstudy.estimate import estimate_db
+    from vaxstudy.standardize import standardize_db
+    from vaxstudy.worklists.corrections import build_corrections
+    from vaxstudy.worklists.queries import find_items
+
+    sites = [dict(site_id="S1", site_name="Trạm Y tế xã A", province_code="40", district_code="412",
+                  commune_code="17000")]
+    pop = [dict(person_id=f"04000000000{i}") for i in range(1, 4)]
+    v = [dict(record_id="r1", subject_id="A1", person=pop[0]["person_id"], id_number=pop[0]["person_id"]),
+         # r2: its person is in the register without a date of birth (X); r3: nowhere, a candidate P3
+         dict(record_id="r2", subject_id="B1", person=None, date_of_birth="03/04/1975"),
+         dict(record_id="r3", subject_id="C1", person=None, cand=pop[2]["person_id"], cand_q=0.3, cand_any=0.4)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=3)]
+    db = make_db(tmp_path / "w.duckdb", pop, v, sites, tal) or tmp_path / "w.duckdb"
+    standardize_db(db)
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE record_links ADD COLUMN incomplete_register_person_id VARCHAR")
+    con.execute("ALTER TABLE record_links ADD COLUMN incomplete_register_match_probability DOUBLE")
+    con.execute("UPDATE record_links SET incomplete_register_person_id = 'X', "
+                "incomplete_register_match_probability = 0.98 WHERE record_id = 'r2'")
+    con.close()
+
+    m = estimate_db(db, "40", "2021-07-01", "2021-10-31", tmp_path / "out", seed=1, n_boot=20, audit=False)
+    # unchanged: r2 still counts as not found (r3 counts 1 - 0.4: its candidate may be its person)
+    assert m["unlinked_record_rate"] == pytest.approx(1.6 / 3, abs=1e-6)
+    assert m["unlinked_records"] == {"n_unlinked_records": 2, "in_register_incomplete_entry": None,
+                                     "not_in_register": None, "suppressed_below": 10}  # 1 and 1: small
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        items = find_items(con, "40", "2021-07-01", "2021-10-31")
+    finally:
+        con.close()
+    u = items.unlinked.set_index("record_id")
+    assert u.loc["r2", "task"] == "complete_register_entry" and u.loc["r3", "task"] == "check_residence"
+    assert u.loc["r2", "probability"] == pytest.approx(0.02)
+    c = build_corrections(items).set_index("record_id")
+    assert c.loc["r2", "action"] == "complete_register_entry" and c.loc["r2", "target_id"] == "X"
+    assert c.loc["r2", "field"] == "date_of_birth" and c.loc["r2", "proposed_value"] == "03/04/1975"
+    assert c.loc["r3", "action"] == "check_residence" and c.loc["r3", "target_id"] == pop[2]["person_id"]

@@ -309,3 +309,26 @@ def test_report_reads_the_aggregate_tables_not_the_database(run, tmp_path):
     shutil.rmtree(bare / aggregates.FOLDER)
     text = "".join(str(getattr(o, "data", o)) for o in Report(run_dir=bare, **kw).section("linkage"))
     assert "Không có trong kết quả của lần chạy này." in text
+
+
+def test_unlinked_records_split_into_incomplete_entries_and_not_in_register(tmp_path):
+    run_dir, db, _ = make_run(tmp_path / "unl")
+    m = json.loads((run_dir / "metrics.json").read_text())
+    kw = dict(run_dir=run_dir, db_path=db, province="40", period_start="2021-09-01", period_end="2021-10-31")
+
+    def summary(split, language="en"):
+        (run_dir / "metrics.json").write_text(json.dumps({**m, "unlinked_records": split}))
+        return "".join(str(getattr(x, "data", x)) for x in Report(language=language, **kw).summary())
+
+    text = summary({"n_unlinked_records": 412, "in_register_incomplete_entry": 37, "not_in_register": 375,
+                    "suppressed_below": None})
+    assert "in the register with an incomplete entry (no date of birth" in text and "37" in text and "375" in text
+    assert "thiếu ngày sinh" in summary({"n_unlinked_records": 412, "in_register_incomplete_entry": 37,
+                                         "not_in_register": 375, "suppressed_below": None}, "vi")
+    # a small count is shown suppressed, never as its figure
+    text = summary({"n_unlinked_records": 412, "in_register_incomplete_entry": None, "not_in_register": None,
+                    "suppressed_below": 10})
+    assert "incomplete entry" in text and "suppressed (< 10)" in text
+    # none: no sentence
+    assert "incomplete entry" not in summary({"n_unlinked_records": 412, "in_register_incomplete_entry": 0,
+                                              "not_in_register": 412, "suppressed_below": None})

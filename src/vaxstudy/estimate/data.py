@@ -218,6 +218,10 @@ def load_inputs(
         if cand_p and cand_q and ANY_PROB_COLUMN in lcols
         else ", NULL::DOUBLE AS cand_any"
     )
+    # the person found in the register without a date of birth (vaxstudy.link.incomplete):
+    # still an unlinked row, counted apart beside unlinked_record_rate
+    cand_sel += (", l.incomplete_register_person_id IS NOT NULL AS in_incomplete_register"
+                 if "incomplete_register_person_id" in lcols else ", FALSE AS in_incomplete_register")
     if not (cand_p and cand_q):
         notes.append(
             "record_links has no best-candidate columns: unlinked rows are held fixed "

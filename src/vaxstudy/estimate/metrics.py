@@ -26,6 +26,7 @@ from vaxstudy.estimate.rates import (
     record_rates,
     record_site_aggregates,
     subject_table,
+    unlinked_split,
 )
 
 NOWCAST_RATES = ("late_entry_rate", "never_entered_rate")
@@ -329,6 +330,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     }
     spreads = est.recorded_spreads()
     m.update(_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES, spreads))
+    m["unlinked_records"] = unlinked_split(inp)
 
     # by district: the site's district for record rates, residence for coverage
     rcodes = est.rgroups["district"][0]

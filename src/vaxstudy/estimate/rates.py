@@ -149,3 +149,26 @@ def counts_by_district(inp: Inputs) -> dict[str, dict[str, int]]:
             "n_persons_est": int(g["person_key"].nunique()),
         }
     return out
+
+
+def unlinked_split(inp: Inputs) -> dict:
+    """"Not found in the register" split in two: the rows in scope without a register person
+    (unlinked_record_rate's numerator, unchanged) whose person is in the register with an entry
+    lacking a date of birth (record_links.incomplete_register_person_id; such a person is in no
+    denominator, docs/linkage.md), and the rest. The two parts add up to a published figure, so
+    a small part is suppressed with its complement (vaxstudy.report.suppress)."""
+    from vaxstudy.config import SUPPRESSION_THRESHOLD
+    from vaxstudy.report.suppress import primary_mask, secondary_1d
+
+    sc = inp.scope_rows()
+    unl = sc["person_id"].isna().to_numpy()
+    inc = unl & sc["in_incomplete_register"].fillna(False).to_numpy(dtype=bool) \
+        if "in_incomplete_register" in sc else np.zeros(len(sc), dtype=bool)
+    parts = [int(inc.sum()), int(unl.sum() - inc.sum())]
+    hide = secondary_1d(parts, primary_mask(parts, SUPPRESSION_THRESHOLD))
+    return {
+        "n_unlinked_records": int(unl.sum()),
+        "in_register_incomplete_entry": None if hide[0] else parts[0],
+        "not_in_register": None if hide[1] else parts[1],
+        "suppressed_below": SUPPRESSION_THRESHOLD if hide.any() else None,
+    }

@@ -226,6 +226,8 @@ class Report(LinkageQualitySections, BackMatterSections):
                     dup_dose=self._pct(m.get("duplicate_dose_rate")), unlinked=self._pct(m.get("unlinked_record_rate")),
                     missing=self._pct(m.get("missing_entry_rate"))),
         ]
+        if self._unlinked_split():
+            words.append(self._unlinked_split())
         if self._entry_split():
             words.append(self._entry_split())
         if m.get("coverage_dose1") is not None and m.get("coverage_dose1_recorded") is not None:
@@ -391,6 +393,18 @@ class Report(LinkageQualitySections, BackMatterSections):
         if age.empty and sex.empty:
             out.append(Markdown(self._t("not_available")))
         return out
+
+    def _unlinked_split(self) -> str:
+        """The records not found in the register split: persons in the register whose entry has
+        no date of birth (to complete, not create) and the rest; '' when there are none."""
+        u = self.metrics.get("unlinked_records") or {}
+        inc, rest = u.get("in_register_incomplete_entry"), u.get("not_in_register")
+        if not u or inc == 0:
+            return ""
+        hidden = self._t("suppressed", k=self.k)  # suppressed with its complement (metrics.json)
+        return self._t("summary_unlinked_split", n_unlinked=self._count(u.get("n_unlinked_records")),
+                       incomplete=hidden if inc is None else self._count(inc),
+                       not_in=hidden if rest is None else self._count(rest))
 
     def _entry_split(self) -> str:
         """The missing doses split into not yet entered (expected) and likely never entered,

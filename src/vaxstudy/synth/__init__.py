@@ -100,14 +100,18 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     # the register file, in random order (written now to free its copy early)
     reg = residents[["person_id", "full_name", "dob", "sex", "province_code", "district_code", "commune_code",
                      "register_phone"]].iloc[r_shuf.permutation(n_res)].reset_index(drop=True)
+    dob_out = pd.Series(reg["dob"].to_numpy().astype("datetime64[D]").astype(str), dtype="str")
+    if params.register_dob_missing > 0:  # entries without a date of birth, drawn on a stream of their own
+        r_nodob = np.random.default_rng(ss.spawn(1)[0])
+        dob_out = dob_out.mask(r_nodob.random(n_res) < params.register_dob_missing, "")
     pop_out = pd.DataFrame({
         "person_id": reg["person_id"], "full_name": reg["full_name"],
-        "date_of_birth": pd.Series(reg["dob"].to_numpy().astype("datetime64[D]").astype(str), dtype="str"),
+        "date_of_birth": dob_out,
         "sex": reg["sex"], "province_code": reg["province_code"], "district_code": reg["district_code"],
         "commune_code": reg["commune_code"], "phone": reg["register_phone"],
     })
     _write(pop_out, out / "population", fmt, dates=["date_of_birth"])
-    del reg, pop_out
+    del reg, pop_out, dob_out
 
     n_out = int(round(cp.outsider_share / (1 - cp.outsider_share) * (residents["age_ref"] >= 18).sum() * 0.93))
     outsiders = population.make_outsiders(n_out, province, r_out, residents["cccd"].to_numpy())

@@ -201,6 +201,15 @@ class SynthParams(BaseModel):
         0.02, ge=0, le=1,
         description="Share of site-day-dose tallies with a counting error (±1 to ±3 doses, never below 0).",
     )
+    register_dob_missing: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of register residents whose register entry has no date of birth (the register "
+        "file's cell empty; the truth still names them). Ingest quarantines such an entry, the contract "
+        "requiring the date, and the link looks for their rows apart (vaxstudy.link.incomplete). Default 0: "
+        "the national register is built from citizen-ID issuance, where the date is mandatory, no rate of "
+        "such entries is published, and 0 keeps every default province byte-identical to the earlier "
+        "generator's; turn it on (e.g. 0.002) to measure that step.",
+    )
 
 
 NOISE_FIELDS = tuple(SynthParams.model_fields)

@@ -10,8 +10,9 @@ them (columns.yaml). With the lines whose probability is at least ``min_probabil
 * ``merge_subject``: the profile's rows move to the kept profile (subject_id) and take its
   person fields, as merging profiles does in the software;
 * ``delete_duplicate_dose``: the row is removed;
-* ``check_residence`` and ``enter_missing_doses`` need a field check or the paper records:
-  they are counted, never applied.
+* ``check_residence`` and ``enter_missing_doses`` need a field check or the paper records,
+  ``complete_register_entry`` is a change to the register, not to the export: they are
+  counted, never applied.
 
 Refused with a clear message: an --out equal to or inside --data (or not empty), unknown
 ids, a set_field whose current value is not the data's, and a corrections file made from
@@ -33,7 +34,7 @@ from vaxstudy.worklists.corrections import CorrectionsError, read_corrections
 
 PERSON_FIELDS = ("full_name", "date_of_birth", "sex", "id_number", "phone", "province_code", "district_code",
                  "commune_code")
-NOT_APPLIED = ("check_residence", "enter_missing_doses")
+NOT_APPLIED = ("check_residence", "complete_register_entry", "enter_missing_doses")
 DEFAULT_MIN_PROBABILITY = 0.99
 
 

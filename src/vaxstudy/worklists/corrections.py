@@ -4,7 +4,10 @@ Columns: action, record_id, subject_id, field, current_value, proposed_value, ta
 probability. ``merge_subject``: subject_id into target_id; ``delete_duplicate_dose``:
 record_id repeats target_id; ``set_field``: field of record_id from current to proposed;
 ``check_residence``: record_id not found in the register, target_id = best candidate or
-empty, probability = P(not in the register); ``enter_missing_doses``: site_id in target_id,
+empty, probability = P(not in the register); ``complete_register_entry`` (a project
+addition, docs/contract.md): record_id's person is in the register with an entry lacking
+a date of birth, target_id = that person_id, field ``date_of_birth``, proposed_value = the
+date as the row holds it, probability = the link's; ``enter_missing_doses``: site_id in target_id,
 vaccination_date in field, count in proposed_value (dose number in current_value).
 A probability the linkage does not give (pairs of persons outside the register) is empty.
 """
@@ -20,7 +23,8 @@ from vaxstudy.worklists.queries import Items
 
 COLUMNS = ("action", "record_id", "subject_id", "field", "current_value", "proposed_value", "target_id",
            "probability")
-ACTIONS = ("merge_subject", "delete_duplicate_dose", "set_field", "check_residence", "enter_missing_doses")
+ACTIONS = ("merge_subject", "delete_duplicate_dose", "set_field", "check_residence", "complete_register_entry",
+           "enter_missing_doses")
 FIELDS = ("full_name", "date_of_birth", "sex", "id_number")
 
 
@@ -52,9 +56,15 @@ def build_corrections(items: Items) -> pd.DataFrame:
                         current_value=i["current_value"].to_numpy(), proposed_value=i["proposed_value"].to_numpy(),
                         probability=i["probability"].to_numpy()))
     u = items.unlinked
+    done = (u["task"] == "complete_register_entry") if len(u) else pd.Series(dtype=bool)
+    c, u = u[done], u[~done]
     parts.append(_frame("check_residence", len(u), record_id=u["record_id"].to_numpy(),
                         subject_id=u["subject_id"].to_numpy(), target_id=u["best_person_id"].to_numpy(),
                         probability=u["probability"].to_numpy()))
+    parts.append(_frame("complete_register_entry", len(c), record_id=c["record_id"].to_numpy(),
+                        subject_id=c["subject_id"].to_numpy(), field=np.full(len(c), "date_of_birth", dtype=object),
+                        proposed_value=c["date_of_birth"].to_numpy(), target_id=c["incomplete_person_id"].to_numpy(),
+                        probability=c["incomplete_q"].to_numpy()))
     g = items.tally
     parts.append(_frame("enter_missing_doses", len(g), target_id=g["site_id"].to_numpy(),
                         field=pd.to_datetime(g["vdate"]).dt.strftime("%Y-%m-%d").to_numpy(),

@@ -36,7 +36,7 @@ SELECT k.record_id, CAST(v.subject_id AS VARCHAR) subject_id, CAST(v.full_name A
        CAST(p.full_name AS VARCHAR) reg_name, CAST(p.date_of_birth AS DATE) reg_dob, ps.sex reg_sex,
        ps.name_norm reg_name_norm, CAST(p.commune_code AS VARCHAR) reg_commune,
        CAST(c.full_name AS VARCHAR) cand_name, CAST(c.date_of_birth AS DATE) cand_dob,
-       CAST(c.commune_code AS VARCHAR) cand_commune
+       CAST(c.commune_code AS VARCHAR) cand_commune{incomplete}
 FROM _scope k
 JOIN vaccinations v ON CAST(v.record_id AS VARCHAR) = k.record_id
 LEFT JOIN vaccinations_std s ON CAST(s.record_id AS VARCHAR) = k.record_id
@@ -72,7 +72,12 @@ class Items:
 
 def _details(con: duckdb.DuckDBPyConnection, inp: Inputs) -> pd.DataFrame:
     sc = inp.scope_rows()
-    det = fetch(con, _DETAILS_SQL, frames={"_scope": sc[["record_id"]].astype(str).reset_index(drop=True)})
+    # the register person without a date of birth the link found (vaxstudy.link.incomplete)
+    has_inc = "incomplete_register_person_id" in {r[0] for r in con.execute("DESCRIBE record_links").fetchall()}
+    inc = (", CAST(l.incomplete_register_person_id AS VARCHAR) incomplete_person_id, "
+           "CAST(l.incomplete_register_match_probability AS DOUBLE) incomplete_q" if has_inc
+           else ", NULL::VARCHAR incomplete_person_id, NULL::DOUBLE incomplete_q")
+    det = fetch(con, _DETAILS_SQL.format(incomplete=inc), frames={"_scope": sc[["record_id"]].astype(str).reset_index(drop=True)})
     det = det.drop_duplicates("record_id").set_index("record_id").reindex(sc["record_id"].to_numpy())
     det.index.name = "record_id"
     det = det.reset_index()
@@ -193,11 +198,17 @@ def identity_lines(det: pd.DataFrame) -> pd.DataFrame:
 
 
 def unlinked_lines(inp: Inputs, det: pd.DataFrame) -> pd.DataFrame:
-    """Rows with no register person: best candidate if any, P(not in the register), residence typed."""
+    """Rows with no register person: best candidate if any, P(not in the register), residence
+    typed; ``task``: ``complete_register_entry`` where the person is in the register with an
+    entry lacking a date of birth (the entry is to be completed, not created), else
+    ``check_residence``."""
     d = det[det["person_id"].isna()].copy()
     in_reg = d["in_reg_q"].fillna(d["best_q"])
     if inp.has_candidates:  # no register candidate scored at all: the linkage saw no one
         in_reg = in_reg.where(d["best_person_id"].notna() | in_reg.notna(), 0.0)
+    found = d["incomplete_person_id"].notna()
+    in_reg = in_reg.where(~found, np.fmax(in_reg.to_numpy(dtype=float), d["incomplete_q"].to_numpy(dtype=float)))
+    d["task"] = np.where(found, "complete_register_entry", "check_residence")
     d["probability"] = 1.0 - in_reg
     d["non_resident"] = (d["province_std"].notna() & (d["province_std"] != inp.province)).to_numpy()
     d["impact"] = in_reg.fillna(0.0)  # the rows a field check most likely turns into a register link

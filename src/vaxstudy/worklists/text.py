@@ -92,6 +92,9 @@ COLUMNS = {
         ("vdate", "Ngày tiêm", "Vaccination date", 12, "date"),
         ("dose", "Mũi số", "Dose", 7, "int"),
         ("site_id", "Mã điểm tiêm", "Site ID", 12, "text"),
+        ("task", "Việc cần làm", "Action", 22, "text"),
+        ("incomplete_person_id", "Có trong CSDL, thiếu ngày sinh (số định danh)",
+         "In the register, no date of birth (person ID)", 16, "text"),
         ("best_person_id", "Người có thể là (số định danh)", "Best register candidate", 16, "text"),
         ("cand_name", "Họ tên người đó", "Candidate's name", 24, "text"),
         ("cand_dob", "Ngày sinh người đó", "Candidate's date of birth", 12, "date"),
@@ -129,6 +132,9 @@ VALUES = {
     "M": ("Nam", "Male"),
     "F": ("Nữ", "Female"),
     "unknown_prob": ("chưa rõ", "unknown"),
+    "check_residence": ("Kiểm tra nơi cư trú", "Check the residence"),
+    "complete_register_entry": ("Bổ sung ngày sinh vào CSDL dân cư (không tạo mới)",
+                                "Complete the register entry: date of birth (do not create one)"),
 }
 
 

@@ -76,6 +76,7 @@ def _display(frame: pd.DataFrame, task: str, lang: str) -> pd.DataFrame:
         f["residence"] = [" / ".join(str(x) if isinstance(x, str) else "—" for x in r)
                           for r in zip(f["province_code"], f["res_district"], f["commune_code"])]
         f["non_resident"] = [t("yes", lang) if b else "" for b in f["non_resident"]]
+        f["task"] = [t(x, lang) for x in f["task"]]
     return f
 
 
