@@ -143,3 +143,17 @@ def test_worklists_route_an_incomplete_entry_to_completing_it_and_metrics_count_
     assert c.loc["r2", "action"] == "complete_register_entry" and c.loc["r2", "target_id"] == "X"
     assert c.loc["r2", "field"] == "date_of_birth" and c.loc["r2", "proposed_value"] == "03/04/1975"
     assert c.loc["r3", "action"] == "check_residence" and c.loc["r3", "target_id"] == pop[2]["person_id"]
+
+
+def test_privacy_scan_knows_the_register_entries_without_dob(tmp_path):
+    from vaxstudy.report import privacy
+
+    db = tmp_path / "p.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE population_incomplete AS SELECT 'Phạm Thị Lan Hương' AS full_name, "
+                "'040175000009' AS person_id, '0987654321' AS phone")
+    con.close()
+    ids = privacy.identifiers_from_db(db)
+    f = tmp_path / "r.html"
+    f.write_text("<p>Phạm Thị Lan Hương, 040175000009</p>", encoding="utf-8")
+    assert sorted(x.kind for x in privacy.scan_files([f], ids)) == ["name", "number"]

@@ -72,13 +72,16 @@ def score_incomplete_register(
     summary: dict[str, Any] = {"rules": dict(BLOCKING_RULES), "n_register_incomplete": 0,
                                "n_identities_scored": 0, "n_pairs_blocked": 0, "n_linked_identities": 0}
     _empty(be, con)
+    if getattr(be, "name", None) != "duckdb":  # the table is read from the project file in SQL
+        summary["note"] = "not scored on this engine (DuckDB only)"
+        return summary
     if not has_table(con, SOURCE, "proj"):  # a database standardised before this existed
         summary["note"] = f"no {SOURCE} table: standardise again to score them"
         return summary
     cols = set(table_columns(con, SOURCE, "proj"))
     be.tables.create_table(con, "inc_reg0", _layered_select(
         f"proj.{SOURCE}", cols, register=True, extra=["CAST(unique_id AS VARCHAR) AS unique_id"],
-        duckdb_trim=getattr(be, "name", None) == "duckdb"))
+        duckdb_trim=True))
     n_inc = int(be.tables.fetch(con, "SELECT count(*) FROM inc_reg0")[0][0])
     summary["n_register_incomplete"] = n_inc
     if not n_inc:

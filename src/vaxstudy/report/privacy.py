@@ -381,7 +381,7 @@ def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
     try:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         plan = {
-            "population": (["full_name"], ["person_id", "phone"]),
+            **{t: (["full_name"], ["person_id", "phone"]) for t in ("population", "population_incomplete")},
             "vaccinations": (["full_name"], ["id_number", "phone"]),
             "population_std": (["name_original", "name_norm"], ["unique_id", "id_number", "phone"]),
             "vaccinations_std": (["name_original", "name_norm"], ["id_number", "phone"]),
