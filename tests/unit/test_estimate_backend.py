@@ -96,10 +96,10 @@ def test_every_estimate_query_transpiles_to_spark(recorded):
             assert set(query_tables(q)) <= tables | set(frames), (query_tables(q), tables, frames)
             seen += 1
     assert seen == 17
-    # the rows' frames (which rows can touch the province), the unlinked rows', and the audit's:
+    # the rows' frames (which rows can touch the province, each site's position), the unlinked rows', and the audit's:
     # the province's sites (and the minimum dose interval of each vaccine name)
     assert [sorted(f) for _, f in recorded["full"][2]] == [
-        [], [], ["_province_residents", "_province_sites"], [], ["_unlinked"], [], ["_dq_sites", "_dq_vaccines"],
+        [], [], ["_province_residents", "_province_sites", "_site_index"], [], ["_unlinked"], [], ["_dq_sites", "_dq_vaccines"],
         ["_dq_sites"], ["_dq_sites"]]
 
 

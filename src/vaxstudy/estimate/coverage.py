@@ -77,24 +77,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     N = np.bincount(inp.pop["cell"].to_numpy(), minlength=C).astype(float)
     N[other] = 0.0
     rows = inp.rows
-    res = rows[rows["cell"].to_numpy() != other]
-    d = res["dose"].to_numpy()
-    res = res.assign(
-        is1=(d == 1).astype(np.int64),
-        is2=(d == 2).astype(np.int64),
-        ge1=(d >= 1).astype(np.int64),
-        ge2=(d >= 2).astype(np.int64),
-    )
-    per = res.groupby("person_id", sort=True).agg(
-        cell=("cell", "first"),
-        maxdose=("dose", "max"),
-        has1=("is1", "max"),
-        has2=("is2", "max"),
-        n_ge1=("ge1", "sum"),
-        n_ge2=("ge2", "sum"),
-    )
-    per["has1"] = per["has1"].astype(bool)
-    per["has2"] = per["has2"].astype(bool)
+    per = _per_person(rows[rows["cell"].to_numpy() != other])
     cell = per["cell"].to_numpy(dtype=np.int64)
     md = per["maxdose"].to_numpy()
     rec = np.stack(
@@ -117,7 +100,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         # site-days whose tally was quarantined take no part in the tally comparison
         tk = inp.tallies[(inp.tallies["dose"].to_numpy() == k) & tally_ok(inp.tallies)]
         ek_t = ek[tally_ok(ek)]
-        np.add.at(e[i], (ek["site"].to_numpy(), ek["cell"].to_numpy()), 1.0)
+        # counts of 1.0: whole numbers, the same in any order of addition
+        e[i] = np.bincount(ek["site"].to_numpy() * C + ek["cell"].to_numpy(), minlength=S * C).reshape(S, C)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
         c[i] = _impute_missing(ek_t, tk, e[i], S, C, other)
         u_site = _visible_undercount(ek_t, tk, S)
@@ -137,6 +121,33 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         a=a,
         undercount=undercount,
     )
+
+
+def _per_person(res: pd.DataFrame) -> pd.DataFrame:
+    """Per linked resident (index person_id, ascending): the cell of their first row, the highest
+    dose, whether a dose-1 / dose-2 row exists (has1, has2) and the rows of dose >= 1, >= 2
+    (n_ge1, n_ge2); one stable sort instead of a pandas group-by."""
+    res = res[res["person_id"].notna().to_numpy()]
+    pid = res["person_id"].to_numpy(dtype=float)
+    o = np.argsort(pid, kind="stable")  # a person's rows keep their order: "first" is the first row
+    ps, d, cell = pid[o], res["dose"].to_numpy()[o], res["cell"].to_numpy()[o]
+    new = np.ones(len(ps), dtype=bool)
+    new[1:] = ps[1:] != ps[:-1]
+    st = np.flatnonzero(new)
+    if len(st) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return pd.DataFrame({"cell": z, "maxdose": z, "has1": z.astype(bool), "has2": z.astype(bool),
+                             "n_ge1": z, "n_ge2": z}, index=pd.Index(ps, name="person_id"))
+
+    def per(f, a):
+        return f.reduceat(a, st)
+
+    return pd.DataFrame(
+        {"cell": cell[st], "maxdose": per(np.maximum, d),
+         "has1": per(np.maximum, (d == 1).astype(np.int64)).astype(bool),
+         "has2": per(np.maximum, (d == 2).astype(np.int64)).astype(bool),
+         "n_ge1": per(np.add, (d >= 1).astype(np.int64)), "n_ge2": per(np.add, (d >= 2).astype(np.int64))},
+        index=pd.Index(ps[st], name="person_id"))
 
 
 def _visible_undercount(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> np.ndarray:

@@ -243,8 +243,9 @@ def load_inputs(
                  CAST(l.person_id AS VARCHAR) person_id, CAST(l.match_probability AS DOUBLE) q,
                  CAST(coalesce(l.person_key, l.person_id, 'r:' || v.record_id) AS VARCHAR) person_key,
                  coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false) is_dup
-                 {cand_sel}
+                 {cand_sel}, coalesce(sp.site, -1) AS site
           FROM vaccinations v
+          LEFT JOIN _site_index sp ON sp.site_id IS NOT DISTINCT FROM CAST(v.site_id AS VARCHAR)
           LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
           WHERE v.vaccination_date <= {date_literal(end)} AND v.vaccination_date IS NOT NULL
             AND {entered_by_sql("v", extract)}),
@@ -261,9 +262,12 @@ def load_inputs(
         frames={
             "_province_sites": sites.loc[sites["in_province"], ["site_id"]].reset_index(drop=True),
             "_province_residents": pop[["person_id"]].astype({"person_id": str}),
+            # each site's position in `sites`, joined by the engine (not a text look-up per row here)
+            "_site_index": pd.DataFrame({"site_id": sites["site_id"].reset_index(drop=True),
+                                         "site": np.arange(len(sites), dtype=np.int64)}),
         },
     )
-    rows["site"] = site_index.reindex(rows["site_id"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+    rows["site"] = rows["site"].to_numpy(dtype=np.int64)
     if (rows["site"] < 0).any():
         notes.append(f"{int((rows['site'] < 0).sum())} rows without a site_id: left out")
         rows = rows[rows["site"] >= 0].reset_index(drop=True)
@@ -295,18 +299,17 @@ def load_inputs(
     # recorded by an earlier row"): up to period_end for coverage, in scope for
     # the record rates (as truth_summary reads it).
     flag = rows["is_dup"].to_numpy(dtype=bool)
-    rows["is_dup"] = flag & (rows.groupby(["person_key", "dose"], sort=False).cumcount().to_numpy() > 0)
-    sc_rank = rows[rows["in_scope"].to_numpy()].groupby(["person_key", "dose"], sort=False).cumcount()
-    rows["is_dup_scope"] = False
-    rows.loc[sc_rank.index, "is_dup_scope"] = flag[sc_rank.index.to_numpy()] & (sc_rank.to_numpy() > 0)
+    pk, dose = rows["person_key"].to_numpy(), rows["dose"].to_numpy()
+    rows["is_dup"] = flag & seen_before(pk, dose)
+    sc = np.flatnonzero(rows["in_scope"].to_numpy())
+    dup_scope = np.zeros(len(rows), dtype=bool)
+    dup_scope[sc] = flag[sc] & seen_before(pk[sc], dose[sc])
+    rows["is_dup_scope"] = dup_scope
     q = rows["q"].to_numpy(dtype=float)
     linked = rows["person_id"].notna().to_numpy()
     q = np.where(linked, np.nan_to_num(q, nan=1.0), np.nan)
     rows["q"] = q
-    cell_of_person = pd.Series(pop["cell"].to_numpy(), index=pop["person_id"].to_numpy())
-    rows["cell"] = (
-        cell_of_person.reindex(rows["person_id"].to_numpy()).fillna(len(cells) - 1).to_numpy(dtype=np.int64)
-    )
+    rows["cell"] = _cells_of(pop, rows["person_id"].to_numpy(), len(cells) - 1)
     rows["cand_q"] = rows["cand_q"].astype(float)
     rows["cand_any"] = rows["cand_any"].astype(float).fillna(rows["cand_q"])
     has_cand = bool(cand_p and cand_q)
@@ -377,6 +380,36 @@ def period_shared(memo: dict | None, con: duckdb.DuckDBPyConnection, province: s
         memo.clear()
         memo["key"] = key
     return memo.setdefault("values", {})
+
+
+def seen_before(*keys: np.ndarray) -> np.ndarray:
+    """True where the same combination of ``keys`` (equal-length integer arrays) occurs at an
+    earlier position: ``groupby(keys, sort=False).cumcount() > 0``, by one stable sort."""
+    n = len(keys[0])
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    order = np.lexsort(keys[::-1])  # stable: equal keys keep their positions' order
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in keys:
+        ks = k[order]
+        new[1:] |= ks[1:] != ks[:-1]
+    out[order] = ~new
+    return out
+
+
+def _cells_of(pop: pd.DataFrame, person: np.ndarray, other: int) -> np.ndarray:
+    """The cell of each person code in ``person`` (float, NaN = none): the resident's cell, else
+    ``other``. The residents' codes are 0..n-1 in their order (coded first, one row each), so
+    the cell is read by position; any other coding falls back to a look-up."""
+    codes, cell = pop["person_id"].to_numpy(), pop["cell"].to_numpy(dtype=np.int64)
+    if not np.array_equal(codes, np.arange(len(codes))):
+        s = pd.Series(cell, index=codes)
+        return s.reindex(person).fillna(other).to_numpy(dtype=np.int64)
+    p = np.nan_to_num(person, nan=-1.0).astype(np.int64)
+    ok = (p >= 0) & (p < len(codes))
+    return np.where(ok, cell[np.where(ok, p, 0)], other).astype(np.int64)
 
 
 def factorize_text(parts: list[pd.Series]) -> np.ndarray:

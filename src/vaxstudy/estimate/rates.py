@@ -58,27 +58,64 @@ def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataF
         return pd.DataFrame(
             columns=["subject_id", "person_key", "first_row", "site", "n_rows", "person_rank", "is_dup_subject"]
         )
-    df = scope[["subject_id", "person_key", "row", "site"]]
-    keys = ["subject_id"]
-    if by is not None:
-        df = df.assign(_by=by)
-        keys = ["_by", "subject_id"]
-    g = (
-        df.groupby([*keys, "person_key"], sort=False)
-        .agg(n=("row", "size"), first_pk_row=("row", "min"))
-        .reset_index()
-        .sort_values([*keys, "n", "first_pk_row"], ascending=[True] * len(keys) + [False, True])
-    )
-    modal = g.drop_duplicates(keys)[[*keys, "person_key"]]
-    first = df.sort_values("row").drop_duplicates(keys)[[*keys, "row", "site"]]
-    first = first.rename(columns={"row": "first_row"})
-    n_rows = df.groupby(keys).size().rename("n_rows").reset_index()
-    s = modal.merge(first, on=keys).merge(n_rows, on=keys)
-    person = keys[:-1] + ["person_key"]
-    s = s.sort_values([*person, "first_row"], ignore_index=True)
-    s["person_rank"] = s.groupby(person).cumcount() + 1
-    s["is_dup_subject"] = s["person_rank"] > 1
+    subj, pk = scope["subject_id"].to_numpy(np.int64), scope["person_key"].to_numpy(np.int64)
+    row, site = scope["row"].to_numpy(np.int64), scope["site"].to_numpy(np.int64)
+    if by is None:
+        grp, names = np.zeros(len(subj), dtype=np.int64), None
+    else:
+        grp, names = pd.factorize(np.asarray(by), sort=True)  # codes in the order of the groups
+    o = _sorted_by([grp, subj, pk], row)
+    g_, s_, p_, r_, site_ = grp[o], subj[o], pk[o], row[o], site[o]
+    gi = _starts(g_, s_, p_)  # (group, subject, person): its rows in entry order
+    n = np.diff(np.r_[gi, len(o)])
+    ki = _starts(g_, s_)  # (group, subject)
+    sub = np.searchsorted(ki, gi, side="right") - 1  # the subject of each (group, subject, person)
+    # the subject's person: that of most of its rows, ties to the person of its earliest row
+    best = np.lexsort((r_[gi], -n, sub))
+    modal = gi[best[_starts(sub[best])]]
+    # its first row (and that row's site): the earliest first row of its persons
+    early = np.lexsort((r_[gi], sub))
+    first = gi[early[_starts(sub[early])]]
+    cols = {"_by": g_[ki], "subject_id": s_[ki], "person_key": p_[modal], "first_row": r_[first],
+            "site": site_[first], "n_rows": np.diff(np.r_[ki, len(o)])}
+    o2 = np.lexsort((cols["first_row"], cols["person_key"], cols["_by"]))
+    cols = {k: v[o2] for k, v in cols.items()}
+    pi = _starts(cols["_by"], cols["person_key"])  # the subjects of one person, by first row
+    rank = np.arange(len(o2)) - np.repeat(pi, np.diff(np.r_[pi, len(o2)])) + 1
+    s = pd.DataFrame(cols)
+    s["person_rank"] = rank
+    s["is_dup_subject"] = rank > 1
+    if names is None:
+        return s.drop(columns="_by")
+    s["_by"] = np.asarray(names).take(s["_by"].to_numpy())
     return s
+
+
+def _starts(*cols: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values (of all ``cols`` together, sorted) begins."""
+    n = len(cols[0])
+    new = np.zeros(n, dtype=bool)
+    if n:
+        new[0] = True
+    for c in cols:
+        new[1:] |= c[1:] != c[:-1]
+    return np.flatnonzero(new)
+
+
+def _sorted_by(keys: list[np.ndarray], row: np.ndarray) -> np.ndarray:
+    """The order of the rows by ``keys``, then by ``row``: one stable sort of a combined key
+    when the rows come in entry order (as the estimate's rows do), else a lexsort."""
+    if len(row) > 1 and np.all(row[1:] > row[:-1]):
+        key, span = np.zeros(len(row), dtype=np.int64), 1
+        for k in keys[::-1]:
+            lo, width = int(k.min()), int(k.max()) - int(k.min()) + 1
+            if width * span >= 2**62:
+                break
+            key += (k - lo) * span
+            span *= width
+        else:
+            return np.argsort(key, kind="stable")
+    return np.lexsort((row, *keys[::-1]))
 
 
 def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
@@ -98,8 +135,8 @@ def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
     out["subj"] = np.bincount(ss, minlength=S).astype(float)
     out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     # by district, subjects and their persons are counted within the district's rows
-    dist = inp.sites["district_code"].to_numpy()[site]
-    st = subject_table(sc, by=dist)
+    dist, _ = pd.factorize(inp.sites["district_code"].to_numpy(), sort=True)  # per site, then per row
+    st = subject_table(sc, by=dist[site])
     s_site = st["site"].to_numpy(dtype=np.int64)
     out["subj_district"] = np.bincount(s_site, minlength=S).astype(float)
     out["dsub_district"] = np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)

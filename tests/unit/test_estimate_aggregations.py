@@ -1,0 +1,113 @@
+"""The estimate's per-row group-bys done by sorting numpy arrays (or by the engine) give what
+the pandas group-bys they replace gave: each compared with the pandas form on small hand-made
+tables, including ties, groups in several districts and rows out of entry order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _pandas_subject_table(scope: pd.DataFrame, by=None) -> pd.DataFrame:
+    """The pandas group-bys subject_table was (the reference)."""
+    df = scope[["subject_id", "person_key", "row", "site"]]
+    keys = ["subject_id"]
+    if by is not None:
+        df = df.assign(_by=by)
+        keys = ["_by", "subject_id"]
+    g = (df.groupby([*keys, "person_key"], sort=False).agg(n=("row", "size"), first_pk_row=("row", "min"))
+         .reset_index().sort_values([*keys, "n", "first_pk_row"], ascending=[True] * len(keys) + [False, True]))
+    modal = g.drop_duplicates(keys)[[*keys, "person_key"]]
+    first = df.sort_values("row").drop_duplicates(keys)[[*keys, "row", "site"]].rename(columns={"row": "first_row"})
+    n_rows = df.groupby(keys).size().rename("n_rows").reset_index()
+    s = modal.merge(first, on=keys).merge(n_rows, on=keys)
+    person = keys[:-1] + ["person_key"]
+    s = s.sort_values([*person, "first_row"], ignore_index=True)
+    s["person_rank"] = s.groupby(person).cumcount() + 1
+    s["is_dup_subject"] = s["person_rank"] > 1
+    return s
+
+
+def _hand_made() -> pd.DataFrame:
+    # subject 10: two rows of person 1, one of person 2 -> person 1; subject 11: one row each of
+    # persons 2 and 3 (a tie) -> the person of its earliest row (3, row 2); subject 12: person 1
+    # again, a second profile of person 1 (rank 2); subject 13 alone
+    return pd.DataFrame({
+        "subject_id": [10, 11, 10, 12, 11, 10, 13],
+        "person_key": [1, 3, 1, 1, 2, 2, 4],
+        "row": [0, 2, 3, 4, 5, 6, 7],
+        "site": [0, 1, 0, 2, 1, 0, 2],
+    })
+
+
+def test_subject_table_by_hand():
+    from vaxstudy.estimate.rates import subject_table
+
+    s = subject_table(_hand_made()).set_index("subject_id")
+    assert s.loc[10, "person_key"] == 1 and s.loc[10, "n_rows"] == 3 and s.loc[10, "first_row"] == 0
+    assert s.loc[11, "person_key"] == 3 and s.loc[11, "site"] == 1  # tie: the earliest row's person
+    assert s.loc[12, "person_rank"] == 2 and bool(s.loc[12, "is_dup_subject"])
+    assert s["is_dup_subject"].sum() == 1
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_subject_table_equals_the_pandas_group_bys(shuffle):
+    from vaxstudy.estimate.rates import subject_table
+
+    rng = np.random.default_rng(7)
+    n = 300
+    scope = pd.DataFrame({"subject_id": rng.integers(-1, 70, n), "person_key": rng.integers(0, 40, n),
+                          "row": np.arange(n) * 3, "site": rng.integers(0, 6, n)})
+    if shuffle:  # rows not in entry order: the other sort
+        scope = scope.sample(frac=1.0, random_state=3)
+    dist = np.asarray(["d2", "d1", "d3"])[scope["site"].to_numpy() % 3]
+    for df in (_hand_made(), scope):
+        assert subject_table(df).equals(_pandas_subject_table(df))
+    got, want = subject_table(scope, by=dist), _pandas_subject_table(scope, by=dist)
+    assert got.drop(columns="_by").equals(want.drop(columns="_by"))
+    assert got["_by"].tolist() == want["_by"].tolist()
+    codes = pd.factorize(dist, sort=True)[0]  # integer groups, as record_site_aggregates passes them
+    assert subject_table(scope, by=codes).drop(columns="_by").equals(want.drop(columns="_by"))
+    assert want["is_dup_subject"].sum() > 0
+
+
+def test_seen_before_is_groupby_cumcount():
+    from vaxstudy.estimate.data import seen_before
+
+    pk = np.array([5, 3, 5, 5, 3, 9, 3])
+    dose = np.array([1, 1, 1, 2, 2, 1, 1])
+    assert seen_before(pk, dose).tolist() == [False, False, True, False, False, False, True]
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 20, 500), rng.integers(0, 3, 500)
+    want = pd.DataFrame({"a": a, "b": b}).groupby(["a", "b"], sort=False).cumcount().to_numpy() > 0
+    assert seen_before(a, b).tolist() == want.tolist()
+    assert seen_before(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_per_person_equals_the_pandas_group_by():
+    from vaxstudy.estimate.coverage import _per_person
+
+    res = pd.DataFrame({"person_id": [4.0, 2.0, 4.0, 2.0, 7.0, 4.0],
+                        "dose": [1, 3, 2, 1, 2, 2],
+                        "cell": [3, 1, 0, 5, 2, 3]})  # a person's cell: that of their first row
+    d = res["dose"].to_numpy()
+    want = res.assign(is1=(d == 1).astype(np.int64), is2=(d == 2).astype(np.int64),
+                      ge1=(d >= 1).astype(np.int64), ge2=(d >= 2).astype(np.int64)).groupby(
+        "person_id", sort=True).agg(cell=("cell", "first"), maxdose=("dose", "max"), has1=("is1", "max"),
+                                    has2=("is2", "max"), n_ge1=("ge1", "sum"), n_ge2=("ge2", "sum"))
+    want["has1"], want["has2"] = want["has1"].astype(bool), want["has2"].astype(bool)
+    got = _per_person(res)
+    assert got.equals(want)
+    assert got.loc[2.0, "cell"] == 1 and got.loc[2.0, "maxdose"] == 3 and not got.loc[7.0, "has1"]
+    assert len(_per_person(res.iloc[:0])) == 0
+
+
+def test_cells_of_reads_the_residents_cells_by_code():
+    from vaxstudy.estimate.data import _cells_of
+
+    pop = pd.DataFrame({"person_id": [0.0, 1.0, 2.0], "cell": [4, 0, 2]})
+    person = np.array([2.0, np.nan, 0.0, 5.0, 1.0])
+    assert _cells_of(pop, person, 9).tolist() == [2, 9, 4, 9, 0]
+    shuffled = pop.iloc[[2, 0, 1]].reset_index(drop=True)  # not coded in order: the look-up
+    assert _cells_of(shuffled, person, 9).tolist() == [2, 9, 4, 9, 0]
