@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -82,6 +83,10 @@ def link(
         ("vaccination rows", number(res.n_records)),
         ("distinct identities", number(res.n_identities)),
         ("rows linked to the register", number(res.n_linked_records)),
+        # not linked (the register entry lacks the date of birth): to complete, not create
+        ("unlinked rows, person in the register without a date of birth",
+         number(json.loads(Path(res.summary_path).read_text(encoding="utf-8"))["results"]
+                .get("n_unlinked_in_register_incomplete"))),
         ("estimated persons", number(res.n_persons_est)),
         ("duplicate doses", number(res.n_duplicate_doses)),
         ("threshold (match probability)", number(res.threshold, "g")),
