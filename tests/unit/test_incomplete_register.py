@@ -157,3 +157,22 @@ def test_privacy_scan_knows_the_register_entries_without_dob(tmp_path):
     f = tmp_path / "r.html"
     f.write_text("<p>Phạm Thị Lan Hương, 040175000009</p>", encoding="utf-8")
     assert sorted(x.kind for x in privacy.scan_files([f], ids)) == ["name", "number"]
+
+
+def test_record_links_gain_the_columns_on_unlinked_rows_only_in_entry_order():
+    from vaxstudy.link.incomplete import add_to_record_links
+
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE record_links AS SELECT * FROM (VALUES
+        ('r1', 'P1', 0.99, 'P1', FALSE), ('r2', NULL, NULL, 'Ur2', FALSE), ('r3', NULL, NULL, 'Ur2', TRUE),
+        ('r4', NULL, NULL, 'Ur4', FALSE)) t(record_id, person_id, match_probability, person_key, is_duplicate_dose)""")
+    con.execute("""CREATE TABLE link_rows AS SELECT * FROM (VALUES
+        ('r1', 'v1', 4), ('r2', 'v2', 1), ('r3', 'v2', 3), ('r4', 'v4', 2)) t(record_id, ident, _row)""")
+    # v1 is linked: a match of its identity must not show; v2's two rows both carry X
+    con.execute("CREATE TABLE ident_incomplete AS SELECT * FROM (VALUES ('v1', 'Y', 0.9), ('v2', 'X', 0.97)) "
+                "t(ident, person_id, p)")
+    assert add_to_record_links(con) == 2
+    got = con.execute("SELECT record_id, person_id, incomplete_register_person_id, "
+                      "incomplete_register_match_probability FROM record_links ORDER BY rowid").fetchall()
+    assert got == [("r2", None, "X", 0.97), ("r4", None, None, None), ("r3", None, "X", 0.97),
+                   ("r1", "P1", None, None)]
