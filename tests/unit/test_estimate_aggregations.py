@@ -111,3 +111,31 @@ def test_cells_of_reads_the_residents_cells_by_code():
     assert _cells_of(pop, person, 9).tolist() == [2, 9, 4, 9, 0]
     shuffled = pop.iloc[[2, 0, 1]].reset_index(drop=True)  # not coded in order: the look-up
     assert _cells_of(shuffled, person, 9).tolist() == [2, 9, 4, 9, 0]
+
+
+def test_report_tables_from_the_sites_the_estimate_holds(tmp_path):
+    """The report's tables read from the estimate's sites frame are those its queries derive,
+    and they do read the frame (a site given to another province leaves the tables)."""
+    import duckdb
+
+    from helpers.estimatedb import make_db
+    from vaxstudy import scope
+    from vaxstudy.report import aggregates
+
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412"),
+             dict(site_id="S2", site_name="b", province_code="40", district_code="413")]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i % 3}", dose_number=1 + i % 2,
+              vaccination_date=f"2021-08-0{1 + i}", entered_date=f"2021-08-0{2 + i}", site_id=("S1", "S2")[i % 2])
+         for i in range(6)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=4)]
+    db = make_db(tmp_path / "r.duckdb", [dict(person_id=f"P{i}", province_code="40") for i in range(3)], v, sites, tal)
+    con = duckdb.connect(str(db), read_only=True)
+    frame = con.execute(scope.sites_sql(True)).df()
+    derived = aggregates.compute(con, "40", "2021-08-01", "2021-08-31")
+    given = aggregates.compute(con, "40", "2021-08-01", "2021-08-31", sites=frame)
+    for name in derived:
+        assert given[name].equals(derived[name]), name
+    assert given["sites"]["n_records"].sum() == 6
+    moved = frame.assign(province_code=np.where(frame["site_id"] == "S2", "42", frame["province_code"]))
+    assert aggregates.compute(con, "40", "2021-08-01", "2021-08-31", sites=moved)["sites"]["n_records"].sum() == 3
+    con.close()

@@ -74,10 +74,11 @@ def write_metrics(metrics: dict, path: str | Path) -> Path:
     return path
 
 
-def _report_tables(cur, inp: Inputs):
+def _report_tables(cur, inp: Inputs, sites=None):
     """The report's count tables (:mod:`vaxstudy.report.aggregates`), computed on the cursor
     ``cur`` (closed after) in another thread: a callable to submit, over a copy of what it
-    reads of ``inp`` (the adult residents), so the estimate may go on with ``inp``."""
+    reads of ``inp`` (the adult residents), so the estimate may go on with ``inp``; ``sites``:
+    the sites as :func:`~vaxstudy.estimate.data.load_inputs` read them (with their names)."""
     from vaxstudy.report import aggregates
 
     residents = inp.pop.drop(columns="person_id").rename(columns={"person_id_str": "person_id"})
@@ -85,7 +86,7 @@ def _report_tables(cur, inp: Inputs):
 
     def run() -> dict:
         try:
-            return aggregates.compute(cur, *scope, residents=residents)
+            return aggregates.compute(cur, *scope, residents=residents, sites=sites)
         finally:
             cur.close()
 
@@ -170,15 +171,22 @@ def estimate_db(
         from vaxstudy.validate import check_scope
 
         shared = period_shared(memo, con, province)
-        if "scope_warnings" not in shared:  # EmptyScope: no residents and no sites
-            shared["scope_warnings"] = check_scope(con, province)
+        # the scope check (counts over the raw tables) on a cursor of its own while the inputs load
+        checking = None if "scope_warnings" in shared else pool.submit(_on_cursor(check_scope, con.cursor(), province))
+        try:
+            inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
+                              backend=engine, extract_date=extract_date, shared=shared)
+        except Exception:
+            if checking is not None:
+                checking.result()  # EmptyScope (no residents and no sites) first, as the cause
+            raise
+        if checking is not None:
+            shared["scope_warnings"] = checking.result()
         scope_warnings = list(shared["scope_warnings"])
-        inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
-                          backend=engine, extract_date=extract_date, shared=shared)
         inp.notes.extend(scope_warnings)
         # the report's count tables, the audit (mostly SQL) and the truth check: on connections
         # of their own, while the bootstrap (one core of Python) runs here
-        report_tables = pool.submit(_report_tables(con.cursor(), inp))
+        report_tables = pool.submit(_report_tables(con.cursor(), inp, shared.get("sites")))
         dq_tables = pool.submit(_audit(con.cursor(), inp, engine)) if audit else None
         linkage = pool.submit(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp))
         with one_blas_thread():

@@ -173,8 +173,8 @@ def load_inputs(
     if not has_sites:
         notes.append("no sites table: site district/province taken from the rows")
     if "sites" not in shared:
-        shared["sites"] = fetch(con, scope.sites_sql(has_sites), backend).drop(columns="site_name")
-    sites = shared["sites"].copy()
+        shared["sites"] = fetch(con, scope.sites_sql(has_sites), backend)  # with site_name: the report's tables
+    sites = shared["sites"].drop(columns="site_name")
     sites["district_code"] = sites["district_code"].fillna("unknown")
     sites["in_province"] = (sites["province_code"] == province).to_numpy()
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())

@@ -42,27 +42,31 @@ def probability_band_counts(probs: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "n": counts.astype(np.int64)})
 
 
-def compute(con, province: str, period_start, period_end, residents: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def compute(con, province: str, period_start, period_end, residents: pd.DataFrame | None = None,
+            sites: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLES` from the database open on ``con`` (read only).
 
     ``residents``: the province's register adults (person_id as text, district_code, sex,
-    age_group), when the caller already holds them (the estimate does); else read here."""
+    age_group), when the caller already holds them (the estimate does); else read here.
+    ``sites``: every site's district, province and name (:func:`vaxstudy.scope.sites_sql`'s
+    result over this database), when the caller holds it; else each query derives them."""
     from vaxstudy.report import data as rdata
 
     if residents is None:
         residents = rdata.province_adults(con, province, period_end)
     scope = (province, period_start, period_end)
     out: dict[str, pd.DataFrame] = {"adults": rdata.adult_groups(residents)}
-    steps: dict[str, Callable[[], pd.DataFrame]] = {
-        "weekly_entry_gap": lambda: rdata.weekly_entry_gap(con, *scope),
-        "sites": lambda: rdata.site_table(con, *scope),
-        "probability_bands": lambda: probability_band_counts(rdata.match_probabilities(con, *scope)),
-        "link_basis": lambda: rdata.link_basis(con, *scope),
-        "weekly_coverage": lambda: rdata.weekly_cumulative_coverage(con, province, period_end, adults=residents),
-        "quarantine": lambda: rdata.quarantine_summary(con),
-    }
-    for name, step in steps.items():
-        out[name] = step()
+    with rdata.with_sites(con, sites) as known:
+        steps: dict[str, Callable[[], pd.DataFrame]] = {
+            "weekly_entry_gap": lambda: rdata.weekly_entry_gap(con, *scope, sites=known),
+            "sites": lambda: rdata.site_table(con, *scope, sites=known),
+            "probability_bands": lambda: probability_band_counts(rdata.match_probabilities(con, *scope, sites=known)),
+            "link_basis": lambda: rdata.link_basis(con, *scope, sites=known),
+            "weekly_coverage": lambda: rdata.weekly_cumulative_coverage(con, province, period_end, adults=residents),
+            "quarantine": lambda: rdata.quarantine_summary(con),
+        }
+        for name, step in steps.items():
+            out[name] = step()
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -62,13 +63,36 @@ def vaccination_table(con) -> str:
     return "vaccinations_std" if std else "vaccinations"
 
 
-def _site_province_cte(con) -> str:
-    """CTE `site_prov(site_id, district_code, province_code, site_name)` (:func:`vaxstudy.scope.sites_sql`)."""
+#: the name under which a caller's sites frame is registered (:func:`with_sites`)
+SITES_FRAME = "_report_sites"
+
+
+def _site_province_cte(con, sites: bool = False) -> str:
+    """CTE `site_prov(site_id, district_code, province_code, site_name)` (:func:`vaxstudy.scope.sites_sql`);
+    ``sites``: read from the frame :data:`SITES_FRAME` registered by :func:`with_sites` instead
+    (its result, already computed: the sites' province is a mode over every row)."""
+    if sites:
+        return f"site_prov AS (SELECT site_id, district_code, province_code, site_name FROM {SITES_FRAME})"
     have = tables(con)
     return f"site_prov AS ({scope.sites_sql('sites' in have, with_tallies='tallies' in have)})"
 
 
-def _scope_cte(con, province: str) -> str:
+@contextmanager
+def with_sites(con, sites: pd.DataFrame | None):
+    """Register ``sites`` (site_id, district_code, province_code, site_name: the result of
+    :func:`vaxstudy.scope.sites_sql` over this database, as the estimate holds it) on ``con``
+    for the queries below; yields whether it did (None: each query derives the sites)."""
+    if sites is None:
+        yield False
+        return
+    con.register(SITES_FRAME, sites[["site_id", "district_code", "province_code", "site_name"]])
+    try:
+        yield True
+    finally:
+        con.unregister(SITES_FRAME)
+
+
+def _scope_cte(con, province: str, sites: bool = False) -> str:
     """CTEs site_prov and `scope` (the period's records at the province's sites, with links)."""
     vt = vaccination_table(con)
     has_links = "record_links" in tables(con)
@@ -77,7 +101,7 @@ def _scope_cte(con, province: str) -> str:
                  "CAST(NULL AS VARCHAR) person_id, CAST(NULL AS DOUBLE) match_probability, false is_dup")
     join = "LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" \
         if has_links else ""
-    return f"""WITH {_site_province_cte(con)},
+    return f"""WITH {_site_province_cte(con, sites)},
         scope AS (
             SELECT v.*, s.district_code AS site_district, s.site_name, {link_cols}
             FROM {vt} v JOIN site_prov s ON CAST(v.site_id AS VARCHAR) = s.site_id
@@ -86,17 +110,17 @@ def _scope_cte(con, province: str) -> str:
               AND v.vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE))"""
 
 
-def weekly_entry_gap(con, province: str, period_start, period_end) -> pd.DataFrame:
+def weekly_entry_gap(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
     """week (Monday), entered (distinct dose events entered), tallied (doses on paper)."""
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     entered = con.execute(
-        _scope_cte(con, province) + """
+        _scope_cte(con, province, sites) + """
         SELECT CAST(date_trunc('week', vaccination_date) AS DATE) AS week,
                count(*) FILTER (WHERE NOT is_dup) entered
         FROM scope GROUP BY 1""", params).df()
     if "tallies" in tables(con):
         tallied = con.execute(
-            f"WITH {_site_province_cte(con)} "
+            f"WITH {_site_province_cte(con, sites)} "
             """SELECT CAST(date_trunc('week', t.vaccination_date) AS DATE) AS week,
                       sum(t.doses_administered) tallied
                FROM tallies t JOIN site_prov s ON CAST(t.site_id AS VARCHAR) = s.site_id
@@ -112,7 +136,7 @@ def weekly_entry_gap(con, province: str, period_start, period_end) -> pd.DataFra
     return out
 
 
-def site_table(con, province: str, period_start, period_end) -> pd.DataFrame:
+def site_table(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
     """Per site: records, duplicate doses and the data-quality problem counts."""
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     vt = vaccination_table(con)
@@ -135,7 +159,7 @@ def site_table(con, province: str, period_start, period_end) -> pd.DataFrame:
     }
     sel = ",\n".join(f"{v} AS {k}" for k, v in q.items())
     df = con.execute(
-        _scope_cte(con, province) + f"""
+        _scope_cte(con, province, sites) + f"""
         SELECT CAST(site_id AS VARCHAR) site_id, any_value(site_name) site_name,
                any_value(site_district) district_code, count(*) n_records,
                count(*) FILTER (WHERE is_dup) n_dup, {sel}
@@ -143,18 +167,18 @@ def site_table(con, province: str, period_start, period_end) -> pd.DataFrame:
     return df
 
 
-def match_probabilities(con, province: str, period_start, period_end) -> np.ndarray:
+def match_probabilities(con, province: str, period_start, period_end, sites: bool = False) -> np.ndarray:
     """Match probability of every linked record in scope."""
     if "record_links" not in tables(con):
         return np.array([])
     params = {"start": _iso(period_start), "end": _iso(period_end)}
-    df = con.execute(_scope_cte(con, province) + """
+    df = con.execute(_scope_cte(con, province, sites) + """
         SELECT match_probability FROM scope
         WHERE person_id IS NOT NULL AND match_probability IS NOT NULL""", params).df()
     return df["match_probability"].to_numpy(dtype=float)
 
 
-def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
+def link_basis(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
     """basis ('id', 'name_dob', 'other'), n: what each link to the register rests on.
 
     'id': the record's ID number equals the resident's person_id (a CCCD) or
@@ -170,7 +194,7 @@ def link_basis(con, province: str, period_start, period_end) -> pd.DataFrame:
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     pcols = columns(con, "population_std")
     p_id = "p.id_number" if "id_number" in pcols else "NULL"
-    df = con.execute(_scope_cte(con, province) + f"""
+    df = con.execute(_scope_cte(con, province, sites) + f"""
         , b AS (
             SELECT CASE
                 WHEN sc.id_number IS NOT NULL AND (sc.id_number = CAST(p.unique_id AS VARCHAR)
