@@ -280,16 +280,18 @@ def _fit(n, obs, x, xw, wk, pen, th):
         th = np.zeros((B, P))
         th[:, :M] = np.log((tot[:, 1:] + 0.5) / (tot[:, :1] + 0.5))
     xf = xw.reshape(nb * D1, P)
+    xr = x.reshape(T * D1, P)
+    rw = np.zeros((B, nb, D1))
+    for k in range(nb):
+        rw[:, k] = n[:, wk == k].sum(1)
     for _ in range(NEWTON_STEPS):
-        eta = np.where(obs, np.einsum("tdp,bp->btd", x, th), -np.inf)
+        eta = np.where(obs, (th @ xr.T).reshape(B, T, D1), -np.inf)
         pi = np.exp(eta - eta.max(-1, keepdims=True))
         pi /= pi.sum(-1, keepdims=True)
         c = N[..., None] * pi
         cw = np.zeros((B, nb, D1))
-        rw = np.zeros((B, nb, D1))
         for k in range(nb):
             cw[:, k] = c[:, wk == k].sum(1)
-            rw[:, k] = n[:, wk == k].sum(1)
         grad = np.einsum("bkd,kdp->bp", rw - cw, xw) - th @ pen
         # batched matmuls: the same sums as einsum's, which loops in C without BLAS (20x slower here)
         mu = np.matmul(pi.transpose(1, 0, 2), x).transpose(1, 0, 2)  # (B, T, P)
