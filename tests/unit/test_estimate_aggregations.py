@@ -73,7 +73,7 @@ def test_subject_table_equals_the_pandas_group_bys(shuffle):
 
 
 def test_seen_before_is_groupby_cumcount():
-    from vaxstudy.estimate.data import seen_before
+    from vaxstudy.estimate.sorting import seen_before
 
     pk = np.array([5, 3, 5, 5, 3, 9, 3])
     dose = np.array([1, 1, 1, 2, 2, 1, 1])
@@ -104,13 +104,13 @@ def test_per_person_equals_the_pandas_group_by():
 
 
 def test_cells_of_reads_the_residents_cells_by_code():
-    from vaxstudy.estimate.data import _cells_of
+    from vaxstudy.estimate.data import cells_of
 
     pop = pd.DataFrame({"person_id": [0.0, 1.0, 2.0], "cell": [4, 0, 2]})
     person = np.array([2.0, np.nan, 0.0, 5.0, 1.0])
-    assert _cells_of(pop, person, 9).tolist() == [2, 9, 4, 9, 0]
+    assert cells_of(pop, person, 9).tolist() == [2, 9, 4, 9, 0]
     shuffled = pop.iloc[[2, 0, 1]].reset_index(drop=True)  # not coded in order: the look-up
-    assert _cells_of(shuffled, person, 9).tolist() == [2, 9, 4, 9, 0]
+    assert cells_of(shuffled, person, 9).tolist() == [2, 9, 4, 9, 0]
 
 
 def test_report_tables_from_the_sites_the_estimate_holds(tmp_path):
@@ -139,3 +139,19 @@ def test_report_tables_from_the_sites_the_estimate_holds(tmp_path):
     moved = frame.assign(province_code=np.where(frame["site_id"] == "S2", "42", frame["province_code"]))
     assert aggregates.compute(con, "40", "2021-08-01", "2021-08-31", sites=moved)["sites"]["n_records"].sum() == 3
     con.close()
+
+
+@pytest.mark.parametrize("spread", [1, 10**9])  # dense codes (a table) and sparse ones (a search)
+def test_lookup_is_reindex(spread):
+    from vaxstudy.estimate.sorting import lookup, pair_key
+
+    keys = np.array([3, -1, 7, 0, 12]) * spread
+    values = np.array([30, 5, 70, 1, 120])
+    query = np.array([7.0, np.nan, 12.0, 4.0, -1.0, 3.0, 0.0, 99.0]) * spread
+    want = pd.Series(values, index=keys).reindex(query).fillna(-9).to_numpy()
+    assert lookup(keys, values, query, -9).tolist() == want.tolist() == [70, -9, 120, -9, 5, 30, 1, -9]
+    assert lookup(keys[:0], values[:0], query, 0).tolist() == [0] * len(query)
+    # (person, dose) pairs: the same pairs find each other, a NaN person none
+    k = pair_key(np.array([4, 4, 9]), np.array([1, 2, 1]), 1, 2)
+    assert lookup(k, np.array([10, 20, 30]), pair_key(np.array([9.0, 4.0, np.nan]), np.array([1, 2, 1]), 1, 2),
+                  0).tolist() == [30, 20, 0]

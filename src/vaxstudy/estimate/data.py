@@ -34,6 +34,7 @@ import pandas as pd
 
 from vaxstudy import scope
 from vaxstudy.estimate import missed
+from vaxstudy.estimate.sorting import seen_before
 from vaxstudy.link.run import read_link_run
 from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
 from vaxstudy.sql import date_literal
@@ -309,7 +310,7 @@ def load_inputs(
     linked = rows["person_id"].notna().to_numpy()
     q = np.where(linked, np.nan_to_num(q, nan=1.0), np.nan)
     rows["q"] = q
-    rows["cell"] = _cells_of(pop, rows["person_id"].to_numpy(), len(cells) - 1)
+    rows["cell"] = cells_of(pop, rows["person_id"].to_numpy(), len(cells) - 1)
     rows["cand_q"] = rows["cand_q"].astype(float)
     rows["cand_any"] = rows["cand_any"].astype(float).fillna(rows["cand_q"])
     has_cand = bool(cand_p and cand_q)
@@ -382,24 +383,7 @@ def period_shared(memo: dict | None, con: duckdb.DuckDBPyConnection, province: s
     return memo.setdefault("values", {})
 
 
-def seen_before(*keys: np.ndarray) -> np.ndarray:
-    """True where the same combination of ``keys`` (equal-length integer arrays) occurs at an
-    earlier position: ``groupby(keys, sort=False).cumcount() > 0``, by one stable sort."""
-    n = len(keys[0])
-    out = np.zeros(n, dtype=bool)
-    if n == 0:
-        return out
-    order = np.lexsort(keys[::-1])  # stable: equal keys keep their positions' order
-    new = np.zeros(n, dtype=bool)
-    new[0] = True
-    for k in keys:
-        ks = k[order]
-        new[1:] |= ks[1:] != ks[:-1]
-    out[order] = ~new
-    return out
-
-
-def _cells_of(pop: pd.DataFrame, person: np.ndarray, other: int) -> np.ndarray:
+def cells_of(pop: pd.DataFrame, person: np.ndarray, other: int) -> np.ndarray:
     """The cell of each person code in ``person`` (float, NaN = none): the resident's cell, else
     ``other``. The residents' codes are 0..n-1 in their order (coded first, one row each), so
     the cell is read by position; any other coding falls back to a look-up."""

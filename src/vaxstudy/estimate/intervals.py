@@ -68,7 +68,8 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.estimate.coverage import CoverageParts
-from vaxstudy.estimate.data import Inputs
+from vaxstudy.estimate import sorting
+from vaxstudy.estimate.data import Inputs, cells_of
 from vaxstudy.estimate.rates import subject_table
 
 MIN_FLIP = 1e-6
@@ -181,31 +182,37 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     add(sc_mask & ~is_lk, "unl", -1.0)
     # duplicate doses: a row leaving its (person, dose) group removes one duplicate
     # if the group holds any; a row joining a group that exists adds one.
-    dups = scope[scope["is_dup_scope"].to_numpy()].sort_values("row")
-    first_dup = dups.drop_duplicates(["person_key", "dose"]).set_index(["person_key", "dose"])["site"]
-    key = pd.MultiIndex.from_arrays([fr["person_key"].to_numpy(), fr["dose"].to_numpy()])
-    fd_site = first_dup.reindex(key).to_numpy()
+    # (person key, dose) pairs as one number each; a candidate's pair in the same code space
+    sc_pk, sc_dose, sc_row = (scope[c].to_numpy() for c in ("person_key", "dose", "row"))
+    fr_dose = fr["dose"].to_numpy()
+    d_lo = int(min(sc_dose.min(initial=0), fr_dose.min(initial=0)))
+    d_w = int(max(sc_dose.max(initial=0), fr_dose.max(initial=0))) - d_lo + 1
+    sc_pair = sorting.pair_key(sc_pk, sc_dose, d_lo, d_w)
+    dup = np.flatnonzero(scope["is_dup_scope"].to_numpy())
+    dup = dup[np.argsort(sc_row[dup], kind="stable")]  # the earliest duplicate row of each pair
+    first = dup[np.unique(sc_pair[dup], return_index=True)[1]] if len(dup) else dup
+    fd_site = sorting.lookup(sc_pair[first], scope["site"].to_numpy()[first],
+                             sorting.pair_key(fr["person_key"].to_numpy(), fr_dose, d_lo, d_w), -1)
     own_dup = fr["is_dup_scope"].to_numpy()
-    leave_site = np.where(own_dup, site, np.nan_to_num(fd_site, nan=-1)).astype(np.int64)
+    leave_site = np.where(own_dup, site, fd_site).astype(np.int64)
     add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
-    groups = pd.MultiIndex.from_frame(scope[["person_key", "dose"]].drop_duplicates())
-    cand_key = pd.MultiIndex.from_arrays([fr["cand_person_id"].to_numpy(), fr["dose"].to_numpy()])
-    joins = (~is_lk) & np.asarray(cand_key.isin(groups))
+    groups = np.unique(sc_pair)
+    joins = (~is_lk) & np.isin(sorting.pair_key(fr["cand_person_id"].to_numpy(), fr_dose, d_lo, d_w), groups)
     add(sc_mask & joins, "dup", 1.0)
     # duplicate subjects: only single-row profiles change person with their row
     subj = subject_table(scope) if subj is None else subj
     if len(subj):
-        s_idx = subj.set_index("subject_id")
-        n_rows = s_idx["n_rows"].reindex(fr["subject_id"].to_numpy()).fillna(0).to_numpy()
-        rank = s_idx["person_rank"].reindex(fr["subject_id"].to_numpy()).fillna(0).to_numpy()
-        n_sub = subj.groupby("person_key").size()
-        second = subj[subj["person_rank"] == 2].set_index("person_key")["site"]
-        nsub_own = n_sub.reindex(fr["person_key"].to_numpy()).fillna(0).to_numpy()
-        second_site = second.reindex(fr["person_key"].to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+        sid, spk = subj["subject_id"].to_numpy(), subj["person_key"].to_numpy()
+        n_rows = sorting.lookup(sid, subj["n_rows"].to_numpy(), fr["subject_id"].to_numpy(), 0)
+        rank = sorting.lookup(sid, subj["person_rank"].to_numpy(), fr["subject_id"].to_numpy(), 0)
+        persons, n_sub = np.unique(spk, return_counts=True)
+        is2 = subj["person_rank"].to_numpy() == 2
+        nsub_own = sorting.lookup(persons, n_sub, fr["person_key"].to_numpy(), 0)
+        second_site = sorting.lookup(spk[is2], subj["site"].to_numpy()[is2], fr["person_key"].to_numpy(), -1)
         single = sc_mask & (n_rows == 1)
         dsub_site = np.where(rank > 1, site, second_site)
         add(single & (nsub_own >= 2) & (dsub_site >= 0), "dsub", -1.0, site_arr=dsub_site)
-        nsub_cand = n_sub.reindex(fr["cand_person_id"].to_numpy()).fillna(0).to_numpy()
+        nsub_cand = sorting.lookup(persons, n_sub, fr["cand_person_id"].to_numpy(), 0)
         add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0)
 
     # -- coverage (rows up to period_end, residents only) ---------------------------
@@ -213,15 +220,15 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     dose = fr["dose"].to_numpy()
     cell_own = fr["cell"].to_numpy()
     pdr = parts.person_dose_rows
-    n_ge1 = pdr["n_ge1"].reindex(fr["person_id"].to_numpy()).fillna(0).to_numpy()
-    n_ge2 = pdr["n_ge2"].reindex(fr["person_id"].to_numpy()).fillna(0).to_numpy()
+    n_ge1, n_ge2 = (sorting.lookup(pdr.index.to_numpy(), pdr[c].to_numpy(), fr["person_id"].to_numpy(), 0)
+                    for c in ("n_ge1", "n_ge2"))
     res_own = is_lk & (cell_own != other)
     add(res_own & (dose >= 1) & (n_ge1 == 1), "cov1", -1.0, cell_arr=cell_own)
     add(res_own & (dose >= 2) & (n_ge2 == 1), "cov2", -1.0, cell_arr=cell_own)
-    cell_of = pd.Series(inp.pop["cell"].to_numpy(), index=inp.pop["person_id"].to_numpy())
     cand_ids = fr["cand_person_id"].to_numpy()
-    cand_cell = cell_of.reindex(cand_ids).fillna(-1).to_numpy(dtype=np.int64)
-    cand_max = parts.person_maxdose.reindex(cand_ids).fillna(0).to_numpy()
+    cand_cell = cells_of(inp.pop, cand_ids, -1)
+    pmax = parts.person_maxdose
+    cand_max = sorting.lookup(pmax.index.to_numpy(), pmax.to_numpy(), cand_ids, 0)
     res_cand = (~is_lk) & (cand_cell >= 0) & (cand_cell != other)
     # A redrawn row goes to its best candidate (who adds a covered person only if not yet
     # counted) or, with the rest of its probability, to a namesake: taken as not yet

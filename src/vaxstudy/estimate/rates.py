@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vaxstudy.estimate import sorting
 from vaxstudy.estimate.data import Inputs, tally_ok
 
 RECORD_QUANTITIES = ("rec", "subj", "dsub", "dup", "unl", "tally", "rec_x", "dup_x")
@@ -64,23 +65,23 @@ def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataF
         grp, names = np.zeros(len(subj), dtype=np.int64), None
     else:
         grp, names = pd.factorize(np.asarray(by), sort=True)  # codes in the order of the groups
-    o = _sorted_by([grp, subj, pk], row)
+    o = sorting.sorted_by([grp, subj, pk], row)
     g_, s_, p_, r_, site_ = grp[o], subj[o], pk[o], row[o], site[o]
-    gi = _starts(g_, s_, p_)  # (group, subject, person): its rows in entry order
+    gi = sorting.starts(g_, s_, p_)  # (group, subject, person): its rows in entry order
     n = np.diff(np.r_[gi, len(o)])
-    ki = _starts(g_, s_)  # (group, subject)
+    ki = sorting.starts(g_, s_)  # (group, subject)
     sub = np.searchsorted(ki, gi, side="right") - 1  # the subject of each (group, subject, person)
     # the subject's person: that of most of its rows, ties to the person of its earliest row
     best = np.lexsort((r_[gi], -n, sub))
-    modal = gi[best[_starts(sub[best])]]
+    modal = gi[best[sorting.starts(sub[best])]]
     # its first row (and that row's site): the earliest first row of its persons
     early = np.lexsort((r_[gi], sub))
-    first = gi[early[_starts(sub[early])]]
+    first = gi[early[sorting.starts(sub[early])]]
     cols = {"_by": g_[ki], "subject_id": s_[ki], "person_key": p_[modal], "first_row": r_[first],
             "site": site_[first], "n_rows": np.diff(np.r_[ki, len(o)])}
     o2 = np.lexsort((cols["first_row"], cols["person_key"], cols["_by"]))
     cols = {k: v[o2] for k, v in cols.items()}
-    pi = _starts(cols["_by"], cols["person_key"])  # the subjects of one person, by first row
+    pi = sorting.starts(cols["_by"], cols["person_key"])  # the subjects of one person, by first row
     rank = np.arange(len(o2)) - np.repeat(pi, np.diff(np.r_[pi, len(o2)])) + 1
     s = pd.DataFrame(cols)
     s["person_rank"] = rank
@@ -89,33 +90,6 @@ def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataF
         return s.drop(columns="_by")
     s["_by"] = np.asarray(names).take(s["_by"].to_numpy())
     return s
-
-
-def _starts(*cols: np.ndarray) -> np.ndarray:
-    """Positions where a run of equal values (of all ``cols`` together, sorted) begins."""
-    n = len(cols[0])
-    new = np.zeros(n, dtype=bool)
-    if n:
-        new[0] = True
-    for c in cols:
-        new[1:] |= c[1:] != c[:-1]
-    return np.flatnonzero(new)
-
-
-def _sorted_by(keys: list[np.ndarray], row: np.ndarray) -> np.ndarray:
-    """The order of the rows by ``keys``, then by ``row``: one stable sort of a combined key
-    when the rows come in entry order (as the estimate's rows do), else a lexsort."""
-    if len(row) > 1 and np.all(row[1:] > row[:-1]):
-        key, span = np.zeros(len(row), dtype=np.int64), 1
-        for k in keys[::-1]:
-            lo, width = int(k.min()), int(k.max()) - int(k.min()) + 1
-            if width * span >= 2**62:
-                break
-            key += (k - lo) * span
-            span *= width
-        else:
-            return np.argsort(key, kind="stable")
-    return np.lexsort((row, *keys[::-1]))
 
 
 def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
