@@ -58,7 +58,14 @@ also drew the trend's parameters from the fit's binomial Laplace posterior in ea
 that counted the same parameter uncertainty twice (once through the re-fit on
 redrawn sites, once through the posterior) and made the intervals 2-4 times too
 wide (4.0 points at +0 days for a rate of 5%, holding the truth in every run).
-Not covered: a lag shape that changes otherwise than by the tilt (model error).
+**Where the tilt stops** (``TILT_LAGS``) is a fit choice the data do not pin down: on the
+synthetic provinces the truth lay between the caps 7 and 10 on most dev seeds, and at scale 1.0
+(where the count's and the fit's sampling error are small) the interval of the cap-7 fit alone
+missed the +3-day truth (1.82% for 1.91%, 0.15 point wide). So the replicates take the cap
+from ``TILT_CHOICES`` (7, 5, 9) in turn: their spread holds that model uncertainty too
+(at scale 0.05 the interval grows ~10-20%, at scale 1.0 it doubles). The point stays the
+cap-7 fit. Not covered: a stretch reaching beyond lag 9, or a lag shape that changes
+otherwise than by the tilt.
 
 What it assumes: lags do not depend on whether a dose is ever entered (a dose
 that will never be typed is not "very late"); a week's lags stretch together
@@ -89,6 +96,9 @@ SHORT_LAGS = 21  # lags 0..SHORT_LAGS: one shape, tilted week by week
 MAX_LAG = 180  # lags beyond this are taken as this (bulk imports months later)
 HALF_LIFE = 14.0  # days: a cohort's weight in the short lags' fit halves every two weeks of age
 TILT_LAGS = 7  # the tilt stretches lags up to a week; later shares move with lag 7's (catch-up batches)
+# where the tilt stops is a fit choice the data do not pin down: the bootstrap's replicates take
+# it in turn from these (the first is the point's), so the interval carries that model uncertainty
+TILT_CHOICES = (TILT_LAGS, 5, 9)
 WEEK = 7  # cohorts of the same week of age share their tilt (a weekday mix averages out)
 TILT_SD = 0.5  # prior sd of a week's change of the tilt (log-ratio of successive lags' shares)
 SAME_DAY_SD = 0.5  # prior sd of a week's change of the same-day share (log-odds)
@@ -100,7 +110,8 @@ DESCRIPTION = (
     "stretched week by week (a log-linear tilt of lags 0-7 and a same-day shift per cohort week, tied by a random "
     "walk, each week's learned from the short lags its cohorts show), longer lags pooled over 56 days; never "
     "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its redrawn sites (the "
-    "extrapolated tail's uncertainty) and draws the late entries as a Poisson count per site. F_<d>d: F of the "
+    "extrapolated tail's uncertainty), with the tilt stopping at lag 7, 5 or 9 in turn (where it stops is not "
+    "identified: model uncertainty), and draws the late entries as a Poisson count per site. F_<d>d: F of the "
     "youngest cohort with entries"
 )
 
@@ -207,16 +218,16 @@ def lag_cdf(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return F
 
 
-def _design(T: int, M: int) -> np.ndarray:
+def _design(T: int, M: int, tilt_lags: int = TILT_LAGS) -> np.ndarray:
     """x[a, d, p] of the short lags' model: p < M the shape of lag d = 1..M (lag 0 the
     reference); then per cohort week k but the oldest (reference 0) the tilt
-    min(d, TILT_LAGS) * [week = k] and the same-day shift [d = 0] * [week = k]."""
+    min(d, tilt_lags) * [week = k] and the same-day shift [d = 0] * [week = k]."""
     K = (T - 1) // WEEK
     x = np.zeros((T, M + 1, M + 2 * K))
     x[:, np.arange(1, M + 1), np.arange(M)] = 1.0
     wk = np.arange(T) // WEEK
     for k in range(K):
-        x[wk == k, :, M + k] = np.minimum(np.arange(M + 1), TILT_LAGS)
+        x[wk == k, :, M + k] = np.minimum(np.arange(M + 1), tilt_lags)
         x[wk == k, 0, M + K + k] = 1.0
     return x
 
@@ -239,11 +250,11 @@ def _penalty(M: int, nb: int) -> np.ndarray:
     return P
 
 
-def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None) -> np.ndarray:
+def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None, tilt_lags: int = TILT_LAGS) -> np.ndarray:
     """(B, T, M+1): P(lag = d | lag <= M) of the cohort aged a, from the entries n (B, T, M+1)
     of the cohorts aged a = 0..T-1 (lags d <= min(a, M) observed).
 
-    log P(d) = beta_d + theta_w min(d, TILT_LAGS) + eta_w [d = 0] + const, w = the cohort's
+    log P(d) = beta_d + theta_w min(d, tilt_lags) + eta_w [d = 0] + const, w = the cohort's
     week of age: one lag shape for all cohorts, stretched (theta) and its same-day share
     moved (eta) week by week, the weeks tied by a random walk. Fitted by the conditional
     likelihood of each cohort's lags given that they are <= its age (right truncation),
@@ -254,7 +265,7 @@ def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None) -> np.ndarray
     ages = np.arange(T) if ages is None else ages
     obs = np.arange(D1)[None, :] <= np.minimum(ages, M)[:, None]  # (T, D1)
     n = n * (0.5 ** (ages / HALF_LIFE))[None, :, None] * obs
-    x = _design(T, M)
+    x = _design(T, M, tilt_lags)
     wk = np.arange(T) // WEEK
     nb = int(wk.max()) + 1
     xw = np.stack([x[wk == k][0] for k in range(nb)])  # (nb, D1, P): x depends on the week only
@@ -303,16 +314,16 @@ def _fit(n, obs, x, xw, wk, pen, th):
     return th
 
 
-def late_factor(ld: LagData, W: np.ndarray) -> np.ndarray:
+def late_factor(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarray:
     """(B, D): (1 - F_t(a)) / F_t(a) for the cohort aged a, entries still to come per entry
     already in, with F re-estimated from the sites weighted by each row of W (B x S)."""
     B, D = W.shape[0], ld.recent.shape[1]
-    logF = _log_cdf(ld, W)[:, :D]
+    logF = _log_cdf(ld, W, tilt_lags)[:, :D]
     F = np.exp(logF)
     return np.where(F > 0, (1.0 - F) / np.where(F > 0, F, 1.0), 0.0)
 
 
-def _log_cdf(ld: LagData, W: np.ndarray) -> np.ndarray:
+def _log_cdf(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarray:
     """(B, D+1): log F_t(a) of the cohort aged a = 0..D at the extract date: the long lags'
     reverse hazards beyond max(a, M), times P(lag <= a | lag <= M) of the cohort's own week."""
     B, S = W.shape
@@ -325,7 +336,7 @@ def _log_cdf(ld: LagData, W: np.ndarray) -> np.ndarray:
     logF = suffix[:, np.maximum(ages + 1, M + 1)]
     if M:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1))
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1), tilt_lags=tilt_lags)
         Q = np.cumsum(pi[:, :M, :], -1)[:, np.arange(M), np.arange(M)]  # (B, M): P(lag <= a | <= M), a < M
         logF[:, :M] += np.log(np.maximum(Q, 1e-300))
     return logF
@@ -339,7 +350,7 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
         return np.broadcast_to(ld.after, W.shape).copy()
     if rng is None and W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same: once
         return np.broadcast_to(expected_late(ld, W[:1]), W.shape).copy()
-    late = late_factor(ld, W) @ ld.recent.T + ld.after[None, :]
+    late = _replicate_factor(ld, W, rng is not None) @ ld.recent.T + ld.after[None, :]
     if rng is not None:
         # the doses still to come are a count, not their expectation: a replicate draws it
         # (Poisson per site) so the interval holds the realised late entries of a district
@@ -353,6 +364,21 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
         scale = np.where(tot > cap, cap / np.where(tot > 0, tot, 1.0), 1.0)
         late = late * scale[:, None]
     return late
+
+
+def _replicate_factor(ld: LagData, W: np.ndarray, mix: bool) -> np.ndarray:
+    """late_factor of each row of W; with ``mix`` (bootstrap replicates) row b fits the short
+    lags with the tilt stopping at TILT_CHOICES[b % len], so the replicates' spread holds the
+    choice of that cap (model uncertainty) besides the fit's sampling error. Row 0 (and a
+    single row) uses the point's choice."""
+    if not mix or W.shape[0] == 1 or len(TILT_CHOICES) == 1:
+        return late_factor(ld, W)
+    pick = np.arange(W.shape[0]) % len(TILT_CHOICES)
+    fac = np.empty((W.shape[0], ld.recent.shape[1]))
+    for i, t in enumerate(TILT_CHOICES):
+        if (pick == i).any():
+            fac[pick == i] = late_factor(ld, W[pick == i], t)
+    return fac
 
 
 def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
