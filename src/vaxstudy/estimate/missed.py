@@ -17,7 +17,9 @@ own grouping of unlinked rows) whose typed address is in the province (or empty)
 could be an adult of G by the typed district, sex and birth date (an empty sex or birth
 date, or a year-only birth date straddling two age groups, could be either; an empty or
 unknown district is taken as the district of the site where the dose was given, most
-people being vaccinated near home) counts as one more covered resident of G. The point estimate does not move (the model's expectation); the
+people being vaccinated near home), or whose best register candidate is an adult resident
+of G (a mistyped birth year or district moves a missed resident out of the group the typed
+fields say), counts as one more covered resident of G. The point estimate does not move (the model's expectation); the
 corrected coverage's upper end is raised by the same count (the missed residents were
 also counted as "not a resident" in the mix of the doses never entered). For the same
 reason the *lower* end of the unlinked-record rate comes down by the rows in scope that
@@ -40,7 +42,8 @@ from vaxstudy.scope import AGE_GROUPS, province_district_codes
 
 DESCRIPTION = (
     "the upper end of recorded (and corrected) coverage adds every distinct unlinked person with a local or "
-    "empty typed address who could be an adult of the group by typed district, sex and birth date: without a "
+    "empty typed address who could be an adult of the group by typed district, sex and birth date, or whose "
+    "best register candidate is an adult resident of the group (a mistyped field moves a missed resident): without a "
     "review the data cannot tell a resident the linkage missed from a local person not in the register"
 )
 
@@ -114,8 +117,28 @@ def possible_groups(inp, typed: pd.DataFrame | None) -> dict[str, tuple[list[str
     Sx = np.stack([ok & ((sx == s) | ~np.isin(sx, ("M", "F"))) for s in ("M", "F")], axis=1)
     g_lo, g_hi = _group_of_age(lo), _group_of_age(hi)
     A = np.stack([ok & (~age_known | (g_lo == j) | (g_hi == j)) for j in range(len(AGE_GROUPS))], axis=1)
+    # a mistyped field can put a missed resident in another group (a birth year 1959 for 1949
+    # moved a 65+ resident to 50-64 at scale 1.0): a locally addressed row could also be of
+    # the group of its best register candidate, when that candidate is an adult resident
+    cand = _candidate_fields(inp, typed.index)
+    if cand is not None:
+        has = local & cand["district_code"].notna().to_numpy()
+        cd, cs, ca = (cand[c].astype(object).to_numpy() for c in ("district_code", "sex", "age_group"))
+        ok = ok | has
+        D = D | np.stack([has & (cd == d) for d in dists], axis=1) if dists else D
+        Sx = Sx | np.stack([has & (cs == s) for s in ("M", "F")], axis=1)
+        A = A | np.stack([has & (ca == g) for g in AGE_GROUPS], axis=1)
     return {"province": ([inp.province], ok[:, None]), "district": (dists, D), "sex": (["M", "F"], Sx),
             "age_group": (list(AGE_GROUPS), A)}
+
+
+def _candidate_fields(inp, index: pd.Index) -> pd.DataFrame | None:
+    """District, sex and age group of each unlinked row's best register candidate where that
+    candidate is an adult resident of the province (NaN elsewhere); None without candidates."""
+    if "cand_person_id" not in inp.rows:
+        return None
+    pop = inp.pop.drop_duplicates("person_id").set_index("person_id")[["district_code", "sex", "age_group"]]
+    return pop.reindex(inp.rows.loc[index, "cand_person_id"].to_numpy())
 
 
 def missed_counts(inp, typed: pd.DataFrame | None, groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
