@@ -33,6 +33,16 @@ def test_a_point_is_never_printed_as_an_end_it_is_not():
     assert fmt_estimate(0.5, None, "vi") == ("50,0%", "–")
 
 
+def test_a_one_sided_interval_says_so():
+    """Corrected coverage of a district whose links are all certain and to which no dose never
+    entered is attributed can only rise: the point is its lower end, and the report says why."""
+    assert fmt_estimate(0.026435, [0.026435, 0.02745], "en") == ("2.6%", "2.6%–2.7% (one-sided)")
+    assert fmt_estimate(0.0, [0.0, 0.012], "vi") == ("0,0%", "0,0%–1,2% (một phía)")
+    # an end within the printed precision: more decimals, not '±<'
+    assert fmt_estimate(0.026435, [0.026435, 0.02645], "en") == ("2.644%", "2.644%–2.645% (one-sided)")
+    assert "một phía" in t("methods_text", "vi", k=10) and "one-sided" in t("methods_text", "en", k=10)
+
+
 def test_dates():
     assert fmt_date("2021-10-31", "vi") == "31/10/2021"
     assert fmt_date("2021-10-31", "en") == "31 Oct 2021"

@@ -108,11 +108,23 @@ def fmt_estimate(point: Any, ci: Any, language: str = DEFAULT_LANGUAGE, decimals
     point as an end it is not. Where the whole interval rounds to the printed point (narrower
     than the printed precision), the interval reads '±<0,05 điểm %' (half the last digit);
     where only one end does, both are printed with as many more decimals as it takes to tell
-    that end from the point. A degenerate interval (both ends at the point) is printed as is."""
+    that end from the point. A degenerate interval (both ends at the point) is printed as is;
+    one with the point at one end only is marked one-sided (the methods text says when)."""
     p_txt, ci_txt = fmt_pct(point, language, decimals), fmt_interval(ci, language, decimals)
     if _is_missing(point) or ci_txt == "–":
         return p_txt, ci_txt
     ends = [float(v) for v in ci if float(v) != float(point)]
+    if len(ends) == 1:
+        p_txt, ci_txt = _fmt_two_sided(point, ci, ends, language, decimals, plus_minus=False)
+        return p_txt, t("ci_one_sided", language, ci=ci_txt)
+    return _fmt_two_sided(point, ci, ends, language, decimals)
+
+
+def _fmt_two_sided(point: Any, ci: Any, ends: list[float], language: str, decimals: int,
+                   plus_minus: bool = True) -> tuple[str, str]:
+    """fmt_estimate's texts of an interval whose ends ``ends`` differ from the point (a one-sided
+    interval, ``plus_minus`` False, never reads '±<')."""
+    p_txt, ci_txt = fmt_pct(point, language, decimals), fmt_interval(ci, language, decimals)
 
     def collide(d: int) -> list[bool]:
         pt = fmt_pct(point, language, d)
@@ -120,7 +132,7 @@ def fmt_estimate(point: Any, ci: Any, language: str = DEFAULT_LANGUAGE, decimals
 
     if not ends or not any(collide(decimals)):
         return p_txt, ci_txt
-    if all(collide(decimals)):
+    if plus_minus and all(collide(decimals)):
         half = fmt_number(0.5 * 10.0**-decimals, language, decimals + 1)
         return p_txt, t("ci_below_precision", language, half=half)
     d = next((k for k in range(decimals + 1, MOST_DECIMALS + 1) if not any(collide(k))), MOST_DECIMALS)
