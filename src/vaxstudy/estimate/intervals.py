@@ -275,7 +275,8 @@ def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray) -> tuple[np.ndarray, 
     p_all = lf.probabilities()
     keep = p_all > MIN_FLIP
     c = lf.contrib
-    c = c[(c["kind"].to_numpy() == kind) & keep[c["u"].to_numpy(dtype=np.int64)]] if len(c) else c
+    # the text column compared as a column (vectorised), not element by element as objects
+    c = c[(c["kind"] == kind).to_numpy(dtype=bool) & keep[c["u"].to_numpy(dtype=np.int64)]] if len(c) else c
     if len(c) == 0:
         z = np.zeros(G)
         return z, z, z
@@ -358,18 +359,22 @@ def _contrib_groups(lf: LinkFlips) -> dict[tuple[str, int | None], _Group]:
     """lf's contributions by (kind, part) (part None for the record kinds), made once."""
     if lf._groups is None:
         c = lf.contrib
-        kinds = c["kind"].to_numpy(dtype=object)
+        # each kind's rows found once, by code (comparing a text column element by element as
+        # Python objects took seconds at full scale)
+        codes, names = pd.factorize(c["kind"])
+        kind_of = {str(n): codes == i for i, n in enumerate(names)}
+        none = np.zeros(len(c), dtype=bool)
         part = c["part"].to_numpy(dtype=np.int64) if "part" in c else np.zeros(len(c), dtype=np.int64)
         u, v = c["u"].to_numpy(dtype=np.int64), c["value"].to_numpy(dtype=float)
         site, cell = c["site"].to_numpy(dtype=np.int64), c["cell"].to_numpy(dtype=np.int64)
         groups: dict[tuple[str, int | None], _Group] = {}
         for k in RECORD_KINDS:
-            m = kinds == k
+            m = kind_of.get(k, none)
             if m.any():
                 groups[(k, None)] = _Group(u[m], site[m], v[m])
         for k in ("cov1", "cov2"):
             for pt in (PART_ANY, PART_BEST, PART_NAMESAKE):
-                m = (kinds == k) & (part == pt)
+                m = kind_of.get(k, none) & (part == pt)
                 if m.any():
                     groups[(k, pt)] = _Group(u[m], cell[m], v[m])
         lf._groups = groups
