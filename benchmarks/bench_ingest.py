@@ -10,6 +10,9 @@ process, DuckDB included) and the machine.
 
     python benchmarks/bench_ingest.py                 # 1M + 3M rows
     python benchmarks/bench_ingest.py --scale 0.1     # 100k + 300k, a quick check
+    # an existing province, this tree against another version (a git ref), one after the
+    # other in fresh processes, then every table both wrote compared row by row:
+    python benchmarks/bench_ingest.py --data DIR --baseline main --rounds 1 --workdir W
 """
 
 from __future__ import annotations
@@ -145,12 +148,113 @@ def cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+import vaxstudy
+assert vaxstudy.__file__.startswith(sys.argv[1]), vaxstudy.__file__
+from vaxstudy.ingest import ingest
+from vaxstudy.standardize import standardize_db
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+t, c = time.perf_counter(), cpu()
+ingest(sys.argv[2], sys.argv[3], quarantine_path=sys.argv[4])
+t1, c1 = time.perf_counter(), cpu()
+standardize_db(sys.argv[3])
+t2, c2 = time.perf_counter(), cpu()
+print("BENCH_JSON " + json.dumps({"ingest": t1 - t, "ingest_cpu": c1 - c, "standardize": t2 - t1,
+      "standardize_cpu": c2 - c1, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_version(src: Path, data: Path, db: Path) -> dict:
+    """ingest + standardize of ``data`` by the vaxstudy of ``src``, in a fresh process."""
+    import json
+    import subprocess
+
+    db.unlink(missing_ok=True)
+    r = subprocess.run([sys.executable, "-c", CHILD, str(src), str(data), str(db),
+                        str(db.with_suffix(".quarantine.csv"))],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)})
+    lines = [x for x in r.stdout.splitlines() if x.startswith("BENCH_JSON ")]
+    if r.returncode or not lines:
+        raise SystemExit(f"{src}: failed\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+    return json.loads(lines[-1][len("BENCH_JSON "):])
+
+
+def compare_dbs(a: Path, b: Path) -> list[str]:
+    """Differences between two databases: table sets, column types, rows in their stored
+    order (rowid, every value; EXCEPT ALL both ways), and the quarantine files beside them."""
+    import filecmp
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{a}' AS a (READ_ONLY); ATTACH '{b}' AS b (READ_ONLY)")
+    tables = {db: {r[0] for r in con.execute(
+        f"SELECT table_name FROM duckdb_tables() WHERE database_name = '{db}'").fetchall()} for db in "ab"}
+    diffs = [f"tables only in {x}: {sorted(tables[x] - tables[y])}" for x, y in ("ab", "ba") if tables[x] - tables[y]]
+    for t in sorted(tables["a"] & tables["b"]):
+        cols = [con.execute(f"DESCRIBE a.main.{t}" if d == "a" else f"DESCRIBE b.main.{t}").fetchall() for d in "ab"]
+        if cols[0] != cols[1]:
+            diffs.append(f"{t}: columns differ")
+            continue
+        n = [con.execute(f"SELECT count(*) FROM {d}.main.{t}").fetchone()[0] for d in "ab"]
+        extra = [con.execute(f"SELECT count(*) FROM (SELECT rowid AS _rid, * FROM {x}.main.{t} EXCEPT ALL "
+                             f"SELECT rowid AS _rid, * FROM {y}.main.{t})").fetchone()[0] for x, y in ("ab", "ba")]
+        print(f"  {t:<28} {n[0]:>10,} rows  vs {n[1]:>10,}; rows (with rowid) only in one: {extra}")
+        if n[0] != n[1] or any(extra):
+            diffs.append(f"{t}: {n} rows, {extra} rows differ")
+    con.close()
+    qa, qb = a.with_suffix(".quarantine.csv"), b.with_suffix(".quarantine.csv")
+    if not filecmp.cmp(qa, qb, shallow=False):
+        diffs.append("quarantine.csv files differ")
+    return diffs
+
+
+def versus(args) -> None:
+    """This tree against ``args.baseline`` on the province ``args.data`` (see the docstring)."""
+    import subprocess
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="vaxstudy-bench-"))
+    base_src = work / "baseline"
+    shutil.rmtree(base_src, ignore_errors=True)
+    base_src.mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[1]
+    rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", args.baseline],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(f"git -C {repo} archive {rev} src | tar -x -C {base_src}", shell=True, check=True)
+    versions = {f"baseline {rev}": base_src / "src", "this tree": repo / "src"}
+    print(f"machine: {machine()}\nprovince: {args.data}\nload at the start: {os.getloadavg()}")
+    runs: dict[str, list[dict]] = {k: [] for k in versions}
+    for i in range(args.rounds):
+        for k, src in versions.items():
+            db = work / f"{'base' if k.startswith('baseline') else 'new'}.duckdb"
+            r = run_version(src, args.data, db)
+            runs[k].append(r)
+            print(f"round {i + 1} {k:<18} ingest {r['ingest']:6.1f} s (CPU {r['ingest_cpu']:5.1f})  standardize "
+                  f"{r['standardize']:6.1f} s (CPU {r['standardize_cpu']:5.1f})  peak {r['peak_mib']:,.0f} MiB  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+    print("identical outputs? every table of both databases, row by row in stored order:")
+    diffs = compare_dbs(work / "base.duckdb", work / "new.duckdb")
+    print("  IDENTICAL" if not diffs else "  DIFFERENT: " + "; ".join(diffs))
+    print(f"load at the end: {os.getloadavg()}")
+    if diffs:
+        raise SystemExit(1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=None, help="an existing province folder (no generation)")
+    ap.add_argument("--baseline", default=None, help="git ref to compare with (needs --data)")
+    ap.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each version")
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1M vaccination + 3M population rows")
     ap.add_argument("--workdir", type=Path, default=None, help="where to write data and the DB (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     args = ap.parse_args()
+    if args.baseline:
+        if args.data is None:
+            ap.error("--baseline needs --data")
+        return versus(args)
 
     from vaxstudy.ingest import ingest
     from vaxstudy.standardize import standardize_db

@@ -310,20 +310,25 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     site = site_code_sql(_q(mapping["site_id"])) if "site_id" in SITE_CODE_COLUMNS.get(table, ()) else None
     checks += integrity.row_checks(table, mapping, site, _q, _lit, _SEP, date_sql)
     ucol = UNIQUE_QUARANTINE.get(table)
-    windowed = bool(ucol and ucol in mapping)
-    if windowed:
+    keyed = bool(ucol and ucol in mapping)
+    dups = ""
+    if keyed:
+        # a repeat is a row whose key has a smaller _row (the row numbers are unique): the
+        # first row of each repeated key from a GROUP BY, joined back (no window over all rows)
         key = site if ucol == "site_id" and site else f"nullif(trim({_q(mapping[ucol])}), '')"
-        checks.append(f"""CASE WHEN {key} IS NOT NULL
-            AND row_number() OVER (PARTITION BY {key} ORDER BY _row) > 1
+        dups = (f" LEFT JOIN (SELECT {key} AS __dup_key, min(_row) AS __dup_first FROM {raw} GROUP BY 1 "
+                f"HAVING count(*) > 1) __d ON __d.__dup_key = {key}")
+        checks.append(f"""CASE WHEN {key} IS NOT NULL AND _row > __dup_first
             THEN {_lit(ucol + _SEP + f'duplicate {ucol} ')} || {key} || ' (first at row '
-                 || min(_row) OVER (PARTITION BY {key}) || ')' END""")
+                 || __dup_first || ')' END""")
 
     reasons = ("list_filter([" + ", ".join(checks) + "], lambda x: x IS NOT NULL)") if checks else "[]::VARCHAR[]"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _checked AS
             SELECT {', '.join(select)}, _row, {_lit(path.name)} AS _source, {reasons} AS _reasons
-            FROM (SELECT r.*{''.join(', ' + e for e in inner)} FROM {raw} r)
-            {'ORDER BY _row' if windowed else ''}"""
+            FROM (SELECT r.*{''.join(', ' + e for e in inner)}{', __d.__dup_first' if keyed else ''}
+                  FROM {raw} r{dups})
+            {'ORDER BY _row' if keyed else ''}"""
     )
     con.execute(
         f"""CREATE OR REPLACE TABLE {table} AS
@@ -339,18 +344,19 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     )
     if table == "tallies":
         con.execute(integrity.excluded_days_sql("_checked"))
-    if table == "population":
-        con.execute(incomplete_register_sql("_checked"))
+    if table == "population":  # the register's hash table only when some row is a candidate
+        some = con.execute(f"SELECT count(*) FROM _checked WHERE _reasons = [{_lit(NO_DOB_REASON)}]").fetchall()[0][0]
+        con.execute(incomplete_register_sql("_checked", against_register=bool(some)))
 
     if table == "population":
-        dups = con.execute(
-            "SELECT person_id, count(*) n, list(_row ORDER BY _row)[1:3] FROM population "
-            "GROUP BY person_id HAVING n > 1 ORDER BY min(_row) LIMIT 5"
-        ).fetchall()
-        if dups:
-            n_dup = con.execute(
-                "SELECT count(*) FROM (SELECT person_id FROM population GROUP BY 1 HAVING count(*) > 1)"
-            ).fetchall()[0][0]
+        n_dup = con.execute(  # counted first: the examples' lists only when some repeat
+            "SELECT count(*) FROM (SELECT person_id FROM population GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchall()[0][0]
+        if n_dup:
+            dups = con.execute(
+                "SELECT person_id, count(*) n, list(_row ORDER BY _row)[1:3] FROM population "
+                "GROUP BY person_id HAVING n > 1 ORDER BY min(_row) LIMIT 5"
+            ).fetchall()
             shown = "; ".join(f"{pid!r} at rows {rows}" for pid, _, rows in dups)
             raise IngestError(
                 f"{path}: column 'person_id' must be unique in the population register, "
@@ -361,7 +367,9 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
     n_loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     n_quar = con.execute(
         "SELECT count(*) FROM quarantine WHERE table_name = ?", [table]).fetchall()[0][0]
-    con.execute(f"DROP TABLE IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; DROP TABLE IF EXISTS _csv")
+    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [raw]).fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS {raw}; DROP TABLE IF EXISTS _checked; "
+                "DROP TABLE IF EXISTS _csv")
     return TableCounts(table, path.name, _sha256(path), n_read, n_loaded, n_quar, unmapped)
 
 
@@ -369,16 +377,18 @@ def _load_table(con, table: str, path: Path, spec: dict, tmpdir: Path) -> TableC
 NO_DOB_REASON = "date_of_birth" + _SEP + "missing date_of_birth"
 
 
-def incomplete_register_sql(checked: str) -> str:
+def incomplete_register_sql(checked: str, against_register: bool = True) -> str:
     """``population_incomplete``: the register rows quarantined for a missing date of birth
     and nothing else (their person_id new, first occurrence kept). They stay out of
     ``population`` and of every denominator; the link scores them as candidates of the rows it
-    leaves unlinked (docs/linkage.md, *A register person without a date of birth*)."""
+    leaves unlinked (docs/linkage.md, *A register person without a date of birth*).
+    ``against_register=False`` when no row of ``checked`` has that one reason: the same (empty)
+    table without the look-up in ``population``."""
+    new_id = " AND NOT EXISTS (SELECT 1 FROM population p WHERE p.person_id = c.person_id)"
     return f"""CREATE OR REPLACE TABLE population_incomplete AS
         SELECT * EXCLUDE (_reasons, _k) FROM (
           SELECT c.*, row_number() OVER (PARTITION BY c.person_id ORDER BY c._row) AS _k
-          FROM {checked} c WHERE c._reasons = [{_lit(NO_DOB_REASON)}]
-            AND NOT EXISTS (SELECT 1 FROM population p WHERE p.person_id = c.person_id))
+          FROM {checked} c WHERE c._reasons = [{_lit(NO_DOB_REASON)}]{new_id if against_register else ''})
         WHERE _k = 1 ORDER BY _row"""
 
 

@@ -113,8 +113,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -> int:
-    """Load a CSV as all-VARCHAR table ``raw`` with _row; malformed lines go straight to
-    quarantine. Returns their number."""
+    """Load a CSV as all-VARCHAR table ``raw`` with _row (a view over the file's rows when
+    every line loaded); malformed lines go straight to quarantine. Returns their number."""
     _check_file_type(path, ".csv")
     encoding = spec.get("encoding") or detect_encoding(path)
     src = path
@@ -158,8 +158,8 @@ def _read_csv(con, path: Path, table: str, spec: dict, tmpdir: Path, raw: str) -
                        to_json({{'csv_line': csv_line}})
                 FROM _bad ORDER BY data_row"""
         )
-    if not n_bad:  # every line loaded: the data-row number is the position
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT *, rowid + 1 AS _row FROM _csv")
+    if not n_bad:  # every line loaded: the data-row number is the position (a view: no copy)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT *, rowid + 1 AS _row FROM _csv")
         return 0
     # Loaded rows keep file order; their data-row numbers are the integers 1..N not rejected.
     n_ok = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]

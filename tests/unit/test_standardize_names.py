@@ -4,7 +4,15 @@ import unicodedata
 
 import pytest
 
-from vaxstudy.standardize.names import name_table, normalize_name, place_tone, split_name, standardize_name, to_ascii
+from vaxstudy.standardize.names import (
+    NAME_COLUMNS,
+    name_table,
+    normalize_name,
+    place_tone,
+    split_name,
+    standardize_name,
+    to_ascii,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +98,24 @@ def test_name_table_is_one_row_per_distinct_name():
     df = name_table(["Hoà", "Hoà", "Hòa", None, "An"])
     assert sorted(df["name_original"]) == ["An", "Hoà", "Hòa"]
     assert set(df.loc[df["name_original"].isin(["Hoà", "Hòa"]), "name_norm"]) == {"hòa"}
+
+
+TRICKY_NAMES = [
+    "Nguyễn Thị Hoà", "NGUYỄN  THỊ   HÒA", "nguyen thi hoa", "Đặng Thị Thuỳ Hằng", "đỗ", "Hoà",
+    "Lê\tVăn\u00a0Tám", " Trần-Văn.Bình 2 ", "123", "...", "", "   ", "Phạm Thị Thu Thủy",
+    "Nguye\u0302\u0303n Va\u0306n", "Hùng\u0301", "İnci Öz", "Tôn Nữ Diệu Ái", "Ngô Khuỷu Quỳ Giữ",
+    "ÐINH VĂN ĐỨC", "Văn_Hòa", "Ưng O\u031b", "hoà hoà hoà", "A B", "ß Straße", "Mạc\u0340 Đĩnh Chi",
+]
+
+
+def test_name_table_equals_standardize_name_per_value():
+    """The word-by-word table gives, for every value, what standardize_name gives for it."""
+    df = name_table(TRICKY_NAMES)
+    assert list(df.columns) == ["name_original", *NAME_COLUMNS]
+    got = {r["name_original"]: {c: r[c] for c in NAME_COLUMNS} for r in df.to_dict("records")}
+    assert len(got) == len(set(TRICKY_NAMES))
+    for name in TRICKY_NAMES:
+        assert got[name] == standardize_name(name), name
+    # the caches are per word: a word met as surname then given keeps its own parts
+    assert got["hoà hoà hoà"]["given_name_ascii"] == "hoa" and got["đỗ"]["surname"] == ""
+    assert got["123"]["name_norm"] is None and got["Đặng Thị Thuỳ Hằng"]["middle_name_ascii"] == "thi thuy"
