@@ -311,3 +311,32 @@ def test_cli_prints_the_row_accounting(tmp_path):
     r2 = CliRunner().invoke(app, ["standardize", "--db", str(tmp_path / "db.duckdb")], env={"COLUMNS": "200"})
     assert r2.exit_code == 0, r2.output
     assert "vaccinations_std" in r2.output
+
+
+def test_repeated_keys_first_row_kept_every_repeat_named(tmp_path):
+    """A key met again is quarantined at each repeat with its first row: three times, written with
+    spaces around it, site codes in another case; empty keys are missing, never repeats. Every
+    line reads (no rejected line), so the rows come straight from the read file."""
+    vac = [VAC_ROWS[0],                                        # 1 r1 kept
+           VAC_ROWS[1].replace("r2,", " r1 ,"),                # 2 r1 again (trimmed)
+           VAC_ROWS[2],                                        # 3 r3 kept
+           VAC_ROWS[2].replace("r3,", ",").replace("Tran", "A"),   # 4 empty record_id
+           VAC_ROWS[2].replace("r3,", ",").replace("Tran", "B"),   # 5 empty again: missing, not a repeat
+           VAC_ROWS[0],                                        # 6 r1 a third time
+           VAC_ROWS[2].replace("r3,", "r7,")]                  # 7 kept
+    sites = SITES + " s1 ,Again,40,412,16681\nS2,Other,40,412,16681\ns2,Other again,40,412,16681\n"
+    db = tmp_path / "db.duckdb"
+    res = ingest(write_folder(tmp_path / "data", vac=vac, sites=sites), db)
+    counts_identity(res)
+    q = table(db, "SELECT table_name, row_number, reason FROM quarantine ORDER BY 1, 2")
+    assert [tuple(r) for r in q.itertuples(index=False)] == [
+        ("sites", 2, "duplicate site_id S1 (first at row 1)"),
+        ("sites", 4, "duplicate site_id S2 (first at row 3)"),
+        ("vaccinations", 2, "duplicate record_id r1 (first at row 1)"),
+        ("vaccinations", 4, "missing record_id"),
+        ("vaccinations", 5, "missing record_id"),
+        ("vaccinations", 6, "duplicate record_id r1 (first at row 1)"),
+    ]
+    v = table(db, "SELECT record_id, _row FROM vaccinations")  # stored in file order
+    assert v["record_id"].tolist() == ["r1", "r3", "r7"] and v["_row"].tolist() == [1, 3, 7]
+    assert table(db, "SELECT site_id FROM sites")["site_id"].tolist() == ["S1", "S2"]
