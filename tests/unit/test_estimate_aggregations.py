@@ -155,3 +155,25 @@ def test_lookup_is_reindex(spread):
     k = pair_key(np.array([4, 4, 9]), np.array([1, 2, 1]), 1, 2)
     assert lookup(k, np.array([10, 20, 30]), pair_key(np.array([9.0, 4.0, np.nan]), np.array([1, 2, 1]), 1, 2),
                   0).tolist() == [30, 20, 0]
+
+
+def test_threads_beside_the_bootstrap_run_behind_it():
+    """The audit's, report tables' and truth check's callables run at a lower priority than the
+    thread that submits them, and return what they return."""
+    import os
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vaxstudy.estimate import BEHIND_NICE, _behind
+
+    def own_nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), "done"
+
+    with ThreadPoolExecutor(1) as pool:
+        plain = pool.submit(own_nice).result()
+    with ThreadPoolExecutor(1) as pool:
+        behind = pool.submit(_behind(own_nice)).result()
+    assert behind[1] == plain[1] == "done"
+    if sys.platform.startswith("linux"):
+        assert behind[0] == min(plain[0] + BEHIND_NICE, 19)

@@ -118,6 +118,38 @@ def _on_cursor(f, cur, *args):
     return run
 
 
+#: how much lower the threads beside the bootstrap run (Linux nice increments; 0: as the main one)
+BEHIND_NICE = 10
+
+
+def _behind(f):
+    """``f`` run at a lower priority than the estimate's main thread (this thread's nice raised
+    by :data:`BEHIND_NICE`, where the system allows it): a callable to submit. Only the order
+    in which the cores serve the threads changes, never what they compute."""
+
+    def run():
+        import os
+        import threading
+
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BEHIND_NICE)
+        except (AttributeError, OSError):  # not Linux, or not allowed: as it was
+            pass
+        return f()
+
+    return run
+
+
+def _single_threaded(con) -> None:
+    """DuckDB's queries on ``con`` and its cursors from now on in their calling threads only (the
+    main thread needs no more queries; the threads beside it then use their own share)."""
+    try:
+        con.execute("SET threads = 1")
+    except Exception:  # noqa: BLE001 - a setting it refuses: its worker threads stay
+        pass
+
+
 def _audit(cur, inp: Inputs, engine):
     """The data-quality audit on the cursor ``cur`` (closed after): a callable to submit."""
     from vaxstudy.estimate import quality
@@ -185,10 +217,13 @@ def estimate_db(
         scope_warnings = list(shared["scope_warnings"])
         inp.notes.extend(scope_warnings)
         # the report's count tables, the audit (mostly SQL) and the truth check: on connections
-        # of their own, while the bootstrap (one core of Python) runs here
-        report_tables = pool.submit(_report_tables(con.cursor(), inp, shared.get("sites")))
-        dq_tables = pool.submit(_audit(con.cursor(), inp, engine)) if audit else None
-        linkage = pool.submit(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp))
+        # of their own, while the bootstrap (one core of Python) runs here. The bootstrap is the
+        # longest chain: the others yield to it (their threads at a lower priority, DuckDB's work
+        # in their own threads only), so it keeps a core while they share the rest
+        _single_threaded(con)
+        report_tables = pool.submit(_behind(_report_tables(con.cursor(), inp, shared.get("sites"))))
+        dq_tables = pool.submit(_behind(_audit(con.cursor(), inp, engine))) if audit else None
+        linkage = pool.submit(_behind(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp)))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
         linkage = linkage.result()
