@@ -169,7 +169,14 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
         t = time.perf_counter()
         tf_tables = {c: backend.tables.work_table(con, linker.table_management.compute_tf_table(c))
                      for c in TF_COLUMNS}
-        if n_chunks == 1:
+        if n_chunks == 1 and backend.name == "duckdb":  # the same pairs and scores, faster (link/pairs.py)
+            from vaxstudy.link.pairs import predict_pairs
+
+            pred, n_comparisons = predict_pairs(con, linker.misc.save_model_to_json(None), tf_tables,
+                                                left="link_reg", right="link_vax", left_name=REGISTER,
+                                                right_name=VAX, threshold_match_probability=1e-5,
+                                                prefix="link_first")
+        elif n_chunks == 1:
             blocked = linker.inference.compute_blocked_pairs_for_predict()  # cached for predict
             n_comparisons = backend.tables.count_rows(con, blocked)
             pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")

@@ -261,9 +261,10 @@ def _reachable_register(con: Any, settings: dict[str, Any]) -> str:
     ``settings`` (register = l, identity = r, as Splink orders the two inputs): the only ones
     Splink can pair, so scoring against them gives the same pairs as the whole register,
     without Splink copying 3.4 M residents with their term frequencies for 1 % of them."""
-    rules = [r["blocking_rule"] if isinstance(r, dict) else str(r)
-             for r in settings["blocking_rules_to_generate_predictions"]]
-    reach = " UNION ".join(f"SELECT l.unique_id FROM link_reg l JOIN link_vax r ON {r}" for r in rules)
+    from vaxstudy.link.pairs import settings_rules
+
+    reach = " UNION ".join(f"SELECT l.unique_id FROM link_reg l JOIN link_vax r ON {r}"
+                           for r in settings_rules(settings))
     con.execute(f"CREATE OR REPLACE TABLE upd_reg AS SELECT * FROM link_reg "
                 f"WHERE unique_id IN (SELECT unique_id FROM ({reach}) k)")
     return "upd_reg"

@@ -313,15 +313,23 @@ def wide_pass(
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be,
                              name_block_cap=NAME_BLOCK_CAP)
         settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
-        db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
-        reg = db_api.register("wide_reg", dataset_display_name=register_source)
-        vax = db_api.register("wide_vax", dataset_display_name=vax_source)
-        linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
-        for col, table in tf_tables.items():
-            linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
-        blocked = linker.inference.compute_blocked_pairs_for_predict()
-        summary["n_pairs_blocked"] = backend.tables.count_rows(con, blocked)
-        pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
+        linker = None
+        if be.name == "duckdb":  # the same pairs and scores, faster (link/pairs.py)
+            from vaxstudy.link.pairs import predict_pairs
+
+            pred, summary["n_pairs_blocked"] = predict_pairs(
+                con, settings, tf_tables, left="wide_reg", right="wide_vax", left_name=register_source,
+                right_name=vax_source, threshold_match_probability=1e-5, prefix="wide_scored")
+        else:
+            db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
+            reg = db_api.register("wide_reg", dataset_display_name=register_source)
+            vax = db_api.register("wide_vax", dataset_display_name=vax_source)
+            linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
+            for col, table in tf_tables.items():
+                linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+            blocked = linker.inference.compute_blocked_pairs_for_predict()
+            summary["n_pairs_blocked"] = backend.tables.count_rows(con, blocked)
+            pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
         pred_table = backend.tables.work_table(con, pred)
         be.tables.insert(
             con, "wide_pairs",
@@ -331,7 +339,10 @@ def wide_pass(
                    match_weight - ({log2_odds(prior)!r})
             FROM {pred_table}""",
         )
-        linker.table_management.delete_tables_created_by_splink_from_db()
+        if linker is not None:
+            linker.table_management.delete_tables_created_by_splink_from_db()
+        else:
+            pred.drop_table_from_database_and_remove_from_cache()
     summary["n_pairs_kept"] = int(be.tables.fetch(con, "SELECT count(*) FROM wide_pairs")[0][0])
     # every pair scored for these identities, by either pass (a pair both passes
     # scored has the same Bayes factor: same model, same term frequencies)
