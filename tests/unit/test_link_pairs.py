@@ -47,3 +47,31 @@ def test_own_pairs_score_as_splinks_own_blocking(con):
     assert not con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 't_pairs%' "
                            "UNION ALL SELECT view_name FROM duckdb_views() WHERE view_name LIKE 't_pairs%'"
                            ).fetchall()
+
+
+def test_wide_pairs_from_register_keys_score_as_splinks_own(con):
+    """The wide pass joins on a copy of the register's join columns only and scores from link_reg."""
+    from vaxstudy.link.settings import settings_from_model
+    from vaxstudy.link.wide import (NAME_BLOCK_CAP, WIDE_BLOCKING_RULES, add_province_columns, add_wide_inputs,
+                                    register_join_columns)
+
+    add_wide_inputs(con)  # wide_reg (every column) and wide_vax
+    add_province_columns(con, "link_reg", "wide_keys", vax=False, name_block_cap=NAME_BLOCK_CAP,
+                         keep=register_join_columns())
+    api = DuckDBAPI(connection=con)
+    base = Linker([api.register("link_reg", dataset_display_name="register"),
+                   api.register("link_vax", dataset_display_name="vaccinations")],
+                  build_settings(probability_two_random_records_match=1e-4), log_level=None)
+    tf = {c: base.table_management.compute_tf_table(c).physical_name for c in TF_COLUMNS}
+    settings = settings_from_model(base.misc.save_model_to_json(None), rules=list(WIDE_BLOCKING_RULES.values()))
+    api = DuckDBAPI(connection=con)
+    linker = Linker([api.register("wide_reg", dataset_display_name="register"),
+                     api.register("wide_vax", dataset_display_name="vaccinations")], settings, log_level=None)
+    for c, t in tf.items():
+        linker.table_management.register_term_frequency_lookup(api.register(t), c)
+    theirs = _frame(con, linker.inference.predict(warning_mode="never"))
+    ours_pred, n = predict_pairs(con, settings, tf, left="wide_keys", right="wide_vax", left_name="register",
+                                 right_name="vaccinations", threshold_match_probability=None, prefix="t_wide",
+                                 score_left="link_reg")
+    assert n == len(theirs) > 100
+    pd.testing.assert_frame_equal(_frame(con, ours_pred), theirs, check_exact=False, rtol=1e-9)

@@ -41,14 +41,17 @@ def candidate_pairs(con: Any, rules: list[str], left: str, right: str, out: str)
 
 def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str], *,
                   left: str, right: str, left_name: str, right_name: str,
-                  threshold_match_probability: float, prefix: str) -> tuple[Any, int]:
+                  threshold_match_probability: float | None, prefix: str,
+                  score_left: str | None = None) -> tuple[Any, int]:
     """Splink's prediction of the link_only model ``settings`` (l = ``left``, r = ``right``,
     named ``left_name`` < ``right_name`` as Splink orders them) over the pairs its prediction
     blocking rules join.
 
     ``left`` and ``right`` are DuckDB tables of ``con``; ``tf_tables`` maps a column to its
-    term-frequency table over the whole inputs. Working tables are named ``prefix``\\_*.
-    Returns (predictions as a Splink table, pairs scored)."""
+    term-frequency table over the whole inputs. ``score_left``: the table the left rows are
+    scored from, by unique_id, when ``left`` holds only what the rules join on (the wide
+    pass's register keys: the register is not copied with every compared column). Working
+    tables are named ``prefix``\_*. Returns (predictions as a Splink table, pairs scored)."""
     from splink import DuckDBAPI, Linker
 
     if not left_name < right_name:
@@ -56,17 +59,25 @@ def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str],
     cand, paired, blocked = f"{prefix}_cand", f"{prefix}_left", f"{prefix}_blocked"
     n = candidate_pairs(con, settings_rules(settings), left, right, cand)
     # the left rows in some pair (a view: nothing copied; Splink's scoring reads it once)
-    con.execute(f"CREATE OR REPLACE VIEW {ident(paired)} AS SELECT * FROM {ident(left)} "
-                f"WHERE rowid IN (SELECT lr FROM {ident(cand)})")
+    if score_left is None:
+        con.execute(f"CREATE OR REPLACE VIEW {ident(paired)} AS SELECT * FROM {ident(left)} "
+                    f"WHERE rowid IN (SELECT lr FROM {ident(cand)})")
+    else:
+        con.execute(f"CREATE OR REPLACE VIEW {ident(paired)} AS SELECT * FROM {ident(score_left)} "
+                    f"WHERE unique_id IN (SELECT l.unique_id FROM {ident(cand)} c "
+                    f"JOIN {ident(left)} l ON l.rowid = c.lr)")
     con.execute(
         f"""CREATE OR REPLACE TABLE {ident(blocked)} AS
         SELECT CAST(c.k AS VARCHAR) AS match_key,
                {literal(left_name + SEP)} || CAST(l.unique_id AS VARCHAR) AS join_key_l,
                {literal(right_name + SEP)} || CAST(r.unique_id AS VARCHAR) AS join_key_r
         FROM {ident(cand)} c JOIN {ident(left)} l ON l.rowid = c.lr JOIN {ident(right)} r ON r.rowid = c.rr""")
+    # the scoring linker needs no rules (the pairs are given) and its inputs may lack the
+    # columns only the rules join on
+    scoring = {**settings, "blocking_rules_to_generate_predictions": []}
     api = DuckDBAPI(connection=con)
     linker = Linker([api.register(paired, dataset_display_name=left_name),
-                     api.register(right, dataset_display_name=right_name)], settings, log_level=None)
+                     api.register(right, dataset_display_name=right_name)], scoring, log_level=None)
     for col, table in tf_tables.items():
         linker.table_management.register_term_frequency_lookup(api.register(table), col)
     linker.table_management.register_blocked_pairs_for_predict(api.register(blocked))

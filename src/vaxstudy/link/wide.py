@@ -25,6 +25,7 @@ first pass decides (best candidate, exclusive probability, same threshold):
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import duckdb
@@ -121,6 +122,17 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
     "yearonly_noaddress:name": 'l."name_key" = r."name_key" AND l."wide_province" = r."yna_province"',
 }
 
+#: the columns add_province_columns makes (the rest of what the rules join on is copied)
+_MADE = ("wide_province", "given_first", "given_last", "yna_province", "name_block")
+
+
+def register_join_columns() -> list[str]:
+    """unique_id and the register columns the wide rules join on (register = l): all the
+    wide pass copies of the register where the pairs are scored from link_reg itself."""
+    cols = {c for rule in WIDE_BLOCKING_RULES.values() for c in re.findall(r'\bl\."(\w+)"', rule)}
+    return ["unique_id", *sorted(cols - set(_MADE))]
+
+
 #: register residents of a province sharing one whole name above which the wide pass's
 #: name-only block is cut by district
 NAME_BLOCK_CAP = 200
@@ -147,14 +159,15 @@ def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str, *, vax: bool,
                          backend: Any = None, where: str = "TRUE",
-                         name_block_cap: int | None = None) -> None:
+                         name_block_cap: int | None = None, keep: list[str] | None = None) -> None:
     """``dest``: the rows of ``source`` (link_reg or link_vax, alias ``v``) satisfying ``where``,
     with ``wide_province``: the province of the typed district, else (registry rows only)
     of the sites the identity's rows were entered at; the given name's first and last
     letters; and ``yna_province``, the same province on rows with a year of birth alone and
     no address only (NULL elsewhere), which the rules of that class join on. With
     ``name_block_cap``, also ``name_block`` (:func:`add_name_block`) from ``wide_name_freq``
-    (:func:`add_name_freq`), in the same statement: the register is copied once."""
+    (:func:`add_name_freq`), in the same statement: the register is copied once. ``keep``:
+    the columns of ``source`` copied (default all)."""
     be = engine(backend)
     _district_province_table(con)
     site = ""
@@ -170,7 +183,7 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
     be.tables.create_table(
         con, dest,
         f"""
-        SELECT v.*, {prov} AS wide_province,
+        SELECT {', '.join(f'v.{c}' for c in keep) if keep else 'v.*'}, {prov} AS wide_province,
                left(v.given_name_ascii, 1) AS given_first, right(v.given_name_ascii, 1) AS given_last,
                CASE WHEN {yna} THEN {prov} END AS yna_province{block}
         FROM {source} v
@@ -310,16 +323,18 @@ def wide_pass(
     be.tables.create_table(con, "wide_pairs", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                     "CAST(NULL AS VARCHAR) AS person_id, CAST(NULL AS DOUBLE) AS bf LIMIT 0")
     if n_left:
-        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be,
-                             name_block_cap=NAME_BLOCK_CAP)
+        own_pairs = be.name == "duckdb"  # the same pairs and scores, faster (link/pairs.py)
+        add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be, name_block_cap=NAME_BLOCK_CAP,
+                             keep=register_join_columns() if own_pairs else None)
         settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
         linker = None
-        if be.name == "duckdb":  # the same pairs and scores, faster (link/pairs.py)
+        if own_pairs:
             from vaxstudy.link.pairs import predict_pairs
 
             pred, summary["n_pairs_blocked"] = predict_pairs(
                 con, settings, tf_tables, left="wide_reg", right="wide_vax", left_name=register_source,
-                right_name=vax_source, threshold_match_probability=1e-5, prefix="wide_scored")
+                right_name=vax_source, threshold_match_probability=1e-5, prefix="wide_scored",
+                score_left="link_reg")
         else:
             db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
             reg = db_api.register("wide_reg", dataset_display_name=register_source)
