@@ -141,13 +141,25 @@ def _behind(f):
     return run
 
 
-def _single_threaded(con) -> None:
+def _single_threaded(con) -> int | None:
     """DuckDB's queries on ``con`` and its cursors from now on in their calling threads only (the
-    main thread needs no more queries; the threads beside it then use their own share)."""
+    main thread needs no more queries; the threads beside it then use their own share); returns
+    the number of threads it had (None: unchanged), for :func:`_threads` once the bootstrap ends."""
     try:
+        n = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         con.execute("SET threads = 1")
+        return n
     except Exception:  # noqa: BLE001 - a setting it refuses: its worker threads stay
-        pass
+        return None
+
+
+def _threads(con, n: int | None) -> None:
+    """DuckDB's worker threads set back to ``n`` (what :func:`_single_threaded` returned)."""
+    if n is not None:
+        try:
+            con.execute(f"SET threads = {int(n)}")
+        except Exception:  # noqa: BLE001 - as above
+            pass
 
 
 def _audit(cur, inp: Inputs, engine):
@@ -220,12 +232,13 @@ def estimate_db(
         # of their own, while the bootstrap (one core of Python) runs here. The bootstrap is the
         # longest chain: the others yield to it (their threads at a lower priority, DuckDB's work
         # in their own threads only), so it keeps a core while they share the rest
-        _single_threaded(con)
+        threads = _single_threaded(con)
         report_tables = pool.submit(_behind(_report_tables(con.cursor(), inp, shared.get("sites"))))
         dq_tables = pool.submit(_behind(_audit(con.cursor(), inp, engine))) if audit else None
         linkage = pool.submit(_behind(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp)))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
+        _threads(con, threads)  # the bootstrap is done: DuckDB's workers back for what remains
         linkage = linkage.result()
         report_tables = report_tables.result()
         dq_tables = dq_tables.result() if audit else {}
