@@ -111,6 +111,8 @@ def test_cells_of_reads_the_residents_cells_by_code():
     assert cells_of(pop, person, 9).tolist() == [2, 9, 4, 9, 0]
     shuffled = pop.iloc[[2, 0, 1]].reset_index(drop=True)  # not coded in order: the look-up
     assert cells_of(shuffled, person, 9).tolist() == [2, 9, 4, 9, 0]
+    # no resident in scope (the review tests' foreign register): every row is the other cell
+    assert cells_of(pop.iloc[:0], person, 9).tolist() == [9] * 5
 
 
 def test_report_tables_from_the_sites_the_estimate_holds(tmp_path):

@@ -391,6 +391,8 @@ def cells_of(pop: pd.DataFrame, person: np.ndarray, other: int) -> np.ndarray:
     if not np.array_equal(codes, np.arange(len(codes))):
         s = pd.Series(cell, index=codes)
         return s.reindex(person).fillna(other).to_numpy(dtype=np.int64)
+    if not len(codes):  # no resident in scope (an empty or foreign register): every row is `other`
+        return np.full(len(person), other, dtype=np.int64)
     p = np.nan_to_num(person, nan=-1.0).astype(np.int64)
     ok = (p >= 0) & (p < len(codes))
     return np.where(ok, cell[np.where(ok, p, 0)], other).astype(np.int64)
