@@ -1,7 +1,9 @@
 """Step-by-step wall times of the estimate and the render on an already linked database.
 
 Wraps the estimate's steps (scope check, inputs, audit, report tables, truth check,
-metrics and their parts) with wall-clock timers, no profiler overhead; then, on the run
+metrics and their parts) with wall-clock timers and each step's own thread CPU
+(``time.thread_time``: readable on a loaded machine, where wall seconds are not), no
+profiler overhead; then, on the run
 folder the estimate wrote, times the render's parts without a kernel: each report section
 (tables and figures), the privacy identifier set, the folder scan and nbconvert's HTML.
 Add ``--cprofile N`` for cProfile's N most expensive functions of the estimate instead.
@@ -22,6 +24,7 @@ from pathlib import Path
 from machine import describe  # benchmarks/machine.py
 
 TIMES: dict[str, float] = {}
+CPU: dict[str, float] = {}  # the step's own thread's CPU seconds
 
 
 def _timed(owner, name: str, label: str) -> None:
@@ -29,11 +32,12 @@ def _timed(owner, name: str, label: str) -> None:
 
     @functools.wraps(f)
     def wrapper(*a, **k):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         try:
             return f(*a, **k)
         finally:
             TIMES[label] = TIMES.get(label, 0.0) + time.perf_counter() - t
+            CPU[label] = CPU.get(label, 0.0) + time.thread_time() - c
 
     setattr(owner, name, wrapper)
 
@@ -55,9 +59,12 @@ def instrument() -> None:
     _timed(A, "compute", "report tables (thread)")
     _timed(M, "compute_metrics", "compute_metrics")
     E.compute_metrics = M.compute_metrics
+    _timed(M, "subject_table", "  subject_table")
     _timed(M, "record_site_aggregates", "  record_site_aggregates")
     _timed(M, "coverage_parts", "  coverage_parts")
-    for meth in ("__init__", "point", "replicates"):
+    _timed(M.iv, "link_flips", "  link_flips")
+    _timed(M.nc, "lag_data", "  lag_data")
+    for meth in ("__init__", "expected_point", "replicates", "recorded_spreads"):
         _timed(M.Estimator, meth, f"  Estimator.{meth}")
     _timed(E, "write_metrics", "write_metrics")
 
@@ -106,11 +113,14 @@ def main() -> None:
         pstats.Stats(pr).sort_stats("cumulative").print_stats(a.cprofile)
         return
     instrument()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     estimate_db(a.db, a.province, start, end, out, seed=1)
     TIMES["estimate total"] = time.perf_counter() - t
+    CPU["estimate total"] = time.process_time() - c  # the whole process's CPU
+    cpu = {k: round(CPU[k], 2) for k in TIMES}
     TIMES.update(render_parts(out, a.db, a.province, start, end))
-    print(json.dumps({k: round(v, 2) for k, v in TIMES.items()}, indent=1, ensure_ascii=False))
+    print(json.dumps({"wall_s": {k: round(v, 2) for k, v in TIMES.items()}, "cpu_s": cpu}, indent=1,
+                     ensure_ascii=False))
 
 
 if __name__ == "__main__":
