@@ -25,6 +25,7 @@ import duckdb
 
 from vaxstudy.link.decide import engine, fixed_point, log2_odds, prob_sql
 from vaxstudy.link.rules import blocking_rules
+from vaxstudy.link.scoring import scoring_linker
 from vaxstudy.link.settings import settings_from_model
 from vaxstudy.sql import literal
 
@@ -60,7 +61,6 @@ def dedupe_unlinked(
     identity pairs (ident_l, ident_r) from reviewers' decisions: joined always / never in one
     cluster (pairs with an identity not in ``dedupe_in`` are ignored).
     """
-    from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     be = engine(backend)
@@ -71,11 +71,7 @@ def dedupe_unlinked(
     if n >= 2:
         settings = settings_from_model(model, "dedupe_only", rules=blocking_rules(dedupe=True))
         lam0 = float(settings.get("probability_two_random_records_match", 1e-6))
-        db_api = be.splink_api(con, ("dedupe_in", *tf_tables.values()))
-        sdf = db_api.register("dedupe_in", dataset_display_name="unlinked")
-        linker = Linker(sdf, be.splink_settings(settings), log_level=None)
-        for col, table in tf_tables.items():
-            linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+        linker = scoring_linker(be, con, [("dedupe_in", "unlinked")], settings, tf_tables)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         summary["n_pairs_blocked"] = int(be.tables.count_rows(con, blocked))
         pred = linker.inference.predict(threshold_match_weight=-20, warning_mode="never")

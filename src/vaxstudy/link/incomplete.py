@@ -26,6 +26,7 @@ from typing import Any
 
 from vaxstudy.link.decide import best_candidates, engine, exclusive_prob_sql, log2_odds, prob_sql
 from vaxstudy.link.prepare import _layered_select
+from vaxstudy.link.scoring import scoring_linker
 from vaxstudy.link.settings import settings_from_model
 from vaxstudy.link.wide import _leftover_prior, add_province_columns
 from vaxstudy.sql import has_table, literal, table_columns
@@ -66,8 +67,6 @@ def score_incomplete_register(
     """``ident_incomplete(ident, person_id, p)``: the identities of ``vax`` not in ``links``
     whose best candidate among the register rows without a date of birth has p >= ``threshold``.
     Returns the summary for link_summary.json (``incomplete_register``)."""
-    from splink import Linker
-
     be = engine(backend)
     summary: dict[str, Any] = {"rules": dict(BLOCKING_RULES), "n_register_incomplete": 0,
                                "n_identities_scored": 0, "n_pairs_blocked": 0, "n_linked_identities": 0}
@@ -96,12 +95,7 @@ def score_incomplete_register(
 
     prior = float(model["probability_two_random_records_match"])
     settings = settings_from_model(model, rules=list(BLOCKING_RULES.values()))
-    db_api = backend.splink_api(con, ("inc_reg", "inc_vax", *tf_tables.values()))
-    reg = db_api.register("inc_reg", dataset_display_name=register_source)
-    vx = db_api.register("inc_vax", dataset_display_name=vax_source)
-    linker = Linker([reg, vx], backend.splink_settings(settings), log_level=None)
-    for col, table in tf_tables.items():
-        linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+    linker = scoring_linker(be, con, [("inc_reg", register_source), ("inc_vax", vax_source)], settings, tf_tables)
     summary["n_pairs_blocked"] = int(backend.tables.count_rows(
         con, linker.inference.compute_blocked_pairs_for_predict()))
     pred = backend.tables.work_table(con, linker.inference.predict(threshold_match_probability=1e-5,

@@ -273,21 +273,15 @@ def _reachable_register(con: Any, settings: dict[str, Any]) -> str:
 def _score_register(con: Any, be: Any, fz: Frozen, tf_tables: dict[str, str], *, reachable: bool) -> None:
     """First pass over the identities in link_vax: link_pairs, link_best and ident_link, as link_db
     (``reachable``: against :func:`_reachable_register` only, the same pairs)."""
-    from splink import Linker
-
     from vaxstudy.link import decide
     from vaxstudy.link.core import REGISTER, VAX
+    from vaxstudy.link.scoring import scoring_linker
     from vaxstudy.link.settings import settings_from_model
 
     settings = settings_from_model(fz.model)
     settings["probability_two_random_records_match"] = fz.lam0
     reg = _reachable_register(con, settings) if reachable else "link_reg"
-    db_api = be.splink_api(con, (reg, "link_vax", *tf_tables.values()))
-    linker = Linker([db_api.register(reg, dataset_display_name=REGISTER),
-                     db_api.register("link_vax", dataset_display_name=VAX)],
-                    be.splink_settings(settings), log_level=None)
-    for col, table in tf_tables.items():
-        linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+    linker = scoring_linker(be, con, [(reg, REGISTER), ("link_vax", VAX)], settings, tf_tables)
     pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
     decide.load_link_pairs(con, be.tables.work_table(con, pred), fz.lam0, VAX, backend=be)
     decide.best_candidates(con, backend=be)

@@ -39,6 +39,7 @@ from vaxstudy.link.decide import (
     log2_odds,
     prob_sql,
 )
+from vaxstudy.link.scoring import scoring_linker
 from vaxstudy.link.settings import settings_from_model
 from vaxstudy.scope import identity_site_province_sql
 from vaxstudy.sql import has_table, literal, table_columns
@@ -312,8 +313,6 @@ def wide_pass(
     unseen identities' prior instead of estimating it (an incremental update scores a few
     identities with the prior the full run estimated, :mod:`vaxstudy.link.update`).
     """
-    from splink import Linker
-
     be = engine(backend)
     add_wide_inputs(con, backend=be, register=False,
                     where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
@@ -336,12 +335,8 @@ def wide_pass(
                 right_name=vax_source, threshold_match_probability=1e-5, prefix="wide_scored",
                 score_left="link_reg")
         else:
-            db_api = backend.splink_api(con, ("wide_reg", "wide_vax", *tf_tables.values()))
-            reg = db_api.register("wide_reg", dataset_display_name=register_source)
-            vax = db_api.register("wide_vax", dataset_display_name=vax_source)
-            linker = Linker([reg, vax], backend.splink_settings(settings), log_level=None)
-            for col, table in tf_tables.items():
-                linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+            linker = scoring_linker(be, con, [("wide_reg", register_source), ("wide_vax", vax_source)],
+                                    settings, tf_tables)
             blocked = linker.inference.compute_blocked_pairs_for_predict()
             summary["n_pairs_blocked"] = backend.tables.count_rows(con, blocked)
             pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
