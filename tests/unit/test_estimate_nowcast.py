@@ -193,28 +193,6 @@ def test_a_recent_backlog_reaches_the_longer_lags_of_the_young_cohorts():
     assert nc.expected_late(nc.lag_data(inp), np.ones((1, 1)))[0, 0] == pytest.approx(still, rel=0.01)
 
 
-def _stretched_all(D=12, n_days=60, per_day=1000, young=14):
-    """One site, lags 0..D-1, shares proportional to exp(-0.5 d) for cohorts older than
-    ``young`` days and exp(-0.3 d) for the young ones: the backlog stretches every lag, not only
-    the first week's (the model's shape, whose tilt stops at lag 7, is wrong here)."""
-    rows, still = [], 0.0
-    for k in range(n_days):
-        day = X - pd.Timedelta(days=k)
-        w = np.exp(-(0.3 if k < young else 0.5) * np.arange(D))
-        for lag, q in enumerate(w / w.sum()):
-            m = int(round(per_day * q))
-            if lag <= k:
-                rows += [(day, day + pd.Timedelta(days=lag))] * m
-            else:
-                still += m
-    r = pd.DataFrame(rows, columns=["vdate", "entered_date"])
-    r["site"], r["is_dup"], r["in_scope"] = 0, False, True
-    days = pd.date_range(X - pd.Timedelta(days=n_days - 1), X)
-    tal = pd.DataFrame({"site": 0, "vdate": days, "doses": 2 * per_day, "in_scope": True})
-    return SimpleNamespace(rows=r, sites=pd.DataFrame({"site_id": ["A"], "in_province": [True]}),
-                           tallies=tal, extract_date=X.date()), still
-
-
 def test_the_interval_carries_where_the_stretch_stops(monkeypatch):
     """A misspecified lag shape: the point (tilt up to lag 7) is ~5% short of the 5,050 entries
     still to come. With replicates that only re-fit the one shape and draw the count, the
@@ -222,7 +200,9 @@ def test_the_interval_carries_where_the_stretch_stops(monkeypatch):
     last lag from 5, 7 and 9 in turn hold them, and the point stays the tilt-7 fit."""
     from vaxstudy.estimate.intervals import centred_ci
 
-    inp, still = _stretched_all(per_day=2000)
+    # lags 0-11, shares exp(-0.5 d) for cohorts older than 14 days, exp(-0.3 d) for the young:
+    # the backlog stretches every lag, not only the first week's the model's tilt reaches
+    inp, still = _stretched(per_day=2000, D=12, old_rate=0.5, new_rate=0.3)
     ld = nc.lag_data(inp)
     pt = nc.expected_late(ld, np.ones((1, 1)))[0, 0]
     assert 0.93 * still < pt < 0.98 * still
