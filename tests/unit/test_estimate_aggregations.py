@@ -179,3 +179,53 @@ def test_threads_beside_the_bootstrap_run_behind_it():
     assert behind[1] == plain[1] == "done"
     if sys.platform.startswith("linux"):
         assert behind[0] == min(plain[0] + BEHIND_NICE, 19)
+
+
+def _flips_by_hand():
+    """Six flips, contributions of each kind with values -1, 1 and 2, a flip adding to two
+    columns, columns shared by several flips and out of order, a namesake part."""
+    from vaxstudy.estimate.intervals import LinkFlips, PART_ANY, PART_BEST, PART_NAMESAKE
+
+    contrib = pd.DataFrame({
+        "u": [0, 1, 2, 3, 4, 5, 5, 0, 2, 3, 1, 4, 4, 5],
+        "kind": ["unl", "unl", "unl", "dup", "dup", "dsub", "unl", "cov1", "cov1", "cov1", "cov2", "cov2",
+                 "cov1", "cov2"],
+        "site": [2, 0, 2, 1, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0],
+        "cell": [0, 0, 0, 0, 0, 0, 0, 3, 1, 3, 2, 2, 1, 0],
+        "value": [1.0, -1.0, 2.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 2.0, 1.0],
+        "part": [PART_ANY, PART_ANY, PART_ANY, PART_ANY, PART_ANY, PART_ANY, PART_ANY, PART_ANY, PART_BEST,
+                 PART_NAMESAKE, PART_ANY, PART_BEST, PART_NAMESAKE, PART_BEST],
+    })
+    flips = pd.DataFrame({"row": range(6), "linked": [True] * 3 + [False] * 3, "q": [0.5] * 6})
+    return LinkFlips(flips=flips, contrib=contrib)
+
+
+def test_boolean_draws_counted_give_the_float_sums():
+    """flip_deltas of 0/1 draws kept as booleans (counted per value and column) equals the float
+    path it replaces, to the byte (no -0), for every kind and part; a fractional value falls back."""
+    from vaxstudy.estimate.intervals import flip_deltas
+
+    rng = np.random.default_rng(3)
+    F = rng.random((40, 6)) < 0.5
+    F[0] = False  # a replicate with no flip: every sum 0 (not -0)
+    F_best = rng.random((40, 6)) < 0.6
+    for fb in (F_best, None):
+        rec_b, cov_b = flip_deltas(_flips_by_hand(), F, 4, 5, fb)
+        rec_f, cov_f = flip_deltas(_flips_by_hand(), F.astype(float), 4, 5, None if fb is None else fb.astype(float))
+        assert cov_b.tobytes() == cov_f.tobytes()
+        assert all(rec_b[k].tobytes() == rec_f[k].tobytes() for k in rec_f)
+    # by hand, replicate 1: flips 0, 2 and 5 drawn
+    one = np.zeros((1, 6), dtype=bool)
+    one[0, [0, 2, 5]] = True
+    rec, cov = flip_deltas(_flips_by_hand(), one, 4, 5, None)
+    assert rec["unl"][0].tolist() == [1.0, 0.0, 3.0, 0.0]
+    assert rec["dsub"][0].tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert cov[0, 0].tolist() == [0.0, 1.0, 0.0, -1.0, 0.0] and cov[1, 0].tolist() == [1.0, 0, 0, 0, 0]
+    assert not np.signbit(rec["dup"]).any()
+    # a fractional contribution: the boolean draws go the float way, same figures
+    lf = _flips_by_hand()
+    lf.contrib.loc[0, "value"] = 0.5
+    rec_b, _ = flip_deltas(lf, F, 4, 5, F_best)
+    rec_f, _ = flip_deltas(_flips_by_hand().__class__(flips=lf.flips, contrib=lf.contrib.copy()),
+                           F.astype(float), 4, 5, F_best.astype(float))
+    assert rec_b["unl"].tobytes() == rec_f["unl"].tobytes()

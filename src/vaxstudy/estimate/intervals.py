@@ -305,8 +305,14 @@ def flip_deltas(
     Returns per-site deltas {kind: (B, S)} for the record quantities and
     (2, B, C) for the recorded coverage counts.
     """
-    F_best = F if F_best is None else F_best * F
-    by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F - F_best}
+    if F.dtype == bool and (F_best is None or F_best.dtype == bool):
+        # 0/1 draws kept as booleans (the replicates, the sensitivity block): counted, see _Group
+        F_best = F if F_best is None else F_best & F
+        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F & ~F_best}
+    else:
+        F = np.asarray(F, dtype=float)
+        F_best = F if F_best is None else np.asarray(F_best, dtype=float) * F
+        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F - F_best}
     B = F.shape[0]
     rec = {k: np.zeros((B, S)) for k in RECORD_KINDS}
     cov = np.zeros((2, B, C))
@@ -316,7 +322,7 @@ def flip_deltas(
     # 0/1 flips (the replicates, the sensitivity block): integer sums, exact in any order,
     # so summed for every replicate at once; fractional ones (the point: the probabilities)
     # replicate by replicate, in the order they were always summed
-    exact = _integral(F) and _integral(F_best)
+    exact = F.dtype == bool or (_integral(F) and _integral(F_best))
     for (k, pt), g in _contrib_groups(lf).items():
         if k in rec:
             rec[k] = g.sum_into(F, S, exact)
@@ -339,11 +345,16 @@ class _Group:
         self.s_uu, self.s_idx, self.s_vv = uu[order], idx[order], vv[order]
         self.starts = np.flatnonzero(np.r_[True, self.s_idx[1:] != self.s_idx[:-1]]) if len(idx) else idx
         self.whole = _integral(vv)
+        self._by_value: list | None = None
 
     def sum_into(self, F: np.ndarray, n: int, exact: bool) -> np.ndarray:
         """(B, n): for each row b of F, the sum over j of F[b, uu[j]] * vv[j] into column
         idx[j]; ``exact`` (F whole numbers, as vv): all rows at once."""
         B = F.shape[0]
+        if F.dtype == bool:
+            if self.whole:
+                return self._count_into(F, n)
+            F = F.astype(float)
         out = np.zeros((B, n))
         if not (exact and self.whole):
             for b in range(B):
@@ -352,6 +363,22 @@ class _Group:
         # + 0.0: a column holding only 0 x -1 is 0, as bincount gives, not -0
         sums = np.add.reduceat(F[:, self.s_uu] * self.s_vv, self.starts, axis=1) + 0.0
         out[:, self.s_idx[self.starts]] = sums
+        return out
+
+    def _count_into(self, F: np.ndarray, n: int) -> np.ndarray:
+        """:meth:`sum_into` of boolean draws F and whole values: per distinct value, the
+        contributions drawn counted per column (integers, so the same figures as the float sums in
+        any order), without F as floats (at full scale ~3x less time: a replicate's ~75,000 flips)."""
+        if self._by_value is None:
+            self._by_value = []
+            for v in np.unique(self.s_vv):
+                m = self.s_vv == v
+                uu, idx = self.s_uu[m], self.s_idx[m]
+                starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+                self._by_value.append((float(v), uu, starts, idx[starts]))
+        out = np.zeros((F.shape[0], n))
+        for v, uu, starts, cols in self._by_value:
+            out[:, cols] += v * np.add.reduceat(F[:, uu], starts, axis=1, dtype=np.int64)
         return out
 
 

@@ -131,8 +131,7 @@ class Estimator:
                  F_best: np.ndarray | None = None, rng: np.random.Generator | None = None):
         rec_d = cov_d = None
         if lf is not None and F is not None and F.shape[1] > 0:
-            rec_d, cov_d = iv.flip_deltas(lf, F.astype(float), self.S, self.C,
-                                          None if F_best is None else F_best.astype(float))
+            rec_d, cov_d = iv.flip_deltas(lf, F, self.S, self.C, F_best)  # 0/1 draws stay booleans
         out: dict[str, dict[str, np.ndarray]] = {}
         late = W * nc.expected_late(self.lags, W, rng)  # (B, S) expected late entries, weighted
         for fam, (_, G) in self.rgroups.items():
