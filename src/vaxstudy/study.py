@@ -144,7 +144,8 @@ WORK_README = """# Restricted: personal data
 
 The working databases of this output folder (`<province>.duckdb`: the register, the registry
 export, every standardised and linked row), each one's link files (`<province>_link/`) and
-its linked rows as Parquet (`<province>_record_links.parquet`, copied into every run).
+its linked rows as Parquet (`<province>_record_links.parquet`, copied into every run) and the
+privacy scan's hashed names and numbers (`<province>_identifiers.npz`).
 They contain names, ID numbers and phone numbers. Only the registry team the data owner names
 may open or receive them; the shareable reports are in `../../`.
 """
@@ -229,16 +230,24 @@ class Study:
         return res
 
     def _remove_db(self) -> None:
-        for p in (self.db, Path(str(self.db) + ".wal"), self.db.with_name(f"{self.db.stem}_record_links.parquet")):
+        from vaxstudy.report.identifier_store import path_for
+
+        for p in (self.db, Path(str(self.db) + ".wal"), self.db.with_name(f"{self.db.stem}_record_links.parquet"),
+                  path_for(self.db)):
             p.unlink(missing_ok=True)
         if self.link_dir.exists():
             shutil.rmtree(self.link_dir)
 
     def standardize(self) -> None:
         """population_std / vaccinations_std, on the study's engine."""
+        from vaxstudy.report.privacy import store_identifiers
+
         with self._stage("standardize") as note:
             self.engine.standardize(self.db, progress=note)
             check_db(self.db, "population_std", "vaccinations_std")
+            # the privacy scan's identifier set, kept beside the database: every report of
+            # these tables loads it (identifier_store) instead of reading them again
+            store_identifiers(self.db)
 
     def link(self, options: LinkOptions | None = None) -> Any:
         """Link every registry row to its register person and deduplicate the rest

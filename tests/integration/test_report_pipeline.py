@@ -48,6 +48,8 @@ def test_output_folder_layout(single):
     assert {"record_links.parquet", "quarantine.csv", "diagnostics", "README.md"} <= {
         p.name for p in restricted.iterdir()}
     assert (out / "restricted" / "work" / "40.duckdb").exists()
+    # the privacy scan's identifier set, kept by standardise beside the database (restricted)
+    assert (out / "restricted" / "work" / "40_identifiers.npz").exists()
     for folder in (out, out / "restricted"):
         assert not [p for p in folder.iterdir() if p.name.startswith((".tmp", ".old"))]
 

@@ -15,9 +15,8 @@ millions of residents some names fold into ordinary words of the report's own
 Vietnamese ("Lê Bảo Phú" folds to "le bao phu", as does "tỷ lệ bao phủ",
 coverage rate), and those words, written with their diacritics, are no name.
 
-The identifiers are held as 64-bit hashes in sorted arrays (a province's
-millions of names and numbers in tens of MB, looked up in bulk), built once
-per database and reused by every render of it (`identifiers_from_db` caches).
+The identifiers are held as 64-bit hashes in sorted arrays (a province's millions of names
+and numbers in tens of MB, looked up in bulk), kept beside the database (`identifier_store`).
 The hashes are DuckDB's `hash()` of the normalised text, so the database builds
 the set itself (`identifiers_from_db`: normalising, splitting and hashing run as
 SQL over the distinct values); values holding a character the SQL rules do not
@@ -27,6 +26,7 @@ A scan looks up only the windows of text whose every word occurs in some name.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import unicodedata
@@ -37,6 +37,7 @@ from typing import Iterable
 
 import numpy as np
 
+from vaxstudy.report import identifier_store as store
 from vaxstudy.report.filetext import IMAGE_SUFFIXES, file_text, folder_text
 
 _NON_DIGIT = re.compile(r"\D")
@@ -137,6 +138,13 @@ class HashSet:
         self._pending: list[np.ndarray] = []
         self._keys = np.empty(0, dtype=np.int64)
         self.sizes: set[int] = set()
+
+    @classmethod
+    def of_sorted(cls, keys: np.ndarray, sizes: set[int]) -> "HashSet":
+        """The set of ``keys``, already sorted and distinct (as :func:`identifier_store.load` gives)."""
+        hs = cls()
+        hs._keys, hs.sizes = keys, set(sizes)
+        return hs
 
     def add(self, tokens: tuple[str, ...] | str) -> None:
         self.add_keys([_key(tokens)], [len(tokens)])
@@ -241,7 +249,7 @@ class Identifiers:
 
         from vaxstudy.sql import literal
 
-        src = _distinct_sql(columns)
+        src = store.distinct_sql(columns)
         if src is None:
             return
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_names AS
@@ -278,7 +286,7 @@ class Identifiers:
         """:meth:`add_numbers` over the (table, column) pairs of the database open on ``con``,
         run as SQL over their distinct values; those holding a character beyond ASCII (a digit
         of another script) through the Python rules."""
-        src = _distinct_sql(columns)
+        src = store.distinct_sql(columns)
         if src is None:
             return
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _vx_numbers AS
@@ -328,17 +336,6 @@ class Identifiers:
         return len(self.names) + len(self.numbers)
 
 
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _distinct_sql(columns: Iterable[tuple[str, str]]) -> str | None:
-    """Query: ``s``, the distinct non-null values (as text) of every (table, column)."""
-    parts = [f"SELECT CAST({_ident(c)} AS VARCHAR) AS s FROM {_ident(t)} WHERE {_ident(c)} IS NOT NULL"
-             for t, c in columns]
-    return f"SELECT DISTINCT s FROM ({' UNION ALL '.join(parts)})" if parts else None
-
-
 def _sql_safe_class() -> str:
     """A regular expression (RE2) matching text made only of characters on which DuckDB's
     ``lower``, ``strip_accents`` and ``[\\p{L}\\p{N}_]`` agree with Python's casefold,
@@ -365,38 +362,42 @@ _SQL_NON_WORD = "[^\\p{L}\\p{N}_]+"
 def identifiers_from_db(db_path: str | Path) -> Identifiers:
     """Every name, person_id, ID number and phone in the raw (and standardised) tables.
 
-    Built once per database file (path, size and modification time), then reused: every
-    period rendered from one province's database scans against the same set."""
+    Kept in memory per database file (path, size and modification time), and on disk beside it
+    per state of its source tables (:mod:`~vaxstudy.report.identifier_store`, written at the
+    end of standardise): every period rendered from one province's database scans against it."""
     p = Path(db_path).resolve()
     st = p.stat()
     return _identifiers_cached(str(p), st.st_size, st.st_mtime_ns)
 
 
+def store_identifiers(db_path: str | Path) -> None:
+    """Build the set of ``db_path`` and keep it beside the database, unless the one kept is current."""
+    _load_or_build(str(Path(db_path).resolve()))
+
+
 @lru_cache(maxsize=2)
 def _identifiers_cached(db_path: str, size: int, mtime_ns: int) -> Identifiers:
+    return _load_or_build(db_path)
+
+
+def _load_or_build(db_path: str) -> Identifiers:
+    """The set kept beside the database if its fingerprint is the database's now, else built and kept."""
     import duckdb
 
-    ids = Identifiers(allowed=place_names())
+    allowed = place_names()
+    rules = hashlib.sha256(Path(__file__).read_bytes() + repr(sorted(allowed)).encode()).hexdigest()
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        plan = {
-            **{t: (["full_name"], ["person_id", "phone"]) for t in ("population", "population_incomplete")},
-            "vaccinations": (["full_name"], ["id_number", "phone"]),
-            "population_std": (["name_original", "name_norm"], ["unique_id", "id_number", "phone"]),
-            "vaccinations_std": (["name_original", "name_norm"], ["id_number", "phone"]),
-        }
-        names, numbers = [], []
-        for table, (name_cols, number_cols) in plan.items():
-            if table not in tables:
-                continue
-            cols = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-            names += [(table, c) for c in name_cols if c in cols]
-            numbers += [(table, c) for c in number_cols if c in cols]
+        names, numbers, types = store.source_columns(con)
+        fp = store.fingerprint(con, names + numbers, types, rules)
+        if (kept := store.load(store.path_for(db_path), fp)) is not None:
+            return Identifiers(allowed=allowed, **{p: HashSet.of_sorted(*kept[p]) for p in store.PARTS})
+        ids = Identifiers(allowed=allowed)
         ids.add_names_sql(con, names)  # each distinct value once, whichever columns hold it
         ids.add_numbers_sql(con, numbers)
-        for part in (ids.names, ids.folded_names, ids.numbers, ids.words, ids.folded_words):
-            part._flush()  # sorted here, in the builder's thread, not at the first look-up
+        # sorted (_flush) here, in the builder's thread, not at the first look-up
+        store.save(store.path_for(db_path), {p: (getattr(ids, p)._flush(), getattr(ids, p).sizes)
+                                             for p in store.PARTS}, fp)
     finally:
         con.close()
     return ids
