@@ -229,3 +229,40 @@ def test_boolean_draws_counted_give_the_float_sums():
     rec_f, _ = flip_deltas(_flips_by_hand().__class__(flips=lf.flips, contrib=lf.contrib.copy()),
                            F.astype(float), 4, 5, F_best.astype(float))
     assert rec_b["unl"].tobytes() == rec_f["unl"].tobytes()
+
+
+def _loop_lag_counts(s, a, l, S, D, M, T, window):
+    """The per-lag loop lag_data was (the reference): counts by (site, age, lag), then each lag."""
+    cnt = pd.DataFrame({"s": s, "a": a, "l": l}).value_counts().rename("n").reset_index()
+    cs, ca, cl, cn = (cnt[c].to_numpy() for c in ("s", "a", "l", "n"))
+    num, den = np.zeros((S, D + 1)), np.zeros((S, D + 1))
+    for d in range(D + 1):
+        use = (ca >= d) & (ca <= d + window)
+        np.add.at(num[:, d], cs[use & (cl == d)], cn[use & (cl == d)])
+        np.add.at(den[:, d], cs[use & (cl <= d)], cn[use & (cl <= d)])
+    cnt_s = np.zeros((S, T, M + 1))
+    use = (ca < T) & (cl <= M)
+    np.add.at(cnt_s, (cs[use], ca[use], cl[use]), cn[use])
+    return num, den, cnt_s
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lag_counts_equal_the_per_lag_loop(seed):
+    """The nowcast's counts by bincount and a difference along the lags equal the per-lag loop,
+    to the byte: entries at the window's edges (age = lag + window, one more), ages beyond the
+    longest lag, lags capped at D, empty sites."""
+    from vaxstudy.estimate.nowcast import LONG_WINDOW, lag_counts
+
+    rng = np.random.default_rng(seed)
+    S, D, M = 5, 12, 4
+    T = M + 6 + 1
+    l = rng.integers(0, D + 1, 400)
+    a = np.minimum(l + rng.integers(0, LONG_WINDOW + 8, 400), D + LONG_WINDOW + 1)
+    a[:3], l[:3] = [LONG_WINDOW, LONG_WINDOW + 1, D + LONG_WINDOW + 1], [0, 0, D]
+    s = rng.choice([0, 1, 3], 400)  # sites 2 and 4 without entries
+    for got, want in zip(lag_counts(s, a, l, S, D, M, T), _loop_lag_counts(s, a, l, S, D, M, T, LONG_WINDOW)):
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    # by hand: one entry of lag 2 aged 5 adds to num[., 2] and den[., 2..5]
+    num, den, cnt = lag_counts(np.array([1]), np.array([5]), np.array([2]), 2, 8, 3, 6)
+    assert num[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0] and den[1].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0]
+    assert cnt[1, 5, 2] == 1 and cnt.sum() == 1

@@ -149,7 +149,8 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
     X = inp.extract_date
     rows = inp.rows
     inprov = inp.sites["in_province"].to_numpy()
-    ent = rows[(~rows["is_dup"].to_numpy()) & inprov[rows["site"].to_numpy()]]
+    used = [c for c in ("vdate", "entered_date", "site", "in_scope", "tally_ok") if c in rows.columns]
+    ent = rows.loc[(~rows["is_dup"].to_numpy()) & inprov[rows["site"].to_numpy()], used]  # the columns read
     # site-days whose tally was quarantined are out of missing_entry_rate, so out of the nowcast's
     # counts too (their lags still inform F)
     t_scope = inp.tallies[inp.tallies["in_scope"].to_numpy() & tally_ok(inp.tallies)]
@@ -169,27 +170,35 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
     s, a, l = site[keep], age[keep], lag[keep]
     # cohorts usable for lag d: aged >= d at X (l <= a always holds for a row in the export)
     top = D + LONG_WINDOW + 1
-    cnt = pd.DataFrame({"s": s, "a": np.minimum(a, top), "l": l}).value_counts().rename("n").reset_index()
-    num, den = np.zeros((S, D + 1)), np.zeros((S, D + 1))
-    cs, ca, cl, cn = (cnt[c].to_numpy() for c in ("s", "a", "l", "n"))
-    for d in range(D + 1):
-        use = (ca >= d) & (ca <= d + LONG_WINDOW)
-        np.add.at(num[:, d], cs[use & (cl == d)], cn[use & (cl == d)])
-        np.add.at(den[:, d], cs[use & (cl <= d)], cn[use & (cl <= d)])
     M = min(SHORT_LAGS, D)
     T = M + window + 1  # cohorts aged 0 .. M + window: each shows its lags 0 .. min(age, M)
-    cnt_s = np.zeros((S, T, M + 1))
-    use = (ca < T) & (cl <= M)
-    np.add.at(cnt_s, (cs[use], ca[use], cl[use]), cn[use])
+    num, den, cnt_s = lag_counts(s, np.minimum(a, top), l, S, D, M, T)
     sc = ent["in_scope"].to_numpy() & tally_ok(ent) & (age >= 0) & (age < D)
-    recent = np.zeros((S, D))
-    np.add.at(recent, (site[sc], age[sc]), 1.0)
+    recent = np.bincount(site[sc] * D + age[sc], minlength=S * D).astype(float).reshape(S, D)
     after = np.bincount(t_scope["site"].to_numpy(),
                         weights=(t_scope["doses"].to_numpy(dtype=float)
                                  * (t_scope["vdate"].to_numpy().astype("datetime64[D]") > x)), minlength=S)
     sc_all = ent["in_scope"].to_numpy() & tally_ok(ent)
     short = _short(t_scope, ent[sc_all], S)
     return LagData(num, den, cnt_s, recent, after, short)
+
+
+def lag_counts(s: np.ndarray, a: np.ndarray, l: np.ndarray, S: int, D: int, M: int, T: int):
+    """num, den (S, D+1) and cnt (S, T, M+1) of :class:`LagData` from the entries' site s, age a
+    and lag l (l <= D): lag d counts the cohorts aged d .. d + LONG_WINDOW, num[s, d] its entries
+    of lag d and den[s, d] those of lag <= d, so an entry adds to den from d = max(l, a - window)
+    to min(a, D) (a difference summed along d); cnt the entries of the cohorts aged < T with
+    lag <= M. Counted with bincount: whole numbers, the same in any order."""
+    one = (a >= l) & (a <= l + LONG_WINDOW)
+    num = np.bincount(s[one] * (D + 1) + l[one], minlength=S * (D + 1)).astype(float).reshape(S, D + 1)
+    lo, hi = np.maximum(l, a - LONG_WINDOW), np.minimum(a, D)
+    ok = lo <= hi
+    step = (np.bincount(s[ok] * (D + 2) + lo[ok], minlength=S * (D + 2))
+            - np.bincount(s[ok] * (D + 2) + hi[ok] + 1, minlength=S * (D + 2)))
+    den = np.cumsum(step.reshape(S, D + 2), axis=1)[:, : D + 1].astype(float)
+    use = (a < T) & (l <= M)
+    cnt = np.bincount((s[use] * T + a[use]) * (M + 1) + l[use], minlength=S * T * (M + 1))
+    return num, den, cnt.astype(float).reshape(S, T, M + 1)
 
 
 def _short(tallies: pd.DataFrame, entries: pd.DataFrame, S: int) -> np.ndarray:
