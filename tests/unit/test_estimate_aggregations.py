@@ -266,3 +266,27 @@ def test_lag_counts_equal_the_per_lag_loop(seed):
     num, den, cnt = lag_counts(np.array([1]), np.array([5]), np.array([2]), 2, 8, 3, 6)
     assert num[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0] and den[1].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0]
     assert cnt[1, 5, 2] == 1 and cnt.sum() == 1
+
+
+@pytest.mark.parametrize("codes", [[0.0, 1.0, 2.0], [5.0, 1.0, 2.0]])
+def test_candidate_fields_read_by_position_equal_the_look_up(codes):
+    """The unlinked rows' best candidates' district, sex and age group read by position (codes
+    0..n-1, as load_inputs codes the residents) equal the look-up they replace; no candidate,
+    a code beyond the residents and a repeated candidate included; other codes are looked up."""
+    from types import SimpleNamespace
+
+    from vaxstudy.estimate.missed import _candidate_fields
+
+    pop = pd.DataFrame({"person_id": codes, "district_code": ["a", "b", "c"], "sex": ["M", "F", "M"],
+                        "age_group": ["18-29", "30-49", "65+"]})
+    rows = pd.DataFrame({"cand_person_id": [2.0, np.nan, 0.0, 7.0, 2.0, 1.0]}, index=[3, 4, 5, 6, 7, 8])
+    inp = SimpleNamespace(pop=pop, rows=rows)
+    got = _candidate_fields(inp, pd.Index([4, 3, 6, 7, 8]))
+    want = pop.set_index("person_id")[["district_code", "sex", "age_group"]].reindex([np.nan, 2.0, 7.0, 2.0, 1.0])
+    assert list(got.index) == list(want.index) or np.allclose(got.index, want.index, equal_nan=True)
+    for c in want.columns:
+        assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
+            want[c].astype(object).where(want[c].notna(), None).tolist()
+    if codes[0] == 0.0:
+        assert got["district_code"].astype(object).where(got["district_code"].notna(), None).tolist() == \
+            [None, "c", None, "c", "b"]

@@ -173,16 +173,23 @@ class Estimator:
         without the typed fields)."""
         if self.inp.unlinked_typed is None:
             return {"possible_persons_dose1": None, "possible_persons_dose2": None}
-        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, {"province": [self.inp.province]})["province"]
+        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, {"province": [self.inp.province]},
+                             self._possible_groups())["province"]
         return {f"possible_persons_dose{k}": int(M[i, 0]) for i, k in enumerate((1, 2))}
+
+    def _possible_groups(self):
+        """missed.possible_groups of the unlinked rows, made once (three callers)."""
+        if not hasattr(self, "_pg"):
+            self._pg = ms.possible_groups(self.inp, self.inp.unlinked_typed)
+        return self._pg
 
     def _add_missed_bounds(self, point) -> None:
         """Beside each coverage figure, how far up missed links could take it (missed.py):
         ``missed_hi:<recorded>`` = (linked residents + every unlinked person who could be a
         covered adult of the group) / residents, ``missed:<corrected>`` = that count / residents."""
         groups = {fam: names for fam, (names, _) in self.cgroups.items()}
-        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, groups)
-        m_site = ms.rows_by_site(self.inp, self.inp.unlinked_typed)
+        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, groups, self._possible_groups())
+        m_site = ms.rows_by_site(self.inp, self.inp.unlinked_typed, self._possible_groups())
         for fam, (_, G) in self.rgroups.items():
             with np.errstate(divide="ignore", invalid="ignore"):
                 rec, unl = self.agg["rec"] @ G, self.agg["unl"] @ G

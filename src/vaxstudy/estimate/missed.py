@@ -137,16 +137,26 @@ def _candidate_fields(inp, index: pd.Index) -> pd.DataFrame | None:
     candidate is an adult resident of the province (NaN elsewhere); None without candidates."""
     if "cand_person_id" not in inp.rows:
         return None
-    pop = inp.pop.drop_duplicates("person_id").set_index("person_id")[["district_code", "sex", "age_group"]]
-    return pop.reindex(inp.rows.loc[index, "cand_person_id"].to_numpy())
+    cand = inp.rows.loc[index, "cand_person_id"].to_numpy()
+    codes = inp.pop["person_id"].to_numpy()
+    cols = ["district_code", "sex", "age_group"]
+    if not np.array_equal(codes, np.arange(len(codes))):  # not coded as load_inputs codes: look up
+        pop = inp.pop.drop_duplicates("person_id").set_index("person_id")[cols]
+        return pop.reindex(cand)
+    # the residents' codes are 0..n-1 in their order (data.cells_of): read by position
+    p = np.nan_to_num(np.asarray(cand, dtype=float), nan=-1.0).astype(np.int64)
+    p[(p < 0) | (p >= len(codes))] = -1
+    out = inp.pop[cols].take(np.maximum(p, 0)).set_axis(pd.Index(cand))
+    return out.where(np.broadcast_to((p >= 0)[:, None], out.shape))
 
 
-def missed_counts(inp, typed: pd.DataFrame | None, groups: dict[str, list[str]]) -> dict[str, np.ndarray]:
+def missed_counts(inp, typed: pd.DataFrame | None, groups: dict[str, list[str]], pg=None) -> dict[str, np.ndarray]:
     """{family: (2, G)}: for dose >= 1 and >= 2, the distinct unlinked persons who could be a
-    covered resident of each group (:func:`possible_groups`), in the order of ``groups``
-    (the coverage families' groups). Zeros where the typed fields are not known."""
+    covered resident of each group (:func:`possible_groups`, or ``pg`` when the caller has it),
+    in the order of ``groups`` (the coverage families' groups). Zeros where the typed fields
+    are not known."""
     out = {fam: np.zeros((2, len(g))) for fam, g in groups.items()}
-    pg = possible_groups(inp, typed)
+    pg = possible_groups(inp, typed) if pg is None else pg
     if pg is None or typed is None or not len(typed):
         return out
     rows = inp.rows.loc[typed.index]
@@ -164,11 +174,12 @@ def missed_counts(inp, typed: pd.DataFrame | None, groups: dict[str, list[str]])
     return out
 
 
-def rows_by_site(inp, typed: pd.DataFrame | None) -> np.ndarray:
+def rows_by_site(inp, typed: pd.DataFrame | None, pg=None) -> np.ndarray:
     """(S,) unlinked rows in scope per site that could be a resident's (a local or empty typed
-    address, possibly an adult): how far the unlinked-record count may be too high."""
+    address, possibly an adult): how far the unlinked-record count may be too high. ``pg``:
+    :func:`possible_groups`, when the caller has it."""
     S = len(inp.sites)
-    pg = possible_groups(inp, typed)
+    pg = possible_groups(inp, typed) if pg is None else pg
     if pg is None or typed is None or not len(typed):
         return np.zeros(S)
     rows = inp.rows.loc[typed.index]
