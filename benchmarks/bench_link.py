@@ -17,7 +17,8 @@ the province with that error rate (``vaxstudy synth --error``). ``--reference SR
 links the same province with the code under ``SRC`` (a source tree, e.g. an older commit
 from ``git archive``) in the same way, so the two timings share the machine's load.
 ``--estimate`` runs the estimate stage after each link and prints unlinked_record_rate
-against the truth and its interval. The accuracy and blocking reach are always evaluated
+and duplicate_subject_rate against the truth and their intervals. The calibration of the
+links' match probabilities (wrong links observed against expected, by band) is always printed. The accuracy and blocking reach are always evaluated
 by the current code (vaxstudy.evaluate, in this process).
 
 Accuracy figures from seeds used to tune the method (1-3) are not validation;
@@ -99,8 +100,8 @@ def run_child(base: Path, out: Path, model: str | None, seed: int, src: Path | N
         truth = json.loads((base / "data" / "truth_summary.json").read_text())
         m = estimate_db(base / "db.duckdb", "40", truth["period_start"], truth["period_end"], out,
                         seed=1, n_boot=200, audit=False)
-        k = "unlinked_record_rate"
-        r["estimate"] = {"estimate": m[k], "ci": m[f"{k}_ci"], "truth": truth[k]}
+        r["estimate"] = {k: {"estimate": m[k], "ci": m[f"{k}_ci"], "truth": truth[k]}
+                         for k in ("unlinked_record_rate", "duplicate_subject_rate")}
     return r
 
 
@@ -176,11 +177,13 @@ def main() -> None:
         print(f"\nscale {scale:g} {kind}: reach first pass {br.get('reached_first_pass')}, both {br.get('reached')}"
               f" ({br.get('n_unreached')} of {br.get('n_true_pairs')} true pairs unreached); wide pass "
               f"scored {wide.get('n_pairs_blocked')} pairs for {wide.get('n_identities')} identities")
-        if "estimate" in r:
-            e = r["estimate"]
-            print(f"  unlinked_record_rate {e['estimate']:.5f} (CI {e['ci'][0]:.5f}-{e['ci'][1]:.5f}) vs true "
-                  f"{e['truth']:.5f}: {e['estimate'] / e['truth'] - 1:+.2%} relative, "
+        for k, e in r.get("estimate", {}).items():
+            print(f"  {k} {e['estimate']:.6f} (CI {e['ci'][0]:.6f}-{e['ci'][1]:.6f}) vs true "
+                  f"{e['truth']:.6f}: {e['estimate'] / e['truth'] - 1:+.2%} relative, "
                   f"{'inside' if e['ci'][0] <= e['truth'] <= e['ci'][1] else 'OUTSIDE'} the interval")
+        print("  calibration of the links (band: links, wrong observed / expected sum 1-p):",
+              "; ".join(f"{c['band']}: {c['n_links']:,}, {c['wrong']} / {c['expected_wrong']:.1f}"
+                        for c in r["eval"].get("calibration", [])))
         for p in br.get("unreached_patterns", [])[:8]:
             print("   ", p["n"], " ".join(f"{k}:{v}" for k, v in p["fields"].items() if v != "same"))
 

@@ -93,3 +93,25 @@ def incomplete_register_accuracy(rows: pd.DataFrame, incomplete_ids: set[str] | 
         "n_incomplete_links_correct": n_ok,
         "found_recall": _ratio(int(found.sum()), int(tl.notna().sum())),
     }
+
+
+#: lower edges of the match-probability bands of :func:`calibration_bands`
+CALIBRATION_EDGES: tuple[float, ...] = (0.0, 0.9, 0.99, 0.999, 0.99999)
+
+
+def calibration_bands(p: np.ndarray, wrong: np.ndarray,
+                      edges: tuple[float, ...] = CALIBRATION_EDGES) -> list[dict[str, Any]]:
+    """Calibration of the links' match probabilities against truth, by probability band:
+    per band [lo, hi) the links, the wrong links observed and the wrong links the model
+    expects (sum of 1 - p). Observed well above expected: the model is overconfident there."""
+    p = np.asarray(p, dtype=float)
+    wrong = np.asarray(wrong, dtype=bool)
+    out = []
+    for lo, hi in zip(edges, (*edges[1:], np.inf)):
+        m = (p >= lo) & (p < hi) if np.isfinite(hi) else (p >= lo)
+        exp = float((1.0 - p[m]).sum())
+        obs = int(wrong[m].sum())
+        out.append({"band": f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">={lo:g}", "n_links": int(m.sum()),
+                    "wrong": obs, "expected_wrong": round(exp, 2),
+                    "ratio": round(obs / exp, 3) if exp > 0 else None})
+    return out

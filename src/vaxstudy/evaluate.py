@@ -9,6 +9,8 @@ true_person_key), and returns:
   ``dup_precision``, ``dup_recall``, ``dup_f1``: :func:`vaxstudy.accuracy.linkage_accuracy`
   (the figures of the estimate's ``linkage`` block, over every row).
 * ``n_persons_est``, ``n_persons_true``, ``n_persons_rel_error``.
+* ``calibration``: the linked rows by match-probability band, wrong links observed against
+  the model's expected sum of 1 - p (:func:`vaxstudy.accuracy.calibration_bands`).
 * ``incomplete_register``: the links to register persons without a date of birth
   (``incomplete_register_person_id``), scored apart: their precision and recall (the recall
   with the project database, which lists those persons) and ``found_recall``, the rows whose
@@ -29,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from vaxstudy.accuracy import incomplete_register_accuracy, linkage_accuracy
+from vaxstudy.accuracy import calibration_bands, incomplete_register_accuracy, linkage_accuracy
 from vaxstudy.sql import attach, path_literal
 
 
@@ -117,7 +119,7 @@ def evaluate(
                else "CAST(NULL AS VARCHAR)")
         con.execute(
             f"""CREATE TABLE ev AS
-            SELECT l.record_id, l.person_id, l.person_key, l.is_duplicate_dose,
+            SELECT l.record_id, l.person_id, l.person_key, l.is_duplicate_dose, l.match_probability,
                    t.true_person_id, t.true_person_key, v._row, v.dose_number,
                    {inc} AS incomplete_register_person_id
             FROM links l JOIN truth t USING (record_id) LEFT JOIN vorder v USING (record_id)"""
@@ -145,12 +147,21 @@ def evaluate(
         "n_persons_est": k_est,
         "n_persons_true": k_true,
         "n_persons_rel_error": (k_est - k_true) / k_true if k_true else None,
+        "calibration": _calibration(ev),
     }
     if reach:
         res["blocking_reach"] = _blocking_reach(src, truth_dir, db_path)
     if write and src.is_dir():
         (src / "evaluation.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
     return res
+
+
+def _calibration(ev: Any) -> list[dict[str, Any]]:
+    """The linked rows' match probabilities against truth, by band (accuracy.calibration_bands):
+    a link is wrong when its person is not the row's true register person (or it has none)."""
+    linked = ev[ev["person_id"].notna() & ev["match_probability"].notna()]
+    wrong = linked["person_id"].astype(str).to_numpy() != linked["true_person_id"].astype(object).fillna("").astype(str).to_numpy()
+    return calibration_bands(linked["match_probability"].to_numpy(dtype=float), wrong)
 
 
 def _blocking_reach(src: Path, truth_dir: Path, db_path: str | Path | None) -> dict[str, Any] | None:

@@ -40,3 +40,17 @@ def test_scope_limits_the_figures_not_the_duplicates():
     acc = linkage_accuracy(ROWS, scope=(ROWS["record_id"] == "r4").to_numpy())
     assert acc["n_records"] == 1 and acc["n_dup_true"] == 1 and acc["dup_precision"] == 1.0
     assert acc["link_precision"] is None and acc["link_recall"] == 0.0 and acc["link_f1"] is None
+
+
+def test_calibration_bands_count_wrong_links_against_the_sum_of_one_minus_p():
+    import numpy as np
+
+    from vaxstudy.accuracy import calibration_bands
+
+    p = np.array([0.6, 0.95, 0.95, 0.995, 0.999995, 1.0])
+    wrong = np.array([True, True, True, False, False, False])
+    cal = {c["band"]: c for c in calibration_bands(p, wrong)}
+    assert cal["0.9-0.99"]["wrong"] == 2 and cal["0.9-0.99"]["expected_wrong"] == pytest.approx(0.1)
+    assert cal["0.9-0.99"]["ratio"] == pytest.approx(20.0)  # overconfident: 2 wrong where 0.1 expected
+    assert cal[">=0.99999"]["n_links"] == 2 and cal[">=0.99999"]["ratio"] == 0.0
+    assert sum(c["n_links"] for c in cal.values()) == len(p)

@@ -36,6 +36,10 @@ def test_evaluate_counts(tmp_path):
     assert ev["dup_precision"] == 1.0 and ev["dup_recall"] == 1.0
     assert ev["n_persons_est"] == 4 and ev["n_persons_true"] == 4
     assert (out / "evaluation.json").exists()
+    cal = {c["band"]: c for c in ev["calibration"]}
+    assert cal["0.99-0.999"] == {"band": "0.99-0.999", "n_links": 2, "wrong": 0, "expected_wrong": 0.02, "ratio": 0.0}
+    assert cal["0-0.9"]["n_links"] == 1 and cal["0-0.9"]["wrong"] == 1  # c, linked to the wrong person
+    assert cal["0-0.9"]["expected_wrong"] == pytest.approx(0.3)
 
 
 def test_evaluate_needs_links(tmp_path):
