@@ -370,10 +370,6 @@ class Study:
 
             # the notebook's kernel started and its imports done while the estimate runs
             kernel = pool.submit(start_kernel, shared, kernel_name)
-
-            # the privacy scan's identifier set, built by the database while the estimate and
-            # the notebook run (mostly one core of Python each): it is ready when the scan needs it
-            ids = pool.submit(privacy.identifiers_from_db, self.db) if privacy_check else None
             metrics = self.estimate(province, (start, end), estimate, out_dir=shared)
             for f in SHAREABLE_LINK_FILES:
                 if (self.link_dir / f).exists():
@@ -402,6 +398,10 @@ class Study:
                                              timings=self.timings, extra={"backend": self.engine.describe(), "frame": frame_values})
                 mf.write_manifest(shared / "manifest.json", manifest)
                 km, kernel = kernel.result(), None  # the render shuts it down
+                # the privacy scan's identifier set (kept by standardise: checked against the
+                # database and loaded, identifier_store) while the kernel runs the notebook,
+                # whose process leaves the other core free; ready when the scan needs it
+                ids = pool.submit(privacy.identifiers_from_db, self.db) if privacy_check else None
                 self._render(nb, shared, notebook, kernel_name, execution_timeout, km)
                 if ids is not None:
                     privacy.assert_folder_clean(shared, ids.result())
