@@ -8,8 +8,15 @@ folder the estimate wrote, times the render's parts without a kernel: each repor
 (tables and figures), the privacy identifier set, the folder scan and nbconvert's HTML.
 Add ``--cprofile N`` for cProfile's N most expensive functions of the estimate instead.
 
+With ``--report``, DB is instead an output folder already linked by ``vaxstudy report`` (or
+``Study.in_folder``): its report is run again, as ``vaxstudy report`` runs it, and the stages'
+wall seconds are printed with the CPU seconds of the estimate stage's window — the whole
+process and the notebook kernel's process (the work started beside the estimate) — and each
+step's thread CPU, the identifier set and the kernel start included.
+
 Usage: python benchmarks/profile_stages.py DB --province 40 --period 2021-03-08:2021-10-31
        [--out DIR] [--cprofile 40]
+       python benchmarks/profile_stages.py OUT_FOLDER --report [--province 40 --period ...]
 """
 
 from __future__ import annotations
@@ -91,6 +98,50 @@ def render_parts(run: Path, db: Path, province: str, start: str, end: str) -> di
     return out
 
 
+def report_window(folder: Path, province: str, start: str, end: str) -> dict:
+    """``Study.report`` on a linked output folder, instrumented: stage walls; per stage, the
+    process's and its children's (the kernel's) CPU seconds at its start and end; step CPU."""
+    import contextlib
+
+    import psutil
+
+    from vaxstudy import study as S
+    from vaxstudy.options import EstimateOptions
+    from vaxstudy.report import privacy, render
+
+    me, t0, events = psutil.Process(), time.perf_counter(), {}
+
+    def cpu() -> tuple[float, float, float]:
+        kids = 0.0
+        for c in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                kids += sum(c.cpu_times()[:2])
+        return round(time.perf_counter() - t0, 2), round(sum(me.cpu_times()[:2]), 2), round(kids, 2)
+
+    instrument()
+    _timed(privacy, "identifiers_from_db", "privacy identifier set (thread)")
+    _timed(render, "start_kernel", "kernel start (thread)")
+    _timed(privacy, "assert_folder_clean", "privacy folder scan")
+    stage = S.Study._stage
+
+    @contextlib.contextmanager
+    def timed_stage(self, name):
+        events[f"{name} start"] = cpu()
+        with stage(self, name) as note:
+            yield note
+        events[f"{name} end"] = cpu()  # the kernel still runs at the estimate's end, not at the render's
+
+    S.Study._stage = timed_stage
+    with S.Study.in_folder(folder, province) as st:
+        st.report(province, (start, end), estimate=EstimateOptions(seed=1))
+        timings = dict(st.timings)
+    a, b = events["estimate start"], events["estimate end"]
+    return {"stages_wall_s": {k: round(v, 2) for k, v in timings.items()},
+            "estimate_window_cpu_s": {"process": round(b[1] - a[1], 2), "kernel": round(b[2] - a[2], 2)},
+            "render_process_cpu_s": round(events["render end"][1] - events["render start"][1], 2),
+            "thread_cpu_s": {k: round(v, 2) for k, v in CPU.items()}, "events": events}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db", type=Path)
@@ -98,8 +149,13 @@ def main() -> None:
     ap.add_argument("--period", default="2021-03-08:2021-10-31")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--cprofile", type=int, default=0)
+    ap.add_argument("--report", action="store_true", help="DB is a linked output folder: time its report")
     a = ap.parse_args()
     start, end = a.period.split(":")
+    if a.report:
+        print(f"machine: {describe('duckdb', 'pandas', 'matplotlib')}", flush=True)
+        print(json.dumps(report_window(a.db, a.province, start, end), indent=1, ensure_ascii=False))
+        return
     out = a.out or Path(tempfile.mkdtemp(prefix="profile-"))
     print(f"machine: {describe('duckdb', 'pandas', 'matplotlib')}", flush=True)
     from vaxstudy.estimate import estimate_db
