@@ -290,3 +290,35 @@ def test_candidate_fields_read_by_position_equal_the_look_up(codes):
     if codes[0] == 0.0:
         assert got["district_code"].astype(object).where(got["district_code"].notna(), None).tolist() == \
             [None, "c", None, "c", "b"]
+
+
+def test_truth_check_reads_the_truth_as_duckdb_df_does():
+    """The truth check's table read through Arrow (fetch) is the frame DuckDB's .df() gives
+    (ids cast to text, NULLs kept), so the linkage block is the same: a true person outside
+    the register, a key only, a record without truth, a wrong link and a duplicate dose."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from vaxstudy.accuracy import linkage_accuracy as accuracy
+    from vaxstudy.estimate import truthcheck
+    from vaxstudy.estimate.data import fetch
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE truth AS SELECT * FROM (VALUES (1, 'p1', 'k1'), (2, 'p1', 'k1'), (3, NULL, 'k3'), "
+                "(4, 'p4', NULL), (5, 'p5', 'k5')) t(record_id, true_person_id, true_person_key)")
+    q = ("SELECT CAST(record_id AS VARCHAR) record_id, CAST(true_person_id AS VARCHAR) true_person_id, "
+         "CAST(true_person_key AS VARCHAR) true_person_key FROM truth")
+    a, b = fetch(con, q), con.execute(q).df()
+    assert a.dtypes.tolist() == b.dtypes.tolist() and a.astype(object).where(a.notna(), None).equals(
+        b.astype(object).where(b.notna(), None))
+    rows = pd.DataFrame({"record_id": ["1", "2", "3", "4", "6"], "person_id_str": ["p1", "p1", None, "p9", "p6"],
+                         "dose": [1, 1, 1, 2, 1], "row": [0, 1, 2, 3, 4], "is_dup": [False, True, False, False, False],
+                         "in_scope": [True, True, True, True, False]})
+    got = truthcheck.linkage_accuracy(con, SimpleNamespace(rows=rows))
+    ref = rows[["record_id", "person_id_str", "dose", "row", "is_dup", "in_scope"]].rename(
+        columns={"person_id_str": "person_id", "dose": "dose_number", "is_dup": "is_duplicate_dose"}).merge(
+        b, on="record_id", how="left")
+    want = accuracy(ref, scope=ref["in_scope"].to_numpy())
+    assert got == {k: truthcheck.rnd(want[k]) for k in truthcheck.FIGURES}
+    assert got["link_precision"] == pytest.approx(2 / 3, abs=1e-6) and got["dup_recall"] == 1.0
