@@ -94,19 +94,62 @@ def test_week_mix_follows_when_the_doses_were_missed(tmp_path):
 
 def test_visible_tally_undercount_lowers_the_interval(tmp_path):
     """Day 1: 3 doses entered against a tally of 1 (the paper under-counts by 2, visibly);
-    day 2: 5 entered of 10 tallied. Net missing 3, so coverage 11/20; as many over-counts
-    as the 2 visible under-counts may hide behind missing entries, so the interval
+    day 2: 5 entered of 10 tallied. Net missing 3, so coverage 11/20. One over-count of the
+    size of the one visible under-count (2) is expected to hide behind missing entries: its
+    excess over the visible one is 0, so the point stays; its number is uncertain (Poisson,
+    mean 1: sd 2 doses), and its size beyond that is not identified, so the lower end also
     reaches 2/20 lower (never below recorded coverage)."""
     pop = [dict(person_id=f"P{i}") for i in range(20)]
     v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1,
               vaccination_date="2021-08-02" if i < 3 else "2021-08-03") for i in range(8)]
     tal = [_tally(1, 1, "2021-08-02"), _tally(1, 10, "2021-08-03")]
     m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
-                    n_boot=50, audit=False)
+                    n_boot=2000, audit=False)
     assert m["method"]["tally_undercount_doses"] == {"dose1": 2, "dose2": 0}
     assert m["coverage_dose1"] == pytest.approx(11 / 20)
-    assert m["coverage_dose1_ci"] == [pytest.approx(9 / 20), pytest.approx(11 / 20)]
+    lo, hi = m["coverage_dose1_ci"]
+    assert lo == pytest.approx(0.4)  # 11/20 - 1.96 x 2/20 - 2/20 is below recorded coverage
+    assert hi == pytest.approx(11 / 20 + 1.96 * 2 / 20, abs=0.02)
     assert m["coverage_dose1_recorded_ci"] == [0.4, 0.4]
+
+
+def test_hidden_tally_overcounts_beyond_the_visible_undercounts_are_taken_off(tmp_path):
+    """Counting errors go up as often as down, and a count cannot go below 0. Day 1: 3 entered
+    against a tally of 1 (under-count 2, visible); day 2: 1 entered against a tally of 0 (an
+    under-count stopped at 0: it shows 1, whatever the error); day 3: 5 entered of 10. Net
+    missing 2 holds the 3 visible under-count doses; two over-counts of the size of the visible
+    one not stopped at 0 (2) are expected behind missing entries: 4 doses, 1 more than the
+    visible ones, so 1 dose is imputed, not 2 (before: 11/20)."""
+    pop = [dict(person_id=f"P{i}") for i in range(20)]
+    days = ["2021-08-02"] * 3 + ["2021-08-03"] + ["2021-08-04"] * 5
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1, vaccination_date=d)
+         for i, d in enumerate(days)]
+    tal = [_tally(1, 1, "2021-08-02"), _tally(1, 0, "2021-08-03"), _tally(1, 10, "2021-08-04")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=50, audit=False)
+    assert m["method"]["tally_undercount_doses"] == {"dose1": 3, "dose2": 0}
+    assert m["coverage_dose1"] == pytest.approx(10 / 20)
+
+
+def test_the_owners_of_the_missing_doses_are_a_draw_from_the_weeks_mix(tmp_path):
+    """One site, one week: 10 entered doses of district 412's residents and 10 of 413's, 40
+    tallied. The 20 doses never entered are imputed 10 and 10; who they really were is a draw
+    from that mix, known through 20 doses (plus the site's mix as a prior of weight 1):
+    Dirichlet-multinomial, variance 20 x 0.5 x 0.5 x (20 + 21) / (1 + 21) = 9.32 residents in
+    each district of 100. The province's figure does not depend on it (all 20 are residents):
+    its interval is the point (before: both the point, the one site having nothing to resample)."""
+    pop = [dict(person_id=f"{d}-{i}", district_code=d) for d in ("412", "413") for i in range(100)]
+    v = [dict(record_id=f"r{d}-{i}", subject_id=f"s{d}-{i}", person=f"{d}-{i}", dose_number=1, district_code=d)
+         for d in ("412", "413") for i in range(10)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, [_tally(1, 40)]), "40", START, END,
+                    tmp_path / "o", n_boot=2000, seed=3, audit=False)
+    assert m["coverage_dose1"] == pytest.approx(0.2) and m["coverage_dose1_ci"] == [0.2, 0.2]
+    half = 1.96 * (20 * 0.25 * 41 / 22) ** 0.5 / 100
+    for d in ("412", "413"):
+        blk = m["by_district"][d]
+        assert blk["coverage_dose1"] == pytest.approx(0.2)
+        lo, hi = blk["coverage_dose1_ci"]
+        assert lo == pytest.approx(0.2 - half, abs=0.006) and hi == pytest.approx(0.2 + half, abs=0.006)
 
 
 def test_corrected_lower_end_is_floored_at_recorded_lower_end_not_its_point(tmp_path):

@@ -69,6 +69,7 @@ class CoverageParts:
     person_dose_rows: pd.DataFrame  # per linked resident: n rows with dose >= 1, >= 2
     a: np.ndarray | None = None  # (2, S, C) tally-error allowance: visible undercounts x site mix
     undercount: np.ndarray | None = None  # (2,) doses entered beyond the tally, summed over site-days
+    over: np.ndarray | None = None  # (2, 2, S) hidden over-counts per site: n x mean size, n x mean squared size
 
 
 def coverage_parts(inp: Inputs) -> CoverageParts:
@@ -93,6 +94,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     tally = np.zeros((2, S))
     c = np.zeros((2, S, C))
     a = np.zeros((2, S, C))
+    tv, tv2, undercount_site, n_tal = (np.zeros((2, S)) for _ in range(4))
+    free: list[np.ndarray] = []
     undercount = np.zeros(2)
     # the columns read below only (a copy of every column of ~1 M rows costs more than the sums)
     ent = rows.loc[~rows["is_dup"].to_numpy(), [c for c in ("site", "cell", "vdate", "dose", "tally_ok") if c in rows]]
@@ -105,11 +108,28 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         e[i] = np.bincount(ek["site"].to_numpy() * C + ek["cell"].to_numpy(), minlength=S * C).reshape(S, C)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
         c[i] = _impute_missing(ek_t, tk, e[i], S, C, other)
-        u_site = _visible_undercount(ek_t, tk, S)
-        undercount[i] = u_site.sum()
+        tv[i], undercount_site[i], free_k = _tally_errors(ek_t, tk, S)
+        n_tal[i] = np.bincount(tk["site"].to_numpy(), minlength=S)
+        undercount[i] = undercount_site[i].sum()
+        free.append(free_k)
+    # counting errors up as often as down, at one rate per tally (both doses, every site counted
+    # alike): as many over-counts hide behind missing entries as under-counts show, spread over the
+    # sites by their number of tallies, each of the mean size of the visible ones not stopped at 0;
+    # the net missing doses already hold the visible under-counts, so the excess of the hidden
+    # over-counts over them is taken off, spread over each site's mix
+    free = np.concatenate(free)
+    s1, s2 = (float(free.mean()), float((free**2).mean())) if len(free) else (0.0, 0.0)
+    tv = n_tal * (tv.sum() / max(n_tal.sum(), 1.0))  # expected hidden over-counts per site
+    for i in range(len(DOSES)):
         tot = e[i].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            a[i] = u_site[:, None] * np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), 0.0)
+            mix = np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), 0.0)
+        c[i] -= (tv[i] * s1 - undercount_site[i])[:, None] * mix
+        # not identified beyond that (how large the hidden over-counts are): the lower end is
+        # lowered by the visible under-counts too, as many doses as they show
+        a[i] = undercount_site[i][:, None] * mix
+        tv2[i] = tv[i] * s2
+        tv[i] = tv[i] * s1
     return CoverageParts(
         N=N,
         rec=rec,
@@ -121,6 +141,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         person_dose_rows=per[["n_ge1", "n_ge2"]],
         a=a,
         undercount=undercount,
+        over=np.stack([tv, tv2]),
     )
 
 
@@ -151,24 +172,28 @@ def _per_person(res: pd.DataFrame) -> pd.DataFrame:
         index=pd.Index(ps[st], name="person_id"))
 
 
-def _visible_undercount(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> np.ndarray:
-    """Per site: sum over site-days of max(0, distinct entered - tallied) for one dose.
+def _tally_errors(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Visible paper under-counts of one dose: per site the site-days with more distinct entered
+    doses than their tally (n) and the doses by which they exceed it (u); and the sizes of the
+    under-counts whose tally is above 0 (a count that stopped at 0 shows less than the error).
 
-    Without counting errors (and with right dates) no site-day holds more
-    distinct entered doses than its tally; what exceeds it is a paper
-    undercount that we can see. If counting errors go up as often as down,
-    about as many doses are over-counted where missing entries hide them, and
-    those inflate the correction: this is the allowance for it.
+    Without counting errors (and with right dates) no site-day holds more distinct entered
+    doses than its tally. If counting errors go up as often as down, as many site-days are
+    over-counted, hidden behind missing entries, and the net missing doses hold those
+    over-counts minus the visible under-counts: more than 0 where counts cannot go below 0.
     """
     e = ek.groupby(["site", "vdate"]).size().rename("e")
     t = tk.groupby(["site", "vdate"])["doses"].sum().rename("t")
     j = pd.concat([e, t], axis=1).fillna(0.0)
-    u = np.maximum(j["e"] - j["t"], 0.0)
-    u = u[u > 0]
-    return np.bincount(u.index.get_level_values("site").to_numpy(dtype=np.int64), weights=u.to_numpy(), minlength=S)
+    j = j[j["e"] > j["t"]]
+    u = (j["e"] - j["t"]).to_numpy()
+    site = j.index.get_level_values("site").to_numpy(dtype=np.int64)
+    return (np.bincount(site, minlength=S).astype(float), np.bincount(site, weights=u, minlength=S),
+            u[j["t"].to_numpy() > 0])
 
 
 WEEK_ORIGIN = np.datetime64("2021-01-04")  # a Monday
+PRIOR_DOSES = 1.0  # weight (in doses) of the site's overall mix in a site-week's mix of owners
 
 
 def week_of(d: pd.Series) -> np.ndarray:
@@ -211,6 +236,62 @@ def _impute_missing(ek: pd.DataFrame, tk: pd.DataFrame, e_sc: np.ndarray, S: int
             mix = np.where(site_tot[idx] > 0, e_sc[idx] / np.where(site_tot[idx] > 0, site_tot[idx], 1), overall[None, :])
         out[idx] += no_e.to_numpy()[:, None] * mix
     return out
+
+
+def allocation_sd(inp: Inputs, parts: CoverageParts, groups: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """{family: (2, G)} sd of the dose-K doses never entered that belong to each group, given the
+    imputation's assumption (the missing doses of a site-week are exchangeable with its entered
+    ones): the realised owners of the m missing doses are a draw from the site-week's mix, itself
+    known only through its n entered doses, so a group's count is Dirichlet-multinomial, variance
+    ``m p (1 - p) (m + n) / (1 + n)`` (p its share of the entered doses), summed over site-weeks
+    (a site-week without entries: the site's mix and entries, else the province's). This is the
+    imputation's error for *this* province's coverage; the site bootstrap measured instead how the
+    missing/entered ratio varies between sites (another province's figure). ``groups``: family ->
+    H (C x G)."""
+    C, S = inp.n_cells, len(inp.sites)
+    rows = inp.rows
+    ent = rows.loc[~rows["is_dup"].to_numpy(), [c for c in ("site", "cell", "vdate", "dose", "tally_ok") if c in rows]]
+    gidx = {f: np.where(H.sum(1) > 0, H.argmax(1), -1) for f, H in groups.items()}
+    out = {f: np.zeros((len(DOSES), H.shape[1])) for f, H in groups.items()}
+
+    def dm_var(m, n, p):
+        return m * p * (1.0 - p) * (m + n) / (1.0 + n)
+
+    for i, k in enumerate(DOSES):
+        ek = ent[ent["dose"].to_numpy() == k]
+        ek = ek[tally_ok(ek)]
+        tk = inp.tallies[(inp.tallies["dose"].to_numpy() == k) & tally_ok(inp.tallies)]
+        ew = pd.DataFrame({"site": ek["site"].to_numpy(), "week": week_of(ek["vdate"]), "cell": ek["cell"].to_numpy()})
+        tot = ew.groupby(["site", "week"]).size().rename("n")
+        tw = pd.DataFrame({"site": tk["site"].to_numpy(), "week": week_of(tk["vdate"]),
+                           "t": tk["doses"].to_numpy(dtype=float)}).groupby(["site", "week"])["t"].sum()
+        sw = pd.concat([tot, tw], axis=1).fillna(0.0)
+        sw["m"] = np.maximum(sw["t"] - sw["n"], 0.0)
+        sw = sw[sw["m"] > 0]
+        sw_site = sw.index.get_level_values("site").to_numpy(dtype=np.int64)
+        sw_pos = pd.Series(np.arange(len(sw)), index=sw.index)
+        m_sw, n_sw = sw["m"].to_numpy(), sw["n"].to_numpy()
+        e_sc = parts.e[i]
+        site_n, tot_all = e_sc.sum(1), max(float(e_sc.sum()), 1.0)
+        for f, H in groups.items():
+            # prior mix: the site's over the whole time, else the province's, with the weight of
+            # PRIOR_DOSES doses (so a group absent from a week's few entries keeps some chance)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                base = np.where(site_n[:, None] > 0, (e_sc @ H) / np.where(site_n > 0, site_n, 1.0)[:, None],
+                                (e_sc.sum(0) @ H)[None, :] / tot_all)
+            ng = np.zeros((len(sw), H.shape[1]))
+            g = gidx[f][ew["cell"].to_numpy()]
+            pos = sw_pos.reindex(pd.MultiIndex.from_arrays([ew["site"], ew["week"]])).to_numpy()
+            ok = (g >= 0) & ~np.isnan(pos)
+            np.add.at(ng, (pos[ok].astype(np.int64), g[ok]), 1.0)
+            a0 = np.where(n_sw > 0, PRIOR_DOSES, np.where(site_n[sw_site] > 0, site_n[sw_site], tot_all))
+            p = (ng + a0[:, None] * base[sw_site]) / (n_sw + a0)[:, None]
+            out[f][i] += dm_var(m_sw[:, None], (n_sw + a0)[:, None], p).sum(0)
+            if parts.over is not None:
+                # the hidden over-counts' number (Poisson, as many as the visible under-counts) and
+                # the group of each dose (the site's mix): n (s1 p (1 - p) + s2 p^2)
+                out[f][i] += (parts.over[0, i][:, None] * base * (1 - base) + parts.over[1, i][:, None] * base**2).sum(0)
+    return {f: np.sqrt(v) for f, v in out.items()}
 
 
 def group_matrices(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -256,12 +337,15 @@ def coverage_from(
     W: np.ndarray | None = None,
     d_rec: np.ndarray | None = None,
     sums: dict[str, np.ndarray] | None = None,
+    d_miss: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Coverage rates for the groups of ``H`` (C x G).
 
     W: (B, S) site weights of bootstrap replicates (None: every site once, B = 1).
     d_rec: (2, B, C) change of the recorded counts in each replicate (link redraw).
     sums: ``group_sums(parts, H)`` when already computed.
+    d_miss: (2, B, G) change of the doses never entered that fall to each group (a replicate's
+    draw of their owners, :func:`allocation_sd`).
     Returns arrays of shape (B, G).
     """
     g = sums if sums is not None else group_sums(parts, H)
@@ -281,11 +365,14 @@ def coverage_from(
         E = g["eG"][i].sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             corr = np.where((E > 0) & (den > 0), num / np.where(den > 0, den, 1.0) * E, num)
+        if d_miss is not None:
+            corr = corr + d_miss[i]
         corr = np.maximum(corr - g["DG"][i], 0.0)
         out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / safe_N, np.nan)
         # a share of residents cannot exceed 1, whatever the tallies say
         out[f"coverage_dose{k}"] = np.where(NG > 0, np.minimum((recG + corr) / safe_N, 1.0), np.nan)
-        # share by which tally over-counts may inflate the correction (lowers the interval)
+        # share by which tally over-counts may inflate the correction beyond their expected excess
+        # (lowers the interval)
         out[f"allowance:coverage_dose{k}"] = np.broadcast_to(
             np.where(NG > 0, g["AG"][i] / safe_N, np.nan), (B, H.shape[1]))
     return out

@@ -1,13 +1,13 @@
-"""95% intervals: a stratified cluster bootstrap over sites, combined with redrawn links.
+"""95% intervals of this province's realised figures: links redrawn, doses never entered and late
+entries drawn; the sites are not resampled for a figure of the rows entered.
 
-Each replicate b
+The estimand is the figure of *this* province's population and registry (a census: the truth of
+``truth_summary`` counts its own rows and doses), not of another province like it. So an interval
+carries what the data leave open about this province, and nothing about "another draw of similar
+sites" (a site bootstrap of the record rates made them 10-100 times wider than their error). Each
+replicate b
 
-1. draws the sites again, with replacement, within each district (the
-   district of the site is the stratum; a site carries all its days, so the
-   site-days of one site stay together, as a cluster). ``W[b, s]`` is the number
-   of times site s is drawn. Resampling the first stage only is the usual
-   approximation for a two-stage (site, day) design: the spread of the site
-   totals already holds the day-to-day variation within sites;
+1. holds every site once for the figures of the rows entered (record rates, recorded coverage);
 2. redraws the uncertain links: a linked row keeps its link with its
    ``match_probability`` q and otherwise becomes a record of someone outside
    the register (probability 1 - q); an unlinked row whose best register
@@ -22,7 +22,13 @@ Each replicate b
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the
    probabilities are near 0 or 1);
-3. recomputes every rate from the weighted site totals.
+3. draws who the doses never entered belonged to (corrected coverage: a
+   Dirichlet-multinomial draw around each site-week's mix) and the paper
+   tallies' hidden over-counts (:func:`vaxstudy.estimate.coverage.allocation_sd`);
+4. predicts the late entries still to come: the sites are redrawn within their
+   districts (:func:`site_weights`) for the lag model's fit and the spread of the
+   sites' late entries around it, and the count is drawn (Poisson): the late
+   entries do not exist yet, and the sites' entry process is what predicts them.
 
 The point estimates are the redraw's expectation (:func:`expected_flips`: each
 uncertain link counted with its probability), so the redraw varies on both sides
@@ -34,30 +40,22 @@ The interval (:func:`centred_ci`) is centred on the point by construction: on
 each side the wider of the basic bootstrap's (point -/+ the replicates' spread
 below/above their median) and the normal one (point -/+ 1.96 sd), kept within
 the range the redraw reaches, and extended to the replicates' own 2.5-97.5
-percentiles where those reach further. For recorded coverage the sd and the
-reachable range are also computed exactly (:func:`redraw_spread`): links of
-q = 0.999 almost never break in a few hundred replicates, which then do not vary
-although the expectation differs from the thresholded count. The point is thus
-strictly inside whenever anything is uncertain (up to the 6 decimals written).
-
-Sources of error **covered**: the heterogeneity of sites (and of their days)
-in duplicate, unlinked and missing-entry rates, i.e. what another draw of the
-same entry process at similar sites would give; the linkage's own uncertainty as
-expressed by its match probabilities; for corrected coverage, the site-to-site
-variation of the ratio of missing to entered doses, which is what the
-assumption about the missing doses' owners rests on.
+percentiles where those reach further. For recorded coverage and the record rates
+the sd and the reachable range of the link redraw are also computed exactly
+(:func:`redraw_spread`): links of q = 0.999 almost never break in a few hundred
+replicates, which then do not vary although the expectation differs from the
+thresholded count. The point is thus strictly inside whenever anything is
+uncertain (up to the 6 decimals written).
 
 **Not covered** here: probabilities that are themselves wrong (a miscalibrated
-linkage model); links to the *wrong* register person (a broken link is
-redrawn as "outside the register", not as another resident); links the model
-never scored or scored far too low: for coverage, :mod:`vaxstudy.estimate.missed`
-raises the upper end to the bound they allow (unlinked local adults); errors in the paper tallies beyond the allowance made for them
-(the lower end of corrected coverage is lowered by the visible undercounts,
-see :mod:`vaxstudy.estimate.coverage`); a systematic difference between missed and entered
-doses in age, sex or residence (see :mod:`vaxstudy.estimate.coverage`);
-errors in the population register (the denominator is taken as exact).
-Recorded coverage is a census of the linked rows: its interval holds the
-linkage's uncertainty, as the redraw and the missed-link bound give it.
+linkage model: links it is sure of that are wrong, e.g. two people merged);
+links to the *wrong* register person (a broken link is redrawn as "outside the
+register", not as another resident); links the model never scored or scored far
+too low: for coverage, :mod:`vaxstudy.estimate.missed` raises the upper end to
+the bound they allow (unlinked local adults); tally errors beyond the model of
+:mod:`vaxstudy.estimate.coverage`; a systematic difference between missed and
+entered doses in age, sex or residence; errors in the population register (the
+denominator is taken as exact).
 """
 
 from __future__ import annotations
@@ -74,12 +72,15 @@ from vaxstudy.estimate.rates import subject_table
 
 MIN_FLIP = 1e-6
 INTERVAL_DESCRIPTION = (
-    "95% interval centred on the point estimate: on each side the wider of the basic bootstrap's (point -/+ "
-    "the replicates' spread below/above their median) and the normal one (point -/+ 1.96 sd), within the "
-    "range the replicates reach, extended to their 2.5-97.5 percentiles where those reach further; stratified "
-    "(by district) cluster bootstrap of sites combined with links redrawn from their match probabilities. The "
-    "point estimates count every site once and each uncertain link with its probability (the redraw's "
-    "expectation); the sensitivity block's figures use the thresholded links"
+    "95% interval of this province's own figure (not of another province like it), centred on the point "
+    "estimate: on each side the wider of the basic bootstrap's (point -/+ the replicates' spread below/above "
+    "their median) and the normal one (point -/+ 1.96 sd), within the range the replicates reach, extended to "
+    "their 2.5-97.5 percentiles where those reach further. Replicates hold every site once and redraw the "
+    "links from their match probabilities; corrected coverage also draws the owners of the doses never "
+    "entered and the tallies' hidden over-counts; the late entries (a prediction) redraw the sites within "
+    "districts for the lag model and draw the count. The point estimates count every site once and each "
+    "uncertain link with its probability (the redraw's expectation); the sensitivity block's figures use "
+    "the thresholded links"
 )
 # which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its
 # best candidate; its flip to another register person (a namesake)
@@ -265,9 +266,11 @@ def expected_flips(lf: LinkFlips) -> tuple[LinkFlips, np.ndarray, np.ndarray]:
     return sub, sub.probabilities()[None, :], sub.best_share()[None, :]
 
 
-def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact spread of the link redraw of one coverage count ('cov1'/'cov2') in the groups of
-    H (C x G), flips independent (first order, as the redraw): (sd, lowest, highest) with
+def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray, col: str = "cell"
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact spread of the link redraw of one count (a coverage count 'cov1'/'cov2' with H (C x G)
+    over cells, or a record count of RECORD_KINDS with H (S x G) over sites and ``col`` 'site') in
+    the groups of H, flips independent (first order, as the redraw): (sd, lowest, highest) with
     lowest/highest what the redraw can reach relative to its expectation. Needed where the
     flips are so sure that no replicate moves (a link of q = 0.999 breaks in 1 of 1,000
     replicates): the replicates' sd is then 0 though the expectation is not the mode."""
@@ -283,7 +286,7 @@ def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray) -> tuple[np.ndarray, 
     p, pb = p_all, p_all * lf.best_share()
     u = c["u"].to_numpy(dtype=np.int64)
     part = c["part"].to_numpy(dtype=np.int64)
-    hv = c["value"].to_numpy(dtype=float)[:, None] * H[c["cell"].to_numpy(dtype=np.int64)]
+    hv = c["value"].to_numpy(dtype=float)[:, None] * H[c[col].to_numpy(dtype=np.int64)]
     uu, inv = np.unique(u, return_inverse=True)
     e_best, e_ns = np.zeros((len(uu), G)), np.zeros((len(uu), G))
     np.add.at(e_best, inv[part != PART_NAMESAKE], hv[part != PART_NAMESAKE])

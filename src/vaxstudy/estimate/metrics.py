@@ -11,6 +11,7 @@ from vaxstudy.estimate import missed as ms
 from vaxstudy.estimate import nowcast as nc
 from vaxstudy.estimate.coverage import (
     COVERAGE_RATES,
+    allocation_sd,
     coverage_bounds,
     coverage_from,
     coverage_parts,
@@ -125,38 +126,59 @@ class Estimator:
         self.flips = iv.link_flips(inp, self.parts, scope, subjects)
         self.lags = nc.lag_data(inp)
         self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
+        self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
-                 F_best: np.ndarray | None = None, rng: np.random.Generator | None = None):
+                 F_best: np.ndarray | None = None, rng: np.random.Generator | None = None,
+                 W_fit: np.ndarray | None = None, d_miss: dict[str, np.ndarray] | None = None):
+        """Every rate for the site weights W; ``W_fit``: the sites the nowcast's lag model is
+        fitted on (default W); ``d_miss``: {family: (2, B, G)} drawn owners of the doses never
+        entered (coverage_from)."""
         rec_d = cov_d = None
         if lf is not None and F is not None and F.shape[1] > 0:
             rec_d, cov_d = iv.flip_deltas(lf, F, self.S, self.C, F_best)  # 0/1 draws stay booleans
         out: dict[str, dict[str, np.ndarray]] = {}
-        late = W * nc.expected_late(self.lags, W, rng)  # (B, S) expected late entries, weighted
+        # the late entries are a prediction: their replicates redraw the sites (W_fit) for the lag
+        # model's fit and for the spread of the sites' late entries around it (batches, site lags)
+        W_late = W if W_fit is None else W_fit
+        late = W_late * nc.expected_late(self.lags, W_late, rng)  # (B, S) expected late entries, weighted
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, W, rec_d, fam)
             rates = record_rates(tot)
+            tally = tot["tally"] if W_fit is None else _record_totals(self.agg, G, W_late, None, fam)["tally"]
             with np.errstate(divide="ignore", invalid="ignore"):
-                rates["late_entry_rate"] = np.where(tot["tally"] > 0, (late @ G) / tot["tally"], np.nan)
+                rates["late_entry_rate"] = np.where(tally > 0, (late @ G) / tally, np.nan)
             rates["never_entered_rate"] = rates["missing_entry_rate"] - rates["late_entry_rate"]
             out[f"rec:{fam}"] = rates
         for fam, (_, H) in self.cgroups.items():
-            out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d, self.cov_sums[fam])
+            out[f"cov:{fam}"] = coverage_from(self.parts, H, W, cov_d, self.cov_sums[fam],
+                                              None if d_miss is None else d_miss[fam])
         return out
 
     def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
         return self.evaluate(np.ones((1, self.S)), lf, F)
 
     def recorded_spreads(self) -> dict[str, dict[str, np.ndarray]]:
-        """{'cov:<family>': {coverage_doseK_recorded: (3, G)}}: the link redraw's exact (sd,
-        lowest, highest) of each recorded coverage, as shares (intervals.redraw_spread)."""
+        """{'cov:<family>': {coverage_doseK_recorded: (3, G)}, 'rec:<family>': {record rate: (3, G)}}:
+        the link redraw's exact (sd, lowest, highest) of each figure the links move, as shares
+        (intervals.redraw_spread): rare flips seldom show in the replicates."""
         out: dict[str, dict[str, np.ndarray]] = {}
         for fam, (_, H) in self.cgroups.items():
             NG = self.parts.N @ H
             safe = np.where(NG > 0, NG, np.nan)
             out[f"cov:{fam}"] = {f"coverage_dose{k}_recorded": np.stack(iv.redraw_spread(self.flips, f"cov{k}", H)) / safe
                                  for k in (1, 2)}
+        # the record rates move with the links only through their counts' numerators
+        ones = np.ones((1, self.S))
+        for fam, (_, G) in self.rgroups.items():
+            tot = _record_totals(self.agg, G, ones, None, fam)
+            blk = {}
+            for r, kind, den in (("unlinked_record_rate", "unl", "rec"), ("duplicate_dose_rate", "dup", "rec"),
+                                 ("missing_entry_rate", "dup", "tally"), ("duplicate_subject_rate", "dsub", "subj")):
+                d = tot[den][0]
+                blk[r] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site")) / np.where(d > 0, d, np.nan)
+            out[f"rec:{fam}"] = blk
         return out
 
     def expected_point(self):
@@ -205,12 +227,14 @@ class Estimator:
                 blk[f"missed:coverage_dose{k}"] = (M[fam][i] / safe)[None, :]
 
     def replicates(self, n_boot: int, rng: np.random.Generator, *, sites: bool = True):
-        """Replicates of every rate: sites redrawn (unless ``sites`` is False: each site
-        once, so only the links vary) and links redrawn from their probabilities."""
-        if sites:
-            W = iv.site_weights(self.inp.sites["district_code"].to_numpy(), n_boot, rng)
-        else:
-            W = np.ones((n_boot, self.S))
+        """Replicates of every rate for the figures of *this* province (a census of its rows, not a
+        sample of provinces): every site counted once, links redrawn from their probabilities, and
+        unless ``sites`` is False (links alone) what the data leave open beyond the links: the owners
+        of the doses never entered and the tallies' hidden over-counts (drawn around the imputation,
+        coverage.allocation_sd) and the late entries still to come, a prediction, whose replicates
+        redraw the sites (the lag model's fit, the sites' spread around it) and the count."""
+        ones = np.ones((n_boot, self.S))
+        W_fit = iv.site_weights(self.inp.sites["district_code"].to_numpy(), n_boot, rng) if sites else ones
         p = self.flips.probabilities()
         lf = iv.subset(self.flips, p > iv.MIN_FLIP)
         p = lf.probabilities()
@@ -219,8 +243,10 @@ class Estimator:
         for b0 in range(0, n_boot, CHUNK):
             b1 = min(n_boot, b0 + CHUNK)
             U = rng.random((b1 - b0, len(p)))
-            # with the sites redrawn, each replicate also draws its late entries as a count
-            chunks.append(self.evaluate(W[b0:b1], lf, U < p[None, :], U < pb[None, :], rng if sites else None))
+            d_miss = ({fam: rng.standard_normal((sd.shape[0], b1 - b0, sd.shape[1])) * sd[:, None, :]
+                       for fam, sd in self.alloc_sd.items()} if sites else None)
+            chunks.append(self.evaluate(ones[b0:b1], lf, U < p[None, :], U < pb[None, :], rng if sites else None,
+                                        W_fit[b0:b1], d_miss))
         return {
             fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
             for fam in chunks[0]
@@ -288,9 +314,9 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
             lo, hi = _missed_lower(point, fam, j, r, lo), _missed_upper(point, fam, j, r, hi)
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
-                # tally over-counts hidden by missing entries: the correction may be too high,
-                # down to no correction at all, i.e. recorded coverage (its own lower end: the
-                # recorded figure is uncertain too, and its point would leave ours at an end)
+                # how large the tally over-counts hidden by missing entries are is not identified
+                # beyond their expected excess (taken off the point): the lower end goes down by as
+                # many doses as the visible under-counts, never below recorded coverage's lower end
                 rec_lo = _interval(point, reps, fam, j, f"{r}_recorded", spreads)[0]
                 lo = max(lo - allow[0, j], min(rec_lo, lo))
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
@@ -380,9 +406,13 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "denominator": "register residents of the province aged >= 18 at period_end",
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
         "missed_links": {"description": ms.DESCRIPTION, **est.missed_persons()},
-        "tally_allowance": "the lower end of corrected coverage is lowered by the doses entered beyond "
-        "their site-day tally (visible paper undercounts; as many over-counts may hide behind missing "
-        "entries), spread over the site's mix, never below recorded coverage's own lower end",
+        "tally_allowance": "paper counting errors taken to go up as often as down, at one rate per tally: "
+        "as many over-counts hide behind missing entries as site-days show more entered doses than their "
+        "tally, spread over the sites by their tallies, each of the mean size of those not stopped at 0; "
+        "their expected excess over the visible under-counts is "
+        "taken off the doses never entered (spread over each site's mix) and their number's spread is "
+        "in the interval; their size is not identified beyond that, so the lower end of corrected coverage "
+        "is lowered by as many doses as the visible under-counts, never below recorded coverage's lower end",
         "notes": list(inp.notes),
         "nowcast": {
             "window_days": nc.DEFAULT_WINDOW,
