@@ -212,3 +212,19 @@ def test_the_interval_carries_where_the_stretch_stops(monkeypatch):
     monkeypatch.setattr(nc, "TILT_CHOICES", (nc.TILT_LAGS,))
     reps = nc.expected_late(ld, np.ones((150, 1)), np.random.default_rng(3))[:, 0]
     assert centred_ci(pt, reps)[1] < still
+
+
+def test_the_backtest_measures_the_nowcasts_own_recent_misses():
+    """The nowcast re-run 7, 10 and 14 days before the extract predicts the entries its young
+    cohorts then still owed; the export shows how many came. Lags that never change: it is exact
+    (error 0). A backlog that began 10 days before the extract stretched the lags of cohorts the
+    earlier runs took for ordinary: they under-predicted, by ~40-60% (log scale), and the interval
+    of the late entries is then at least that wide (metrics: sd >= error x the point). A change
+    of the last 3 days only is not in the past it can see (error 0): that case stays uncovered."""
+    assert nc.backtest_error(_inputs(n_days=40)) < 1e-6
+    inp, _ = _stretched(young=10)
+    assert 0.4 < nc.backtest_error(inp) < 0.7
+    inp, _ = _stretched(young=3)
+    assert nc.backtest_error(inp) < 1e-6
+    inp.extract_date = None
+    assert nc.backtest_error(inp) == 0.0

@@ -127,6 +127,7 @@ class Estimator:
         self.lags = nc.lag_data(inp)
         self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
         self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
+        self.backtest = nc.backtest_error(inp)  # relative error of the nowcast on this export's past
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
@@ -179,6 +180,15 @@ class Estimator:
                 d = tot[den][0]
                 blk[r] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site")) / np.where(d > 0, d, np.nan)
             out[f"rec:{fam}"] = blk
+        # the late entries: at least the nowcast's own back-tested error (relative), which the
+        # bootstrap of its fit cannot show (a change of the last days the weekly tilt does not follow)
+        late = nc.expected_late(self.lags, ones)
+        for fam, (_, G) in self.rgroups.items():
+            tally = _record_totals(self.agg, G, ones, None, fam)["tally"][0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rate = np.where(tally > 0, (late @ G)[0] / tally, np.nan)
+            sp = np.stack([self.backtest * rate, np.full_like(rate, -1.0), np.full_like(rate, 1.0)])
+            out[f"rec:{fam}"].update({r: sp for r in NOWCAST_RATES})
         return out
 
     def expected_point(self):
@@ -335,7 +345,7 @@ def linkage_only_ci(point, reps, spreads=None) -> dict:
     for r in LINKAGE_ONLY_RATES:
         fam = "rec:province" if r in SITE_RATES else "cov:province"
         pt = point[fam][r][0, 0]
-        sp = (spreads or {}).get(fam, {}).get(r)
+        sp = None if r in NOWCAST_RATES else (spreads or {}).get(fam, {}).get(r)
         lo, hi = iv.centred_ci(pt, reps[fam][r][:, 0], spread=None if sp is None else sp[:, 0])
         if rnd(pt) is None or rnd(lo) is None:
             out[r] = None

@@ -84,6 +84,7 @@ in each replicate with two matrix products.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,7 @@ WEEK = 7  # cohorts of the same week of age share their tilt (a weekday mix aver
 TILT_SD = 0.5  # prior sd of a week's change of the tilt (log-ratio of successive lags' shares)
 SAME_DAY_SD = 0.5  # prior sd of a week's change of the same-day share (log-odds)
 NEWTON_STEPS = 25
+BACKTEST_DAYS = (7, 10, 14)  # the nowcast re-run this many days before the extract date (backtest_error)
 DESCRIPTION = (
     "doses of the period tallied but not entered by extract_date that are expected to be entered later: "
     "entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the reverse-time hazard "
@@ -392,17 +394,59 @@ def _replicate_factor(ld: LagData, W: np.ndarray, mix: bool) -> np.ndarray:
 
 def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
     """F(d), d = 0..D, of the cohort aged ``age`` at the extract date (its own week's lag shape)."""
+    return cohort_cdfs(ld, [age])[0]
+
+
+def cohort_cdfs(ld: LagData, ages) -> np.ndarray:
+    """(len(ages), D+1): F(d) of the cohorts aged ``ages`` at the extract date, one fit."""
     S, D1 = ld.num.shape
     W = np.ones((1, S))
     M = ld.cnt.shape[2] - 1
     gp = reverse_hazard(W @ ld.num, W @ ld.den)[0]
     suffix = np.concatenate([np.flip(np.cumsum(np.flip(np.log1p(-gp)))), [0.0]])
-    F = np.exp(suffix[1:])  # F(d) = prod over lags > d
+    F = np.repeat(np.exp(suffix[1:])[None, :], len(ages), 0)  # F(d) = prod over lags > d
     if M:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1))[0, min(age, T - 1)]
-        F[:M] = F[M] * np.cumsum(pi)[:M]
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1))[0]
+        for i, a in enumerate(ages):
+            F[i, :M] = F[i, M] * np.cumsum(pi[min(a, T - 1)])[:M]
     return F
+
+
+def backtest_error(inp, horizons=BACKTEST_DAYS, young: int = WEEK) -> float:
+    """How far the nowcast missed on this export's own recent past: for each h, the export as it
+    stood h days before the extract date predicts the entries of its cohorts then aged 0..young-1
+    that arrive within the h days, and the export shows how many did. Root mean square of
+    log(observed / predicted) over the horizons (0 where none can be measured): the model's error
+    on the youngest cohorts, whatever its cause (a change the tilt does not follow), which the
+    bootstrap of the fit cannot show."""
+    X = inp.extract_date
+    if X is None or inp.rows.empty:
+        return 0.0
+    rows = inp.rows
+    inprov = inp.sites["in_province"].to_numpy()
+    ent = rows[(~rows["is_dup"].to_numpy()) & inprov[rows["site"].to_numpy()]]
+    ed = pd.to_datetime(ent["entered_date"])
+    vd = pd.to_datetime(ent["vdate"])
+    x = pd.Timestamp(X)
+    logs = []
+    for h in horizons:
+        xp = x - pd.Timedelta(days=h)
+        past = ent[(ed.isna() | (ed <= xp)).to_numpy()].assign(in_scope=True)
+        ld = lag_data(SimpleNamespace(rows=past, sites=inp.sites, tallies=inp.tallies.iloc[:0],
+                                      extract_date=xp.date()))
+        ages = [a for a in range(young) if a < ld.recent.shape[1]]
+        if not ages:
+            continue
+        F = cohort_cdfs(ld, ages)
+        D = F.shape[1] - 1
+        pred = sum(ld.recent[:, a].sum() * (F[i, min(a + h, D)] - F[i, min(a, D)]) / F[i, min(a, D)]
+                   for i, a in enumerate(ages) if F[i, min(a, D)] > 0)
+        age = (xp - vd).dt.days.to_numpy()
+        obs = int(((age >= 0) & (age < young) & (ed > xp) & (ed <= x)).to_numpy().sum())
+        if pred > 0 and obs > 0:
+            logs.append(np.log(obs / pred))
+    return float(np.sqrt(np.mean(np.square(logs)))) if logs else 0.0
 
 
 def lag_summary(ld: LagData) -> dict:
