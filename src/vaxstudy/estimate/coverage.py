@@ -96,6 +96,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     a = np.zeros((2, S, C))
     tv, tv2, undercount_site, n_tal = (np.zeros((2, S)) for _ in range(4))
     free: list[np.ndarray] = []
+    every: list[np.ndarray] = []
     undercount = np.zeros(2)
     # the columns read below only (a copy of every column of ~1 M rows costs more than the sums)
     ent = rows.loc[~rows["is_dup"].to_numpy(), [c for c in ("site", "cell", "vdate", "dose", "tally_ok") if c in rows]]
@@ -108,7 +109,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         e[i] = np.bincount(ek["site"].to_numpy() * C + ek["cell"].to_numpy(), minlength=S * C).reshape(S, C)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
         c[i] = _impute_missing(ek_t, tk, e[i], S, C, other)
-        tv[i], undercount_site[i], free_k = _tally_errors(ek_t, tk, S)
+        tv[i], undercount_site[i], free_k, all_k = _tally_errors(ek_t, tk, S)
+        every.append(all_k)
         n_tal[i] = np.bincount(tk["site"].to_numpy(), minlength=S)
         undercount[i] = undercount_site[i].sum()
         free.append(free_k)
@@ -118,6 +120,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     # the net missing doses already hold the visible under-counts, so the excess of the hidden
     # over-counts over them is taken off, spread over each site's mix
     free = np.concatenate(free)
+    free = free if len(free) else np.concatenate(every)  # every under-count stopped at 0: all of them
     s1, s2 = (float(free.mean()), float((free**2).mean())) if len(free) else (0.0, 0.0)
     tv = n_tal * (tv.sum() / max(n_tal.sum(), 1.0))  # expected hidden over-counts per site
     for i in range(len(DOSES)):
@@ -172,10 +175,11 @@ def _per_person(res: pd.DataFrame) -> pd.DataFrame:
         index=pd.Index(ps[st], name="person_id"))
 
 
-def _tally_errors(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tally_errors(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> tuple[np.ndarray, ...]:
     """Visible paper under-counts of one dose: per site the site-days with more distinct entered
     doses than their tally (n) and the doses by which they exceed it (u); and the sizes of the
-    under-counts whose tally is above 0 (a count that stopped at 0 shows less than the error).
+    under-counts whose tally is above 0 (a count that stopped at 0 shows less than the error)
+    and of all of them.
 
     Without counting errors (and with right dates) no site-day holds more distinct entered
     doses than its tally. If counting errors go up as often as down, as many site-days are
@@ -184,12 +188,14 @@ def _tally_errors(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> tuple[np.ndarra
     """
     e = ek.groupby(["site", "vdate"]).size().rename("e")
     t = tk.groupby(["site", "vdate"])["doses"].sum().rename("t")
-    j = pd.concat([e, t], axis=1).fillna(0.0)
+    # only site-days with a tally: entries at a site without tallies (another province's) are no
+    # paper count's error
+    j = pd.concat([e, t], axis=1, join="inner")
     j = j[j["e"] > j["t"]]
-    u = (j["e"] - j["t"]).to_numpy()
+    u = (j["e"] - j["t"]).to_numpy(dtype=float)
     site = j.index.get_level_values("site").to_numpy(dtype=np.int64)
     return (np.bincount(site, minlength=S).astype(float), np.bincount(site, weights=u, minlength=S),
-            u[j["t"].to_numpy() > 0])
+            u[j["t"].to_numpy() > 0], u)
 
 
 WEEK_ORIGIN = np.datetime64("2021-01-04")  # a Monday
