@@ -78,7 +78,7 @@ INTERVAL_DESCRIPTION = (
     "their 2.5-97.5 percentiles where those reach further. Replicates hold every site once and redraw the "
     "links from their match probabilities; corrected coverage also draws the owners of the doses never "
     "entered and the tallies' hidden over-counts; the late entries (a prediction) redraw the sites within "
-    "districts for the lag model and draw the count. The point estimates count every site once and each "
+    "districts for the lag model and draw the count, with at least the nowcast's back-tested relative error. The point estimates count every site once and each "
     "uncertain link with its probability (the redraw's expectation); the sensitivity block's figures use "
     "the thresholded links"
 )

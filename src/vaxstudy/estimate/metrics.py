@@ -338,9 +338,10 @@ LINKAGE_ONLY_RATES = tuple(r for r in ALL_RATES if r not in ("coverage_dose1", "
 
 def linkage_only_ci(point, reps, spreads=None) -> dict:
     """Province-level 95% intervals from the link redraw alone (centred on the point estimate,
-    see intervals.centred_ci). Not for the corrected coverages: their main error is the imputation
-    of doses never entered, which only the site bootstrap measures; a linkage-only interval
-    would look precise and be wrong."""
+    see intervals.centred_ci). For the record rates and recorded coverage the same question as the
+    main intervals (a second draw); for the late entries without the prediction's uncertainty. Not
+    for the corrected coverages: their main error is the imputation of doses never entered, which
+    the main interval draws; a linkage-only interval would look precise and be wrong."""
     out = {}
     for r in LINKAGE_ONLY_RATES:
         fam = "rec:province" if r in SITE_RATES else "cov:province"
@@ -395,10 +396,9 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
             blk["n_population"] = int(round(float(est.parts.N @ H[:, j])))
             m[key][g] = blk
 
-    # The same redraw of links with every site held once: the uncertainty of this
-    # province's realised figures given its entries (what the linkage alone leaves open),
-    # beside the interval above, which also answers "what would another draw of similar
-    # sites give". Drawn after the main replicates, so those do not change.
+    # The links redrawn alone (what the linkage alone leaves open), beside the interval
+    # above, which also draws the doses never entered and predicts the late entries. Drawn
+    # after the main replicates, so those do not change.
     lreps, _, _ = est.replicates(n_boot, rng, sites=False)
     m["linkage_only_ci"] = linkage_only_ci(point, lreps, spreads)
 

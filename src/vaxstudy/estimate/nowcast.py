@@ -113,8 +113,9 @@ DESCRIPTION = (
     "walk, each week's learned from the short lags its cohorts show), longer lags pooled over 56 days; never "
     "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its redrawn sites (the "
     "extrapolated tail's uncertainty), with the tilt stopping at lag 7, 5 or 9 in turn (where it stops is not "
-    "identified: model uncertainty), and draws the late entries as a Poisson count per site. F_<d>d: F of the "
-    "youngest cohort with entries"
+    "identified: model uncertainty), and draws the late entries as a Poisson count per site; the interval is at "
+    "least as wide as the nowcast's own error back-tested on the export 7, 10 and 14 days before the extract "
+    "date (backtest_error). F_<d>d: F of the youngest cohort with entries"
 )
 
 
