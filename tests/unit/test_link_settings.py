@@ -183,3 +183,12 @@ def test_within_edits_is_damerau_levenshtein_at_most_k():
                           f"coalesce(damerau_levenshtein(a, b) <= {k}, FALSE) FROM t").fetchall()
         assert [g for g, _ in got] == [d for _, d in got], k
         assert any(g for g, _ in got) and not all(g for g, _ in got)
+
+
+def test_em_name_blocks_hold_the_whole_name():
+    """An EM block on the date of birth and the given name alone let through namesakes that,
+    the name parts being sex-specific, agree on sex and middle name: EM took them for matches
+    and learnt that a different district, phone or ID costs a match little. Every training
+    block holds the ID or the whole name."""
+    for rule in TRAINING_BLOCKING_RULES:
+        assert 'l."id_number" = r."id_number"' in rule or 'l."name_ascii" = r."name_ascii"' in rule, rule

@@ -14,6 +14,7 @@ from vaxstudy.link import decide, prepared
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
 from vaxstudy.link.doses import build_record_links, key_rows
 from vaxstudy.link.incomplete import add_to_record_links, score_incomplete_register
+from vaxstudy.link.namesex import correct_pairs
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import new_link_run, write_link_run
@@ -191,6 +192,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
 
         t = time.perf_counter()
         decide.load_link_pairs(con, pred_table, lam0, VAX, backend=backend)
+        name_sex = correct_pairs(con, backend=backend) if o.name_sex else None
         decide.best_candidates(con, backend=backend)
         lam, lam_hist = decide.refine_prior(con, lam0, n_reg, n_vax, backend=backend)
         pi = None
@@ -276,7 +278,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
             options={"seed": seed, "threshold_given": threshold, "model_reused": str(model_path) if model_path else None,
                      "subject_rescue": o.subject_rescue, "u_max_pairs": o.u_max_pairs, "em_max_pairs": o.em_max_pairs,
                      "u_chunks": o.u_chunks,
-                     "m_floor": o.m_floor, "exclusive": o.exclusive, "n_chunks": int(n_chunks), "wide": o.wide})
+                     "m_floor": o.m_floor, "exclusive": o.exclusive, "name_sex": o.name_sex, "n_chunks": int(n_chunks), "wide": o.wide})
         write_link_run(con, run, table=f"proj.{LINK_RUN_TABLE}")
         if backend.name == "duckdb":  # what a later `link --update` need not prepare again
             t = time.perf_counter()
@@ -325,6 +327,8 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
                 "/ (n_register * n_identities)",
                 "exclusive": o.exclusive,
                 "share_with_register_person": pi,
+                # the Bayes factors divided by the name parts' sex dependence (link/namesex.py)
+                "name_sex_dependence": name_sex,
             },
             "decision": {**choice, "threshold_curve": curve},
             "comparisons": {

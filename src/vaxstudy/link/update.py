@@ -139,6 +139,7 @@ class Frozen:
     prior_unseen: float | None
     dedupe_prior: float | None
     subject_rescue: bool
+    name_sex: bool = False  # the Bayes factors corrected for sex-specific names (link/namesex.py)
 
 
 def _frozen(db_path: Path, link_dir: Path) -> tuple[Frozen, Any]:
@@ -191,6 +192,7 @@ def _frozen(db_path: Path, link_dir: Path) -> tuple[Frozen, Any]:
         wide=bool(s["wide_pass"]["enabled"]), prior_unseen=s["wide_pass"].get("prior_unseen"),
         dedupe_prior=(s.get("dedupe") or {}).get("prior"),
         subject_rescue=bool(s["subject_rescue"]["enabled"]),
+        name_sex=s["model"].get("name_sex_dependence") is not None,
     ), run
 
 
@@ -275,6 +277,7 @@ def _score_register(con: Any, be: Any, fz: Frozen, tf_tables: dict[str, str], *,
     (``reachable``: against :func:`_reachable_register` only, the same pairs)."""
     from vaxstudy.link import decide
     from vaxstudy.link.core import REGISTER, VAX
+    from vaxstudy.link.namesex import correct_pairs
     from vaxstudy.link.scoring import scoring_linker
     from vaxstudy.link.settings import settings_from_model
 
@@ -284,6 +287,8 @@ def _score_register(con: Any, be: Any, fz: Frozen, tf_tables: dict[str, str], *,
     linker = scoring_linker(be, con, [(reg, REGISTER), ("link_vax", VAX)], settings, tf_tables)
     pred = linker.inference.predict(threshold_match_probability=1e-5, warning_mode="never")
     decide.load_link_pairs(con, be.tables.work_table(con, pred), fz.lam0, VAX, backend=be)
+    if fz.name_sex:  # as link_db, the frequencies from the whole register
+        correct_pairs(con, reg="link_reg", backend=be)
     decide.best_candidates(con, backend=be)
     p = _p_expr(fz)
     con.execute(f"CREATE OR REPLACE TABLE ident_link AS SELECT ident, person_id, {p} AS match_probability "
