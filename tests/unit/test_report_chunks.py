@@ -70,6 +70,7 @@ def test_prepare_passes_chunks_to_link_db(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lk, "link_db", fake_link_db)
     monkeypatch.setattr("vaxstudy.study.check_db", lambda *a: None)  # nothing was written to check
+    monkeypatch.setattr("vaxstudy.report.privacy.store_identifiers", lambda *a: None)  # nor to hash
     monkeypatch.setattr("vaxstudy.link.update.record_inputs", lambda *a: None)  # nor linked
     engine = FakeEngine()
     data = tmp_path / "data"
