@@ -86,3 +86,19 @@ def test_refine_pi_recovers_share_with_a_register_person():
     decide.best_candidates(con)
     pi, _ = decide.refine_pi(con, 0.5, n_reg=100_000, n_vax=1_000)
     assert pi == pytest.approx(0.95, abs=1e-3)
+
+
+def test_subject_rescue_links_an_identity_only_when_its_profile_points_at_one_person():
+    """Profile S1: a linked to p1, b unlinked -> b rescued to p1. S2: c -> p1, d -> p2, e unlinked
+    -> no rescue (two persons). S3: nothing linked. S4: everything linked (nothing to rescue)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE link_rows (ident VARCHAR, subject_id VARCHAR)")
+    con.executemany("INSERT INTO link_rows VALUES (?, ?)", [
+        ("a", "S1"), ("a", "S1"), ("b", "S1"), ("c", "S2"), ("d", "S2"), ("e", "S2"),
+        ("f", "S3"), ("g", "S3"), ("h", "S4"), ("i", "S4"), ("j", None), ("k", None)])
+    con.execute("CREATE TABLE ident_link (ident VARCHAR, person_id VARCHAR, match_probability DOUBLE)")
+    con.executemany("INSERT INTO ident_link VALUES (?, ?, ?)", [
+        ("a", "p1", 0.9), ("c", "p1", 0.8), ("d", "p2", 0.95), ("h", "p3", 0.99), ("i", "p3", 0.97), ("j", "p4", 0.9)])
+    assert decide.subject_rescue(con) == 1
+    assert con.execute("SELECT * FROM ident_rescue").fetchall() == [("b", "p1", 0.9)]
+    assert con.execute("SELECT person_id FROM ident_link WHERE ident = 'b'").fetchall() == [("p1",)]

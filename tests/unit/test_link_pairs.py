@@ -57,7 +57,7 @@ def test_wide_pairs_from_register_keys_score_as_splinks_own(con):
 
     add_wide_inputs(con)  # wide_reg (every column) and wide_vax
     add_province_columns(con, "link_reg", "wide_keys", vax=False, name_block_cap=NAME_BLOCK_CAP,
-                         keep=register_join_columns())
+                         keep=register_join_columns(), row="score_row")
     api = DuckDBAPI(connection=con)
     base = Linker([api.register("link_reg", dataset_display_name="register"),
                    api.register("link_vax", dataset_display_name="vaccinations")],

@@ -136,3 +136,25 @@ def test_candidates_only_on_unlinked_rows(hard_province):
     assert links.loc[has, "person_id"].isna().all()
     assert links.loc[has, "best_match_probability"].between(0, 1).all()
     assert links.loc[~has, "best_match_probability"].isna().all()
+
+
+def test_a_leftover_without_address_takes_the_province_of_its_rows_sites():
+    """add_province_columns with a ``where``: the site province is looked up for the selected
+    identities' rows only, and still found (x: no address, entered at a site of province 40)."""
+    from vaxstudy.link.wide import add_province_columns
+
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS proj")
+    con.execute("CREATE TABLE proj.sites AS SELECT * FROM (VALUES ('S1', '40'), ('S2', '01')) t(site_id, province_code)")
+    con.execute("CREATE TABLE proj.vaccinations_std (record_id VARCHAR, site_id VARCHAR)")
+    con.execute("CREATE TABLE link_vax AS SELECT * FROM (VALUES ('x', NULL, NULL), ('y', '412', NULL), ('z', NULL, NULL)) "
+                "t(unique_id, district_code, commune_code)")
+    con.execute("ALTER TABLE link_vax ADD COLUMN dob DATE")
+    con.execute("ALTER TABLE link_vax ADD COLUMN given_name_ascii VARCHAR DEFAULT 'an'")
+    con.execute("CREATE TABLE link_rows AS SELECT * FROM (VALUES ('x', 'S1'), ('x', 'S1'), ('y', 'S2'), ('z', 'S2')) "
+                "t(ident, site_id)")
+    con.execute("CREATE TABLE ident_link AS SELECT 'z' AS ident")
+    add_province_columns(con, "link_vax", "wide_vax", vax=True,
+                         where="NOT EXISTS (SELECT 1 FROM ident_link il WHERE il.ident = v.unique_id)")
+    got = dict(con.execute("SELECT unique_id, wide_province FROM wide_vax").fetchall())
+    assert got == {"x": "40", "y": "40"}  # y: its district's province, not its site's

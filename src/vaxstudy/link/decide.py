@@ -213,11 +213,15 @@ def subject_rescue(con: duckdb.DuckDBPyConnection, *, rows: str = "link_rows", l
     be.tables.create_table(
         con, "ident_rescue",
         f"""
-        WITH subj AS (
+        WITH open_subj AS (  -- the profiles with an identity left unlinked: the others rescue nobody
+          SELECT DISTINCT subject_id FROM {rows} r
+          WHERE NOT EXISTS (SELECT 1 FROM {links} il WHERE il.ident = r.ident)),
+        subj AS (
           SELECT r.subject_id, min(l.person_id) AS person_id,
                  count(DISTINCT l.person_id) AS n_persons,
                  max(l.match_probability) AS match_probability
           FROM {rows} r JOIN {links} l USING (ident)
+          WHERE r.subject_id IN (SELECT subject_id FROM open_subj)
           GROUP BY r.subject_id),
         cand AS (
           SELECT r.ident, min(s.person_id) AS person_id,

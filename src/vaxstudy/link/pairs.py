@@ -42,7 +42,7 @@ def candidate_pairs(con: Any, rules: list[str], left: str, right: str, out: str)
 def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str], *,
                   left: str, right: str, left_name: str, right_name: str,
                   threshold_match_probability: float | None, prefix: str,
-                  score_left: str | None = None) -> tuple[Any, int]:
+                  score_left: str | None = None, score_row: str = "score_row") -> tuple[Any, int]:
     """Splink's prediction of the link_only model ``settings`` (l = ``left``, r = ``right``,
     named ``left_name`` < ``right_name`` as Splink orders them) over the pairs its prediction
     blocking rules join.
@@ -50,7 +50,8 @@ def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str],
     ``left`` and ``right`` are DuckDB tables of ``con``; ``tf_tables`` maps a column to its
     term-frequency table over the whole inputs. ``score_left``: the table the left rows are
     scored from, by unique_id, when ``left`` holds only what the rules join on (the wide
-    pass's register keys: the register is not copied with every compared column). Working
+    pass's register keys: the register is not copied with every compared column); ``left``'s
+    column ``score_row`` then holds the row's rowid in ``score_left``. Working
     tables are named ``prefix``\_*. Returns (predictions as a Splink table, pairs scored)."""
     from splink import DuckDBAPI, Linker
 
@@ -58,13 +59,15 @@ def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str],
         raise ValueError(f"Splink orders link_only inputs by name: {left_name!r} must sort before {right_name!r}")
     cand, paired, blocked = f"{prefix}_cand", f"{prefix}_left", f"{prefix}_blocked"
     n = candidate_pairs(con, settings_rules(settings), left, right, cand)
-    # the left rows in some pair (a view: nothing copied; Splink's scoring reads it once)
+    # the left rows in some pair: a view of ``left`` (nothing copied); from ``score_left`` a
+    # table, since Splink reads its left input twice (once per side it prunes) and finding the
+    # rows there is a join on unique_id over the whole of ``score_left``
     if score_left is None:
         con.execute(f"CREATE OR REPLACE VIEW {ident(paired)} AS SELECT * FROM {ident(left)} "
                     f"WHERE rowid IN (SELECT lr FROM {ident(cand)})")
     else:
-        con.execute(f"CREATE OR REPLACE VIEW {ident(paired)} AS SELECT * FROM {ident(score_left)} "
-                    f"WHERE unique_id IN (SELECT l.unique_id FROM {ident(cand)} c "
+        con.execute(f"CREATE OR REPLACE TABLE {ident(paired)} AS SELECT * FROM {ident(score_left)} "
+                    f"WHERE rowid IN (SELECT l.{ident(score_row)} FROM {ident(cand)} c "
                     f"JOIN {ident(left)} l ON l.rowid = c.lr)")
     con.execute(
         f"""CREATE OR REPLACE TABLE {ident(blocked)} AS
@@ -84,7 +87,7 @@ def predict_pairs(con: Any, settings: dict[str, Any], tf_tables: dict[str, str],
     pred = linker.inference.predict(threshold_match_probability=threshold_match_probability,
                                     warning_mode="never")
     # the scored pairs are a table of their own: the pairs and the view need not hold memory
-    con.execute(f"DROP VIEW {ident(paired)}")
+    con.execute(f"DROP {'VIEW' if score_left is None else 'TABLE'} {ident(paired)}")
     for t in (blocked, cand):
         con.execute(f"DROP TABLE {ident(t)}")
     return pred, n

@@ -150,17 +150,19 @@ def _district_province_table(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("_geo_dp")
 
 
-def _site_province_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """ident -> the province of the sites its rows were entered at (:mod:`vaxstudy.scope`);
-    an empty query when the project has no site list or its rows no site_id."""
+def _site_province_sql(con: duckdb.DuckDBPyConnection, rows: str = "link_rows") -> str:
+    """ident -> the province of the sites its rows were entered at (:mod:`vaxstudy.scope`), over
+    ``rows`` (link_rows or a part of it); an empty query when the project has no site list or
+    its rows no site_id."""
     if not has_table(con, "sites", "proj") or "site_id" not in table_columns(con, "vaccinations_std", "proj"):
         return "SELECT NULL::VARCHAR AS ident, NULL::VARCHAR AS site_province LIMIT 0"
-    return identity_site_province_sql("link_rows", "proj.sites")
+    return identity_site_province_sql(rows, "proj.sites")
 
 
 def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str, *, vax: bool,
                          backend: Any = None, where: str = "TRUE",
-                         name_block_cap: int | None = None, keep: list[str] | None = None) -> None:
+                         name_block_cap: int | None = None, keep: list[str] | None = None,
+                         row: str | None = None) -> None:
     """``dest``: the rows of ``source`` (link_reg or link_vax, alias ``v``) satisfying ``where``,
     with ``wide_province``: the province of the typed district, else (registry rows only)
     of the sites the identity's rows were entered at; the given name's first and last
@@ -168,13 +170,17 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
     no address only (NULL elsewhere), which the rules of that class join on. With
     ``name_block_cap``, also ``name_block`` (:func:`add_name_block`) from ``wide_name_freq``
     (:func:`add_name_freq`), in the same statement: the register is copied once. ``keep``:
-    the columns of ``source`` copied (default all)."""
+    the columns of ``source`` copied (default all); ``row``: also ``source``'s rowid, as that
+    column (scoring from ``source`` then selects its rows by number)."""
     be = engine(backend)
     _district_province_table(con)
     site = ""
     prov = "g.province_code"
     if vax:
-        site = f"LEFT JOIN ({_site_province_sql(con)}) sp ON sp.ident = v.unique_id"
+        # the sites of the selected identities' rows only (the leftovers: 3% of the rows)
+        rows = "link_rows" if where == "TRUE" else (
+            f"(SELECT * FROM link_rows WHERE ident IN (SELECT v.unique_id FROM {source} v WHERE {where}))")
+        site = f"LEFT JOIN ({_site_province_sql(con, rows)}) sp ON sp.ident = v.unique_id"
         prov = "coalesce(g.province_code, sp.site_province)"
     yna = "v.dob IS NULL AND v.district_code IS NULL AND v.commune_code IS NULL"
     block, freq = "", ""
@@ -185,6 +191,7 @@ def add_province_columns(con: duckdb.DuckDBPyConnection, source: str, dest: str,
         con, dest,
         f"""
         SELECT {', '.join(f'v.{c}' for c in keep) if keep else 'v.*'}, {prov} AS wide_province,
+               {f'v.rowid AS {row},' if row else ''}
                left(v.given_name_ascii, 1) AS given_first, right(v.given_name_ascii, 1) AS given_last,
                CASE WHEN {yna} THEN {prov} END AS yna_province{block}
         FROM {source} v
@@ -324,7 +331,8 @@ def wide_pass(
     if n_left:
         own_pairs = be.name == "duckdb"  # the same pairs and scores, faster (link/pairs.py)
         add_province_columns(con, "link_reg", "wide_reg", vax=False, backend=be, name_block_cap=NAME_BLOCK_CAP,
-                             keep=register_join_columns() if own_pairs else None)
+                             keep=register_join_columns() if own_pairs else None,
+                             row="score_row" if own_pairs else None)
         settings = settings_from_model(model, rules=list(WIDE_BLOCKING_RULES.values()))
         linker = None
         if own_pairs:
