@@ -60,7 +60,7 @@ def error_rates(i: int) -> dict:
 
 
 def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep: bool = True,
-            reestimate: bool = False) -> dict:
+            reestimate: bool = False, link_kw: dict | None = None) -> dict:
     from vaxstudy.estimate import estimate_db
     from vaxstudy.ingest import ingest
     from vaxstudy.link import link_db
@@ -68,7 +68,9 @@ def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep:
     from vaxstudy.standardize import standardize_db
     from vaxstudy.synth import generate
 
-    tag = f"s{scale}_seed{seed}"
+    link_kw = link_kw or {}
+    # other training samples, another link: not the cached result of the default one
+    tag = f"s{scale}_seed{seed}" + "".join(f"_{k}{v:g}" for k, v in sorted(link_kw.items()))
     cache = work / f"{tag}.json"
     base = work / tag
     db = base / "work.duckdb"
@@ -90,7 +92,7 @@ def run_one(work: Path, scale: float, seed: int, noise: dict, n_boot: int, keep:
         standardize_db(db)
         t["ingest_std"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        link_db(db, base / "out", LinkOptions(seed=1, diagnostics=False))
+        link_db(db, base / "out", LinkOptions(seed=1, diagnostics=False, **link_kw))
         t["link"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     m = estimate_db(db, "40", PERIOD[0], PERIOD[1], base / "out", seed=1, n_boot=n_boot, audit=False)
@@ -184,11 +186,16 @@ def main(argv=None) -> int:
     ap.add_argument("--process-first-seed", type=int, default=5000,
                     help="seeds of the process settings: this + 100 * setting + j")
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--u-max-pairs", type=float, default=None,
+                    help="the link's u training sample (default: LinkOptions'; smaller only to check the script)")
+    ap.add_argument("--em-max-pairs", type=float, default=None,
+                    help="the link's EM training sample (default: LinkOptions'; smaller only to check the script)")
     ap.add_argument("--work", type=Path, default=Path("data/processed/bench_calibration"))
     ap.add_argument("--reestimate", action="store_true",
                     help="re-run only the estimate stage on the kept databases of earlier runs")
     ap.add_argument("--no-keep", action="store_true", help="delete each run's database once done")
     args = ap.parse_args(argv)
+    link_kw = {k: getattr(args, k) for k in ("u_max_pairs", "em_max_pairs") if getattr(args, k) is not None}
     args.work.mkdir(parents=True, exist_ok=True)
     print("machine:", machine(), flush=True)
 
@@ -197,7 +204,7 @@ def main(argv=None) -> int:
     for i in range(args.n):
         seed = args.first_seed + i
         res = run_one(args.work, args.scale, seed, error_rates(i), args.n_boot, not args.no_keep,
-                      args.reestimate)
+                      args.reestimate, link_kw)
         results.append(res)
         misses = [r for r, v in res["rates"].items() if v["inside"] is False]
         print(f"run {i + 1}/{args.n} seed {seed} {res['noise']} records {res['n_records']:,} "
@@ -214,7 +221,7 @@ def main(argv=None) -> int:
             for j in range(args.process_seeds):
                 seed = args.process_first_seed + 100 * k + j
                 res = run_one(args.work, args.scale, seed, setting, args.n_boot, not args.no_keep,
-                              args.reestimate)
+                              args.reestimate, link_kw)
                 g.append(res)
                 print(f"process setting {k + 1} seed {seed} outside CI: "
                       f"{[r for r, v in res['rates'].items() if v['inside'] is False]}", flush=True)
@@ -228,7 +235,7 @@ def main(argv=None) -> int:
         for j in range(args.accuracy_seeds):
             seed = args.accuracy_first_seed + j
             res = run_one(args.work, args.accuracy_scale, seed, {}, args.n_boot, not args.no_keep,
-                          args.reestimate)
+                          args.reestimate, link_kw)
             print(f"seed {seed}: {res['n_records']:,} records, times "
                   f"{({k: round(v, 1) for k, v in res['timings_s'].items()})}, linkage {res['linkage']}")
             print(f"{'figure':26s} {'estimate':>9s} {'truth':>9s} {'|err| pp':>9s} {'95% CI':>22s} "
