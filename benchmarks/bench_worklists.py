@@ -47,9 +47,11 @@ def link_dir(run: Path) -> Path:
 
 
 def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = None, n_boot: int = 50,
-             **link_kw) -> Path:
+             linked: tuple[Path, Path] | None = None, **link_kw) -> Path:
     """ingest → standardise → link → estimate into a run folder with metrics.json and manifest.json,
-    laid out as the pipeline lays it (without rendering the report). Returns the run folder."""
+    laid out as the pipeline lays it (without rendering the report). Returns the run folder.
+    ``linked``: (database, link folder) of `data` already ingested, standardised and linked
+    (seed `seed`): copied, and only the estimate runs."""
     from vaxstudy.estimate import estimate_db
     from vaxstudy.ingest import ingest
     from vaxstudy.layout import RunLayout
@@ -65,9 +67,13 @@ def make_run(data: Path, out: Path, *, seed: int = 1, model_path: Path | None = 
     db.unlink(missing_ok=True)
     run = lay.shared
     run.mkdir(parents=True, exist_ok=True)
-    ingest(data, db)
-    standardize_db(db)
-    link_db(db, lay.link_dir, LinkOptions(model_path=model_path, seed=seed, **link_kw))
+    if linked is not None:
+        shutil.copy2(linked[0], db)
+        shutil.copytree(linked[1], lay.link_dir, dirs_exist_ok=True)
+    else:
+        ingest(data, db)
+        standardize_db(db)
+        link_db(db, lay.link_dir, LinkOptions(model_path=model_path, seed=seed, **link_kw))
     for f in SHAREABLE_LINK_FILES:  # as the pipeline does: the model and summary beside the report
         if (lay.link_dir / f).exists():
             shutil.copy2(lay.link_dir / f, run / f)

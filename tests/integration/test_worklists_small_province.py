@@ -17,13 +17,19 @@ from bench_worklists import dose_changes, make_run, truth_checks  # noqa: E402
 FAST = dict(u_max_pairs=5e5, em_max_pairs=2e5, diagnostics=False)
 
 
+# the first run is the session's linked small province (the same link settings as FAST):
+# its group's worker has it built already
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("linked_small")]
+
+
 @pytest.fixture(scope="module")
-def loop(small_province, tmp_path_factory):
+def loop(linked_small_province, tmp_path_factory):
     from vaxstudy.worklists import build_worklists
     from vaxstudy.worklists.apply import apply_corrections
 
+    small_province, db, link_out, _ = linked_small_province
     base = tmp_path_factory.mktemp("worklists_small")
-    run = make_run(small_province, base / "out", n_boot=20, **FAST)
+    run = make_run(small_province, base / "out", n_boot=20, linked=(db, link_out))
     wl = build_worklists(run, "40")
     res = apply_corrections(small_province, wl.corrections_file, base / "fixed", 0.99)
     run2 = make_run(base / "fixed", base / "out2", n_boot=20, model_path=run / "link_model.json", **FAST)
