@@ -50,7 +50,7 @@ class LinkOptions(BaseModel):
     wide: bool = True  # the second, wider pass over the identities left unlinked
     subject_rescue: bool = True
     exclusive: bool = True
-    name_sex: bool = True  # correct the Bayes factors for sex-specific names (link/namesex.py)
+    name_sex: bool = False  # correct the Bayes factors for sex-specific names (link/namesex.py; over-corrects)
     # DuckDB's buffer pool in the link; the process peaks ~0.5-1 GB above it (Python, Splink,
     # allocations outside the pool). 4GB keeps a full province's link under 6 GB
     # (docs/performance.md, *Link memory*)

@@ -16,6 +16,10 @@ truth is needed), with one pseudo-person spread by sex so that a name seen once 
 as certainly of one sex. The chance that a random person shares (x, middle, given) is then
 P(x) f(middle | x) f(given | x), the product the register supports, instead of
 P(same sex) f(middle) f(given). r is at most 1 / P(x) (about 2) per part.
+
+Off by default (``LinkOptions.name_sex``): once EM learnt its m's on whole-name blocks, the
+correction made the full-scale probabilities three times underconfident (docs/linkage.md,
+*Calibration at full scale*).
 """
 
 from __future__ import annotations
