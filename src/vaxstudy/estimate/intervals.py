@@ -52,8 +52,8 @@ linkage model: links it is sure of that are wrong, e.g. two people merged; at
 scale 1.0, before the fix in docs/linkage.md *Calibration at full scale*, links with p in
 0.9-0.99999 were wrong 2-7 times as often as 1 - p says, so namesakes' false merges stayed
 in every replicate and duplicate_subject_rate came out 2.6-3 % high, outside its interval;
-since then the probabilities are about 2.5 times underconfident there, which redraws more
-links than it should: wider intervals, unlinked_record_rate about 2 % high, inside them;
+since then the probabilities are about 1.5 times underconfident there, which redraws more
+links than it should: unlinked_record_rate 1.6 % high on a held-out full-scale province;
 ``vaxstudy evaluate`` gives the calibration by band);
 links to the *wrong* register person (a broken link is redrawn as "outside the
 register", not as another resident); links the model never scored or scored far
