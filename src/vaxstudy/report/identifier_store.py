@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from vaxstudy.sql import ident
+
 #: where the identifiers are: table -> (name columns, number columns), each where it exists
 SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     **{t: (("full_name",), ("person_id", "phone")) for t in ("population", "population_incomplete")},
@@ -41,13 +43,9 @@ def path_for(db_path: str | Path) -> Path:
     return p.with_name(f"{p.stem}_identifiers.npz")
 
 
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def distinct_sql(columns) -> str | None:
     """Query: ``s``, the distinct non-null values (as text) of every (table, column) pair."""
-    parts = [f"SELECT CAST({_ident(c)} AS VARCHAR) AS s FROM {_ident(t)} WHERE {_ident(c)} IS NOT NULL"
+    parts = [f"SELECT CAST({ident(c)} AS VARCHAR) AS s FROM {ident(t)} WHERE {ident(c)} IS NOT NULL"
              for t, c in columns]
     return f"SELECT DISTINCT s FROM ({' UNION ALL '.join(parts)})" if parts else None
 
@@ -60,7 +58,7 @@ def source_columns(con: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str
     for table, (name_cols, number_cols) in SOURCES.items():
         if table not in tables:
             continue
-        cols = {r[0]: str(r[1]) for r in con.execute(f"DESCRIBE {_ident(table)}").fetchall()}
+        cols = {r[0]: str(r[1]) for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()}
         names += [(table, c) for c in name_cols if c in cols]
         numbers += [(table, c) for c in number_cols if c in cols]
         types.update({(table, c): cols[c] for c in (*name_cols, *number_cols) if c in cols})
@@ -76,8 +74,8 @@ def fingerprint(con: Any, columns: list[tuple[str, str]], types: dict[tuple[str,
     for t, c in columns:
         by_table.setdefault(t, []).append(c)
     for t, cols in sorted(by_table.items()):
-        sums = ", ".join(f"count({_ident(c)}), sum(hash({_ident(c)})::HUGEINT)" for c in cols)
-        row = con.execute(f"SELECT count(*), {sums} FROM {_ident(t)}").fetchall()[0]
+        sums = ", ".join(f"count({ident(c)}), sum(hash({ident(c)})::HUGEINT)" for c in cols)
+        row = con.execute(f"SELECT count(*), {sums} FROM {ident(t)}").fetchall()[0]
         h.update(repr((t, [(c, types[(t, c)]) for c in cols], [str(v) for v in row])).encode())
     return h.hexdigest()
 
