@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from vaxstudy.link.decide import engine
+from vaxstudy.sql import literal
 
 TABLE = "link_name_sex"
 PARTS: tuple[str, ...] = ("middle_name_ascii", "given_name_ascii")
@@ -36,7 +37,7 @@ PSEUDO = 1.0  # pseudo-persons per name value, spread over the sexes as the regi
 def name_sex_table(con: Any, reg: str = "link_reg", *, backend: Any = None, out: str = TABLE) -> None:
     """``out`` (part, v, sex, l2r): log2 r(v, x) for every middle and given name of the register."""
     sel = " UNION ALL ".join(
-        f"SELECT '{p}' AS part, {p} AS v, sex FROM {reg} WHERE sex IS NOT NULL AND {p} IS NOT NULL"
+        f"SELECT {literal(p)} AS part, {p} AS v, sex FROM {reg} WHERE sex IS NOT NULL AND {p} IS NOT NULL"
         for p in PARTS)
     engine(backend).tables.create_table(
         con, out,
