@@ -174,11 +174,13 @@ class Estimator:
         ones = np.ones((1, self.S))
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
-            blk = {}
+            blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
             for r, kind, den in (("unlinked_record_rate", "unl", "rec"), ("duplicate_dose_rate", "dup", "rec"),
                                  ("missing_entry_rate", "dup", "tally"), ("duplicate_subject_rate", "dsub", "subj")):
+                if kind not in spread:
+                    spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
                 d = tot[den][0]
-                blk[r] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site")) / np.where(d > 0, d, np.nan)
+                blk[r] = spread[kind] / np.where(d > 0, d, np.nan)
             out[f"rec:{fam}"] = blk
         # the late entries: at least the nowcast's own back-tested error (relative), which the
         # bootstrap of its fit cannot show (a change of the last days the weekly tilt does not follow)
