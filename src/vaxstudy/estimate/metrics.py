@@ -170,8 +170,11 @@ class Estimator:
             safe = np.where(NG > 0, NG, np.nan)
             out[f"cov:{fam}"] = {f"coverage_dose{k}_recorded": np.stack(iv.redraw_spread(self.flips, f"cov{k}", H)) / safe
                                  for k in (1, 2)}
-        # the record rates move with the links only through their counts' numerators
+        # the record rates move with the links only through their counts' numerators; the late
+        # entries: at least the nowcast's own back-tested error (relative), which the bootstrap of
+        # its fit cannot show (a change of the last days the weekly tilt does not follow)
         ones = np.ones((1, self.S))
+        late = nc.expected_late(self.lags, ones)
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
@@ -181,16 +184,12 @@ class Estimator:
                     spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
                 d = tot[den][0]
                 blk[r] = spread[kind] / np.where(d > 0, d, np.nan)
-            out[f"rec:{fam}"] = blk
-        # the late entries: at least the nowcast's own back-tested error (relative), which the
-        # bootstrap of its fit cannot show (a change of the last days the weekly tilt does not follow)
-        late = nc.expected_late(self.lags, ones)
-        for fam, (_, G) in self.rgroups.items():
-            tally = _record_totals(self.agg, G, ones, None, fam)["tally"][0]
+            tally = tot["tally"][0]
             with np.errstate(divide="ignore", invalid="ignore"):
                 rate = np.where(tally > 0, (late @ G)[0] / tally, np.nan)
             sp = np.stack([self.backtest * rate, np.full_like(rate, -1.0), np.full_like(rate, 1.0)])
-            out[f"rec:{fam}"].update({r: sp for r in NOWCAST_RATES})
+            blk.update({r: sp for r in NOWCAST_RATES})
+            out[f"rec:{fam}"] = blk
         return out
 
     def expected_point(self):
