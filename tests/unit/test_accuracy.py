@@ -28,6 +28,26 @@ def test_true_duplicates_follow_the_entry_order_and_fall_back_to_the_register_id
     assert true_duplicates(ROWS).tolist() == [False, False, False, True, False, True, False]
 
 
+def test_rows_in_entry_order_give_the_same_true_duplicates_by_their_codes():
+    """The fast path (rows already in entry order: the estimate's) against the sort and group-by:
+    ROWS in entry order, with repeats by key, by true id, by record; a dose missing or a tie in
+    ``row`` takes the group-by (a missing dose is never a repeat)."""
+    from vaxstudy import accuracy as acc
+
+    ordered = ROWS.sort_values("row", ignore_index=True)
+    want = [False, False, False, False, True, True, False]  # r4 (row 5) repeats r5 (row 4); r6 repeats r1
+    assert acc._in_entry_order(ordered) and not acc._in_entry_order(ROWS)
+    assert true_duplicates(ordered).tolist() == want
+    more = pd.concat([ordered, _rows(("r8", "P1", True, "P1", "k1", 1, 8), ("r9", None, False, None, None, 1, 9),
+                                     ("r10", None, False, "P3", None, 2, 10))], ignore_index=True)
+    fast = true_duplicates(more).tolist()
+    assert fast == want + [True, False, False]  # r8 repeats r1's (k1, 1); r9 is its own person
+    tie = more.assign(row=[*more["row"][:-1], 9])  # r10 ties with r9: the sorted path
+    assert not acc._in_entry_order(tie) and true_duplicates(tie).tolist() == fast
+    nodose = more.assign(dose_number=[*more["dose_number"][:-1], None])
+    assert true_duplicates(nodose).tolist() == want + [True, False, False]
+
+
 def test_link_and_duplicate_figures():
     acc = linkage_accuracy(ROWS)
     assert (acc["n_links_predicted"], acc["n_links_true"]) == (4, 5)

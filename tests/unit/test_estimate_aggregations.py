@@ -85,6 +85,43 @@ def test_seen_before_is_groupby_cumcount():
     assert seen_before(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).tolist() == []
 
 
+def test_seen_before_among_is_seen_before_of_the_rows_among():
+    from vaxstudy.estimate.sorting import seen_before, seen_before_among
+
+    pk = np.array([5, 3, 5, 5, 3, 9, 3, 5])
+    dose = np.array([1, 1, 1, 2, 2, 1, 1, 1])
+    among = np.array([False, True, True, True, False, True, True, True])
+    every, some = seen_before_among(among, pk, dose)
+    assert every.tolist() == seen_before(pk, dose).tolist()
+    # among the masked rows the first (5, 1) is row 2, so row 2 is not seen before; row 7 is
+    assert some.tolist() == [False, False, False, False, False, False, True, True]
+    rng = np.random.default_rng(2)
+    a, b, m = rng.integers(0, 30, 800), rng.integers(0, 3, 800), rng.random(800) < 0.6
+    want = np.zeros(800, dtype=bool)
+    want[m] = seen_before(a[m], b[m])
+    assert seen_before_among(m, a, b)[1].tolist() == want.tolist()
+    assert seen_before_among(None, a, b)[1] is None
+
+
+def test_cells_and_codes_equal_drop_duplicates_and_the_look_up():
+    from vaxstudy.estimate.data import cells_and_codes
+
+    g = pd.DataFrame({"district_code": ["413", "412", "unknown", "412", "413", "412"],
+                      "sex": ["F", "M", "U", "M", "M", "F"],
+                      "age_group": ["65+", "18-29", "30-49", "18-29", "18-29", "50-64"]}).astype("str")
+    cells, code = cells_and_codes(g)
+    want = g.drop_duplicates().sort_values(list(g.columns), ignore_index=True)
+    pd.testing.assert_frame_equal(cells, want)
+    assert code.tolist() == [2, 1, 4, 1, 3, 0]
+    assert [tuple(cells.iloc[c]) for c in code] == list(g.itertuples(index=False, name=None))
+    # a missing value: pandas' own path, NaN last
+    holed = g.astype(object).where(g["sex"] != "U", None)
+    cells2, code2 = cells_and_codes(holed)
+    assert len(cells2) == 5 and cells2["sex"].isna().tolist() == [False] * 4 + [True] and code2[2] == 4
+    empty_cells, empty_code = cells_and_codes(g.iloc[:0])
+    assert len(empty_cells) == 0 and len(empty_code) == 0
+
+
 def test_per_person_equals_the_pandas_group_by():
     from vaxstudy.estimate.coverage import _per_person
 

@@ -74,3 +74,37 @@ def test_the_database_ages_the_residents_as_pandas_does():
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert got["age_group"].tolist() == ["18-29"] * 4 + ["30-49", "50-64", "65+", "65+"]
     assert "unknown" in set(got["district_code"]) and "U" in set(got["sex"])
+
+
+def test_a_person_typed_twice_keeps_the_row_the_window_over_everyone_kept():
+    """adults_sql's one row per person (the window over the persons with several rows only)
+    against the window over every person it replaced: a person typed three times (districts,
+    sexes, dates of birth and NULLs differing), one typed twice the same, one aged 17 in its
+    first row and 40 in its second, and persons typed once."""
+    from datetime import date
+
+    from vaxstudy import scope
+
+    at = date(2021, 10, 31)
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE population_std AS SELECT * FROM (VALUES
+        ('P1', '40', '413', 'F', DATE '1980-01-01'), ('P1', '40', '412', NULL, DATE '1990-01-01'),
+        ('P1', '40', '412', 'M', DATE '1970-05-05'), ('P2', '40', '414', 'M', DATE '1960-01-01'),
+        ('P2', '40', '414', 'M', DATE '1960-01-01'), ('P3', '40', NULL, 'F', DATE '2010-01-01'),
+        ('P3', '40', '415', 'F', DATE '2010-01-01'), ('P4', '40', '412', NULL, DATE '1981-02-03'),
+        ('P5', '40', '416', 'F', DATE '2003-01-01'), ('P6', '40', NULL, 'M', DATE '1950-01-01'),
+        ('P7', '40', '413', 'F', DATE '1981-11-01'), ('P7', '40', '413', 'F', DATE '2004-11-01'))
+        t(unique_id, province_code, district_code, sex, dob)""")
+    got = con.execute(scope.adults_sql("40", at)).fetchall()
+    sql = scope.adults_sql("40", at)
+    window = sql[:sql.index("many AS")] + """
+        a AS (SELECT person_id, district_code, sex, year(DATE '2021-10-31') - year(dob) - CASE WHEN month(dob) > 10
+                     OR (month(dob) = 10 AND day(dob) > 31) THEN 1 ELSE 0 END AS age,
+                     row_number() OVER (PARTITION BY person_id ORDER BY district_code NULLS LAST,
+                                        sex NULLS LAST, dob NULLS LAST) AS k FROM r)
+        SELECT person_id, coalesce(district_code, 'unknown'), coalesce(sex, 'U'),
+               CASE WHEN age <= 29 THEN '18-29' WHEN age <= 49 THEN '30-49' WHEN age <= 64 THEN '50-64'
+               ELSE '65+' END FROM a WHERE k = 1 AND age >= 18 ORDER BY person_id"""
+    assert got == con.execute(window).fetchall()
+    assert got == [("P1", "412", "M", "50-64"), ("P2", "414", "M", "50-64"), ("P4", "412", "U", "30-49"),
+                   ("P5", "416", "F", "18-29"), ("P6", "unknown", "M", "65+"), ("P7", "413", "F", "30-49")]

@@ -41,12 +41,28 @@ def sorted_by(keys: list[np.ndarray], row: np.ndarray) -> np.ndarray:
 def seen_before(*keys: np.ndarray) -> np.ndarray:
     """True where the same combination of ``keys`` (equal-length integer arrays) occurs at an
     earlier position: ``groupby(keys, sort=False).cumcount() > 0``, by one stable sort."""
+    return seen_before_among(None, *keys)[0]
+
+
+def seen_before_among(among: np.ndarray | None, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`seen_before` of all the rows, and (``among``: a boolean mask, or None) of the rows in
+    ``among`` alone (False elsewhere: ``seen_before`` of ``keys[among]`` put back in place),
+    by one sort for both: the rows in ``among`` keep the sorted order's positions."""
     n = len(keys[0])
-    out = np.zeros(n, dtype=bool)
     if n == 0:
-        return out
+        return np.zeros(0, dtype=bool), None if among is None else np.zeros(0, dtype=bool)
     order = np.lexsort(keys[::-1])  # stable: equal keys keep their positions' order
-    new = np.zeros(n, dtype=bool)
+    out = _repeats(order, keys, n)
+    return out, None if among is None else _repeats(order[np.asarray(among, dtype=bool)[order]], keys, n)
+
+
+def _repeats(order: np.ndarray, keys: tuple[np.ndarray, ...], n: int) -> np.ndarray:
+    """Per row (length ``n``): True where the row, at its place in ``order`` (rows sorted by
+    ``keys``, equal keys in position order), follows a row with the same keys."""
+    out = np.zeros(n, dtype=bool)
+    if len(order) == 0:
+        return out
+    new = np.zeros(len(order), dtype=bool)
     new[0] = True
     for k in keys:
         ks = k[order]
