@@ -199,7 +199,7 @@ def unlinked_test(est: dict | None) -> tuple[str, bool | None]:
 
 def row(label: str, role: str, ev: dict) -> str:
     if "error" in ev:
-        return f"| {label} | {role} | error: {ev['error'][-150:]!r} |||||||||"
+        return f"| {label} | {role} | error: {ev['error'][-150:]!r} ||||||||||"
     br = ev.get("blocking_reach") or {}
     checks = [(ev["link_precision"] or 0) >= TARGETS["link_precision"],
               (ev["link_recall"] or 0) >= TARGETS["link_recall"],
@@ -210,14 +210,17 @@ def row(label: str, role: str, ev: dict) -> str:
     else:
         text = "– | – | –"
     verdict = "pass" if all(checks) else "**FAIL**"
+    cc = ev.get("candidate_calibration") or {}
+    cand = f"{cc['n_best_is_true']} / {cc['expected_best_is_true']:.0f}" if cc else "–"
     return (f"| {label} | {role} | {ev['n_links_true']:,} | {fmt(ev['link_precision'])} | "
             f"{fmt(ev['link_recall'])} | {fmt(br.get('reached'))} | {br.get('n_unreached', '–')} | "
-            f"{text} | {verdict} |")
+            f"{text} | {verdict} | {cand} |")
 
 
 HEADER = ("| error kind (alone) | role | true links | link precision | link recall | blocking reach | "
-          "pairs unreached | unlinked_record_rate (95% interval) | truth | relative | targets |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "pairs unreached | unlinked_record_rate (95% interval) | truth | relative | targets | "
+          "unlinked rows' best candidate right / expected |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
 
 
 def main() -> None:

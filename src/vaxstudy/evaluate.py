@@ -16,6 +16,11 @@ true_person_key), and returns:
   with the project database, which lists those persons) and ``found_recall``, the rows whose
   person is found in the register, complete entry or not
   (:func:`vaxstudy.accuracy.incomplete_register_accuracy`).
+* ``candidate_calibration``: the unlinked rows' best candidates (``best_person_id``,
+  ``best_match_probability``, which the estimate redraws), by probability band: rows whose
+  best candidate is *not* their true person, observed against the sum of 1 - p
+  (:func:`vaxstudy.accuracy.calibration_bands`), and in all the rows whose best candidate
+  is their person against the sum of p: the residents the redraw puts back.
 * ``blocking_reach`` (with the project database): see :mod:`vaxstudy.link.reach`.
 
 Record order and dose numbers come from the ``vaccinations`` table when a
@@ -117,11 +122,14 @@ def evaluate(
         lcols = {r[0] for r in con.execute("DESCRIBE links").fetchall()}
         inc = ("CAST(l.incomplete_register_person_id AS VARCHAR)" if "incomplete_register_person_id" in lcols
                else "CAST(NULL AS VARCHAR)")
+        best = ("CAST(l.best_person_id AS VARCHAR) AS best_person_id, l.best_match_probability"
+                if {"best_person_id", "best_match_probability"} <= lcols
+                else "CAST(NULL AS VARCHAR) AS best_person_id, CAST(NULL AS DOUBLE) AS best_match_probability")
         con.execute(
             f"""CREATE TABLE ev AS
             SELECT l.record_id, l.person_id, l.person_key, l.is_duplicate_dose, l.match_probability,
                    t.true_person_id, t.true_person_key, v._row, v.dose_number,
-                   {inc} AS incomplete_register_person_id
+                   {inc} AS incomplete_register_person_id, {best}
             FROM links l JOIN truth t USING (record_id) LEFT JOIN vorder v USING (record_id)"""
         )
         # the register persons without a date of birth (ingest keeps them apart): the recall
@@ -148,6 +156,7 @@ def evaluate(
         "n_persons_true": k_true,
         "n_persons_rel_error": (k_est - k_true) / k_true if k_true else None,
         "calibration": _calibration(ev),
+        "candidate_calibration": _candidate_calibration(ev),
     }
     if reach:
         res["blocking_reach"] = _blocking_reach(src, truth_dir, db_path)
@@ -162,6 +171,21 @@ def _calibration(ev: Any) -> list[dict[str, Any]]:
     linked = ev[ev["person_id"].notna() & ev["match_probability"].notna()]
     wrong = linked["person_id"].astype(str).to_numpy() != linked["true_person_id"].astype(object).fillna("").astype(str).to_numpy()
     return calibration_bands(linked["match_probability"].to_numpy(dtype=float), wrong)
+
+
+#: probability bands of the unlinked rows' best candidates (all below the link threshold)
+CANDIDATE_EDGES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4)
+
+
+def _candidate_calibration(ev: Any) -> dict[str, Any]:
+    """The unlinked rows' best candidates against truth: the estimate's redraw counts a row
+    back into the register with its candidate's probability, so too low a probability where
+    the candidate is the row's true person leaves the unlinked-record rate too high."""
+    c = ev[ev["person_id"].isna() & ev["best_person_id"].notna() & ev["best_match_probability"].notna()]
+    p = c["best_match_probability"].to_numpy(dtype=float)
+    right = c["best_person_id"].astype(str).to_numpy() == c["true_person_id"].astype(object).fillna("").astype(str).to_numpy()
+    return {"n_rows": int(len(c)), "n_best_is_true": int(right.sum()), "expected_best_is_true": round(float(p.sum()), 2),
+            "bands": calibration_bands(p, ~right, CANDIDATE_EDGES)}
 
 
 def _blocking_reach(src: Path, truth_dir: Path, db_path: str | Path | None) -> dict[str, Any] | None:

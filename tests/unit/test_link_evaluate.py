@@ -45,3 +45,27 @@ def test_evaluate_counts(tmp_path):
 def test_evaluate_needs_links(tmp_path):
     with pytest.raises(FileNotFoundError):
         evaluate(tmp_path, tmp_path)
+
+
+def test_candidate_calibration_counts_the_unlinked_rows_best_candidates(tmp_path):
+    """Unlinked rows d, e, f carry best candidates: e's is its true person (p 0.3), d's and
+    f's are not (d is outside the register); the linked rows a, c are left out."""
+    out, truth = tmp_path / "out", tmp_path / "truth"
+    out.mkdir()
+    truth.mkdir()
+    ids = ["a", "c", "d", "e", "f"]
+    pd.DataFrame({"record_id": ids, "true_person_id": ["P1", "P2", None, "P3", "P4"],
+                  "true_person_key": ["k1", "k2", "k4", "k3", "k5"]}).to_csv(truth / "truth.csv", index=False)
+    pd.DataFrame({"record_id": ids, "dose_number": 1}).to_csv(truth / "vaccinations.csv", index=False)
+    pd.DataFrame({
+        "record_id": ids, "person_id": ["P1", "P2", None, None, None],
+        "match_probability": [0.99, 0.9, None, None, None], "person_key": ["P1", "P2", "Ud", "Ue", "Uf"],
+        "is_duplicate_dose": False, "best_person_id": ["P1", "P2", "P9", "P3", "P8"],
+        "best_match_probability": [0.99, 0.9, 0.02, 0.3, 0.1],
+    }).to_parquet(out / "record_links.parquet")
+    cc = evaluate(out, truth, write=False)["candidate_calibration"]
+    assert cc["n_rows"] == 3 and cc["n_best_is_true"] == 1
+    assert cc["expected_best_is_true"] == pytest.approx(0.42)
+    bands = {b["band"]: b for b in cc["bands"]}
+    assert bands["0-0.05"]["wrong"] == 1 and bands["0.3-0.4"] == {
+        "band": "0.3-0.4", "n_links": 1, "wrong": 0, "expected_wrong": 0.7, "ratio": 0.0}
