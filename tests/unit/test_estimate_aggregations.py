@@ -359,3 +359,48 @@ def test_truth_check_reads_the_truth_as_duckdb_df_does():
     want = accuracy(ref, scope=ref["in_scope"].to_numpy())
     assert got == {k: truthcheck.rnd(want[k]) for k in truthcheck.FIGURES}
     assert got["link_precision"] == pytest.approx(2 / 3, abs=1e-6) and got["dup_recall"] == 1.0
+
+
+def test_the_audit_started_before_the_rows_equals_the_audit_after(tmp_path):
+    """The audit's queries run on the sites, period and export date read before the inputs
+    (estimate_db starts them beside load_inputs) give the audit of the loaded inputs: two
+    sites, a row of another province, a dose 2 too soon and one without dose 1, a duplicate
+    dose, a row before the period, an entry lag."""
+    import duckdb
+    from helpers.estimatedb import make_db
+
+    from vaxstudy.estimate import quality
+    from vaxstudy.estimate.data import load_inputs, site_scope
+
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000"),
+             dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="17001"),
+             dict(site_id="S9", site_name="c", province_code="42", district_code="436", commune_code="18000")]
+    pop = [dict(person_id=f"P{i}", date_of_birth="1980-01-01") for i in range(4)]
+    v = [dict(record_id="r1", subject_id="s1", person="P0", dose_number=1, site_id="S1",
+              vaccination_date="2021-08-02", entered_date="2021-08-09"),
+         dict(record_id="r2", subject_id="s1", person="P0", dose_number=2, site_id="S1",
+              vaccination_date="2021-08-10", entered_date="2021-08-10"),
+         dict(record_id="r3", subject_id="s2", person="P1", dose_number=2, site_id="S2",
+              vaccination_date="2021-08-11", entered_date="2021-08-20"),
+         dict(record_id="r4", subject_id="s3", person="P2", dose_number=1, site_id="S2", dup=True,
+              vaccination_date="2021-08-12", entered_date="2021-08-12"),
+         dict(record_id="r5", subject_id="s4", person="P2", dose_number=1, site_id="S2",
+              vaccination_date="2021-07-01", entered_date="2021-07-02"),
+         dict(record_id="r6", subject_id="s5", person="P3", dose_number=1, site_id="S9",
+              vaccination_date="2021-08-03", entered_date="2021-08-03")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-02", dose_number=1, doses_administered=2)]
+    con = duckdb.connect(str(make_db(tmp_path / "a.duckdb", pop, v, sites, tal)), read_only=True)
+    try:
+        early = site_scope(con, "40", "2021-08-01", "2021-08-31", shared=(shared := {}))
+        counts = quality.audit_counts(con, early)
+        inp = load_inputs(con, "40", "2021-08-01", "2021-08-31", shared=shared)
+        pd.testing.assert_frame_equal(early.sites, inp.sites)
+        assert early.extract_date == inp.extract_date and early.period_end == inp.period_end
+        got, want = quality.audit_tables(counts, inp), quality.audit(con, inp)
+    finally:
+        con.close()
+    assert got.keys() == want.keys()
+    for k in want:
+        pd.testing.assert_frame_equal(got[k], want[k], check_exact=True)
+    val = want["validity"].set_index(["check", "unit_type", "unit_id"])["numerator"]
+    assert val[("dose2_too_soon", "site", "S1")] == 1 and val[("dose2_without_dose1", "site", "S2")] == 1

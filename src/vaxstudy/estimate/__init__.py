@@ -175,6 +175,28 @@ def _audit(cur, inp: Inputs, engine):
     return run
 
 
+def _audit_early(con, pool, province, period_start, period_end, engine, extract_date, shared):
+    """The audit's queries submitted before the inputs load (they need the sites, the period and
+    the export's date only), on a cursor of their own, behind the main thread: they fill the
+    core the inputs' single-threaded parts leave free. None where the scope cannot be read
+    yet (a table missing: :func:`load_inputs` then says what is wrong)."""
+    from vaxstudy.estimate import quality
+    from vaxstudy.estimate.data import site_scope
+
+    try:
+        scope = site_scope(con, province, period_start, period_end, engine, extract_date, shared)
+    except Exception:  # noqa: BLE001 - load_inputs raises the clear message
+        return None
+    return pool.submit(_behind(_on_cursor(quality.audit_counts, con.cursor(), scope, engine)))
+
+
+def _audit_tables(counting, inp: Inputs):
+    """The audit's tables from the early queries' counts (:func:`_audit_early`) and ``inp``."""
+    from vaxstudy.estimate import quality
+
+    return lambda: quality.audit_tables(counting.result(), inp)
+
+
 def estimate_db(
     db_path: str | Path,
     province: str,
@@ -210,13 +232,15 @@ def estimate_db(
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)
-    pool = ThreadPoolExecutor(3)
+    pool = ThreadPoolExecutor(4)
     try:
         from vaxstudy.validate import check_scope
 
         shared = period_shared(memo, con, province)
         # the scope check (counts over the raw tables) on a cursor of its own while the inputs load
         checking = None if "scope_warnings" in shared else pool.submit(_on_cursor(check_scope, con.cursor(), province))
+        counting = _audit_early(con, pool, province, period_start, period_end, engine, extract_date, shared) \
+            if audit else None
         try:
             inp = load_inputs(con, province, period_start, period_end, link_threshold=link_threshold,
                               backend=engine, extract_date=extract_date, shared=shared)
@@ -234,7 +258,8 @@ def estimate_db(
         # in their own threads only), so it keeps a core while they share the rest
         threads = _single_threaded(con)
         report_tables = pool.submit(_behind(_report_tables(con.cursor(), inp, shared.get("sites"))))
-        dq_tables = pool.submit(_behind(_audit(con.cursor(), inp, engine))) if audit else None
+        dq_tables = (None if not audit else pool.submit(_behind(_audit(con.cursor(), inp, engine))) if counting is None
+                     else pool.submit(_behind(_audit_tables(counting, inp))))
         linkage = pool.submit(_behind(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp)))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)

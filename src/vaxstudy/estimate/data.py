@@ -159,9 +159,7 @@ def load_inputs(
     for t in ("population", "vaccinations", "tallies"):
         if not table_exists(con, t):
             raise ValueError(f"table {t!r} is missing from the database")
-    if extract_date is None and "export_date" not in shared:
-        shared["export_date"] = resolve_extract_date(con, None)
-    extract = shared["export_date"] if extract_date is None else resolve_extract_date(con, extract_date)
+    extract = _export_date(con, extract_date, shared)
     has_links = table_exists(con, "record_links")
     if not has_links:
         raise ValueError("table 'record_links' is missing: run `vaxstudy link` first")
@@ -173,11 +171,7 @@ def load_inputs(
     # -- sites and adult register residents: vaxstudy.scope ------------------------
     if not has_sites:
         notes.append("no sites table: site district/province taken from the rows")
-    if "sites" not in shared:
-        shared["sites"] = fetch(con, scope.sites_sql(has_sites), backend)  # with site_name: the report's tables
-    sites = shared["sites"].drop(columns="site_name")
-    sites["district_code"] = sites["district_code"].fillna("unknown")
-    sites["in_province"] = (sites["province_code"] == province).to_numpy()
+    sites = _sites(con, shared, has_sites, province, backend)
     site_index = pd.Series(np.arange(len(sites)), index=sites["site_id"].to_numpy())
 
     standardised = table_exists(con, "population_std")
@@ -350,6 +344,45 @@ def load_inputs(
         extract_date=extract,
         unlinked_typed=typed,
     )
+
+
+@dataclass(frozen=True)
+class SiteScope:
+    """What the audit's queries read of the inputs (:class:`Inputs` has the same fields): the
+    sites as :func:`load_inputs` makes them, the period and the export's date."""
+
+    province: str
+    period_start: date
+    period_end: date
+    sites: pd.DataFrame
+    extract_date: date | None
+
+
+def site_scope(con: duckdb.DuckDBPyConnection, province: str, period_start: str | date, period_end: str | date,
+               backend=None, extract_date: str | date | None = None, shared: dict | None = None) -> SiteScope:
+    """The sites, period and export date :func:`load_inputs` will use (read into ``shared``, so
+    that it reads them once): the audit's queries start on them before the rows are read."""
+    shared = {} if shared is None else shared
+    province = str(province).zfill(2)
+    extract = _export_date(con, extract_date, shared)
+    sites = _sites(con, shared, table_exists(con, "sites"), province, backend)
+    return SiteScope(province, as_date(period_start), as_date(period_end), sites, extract)
+
+
+def _export_date(con: duckdb.DuckDBPyConnection, extract_date, shared: dict) -> date | None:
+    if extract_date is None and "export_date" not in shared:
+        shared["export_date"] = resolve_extract_date(con, None)
+    return shared["export_date"] if extract_date is None else resolve_extract_date(con, extract_date)
+
+
+def _sites(con: duckdb.DuckDBPyConnection, shared: dict, has_sites: bool, province: str, backend) -> pd.DataFrame:
+    """Every site with its district ('unknown' where none), province and ``in_province``."""
+    if "sites" not in shared:
+        shared["sites"] = fetch(con, scope.sites_sql(has_sites), backend)  # with site_name: the report's tables
+    sites = shared["sites"].drop(columns="site_name")
+    sites["district_code"] = sites["district_code"].fillna("unknown")
+    sites["in_province"] = (sites["province_code"] == province).to_numpy()
+    return sites
 
 
 def period_shared(memo: dict | None, con: duckdb.DuckDBPyConnection, province: str) -> dict:

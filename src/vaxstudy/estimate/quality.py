@@ -132,8 +132,24 @@ def audit(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> dict[str
 
     ``backend`` (DuckDB when None) runs the queries; only counts per site (site-day,
     site-dose, site-lag) come back (:mod:`vaxstudy.estimate.audit_sql`)."""
-    counts, fields = audit_sql.site_counts(con, inp, dose2_need, COMPLETENESS_FIELDS, backend)
-    long = audit_sql.long_counts(con, inp, backend)
+    return audit_tables(audit_counts(con, inp, backend), inp)
+
+
+def audit_counts(con: duckdb.DuckDBPyConnection, scope, backend=None) -> dict:
+    """The audit's queries (:mod:`vaxstudy.estimate.audit_sql`): counts per site, per site and
+    day, dose and lag, and each site's share of identifying fields left empty. ``scope``: the
+    :class:`Inputs`, or anything with the same ``sites``, ``period_start``, ``period_end`` and
+    ``extract_date`` (the estimate starts them before the rows are read)."""
+    counts, fields = audit_sql.site_counts(con, scope, dose2_need, COMPLETENESS_FIELDS, backend)
+    long = audit_sql.long_counts(con, scope, backend)
+    ident = [c for c in IDENTIFYING_FIELDS if c in fields]
+    return {"counts": counts, "fields": fields, "long": long,
+            "ident_empty": audit_sql.identifying_empty(con, scope, ident, backend)}
+
+
+def audit_tables(got: dict, inp: Inputs) -> dict[str, pd.DataFrame]:
+    """The audit tables from :func:`audit_counts`' counts and the inputs (the tallies)."""
+    counts, fields, long = got["counts"], got["fields"], got["long"]
     per = counts[counts["n_per"].to_numpy() > 0].reset_index(drop=True)  # sites with rows in the period
     completeness = tidy(per, "completeness", {f"empty:{c}": (f"empty_{c}", "n_per") for c in fields})
     validity = pd.concat(
@@ -155,12 +171,11 @@ def audit(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> dict[str
     }
     # per-site indicators for the ranking: rows failing any row check; identifying fields empty
     n_per = pd.Series(per["n_per"].to_numpy(dtype=float), index=per["site_id"].to_numpy())
-    ident = [c for c in IDENTIFYING_FIELDS if c in fields]
     tables["worst_sites"] = worst_sites(
         inp,
         sites_n=per.set_index("site_id")["n_per"],
         invalid=pd.Series(per["any_invalid"].to_numpy(dtype=float), index=n_per.index) / n_per,
-        ident_empty=audit_sql.identifying_empty(con, inp, ident, backend),
+        ident_empty=got["ident_empty"],
         cons=cons,
         time_tab=time_tab,
     )
