@@ -104,7 +104,7 @@ def test_seen_before_among_is_seen_before_of_the_rows_among():
 
 
 def test_cells_and_codes_equal_drop_duplicates_and_the_look_up():
-    from vaxstudy.estimate.data import cells_and_codes
+    from vaxstudy.estimate.codes import cells_and_codes
 
     g = pd.DataFrame({"district_code": ["413", "412", "unknown", "412", "413", "412"],
                       "sex": ["F", "M", "U", "M", "M", "F"],
@@ -120,6 +120,34 @@ def test_cells_and_codes_equal_drop_duplicates_and_the_look_up():
     assert len(cells2) == 5 and cells2["sex"].isna().tolist() == [False] * 4 + [True] and code2[2] == 4
     empty_cells, empty_code = cells_and_codes(g.iloc[:0])
     assert len(empty_cells) == 0 and len(empty_code) == 0
+
+
+@pytest.mark.parametrize("order", ["sorted", "unsorted", "repeated"])
+def test_codes_by_the_residents_positions_equal_factorize_text(order):
+    """The rows' ids coded from their residents' positions (the rows' query joins them) and the
+    other ids in order of first appearance: factorize_text over residents and parts; sorted
+    residents are checked in one pass, unsorted ones by hashing; a repeated resident takes
+    factorize_text itself (its codes are not positions)."""
+    from vaxstudy.estimate.codes import codes_by_position, factorize_text, resident_positions
+
+    ids = {"sorted": ["a", "c", "d", "f"], "unsorted": ["d", "a", "f", "c"], "repeated": ["a", "c", "a", "f"]}[order]
+    residents = pd.Series(ids, dtype="str")
+    table, unique = resident_positions(residents)
+    assert unique == (order != "repeated")
+    assert table["person_id"].tolist() == list(dict.fromkeys(ids))  # each once, first position
+    assert table["pos"].tolist() == [ids.index(x) for x in dict.fromkeys(ids)]
+    person = pd.Series(["c", None, "x", "a", "y", "x"], dtype="str")
+    key = pd.Series(["c", "r:2", "x", "a", "z", "x"], dtype="str")
+    cand = pd.Series([None, "f", None, None, "w", "y"], dtype="str")
+    at = dict(zip(table["person_id"], table["pos"]))
+    positions = [pd.Series([at.get(v) for v in p], dtype="Int64") for p in (person, key, cand)]
+    want = factorize_text([residents, person, key, cand])
+    if unique:
+        got = np.concatenate([np.arange(len(ids)), *codes_by_position(len(ids), [person, key, cand], positions)])
+        assert got.tolist() == want.tolist()
+    first = list(dict.fromkeys(ids))  # by hand: x, y, r:2, z, w after the distinct residents
+    k = len(first)
+    assert want[len(ids):].tolist()[:6] == [first.index("c"), -1, k, first.index("a"), k + 1, k]
 
 
 def test_per_person_equals_the_pandas_group_by():

@@ -34,6 +34,12 @@ import pandas as pd
 
 from vaxstudy import scope
 from vaxstudy.estimate import missed
+from vaxstudy.estimate.codes import (  # noqa: F401  (factorize_text: its home is codes)
+    cells_and_codes,
+    codes_by_position,
+    factorize_text,
+    resident_positions,
+)
 from vaxstudy.estimate.sorting import seen_before_among
 from vaxstudy.link.run import read_link_run
 from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
@@ -215,8 +221,10 @@ def load_inputs(
     # database the rest are most of them): every row of an estimated person who has a row at
     # one of the province's sites or is one of its adult residents (a person's rows stay
     # together: duplicate doses are counted within a person), and unlinked rows whose best
-    # candidate is such a resident (the link redraw may give them to that resident). Three
-    # look-ups rather than one into the union of the keys (its DISTINCT over ~3.6 M keys cost more).
+    # candidate is such a resident (the link redraw may give them to that resident). Each row's
+    # person, key and candidate come with their resident's position (the residents' codes:
+    # see codes_by_position), which also says whether the key or the candidate is a resident.
+    residents, unique = resident_positions(pop["person_id"])
     rows = fetch(
         con,
         f"""
@@ -234,17 +242,19 @@ def load_inputs(
           LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
           WHERE v.vaccination_date <= {date_literal(end)} AND v.vaccination_date IS NOT NULL
             AND {entered_by_sql("v", extract)})
-        SELECT * FROM r
-        WHERE person_key IN (SELECT person_key FROM r
-                             WHERE site_id IN (SELECT CAST(site_id AS VARCHAR) FROM _province_sites))
-           OR person_key IN (SELECT CAST(person_id AS VARCHAR) FROM _province_residents)
-           OR cand_person_id IN (SELECT CAST(person_id AS VARCHAR) FROM _province_residents)
-        ORDER BY "row", record_id
+        SELECT r.*, rp.pos AS _person_pos, rk.pos AS _key_pos, rc.pos AS _cand_pos FROM r
+        LEFT JOIN _province_residents rp ON rp.person_id = r.person_id
+        LEFT JOIN _province_residents rk ON rk.person_id = r.person_key
+        LEFT JOIN _province_residents rc ON rc.person_id = r.cand_person_id
+        WHERE r.person_key IN (SELECT person_key FROM r
+                               WHERE site_id IN (SELECT CAST(site_id AS VARCHAR) FROM _province_sites))
+           OR rk.pos IS NOT NULL OR rc.pos IS NOT NULL
+        ORDER BY r."row", r.record_id
         """,
         backend,
         frames={
             "_province_sites": sites.loc[sites["in_province"], ["site_id"]].reset_index(drop=True),
-            "_province_residents": pop[["person_id"]].astype({"person_id": str}),
+            "_province_residents": residents,
             # each site's position in `sites`, joined by the engine (not a text look-up per row here)
             "_site_index": pd.DataFrame({"site_id": sites["site_id"].reset_index(drop=True),
                                          "site": np.arange(len(sites), dtype=np.int64)}),
@@ -263,7 +273,13 @@ def load_inputs(
     # cand_person_id are float codes, NaN where there is none; the text of
     # person_id stays in person_id_str (for the truth check).
     n1, n2 = len(pop), len(rows)
-    codes = factorize_text([pop["person_id"], rows["person_id"], rows["person_key"], rows["cand_person_id"]])
+    parts = [rows["person_id"], rows["person_key"], rows["cand_person_id"]]
+    if unique:  # the residents' codes are their positions: only the other ids are coded here
+        codes = np.concatenate([np.arange(n1, dtype=np.int64), *codes_by_position(
+            n1, parts, [rows[c] for c in ("_person_pos", "_key_pos", "_cand_pos")])])
+    else:
+        codes = factorize_text([pop["person_id"], *parts])
+    rows = rows.drop(columns=["_person_pos", "_key_pos", "_cand_pos"])
 
     def _code(a: np.ndarray) -> np.ndarray:
         a = a.astype(float)
@@ -415,41 +431,6 @@ def cells_of(pop: pd.DataFrame, person: np.ndarray, other: int) -> np.ndarray:
     p = np.nan_to_num(person, nan=-1.0).astype(np.int64)
     ok = (p >= 0) & (p < len(codes))
     return np.where(ok, cell[np.where(ok, p, 0)], other).astype(np.int64)
-
-
-def cells_and_codes(groups: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The distinct rows of ``groups`` (district, sex, age group of each resident) sorted by its
-    columns, and each row's index among them: ``drop_duplicates().sort_values(all columns)`` and a
-    MultiIndex look-up, by a sort of the columns' integer codes (a tenth of the CPU on millions
-    of residents). A column with a missing value takes the pandas path (their NaN order)."""
-    cols = list(groups.columns)
-    if len(groups) == 0 or groups.isna().to_numpy().any():
-        cells = groups.drop_duplicates().sort_values(cols, ignore_index=True)
-        key = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells))
-        return cells, key.reindex(pd.MultiIndex.from_frame(groups)).to_numpy()
-    combined = np.zeros(len(groups), dtype=np.int64)
-    for c in cols:  # each column's codes in its sorted order: the combined key sorts as the rows
-        codes, uniques = pd.factorize(groups[c], sort=True)
-        combined = combined * len(uniques) + codes
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return groups.take(first).reset_index(drop=True), inverse.astype(np.int64).reshape(-1)
-
-
-def factorize_text(parts: list[pd.Series]) -> np.ndarray:
-    """``pd.factorize`` of the parts one after the other, as text (codes in order of first
-    appearance, -1 where missing), by Arrow's dictionary encoding: millions of ids without
-    a Python object each."""
-    import pyarrow as pa
-
-    chunks: list = []
-    for p in parts:
-        a = (pa.array(p, type=pa.string(), from_pandas=True) if p.dtype != object
-             else pa.array(p.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
-        # an Arrow-backed column gives a ChunkedArray when it has no chunk or several
-        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
-    arr = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
-    idx = arr.dictionary_encode().indices
-    return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def tally_ok(df: pd.DataFrame) -> np.ndarray:

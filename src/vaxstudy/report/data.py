@@ -269,7 +269,7 @@ def _weekly_firsts(con, vt: str, dup: str, period_end) -> pd.DataFrame:
             FROM record_links l JOIN {vt} v ON CAST(v.record_id AS VARCHAR) = CAST(l.record_id AS VARCHAR)
             WHERE l.person_id IS NOT NULL AND NOT {dup} AND CAST(v.vaccination_date AS DATE) <= CAST($end AS DATE)),
         firsts AS (
-            SELECT person_id, min(d) d1, list_sort(list(d))[2] d2 FROM days GROUP BY 1)
+            SELECT person_id, min(d) d1, min(d, 2)[2] d2 FROM days GROUP BY 1)  -- the two earliest days
         SELECT a.district_code, CAST(date_trunc('week', f.d1) AS DATE) w1, CAST(date_trunc('week', f.d2) AS DATE) w2
         FROM _scope_adults a JOIN firsts f ON CAST(a.person_id AS VARCHAR) = f.person_id""",
         {"end": _iso(period_end)}).df()
