@@ -62,6 +62,9 @@ def instrument() -> None:
     _timed(D, "load_inputs", "load_inputs")
     E.load_inputs = D.load_inputs
     _timed(Q, "audit", "audit")
+    for name in ("audit_counts", "audit_tables"):  # the audit in two parts (its queries start early)
+        if hasattr(Q, name):
+            _timed(Q, name, f"audit: {name}")
     _timed(T, "linkage_accuracy", "truthcheck")
     _timed(A, "compute", "report tables (thread)")
     _timed(M, "compute_metrics", "compute_metrics")

@@ -196,7 +196,8 @@ def timeliness(per: pd.DataFrame, lag_counts: pd.DataFrame, inp: Inputs) -> tupl
     n = lag_counts["n"].to_numpy(dtype=np.int64)
     site = np.repeat(lag_counts["site_id"].to_numpy(dtype=object), n)
     sites = inp.sites[inp.sites["in_province"].to_numpy()].set_index("site_id")["district_code"]
-    district = sites.reindex(site).to_numpy(dtype=object)
+    # each count's district looked up once, then repeated (not once per row: ~0.6 CPU-s at full scale)
+    district = np.repeat(sites.reindex(lag_counts["site_id"].to_numpy(dtype=object)).to_numpy(dtype=object), n)
     lagdf = pd.DataFrame({"site_id": site, "district_code": district,
                           "lag": np.repeat(lag_counts["lag"].to_numpy(dtype=float), n)})
     stats = []
