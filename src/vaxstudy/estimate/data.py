@@ -121,6 +121,7 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
     extract_date: date | None = None
     unlinked_typed: pd.DataFrame | None = None  # typed address, sex, birth date of unlinked rows (missed.py)
+    n_register: int | None = None  # register entries the linkage chose among (estimate/profiles.py)
 
     @property
     def n_cells(self) -> int:
@@ -184,6 +185,8 @@ def load_inputs(
     if not standardised:
         notes.append("population_std missing: residents read from the raw population (same rules)")
     pop = fetch(con, scope.adults_sql(province, end, standardised), backend)
+    n_register = int(fetch(con, f"SELECT count(*) AS n FROM {'population_std' if standardised else 'population'}",
+                           backend)["n"].iloc[0])
     n_nosex = int((pop["sex"] == "U").sum())
     if n_nosex:
         notes.append(f"{n_nosex} adult residents without a usable sex: counted in totals, not in by_sex")
@@ -359,6 +362,7 @@ def load_inputs(
         notes=notes,
         extract_date=extract,
         unlinked_typed=typed,
+        n_register=n_register,
     )
 
 
