@@ -49,24 +49,37 @@ def prepare(base: Path, scale: float, seed: int) -> dict[str, float]:
     from vaxstudy.link import link_db
     from vaxstudy.options import LinkOptions
     from vaxstudy.standardize import standardize_db
-    from vaxstudy.synth import generate
 
     marker = base / "prepared.json"
     if marker.exists():
         return json.loads(marker.read_text())
-    shutil.rmtree(base, ignore_errors=True)
-    data, db = base / "data", base / "work.duckdb"
-    end = date.fromisoformat(GEN_PERIOD[1])
-    t: dict[str, float] = {}
+    t = dict(generate_only(base, scale, seed))
+    db = base / "work.duckdb"
+    db.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    generate(data, scale=scale, seed=seed, period=GEN_PERIOD, fmt="parquet",
-             extract_date=(end + timedelta(days=max(EXTRACT_DAYS))).isoformat())
-    t["synth"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ingest(data, db)
+    ingest(base / "data", db)
     standardize_db(db)
     link_db(db, base / "link", LinkOptions(seed=1, diagnostics=False))
     t["ingest_link"] = time.perf_counter() - t0
+    marker.write_text(json.dumps(t))
+    return t
+
+
+def generate_only(base: Path, scale: float, seed: int) -> dict[str, float]:
+    """Generate one seed's synthetic province into ``base``/data (skipped when a previous run
+    left it complete: the marker file ``generated.json``), so that the data can be made while the
+    code that links them is still being written."""
+    from vaxstudy.synth import generate
+
+    marker = base / "generated.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    shutil.rmtree(base, ignore_errors=True)
+    end = date.fromisoformat(GEN_PERIOD[1])
+    t0 = time.perf_counter()
+    generate(base / "data", scale=scale, seed=seed, period=GEN_PERIOD, fmt="parquet",
+             extract_date=(end + timedelta(days=max(EXTRACT_DAYS))).isoformat())
+    t = {"synth": time.perf_counter() - t0}
     marker.write_text(json.dumps(t))
     return t
 
@@ -189,6 +202,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep each seed's data and database")
     ap.add_argument("--prepare-only", action="store_true",
                     help="only generate, ingest and link the seeds (kept), no estimate")
+    ap.add_argument("--generate-only", action="store_true",
+                    help="only generate the seeds' synthetic data (kept; --prepare-only links them later)")
     ap.add_argument("--fresh", action="store_true",
                     help="estimate again even where a seed's result is cached (reuses its kept database)")
     a = ap.parse_args(argv)
@@ -197,6 +212,10 @@ def main(argv=None) -> int:
     results = []
     for seed in range(a.first_seed, a.first_seed + a.n):
         t0 = time.perf_counter()
+        if a.generate_only:
+            t = generate_only(a.work / f"s{a.scale}_seed{seed}", a.scale, seed)
+            print(f"seed {seed} generated ({time.perf_counter() - t0:.0f} s; {t})", flush=True)
+            continue
         if a.prepare_only:
             t = prepare(a.work / f"s{a.scale}_seed{seed}", a.scale, seed)
             print(f"seed {seed} prepared ({time.perf_counter() - t0:.0f} s; {t})", flush=True)
@@ -206,7 +225,7 @@ def main(argv=None) -> int:
         late = [f"+{r['extract_days']}: {100 * r['metrics']['late_entry_rate']:.2f}/{100 * r['truth']['late_entry_rate']:.2f}"
                 for r in res["runs"]]
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s) late est/true pp " + ", ".join(late), flush=True)
-    if a.prepare_only:
+    if a.prepare_only or a.generate_only:
         return 0
     print(f"\n{len(results)} seeds ({a.first_seed}..{a.first_seed + len(results) - 1}), scale {a.scale}, "
           f"report period {REPORT_PERIOD[0]}..{REPORT_PERIOD[1]}, n_boot {a.n_boot}\n")
