@@ -17,7 +17,11 @@ replicate b
    the best candidate with its own probability and to "a namesake" with the
    rest: the best candidate adds a covered resident only if not yet counted, a
    namesake is taken as not yet counted, in the best candidate's coverage cell
-   (same sex and birth year, mostly the same district).
+   (same sex and birth year, mostly the same district), and so repeats no dose
+   and no profile. A second profile of a resident is rarer than the link
+   model's uniform prior says: the probabilities of those links (and of an
+   unlinked row's best candidate who has a profile) have their odds scaled by a
+   factor estimated from the linked profiles (:mod:`vaxstudy.estimate.profiles`).
    Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the
@@ -74,6 +78,7 @@ import pandas as pd
 from vaxstudy.estimate.coverage import CoverageParts
 from vaxstudy.estimate import sorting
 from vaxstudy.estimate.data import Inputs, cells_of
+from vaxstudy.estimate.profiles import ProfilePrior, adjusted_probabilities, linked_profiles, profile_prior
 from vaxstudy.estimate.rates import subject_table
 
 MIN_FLIP = 1e-6
@@ -119,6 +124,7 @@ class LinkFlips:
 
     flips: pd.DataFrame
     contrib: pd.DataFrame
+    prior: ProfilePrior | None = None  # the second-profile prior applied to q (estimate/profiles.py)
     _groups: dict | None = field(default=None, repr=False, compare=False)  # flip_deltas' index arrays
 
     def probabilities(self) -> np.ndarray:
@@ -148,14 +154,18 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     linked = rows["person_id"].notna().to_numpy()
     cand_ok = (~linked) & rows["cand_person_id"].notna().to_numpy() & (rows["cand_q"].fillna(0).to_numpy() > 0)
     sel = linked | cand_ok
+    # a second profile of a resident is rarer than the link model's uniform prior says
+    profiles = linked_profiles(rows)
+    prior = profile_prior(rows, inp.n_register, inp.pop["person_id"].to_numpy(), profiles)
+    q_l, q_c, q_a = adjusted_probabilities(rows, prior, profiles)
+    q_c = np.nan_to_num(q_c, nan=0.0)
+    q_a = np.where(np.isfinite(q_a), q_a, q_c)
     flips = pd.DataFrame(
         {
             "row": np.flatnonzero(sel),
             "linked": linked[sel],
-            "q": np.where(linked, rows["q"].to_numpy(), rows["cand_q"].fillna(0).to_numpy())[sel],
-            "q_any": np.where(linked, rows["q"].to_numpy(),
-                              rows["cand_any"].fillna(rows["cand_q"]).fillna(0).to_numpy()
-                              if "cand_any" in rows else rows["cand_q"].fillna(0).to_numpy())[sel],
+            "q": np.where(linked, q_l, q_c)[sel],
+            "q_any": np.where(linked, q_l, q_a)[sel],
         }
     )
     fr = rows.iloc[flips["row"].to_numpy()].reset_index(drop=True)
@@ -205,7 +215,9 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
     groups = np.unique(sc_pair)
     joins = (~is_lk) & np.isin(sorting.pair_key(fr["cand_person_id"].to_numpy(), fr_dose, d_lo, d_w), groups)
-    add(sc_mask & joins, "dup", 1.0)
+    # a row joins its best candidate's groups only on that branch of its flip: on the namesake
+    # branch its person is taken as not yet counted (as for coverage below)
+    add(sc_mask & joins, "dup", 1.0, part=PART_BEST)
     # duplicate subjects: only single-row profiles change person with their row
     subj = subject_table(scope) if subj is None else subj
     if len(subj):
@@ -220,7 +232,7 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
         dsub_site = np.where(rank > 1, site, second_site)
         add(single & (nsub_own >= 2) & (dsub_site >= 0), "dsub", -1.0, site_arr=dsub_site)
         nsub_cand = sorting.lookup(persons, n_sub, fr["cand_person_id"].to_numpy(), 0)
-        add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0)
+        add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0, part=PART_BEST)
 
     # -- coverage (rows up to period_end, residents only) ---------------------------
     other = inp.other_cell
@@ -250,7 +262,7 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
         if parts_list
         else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": [], "part": []})
     )
-    return LinkFlips(flips=flips, contrib=contrib)
+    return LinkFlips(flips=flips, contrib=contrib, prior=prior)
 
 
 def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
@@ -260,7 +272,7 @@ def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
     c = lf.contrib
     c = c[keep[c["u"].to_numpy(dtype=np.int64)]] if len(c) else c
     c = c.assign(u=new_u[c["u"].to_numpy(dtype=np.int64)]) if len(c) else c
-    return LinkFlips(flips=lf.flips[keep].reset_index(drop=True), contrib=c.reset_index(drop=True))
+    return LinkFlips(flips=lf.flips[keep].reset_index(drop=True), contrib=c.reset_index(drop=True), prior=lf.prior)
 
 
 def expected_flips(lf: LinkFlips) -> tuple[LinkFlips, np.ndarray, np.ndarray]:
@@ -334,7 +346,7 @@ def flip_deltas(
     exact = F.dtype == bool or (_integral(F) and _integral(F_best))
     for (k, pt), g in _contrib_groups(lf).items():
         if k in rec:
-            rec[k] = g.sum_into(F, S, exact)
+            rec[k] += g.sum_into(by_part[pt], S, exact)
         else:
             cov[("cov1", "cov2").index(k)] += g.sum_into(by_part[pt], C, exact)
     return rec, cov
@@ -392,7 +404,7 @@ class _Group:
 
 
 def _contrib_groups(lf: LinkFlips) -> dict[tuple[str, int | None], _Group]:
-    """lf's contributions by (kind, part) (part None for the record kinds), made once."""
+    """lf's contributions by (kind, part), made once."""
     if lf._groups is None:
         c = lf.contrib
         # each kind's rows found once, by code (comparing a text column element by element as
@@ -405,9 +417,10 @@ def _contrib_groups(lf: LinkFlips) -> dict[tuple[str, int | None], _Group]:
         site, cell = c["site"].to_numpy(dtype=np.int64), c["cell"].to_numpy(dtype=np.int64)
         groups: dict[tuple[str, int | None], _Group] = {}
         for k in RECORD_KINDS:
-            m = kind_of.get(k, none)
-            if m.any():
-                groups[(k, None)] = _Group(u[m], site[m], v[m])
+            for pt in (PART_ANY, PART_BEST):
+                m = kind_of.get(k, none) & (part == pt)
+                if m.any():
+                    groups[(k, pt)] = _Group(u[m], site[m], v[m])
         for k in ("cov1", "cov2"):
             for pt in (PART_ANY, PART_BEST, PART_NAMESAKE):
                 m = kind_of.get(k, none) & (part == pt)

@@ -1,0 +1,116 @@
+"""One person, (almost) one profile: the link redraw's probabilities for a second profile.
+
+The link model scores each registry identity against the register as if any resident were as
+likely as any other to be its person (a uniform prior). But a resident who already has a
+profile in the vaccination software rarely gets another one: at full scale the redraw counted
+an unlinked row whose best candidate already had a profile as a duplicate profile with the
+candidate's probability (13 expected where 3 were true on the development province), and a
+second profile linked to an already profiled resident with p = 0.5-0.99 was wrong 11 times
+where sum(1 - p) was 1.8. Both biased ``duplicate_subject_rate`` and ``duplicate_dose_rate``
+upwards by several times their interval (docs/estimation.md, *Second profiles*).
+
+The correction is a prior odds factor ``r`` for "this profile belongs to a resident who
+already has another one", estimated from the linked profiles themselves (no truth):
+
+    r = odds(d) / odds(f),
+
+``d`` the share of linked profiles that are not their person's first (smoothed by half a
+profile), ``f`` the share of the register's entries with a linked profile (what the model's
+prior, uniform over the register it linked against, expects a profile's person to be; without
+the register's size, the share of the province's adult residents). The redraw then uses, for an unlinked row
+whose best candidate has a profile, and for the rows of every profile of a resident but the
+most certain one, the probability with its odds multiplied by ``r`` (never raised: ``r`` <= 1).
+The thresholded links are unchanged; only the expectation and the spread of the redraw move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vaxstudy.estimate import sorting
+from vaxstudy.estimate.rates import subject_table
+
+
+@dataclass(frozen=True)
+class ProfilePrior:
+    """``factor`` r, and what it was estimated from."""
+
+    factor: float
+    dup_share: float  # d: linked profiles that are a second (or later) profile of their person
+    profiled_share: float  # f: register entries with a linked profile
+    n_linked_profiles: int
+
+
+def odds_scaled(p: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
+    """Probabilities with their odds multiplied by ``factor`` (0 and 1 stay where they are)."""
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = factor * p / (factor * p + (1.0 - p))
+    return np.where(np.isfinite(out), out, p)
+
+
+def linked_profiles(rows: pd.DataFrame) -> pd.DataFrame:
+    """The profiles (subjects) of ``rows`` whose person is a register person: subject_id,
+    person_key, first_row, is_dup_subject (:func:`~vaxstudy.estimate.rates.subject_table`)."""
+    cols = ["subject_id", "person_key", "row", "site"]
+    subj = subject_table(rows[cols])
+    linked = np.unique(rows["person_key"].to_numpy()[rows["person_id"].notna().to_numpy()])
+    return subj[np.isin(subj["person_key"].to_numpy(), linked)]
+
+
+def profile_prior(rows: pd.DataFrame, n_register: int | None, pop_person_ids: np.ndarray,
+                  subj: pd.DataFrame | None = None) -> ProfilePrior:
+    """r = odds(d) / odds(f) from the rows (all up to the period's end) and the register's size
+    (``n_register``; if None, the codes of the province's adult residents, ``pop_person_ids``,
+    in the code space of ``rows.person_key``). ``subj``: :func:`linked_profiles` of the rows, when
+    already made."""
+    subj = linked_profiles(rows) if subj is None else subj
+    n = len(subj)
+    if n_register:
+        n_pop, n_prof = int(n_register), int(subj["person_key"].nunique())
+    else:
+        n_pop = len(pop_person_ids)
+        n_prof = int(np.isin(pop_person_ids, subj["person_key"].to_numpy()).sum())
+    if n == 0 or n_pop == 0:
+        return ProfilePrior(1.0, float("nan"), float("nan"), n)
+    d = (float(subj["is_dup_subject"].sum()) + 0.5) / (n + 1.0)
+    f = min(max(n_prof, 0.5), n_pop - 0.5) / n_pop
+    r = (d / (1.0 - d)) / (f / (1.0 - f))
+    return ProfilePrior(float(min(r, 1.0)), d, f, n)
+
+
+def adjusted_probabilities(rows: pd.DataFrame, prior: ProfilePrior, subj: pd.DataFrame | None = None
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``rows``: (q, cand_q, cand_any) with the prior applied. ``q`` of a linked
+    row is scaled unless its profile is its person's most certain one (highest q, then the
+    earliest) or its person has one profile; an unlinked row's ``cand_q`` is scaled when its
+    best candidate has a profile, and ``cand_any`` (in the register at all) moves with it.
+    ``subj``: :func:`linked_profiles` of the rows, when already made."""
+    q = rows["q"].to_numpy(dtype=float).copy()
+    cq = rows["cand_q"].to_numpy(dtype=float).copy()
+    ca = rows["cand_any"].to_numpy(dtype=float).copy() if "cand_any" in rows else cq.copy()
+    if prior.factor >= 1.0 or len(rows) == 0:
+        return q, cq, ca
+    linked = rows["person_id"].notna().to_numpy()
+    pk, sid = rows["person_key"].to_numpy(np.int64), rows["subject_id"].to_numpy(np.int64)
+    subj = linked_profiles(rows) if subj is None else subj
+    persons, n_prof = np.unique(subj["person_key"].to_numpy(), return_counts=True)
+    # each linked profile's certainty: the highest q of its rows
+    lpk, lsid = pk[linked], sid[linked]
+    o = np.lexsort((rows["row"].to_numpy()[linked], -np.nan_to_num(q[linked]), lpk))  # by person, surest first
+    first = o[sorting.starts(lpk[o])]
+    best_sid = sorting.lookup(lpk[first], lsid[first], pk, -1)
+    several = sorting.lookup(persons, n_prof, pk, 0) >= 2
+    second = linked & several & (sid != best_sid)
+    q[second] = odds_scaled(q[second], prior.factor)
+    cand = rows["cand_person_id"].to_numpy(dtype=float)
+    has = ~linked & np.isfinite(cand) & np.isfinite(cq)
+    taken = np.zeros(len(rows), dtype=bool)
+    taken[has] = sorting.lookup(persons, n_prof, cand[has].astype(np.int64), 0) >= 1
+    new = odds_scaled(cq[taken], prior.factor)
+    ca[taken] = np.clip(np.where(np.isfinite(ca[taken]), ca[taken], cq[taken]) - cq[taken] + new, 0.0, 1.0)
+    cq[taken] = new
+    return q, cq, ca
