@@ -118,6 +118,13 @@ def test_cells_and_codes_equal_drop_duplicates_and_the_look_up():
     holed = g.astype(object).where(g["sex"] != "U", None)
     cells2, code2 = cells_and_codes(holed)
     assert len(cells2) == 5 and cells2["sex"].isna().tolist() == [False] * 4 + [True] and code2[2] == 4
+    # many values per column (a sparse key space: the sorted keys) and few (the keys counted)
+    rng = np.random.default_rng(3)
+    for k in (40, 3):
+        r = pd.DataFrame({c: [f"{c}{v:02d}" for v in rng.integers(0, k, 60)] for c in ("d", "s", "a")}).astype("str")
+        cells3, code3 = cells_and_codes(r)
+        pd.testing.assert_frame_equal(cells3, r.drop_duplicates().sort_values(["d", "s", "a"], ignore_index=True))
+        assert [tuple(cells3.iloc[c]) for c in code3] == list(r.itertuples(index=False, name=None))
     empty_cells, empty_code = cells_and_codes(g.iloc[:0])
     assert len(empty_cells) == 0 and len(empty_code) == 0
 

@@ -23,12 +23,20 @@ def cells_and_codes(groups: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         cells = groups.drop_duplicates().sort_values(cols, ignore_index=True)
         key = pd.Series(np.arange(len(cells)), index=pd.MultiIndex.from_frame(cells))
         return cells, key.reindex(pd.MultiIndex.from_frame(groups)).to_numpy()
-    combined = np.zeros(len(groups), dtype=np.int64)
+    combined, size = np.zeros(len(groups), dtype=np.int64), 1
     for c in cols:  # each column's codes in its sorted order: the combined key sorts as the rows
         codes, uniques = pd.factorize(groups[c], sort=True)
-        combined = combined * len(uniques) + codes
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return groups.take(first).reset_index(drop=True), inverse.astype(np.int64).reshape(-1)
+        combined, size = combined * len(uniques) + codes, size * len(uniques)
+    if size > 4 * len(groups) + 1024:  # a sparse key space: sort the keys
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        return groups.take(first).reset_index(drop=True), inverse.astype(np.int64).reshape(-1)
+    # the few possible keys counted (a sort of millions of keys cost ~0.3 CPU-s): the keys present
+    # in order, each row's rank among them, and a row of each (its values are the key's)
+    present = np.bincount(combined, minlength=size) > 0
+    rank = np.cumsum(present) - 1
+    some_row = np.zeros(size, dtype=np.int64)
+    some_row[combined] = np.arange(len(combined))
+    return groups.take(some_row[present]).reset_index(drop=True), rank[combined].astype(np.int64)
 
 
 def resident_positions(ids: pd.Series) -> tuple[pd.DataFrame, bool]:
