@@ -82,6 +82,13 @@ WIDE_ONLY = {
     "surname+given+daymonth+district": dict(middle="Vn", dob=dt.date(1985, 8, 14), year=1985, commune="16481"),
     # a year alone, wrong by ten, and the commune of another district: only the whole name
     "name+province": dict(dob=None, year=1965, prec="year", district="414", commune="16500"),
+    # several fields wrong at once: the surname misspelt, the middle name dropped, a lunar
+    # birthday in the next year; the given name, the commune and the year within one left
+    "given+commune+yearnear": dict(surname="Trnn", middle="", dob=dt.date(1976, 6, 30), year=1976),
+    # an ID digit slip in the first half, the surname misspelt, the middle name dropped, the
+    # date wrong and ten years off, another commune of the same district
+    "id_tail+district": dict(idn="041" + PID[3:], surname="Trnn", middle="", dob=dt.date(1965, 6, 30),
+                             year=1965, commune="16481"),
     # a year alone with no address (a name, a year, a sex): the second routes of that class,
     # each with the year off by one and one name part wrong
     "yearonly_noaddress:middle+given+year1": dict(YEAR_ONLY, **NO_ADDRESS, year=1976, surname="Trâm"),
