@@ -8,8 +8,8 @@ person) pair whose identity is not linked to that person is put in one class: *l
 elsewhere* (to another person), *reached, scored low* (a candidate of either pass, left
 unlinked), *unreached* (no blocking rule of either pass generated it). For each class:
 how many of the ten fields (surname, middle name, given name, day, month, year, sex,
-commune, ID, phone) differ from the register person's and how many are missing on one
-side, and the most frequent field-agreement patterns (vaxstudy.link.reach's symbols).
+commune, ID, phone) differ from the register person's and how many cannot be compared
+(empty on one side, or a CMND against the register's CCCD), and the most frequent field-agreement patterns (vaxstudy.link.reach's symbols).
 
 *Could a careful human link it?* Read as: a clerk who searches the province's register
 by the given name in the record's district, by the whole name (any order), by the date
@@ -31,14 +31,16 @@ from pathlib import Path
 FIELDS = ("surname", "middle", "given", "day", "month", "year", "sex", "commune", "id", "phone")
 #: agreement symbols a human would read as "the same field, typed with a slip"
 AGREEING = ("same", "near", "permuted", "one digit", "off by 1", "off by 10")
+#: a field that cannot be compared: empty on one side, or an ID of another kind (a CMND
+#: against the register's CCCD: a true number of the person, just not the register's)
+UNCOMPARABLE = ("missing", "other kind")
 
 
 def _agree_count_sql(prefix: str = "agree_") -> tuple[str, str, str]:
     """SQL for (fields agreeing, fields differing, fields missing) over the agree_* columns."""
     ok = " + ".join(f"CASE WHEN {prefix}{f} IN {AGREEING} THEN 1 ELSE 0 END" for f in FIELDS)
-    bad = " + ".join(f"CASE WHEN {prefix}{f} NOT IN {AGREEING} AND {prefix}{f} <> 'missing' THEN 1 ELSE 0 END"
-                     for f in FIELDS)
-    miss = " + ".join(f"CASE WHEN {prefix}{f} = 'missing' THEN 1 ELSE 0 END" for f in FIELDS)
+    bad = " + ".join(f"CASE WHEN {prefix}{f} NOT IN {AGREEING + UNCOMPARABLE} THEN 1 ELSE 0 END" for f in FIELDS)
+    miss = " + ".join(f"CASE WHEN {prefix}{f} IN {UNCOMPARABLE} THEN 1 ELSE 0 END" for f in FIELDS)
     return ok, bad, miss
 
 
@@ -135,7 +137,7 @@ def show(res: dict) -> None:
     for c in res["classes"]:
         print(f"\n## {c['class']}: {c['n']:,} pairs, {c['human_linkable']:,} linkable by the clerk's rule, "
               f"best candidate the true person for {c['best_candidate_is_true']:,}")
-        print("| fields differing | missing on one side | pairs | clerk-linkable |\n|---:|---:|---:|---:|")
+        print("| fields differing | fields not comparable | pairs | clerk-linkable |\n|---:|---:|---:|---:|")
         for h in c["by_fields_differing"]:
             print(f"| {h['differ']} | {h['missing']} | {h['n']:,} | {h['human_linkable']:,} |")
         for p in c["top_patterns"]:

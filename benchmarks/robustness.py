@@ -197,7 +197,9 @@ def unlinked_test(est: dict | None) -> tuple[str, bool | None]:
     return f"{e:.5f} ({lo:.5f}–{hi:.5f}) | {t:.5f} | {rel:+.1%}", ok
 
 
-def row(label: str, role: str, ev: dict) -> str:
+def row(label: str, role: str, ev: dict, targets: bool = True) -> str:
+    """One table row; ``targets``: judge it against the synthetic province's targets (not
+    FEBRL4's, whose target is on the rows found in the register, printed below it)."""
     if "error" in ev:
         return f"| {label} | {role} | error: {ev['error'][-150:]!r} ||||||||||"
     br = ev.get("blocking_reach") or {}
@@ -209,7 +211,7 @@ def row(label: str, role: str, ev: dict) -> str:
         checks.append(ok)
     else:
         text = "– | – | –"
-    verdict = "pass" if all(checks) else "**FAIL**"
+    verdict = ("pass" if all(checks) else "**FAIL**") if targets else "–"
     cc = ev.get("candidate_calibration") or {}
     cand = f"{cc['n_best_is_true']} / {cc['expected_best_is_true']:.0f}" if cc else "–"
     return (f"| {label} | {role} | {ev['n_links_true']:,} | {fmt(ev['link_precision'])} | "
@@ -259,11 +261,11 @@ def main() -> None:
         ev = run_one({"work": str(a.work / "febrl4"), "febrl": True, "bench": str(Path(__file__).parent)})
         ev.update(scenario="FEBRL4", role="independent")
         results.append(ev)
-        print(row("FEBRL4 (5,000 originals, 5,000 duplicates)", "independent", ev), flush=True)
+        print(row("FEBRL4 (5,000 originals, 5,000 duplicates)", "independent", ev, False), flush=True)
         lr = ev.get("loaded_register")
         if lr:
             print(row(f"FEBRL4, the {lr['n_links_true']:,} records whose original the register loaded",
-                      "independent", {**lr, "blocking_reach": ev.get("blocking_reach")}), flush=True)
+                      "independent", {**lr, "blocking_reach": ev.get("blocking_reach")}, False), flush=True)
         inc = ev.get("incomplete_register")
         if inc:  # the register persons without a date of birth, found apart (vaxstudy.link.incomplete)
             print(f"   register entries without a date of birth: {inc['n_incomplete_links_true']} rows' persons; "
