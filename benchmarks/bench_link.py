@@ -184,6 +184,10 @@ def main() -> None:
         print("  calibration of the links (band: links, wrong observed / expected sum 1-p):",
               "; ".join(f"{c['band']}: {c['n_links']:,}, {c['wrong']} / {c['expected_wrong']:.1f}"
                         for c in r["eval"].get("calibration", [])))
+        cc = r["eval"].get("candidate_calibration")
+        if cc:  # the estimate redraws these rows with their best candidate's probability
+            print(f"  unlinked rows with a best candidate: {cc['n_rows']:,}, the true person for "
+                  f"{cc['n_best_is_true']:,} where their probabilities sum to {cc['expected_best_is_true']:.1f}")
         for p in br.get("unreached_patterns", [])[:8]:
             print("   ", p["n"], " ".join(f"{k}:{v}" for k, v in p["fields"].items() if v != "same"))
 
