@@ -123,6 +123,7 @@ class BatchConfig(BaseModel):
     out: Path = Path("reports")
     language: str = "vi"
     seed: int = DEFAULT_SEED
+    n_boot: int = Field(1000, ge=10)  # bootstrap replicates of every estimate's intervals
     suppression_threshold: int = SUPPRESSION_THRESHOLD
     model: Path | None = None
     backend: Literal["duckdb", "spark"] = "duckdb"

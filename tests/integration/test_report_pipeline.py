@@ -19,6 +19,9 @@ from vaxstudy.report.suppress import MARK
 
 pytestmark = pytest.mark.integration
 PERIOD = "2021-09-01:2021-10-31"
+# fewer bootstrap replicates than the default 1000: no test here checks an interval's width, and
+# the three estimates of this module (the report, then report-all's two periods) cost a third
+N_BOOT = 100
 IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
@@ -26,7 +29,7 @@ IMG = re.compile(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 def single(small_province, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     res = CliRunner().invoke(app, ["report", "--data", str(small_province), "--province", "40",
-                                   "--period", PERIOD, "--out", str(out),
+                                   "--period", PERIOD, "--out", str(out), "--n-boot", str(N_BOOT),
                                    "--report-number", "7/BC-SYT", "--report-date", "2021-11-05"])
     assert res.exit_code == 0, res.output
     html = Path(res.stdout.strip().splitlines()[-1])
@@ -59,6 +62,7 @@ def test_sensitivity_is_centred_on_the_threshold_the_linkage_chose(single):
     chosen = json.loads((run / "link_summary.json").read_text())["decision"]["threshold"]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["sensitivity"]["match_threshold"] == pytest.approx(chosen)
+    assert metrics["method"]["n_boot"] == N_BOOT  # --n-boot reached the estimate
 
 
 def test_sections_figures_and_numbers_from_the_metrics(single):
@@ -116,6 +120,7 @@ def test_report_all_two_provinces_two_periods_one_failing(single, small_province
     cfg.write_text(f"""
 out: {tmp_path / 'batch'}
 model: {run / 'link_model.json'}
+n_boot: {N_BOOT}
 provinces:
   - code: "40"
     data: {small_province}
@@ -135,6 +140,7 @@ periods:
         assert f'href="{name}/report.html"' in html
         man = json.loads((tmp_path / "batch" / name / "manifest.json").read_text())
         assert man["parameters"]["model_path"] == str(run / "link_model.json")  # the saved model reused
+        assert json.loads((tmp_path / "batch" / name / "metrics.json").read_text())["method"]["n_boot"] == N_BOOT
     # a folder without the tables fails at ingest (a missing folder is refused before anything runs)
     assert html.count(">lỗi<") == 2 and "ingest" in html and "not found" in html
     for name in ("40_2021-09-01_2021-10-31", "40_2021-10-01_2021-10-31"):  # each report shows its trend

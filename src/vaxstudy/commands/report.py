@@ -99,6 +99,7 @@ def report(
     model: Path = typer.Option(None, "--model", help="Saved linkage model JSON to reuse instead of training."),
     language: str = typer.Option("vi", "--language", help="Report language: vi or en."),
     seed: int = typer.Option(1, "--seed", help="Random seed of linkage and intervals."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=10, help="Bootstrap replicates of the intervals."),
     suppression_threshold: int = typer.Option(10, "--suppress-below", help="Hide counts below this (default 10)."),
     backend: str = typer.Option("duckdb", "--backend", help=BACKEND_HELP),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help=SPARK_MASTER_HELP),
@@ -133,7 +134,7 @@ def report(
         _fail(str(e))
     res = _run_one(data, province, start, end, out, engine=engine,
                    link=LinkOptions(model_path=model, seed=seed, n_chunks=chunks),
-                   estimate=EstimateOptions(seed=seed, extract_date=extract_date), language=language,
+                   estimate=EstimateOptions(seed=seed, n_boot=n_boot, extract_date=extract_date), language=language,
                    suppression_threshold=suppression_threshold, frame=frame)
     if pdf:
         _pdf(res.report_html)

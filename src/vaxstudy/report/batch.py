@@ -123,7 +123,7 @@ def run_batch(config: BatchConfig, *, progress: bool = True, kernel_name: str | 
     entries: list[BatchEntry] = []
     # one engine (one Spark session) for the whole batch; BackendUnavailable (no pyspark) raises
     engine = get_engine(config.backend, spark_master=config.spark_master)
-    estimate = EstimateOptions(seed=config.seed, extract_date=config.extract_date)
+    estimate = EstimateOptions(seed=config.seed, n_boot=config.n_boot, extract_date=config.extract_date)
     try:
         for prov in config.provinces:
             title = f"vaxstudy report-all · province {prov.code}"
