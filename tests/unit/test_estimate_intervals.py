@@ -278,3 +278,26 @@ def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp
     assert m["coverage_dose2_recorded_ci"] == [0.0, 0.0]
     # the same two rows may be residents' rows: the unlinked-record rate (3 of 11) may be 1 of 11
     assert m["unlinked_record_rate"] == 0.272727 and m["unlinked_record_rate_ci"] == [0.090909, 0.272727]
+
+
+
+def test_the_interval_reaches_the_figure_of_the_links_as_decided():
+    """The point counts each uncertain link with its probability, so it is only as good as their
+    calibration: the interval reaches the figure of the links as decided on that side, and the
+    other side stays the redraw's. A decided figure already inside changes nothing."""
+    from vaxstudy.estimate.metrics import _block
+
+    r = "duplicate_subject_rate"
+    reps = {"rec:province": {r: np.random.default_rng(5).normal(0.10, 0.005, (2000, 1))}}
+
+    def ci(decided=None):
+        pt = {"rec:province": {r: np.array([[0.10]])}}
+        if decided is not None:
+            pt["rec:province"][f"decided:{r}"] = np.array([[decided]])
+        return _block(pt, reps, "rec:province", None, 0, None, (r,))[f"{r}_ci"]
+
+    lo, hi = ci()
+    assert 0.088 < lo < 0.092 and 0.108 < hi < 0.112
+    assert ci(0.05) == [0.05, hi]
+    assert ci(0.13) == [lo, 0.13]
+    assert ci(0.095) == [lo, hi]

@@ -49,7 +49,11 @@ the sd and the reachable range of the link redraw are also computed exactly
 (:func:`redraw_spread`): links of q = 0.999 almost never break in a few hundred
 replicates, which then do not vary although the expectation differs from the
 thresholded count. The point is thus strictly inside whenever anything is
-uncertain (up to the 6 decimals written).
+uncertain (up to the 6 decimals written). Last, every interval is extended to reach the
+figure of the links as decided (thresholded, no redraw; ``metrics._block``): the point is
+the expectation under the match probabilities, so it is only as good as their calibration,
+which no data without truth can check. On two full-scale provinces the truth of the record
+rates lay between the two (docs/estimation.md, "The links as decided").
 
 **Not covered** here: probabilities that are themselves wrong (a miscalibrated
 linkage model: links it is sure of that are wrong, e.g. two people merged; at
@@ -90,7 +94,9 @@ INTERVAL_DESCRIPTION = (
     "links from their match probabilities; corrected coverage also draws the owners of the doses never "
     "entered and the tallies' hidden over-counts; the late entries (a prediction) redraw the sites within "
     "districts for the lag model and draw the count, with at least the nowcast's back-tested relative error. The point estimates count every site once and each "
-    "uncertain link with its probability (the redraw's expectation); the sensitivity block's figures use "
+    "uncertain link with its probability (the redraw's expectation); every interval also reaches the figure "
+    "of the links as decided (thresholded, no redraw), since the point is only as good as the match "
+    "probabilities' calibration, which the data cannot check; the sensitivity block's figures use "
     "the thresholded links"
 )
 # which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its

@@ -200,6 +200,8 @@ class Estimator:
         lf, F, F_best = iv.expected_flips(self.flips)
         point = self.evaluate(np.ones((1, self.S)), lf, F, F_best)
         self._add_missed_bounds(point)
+        for fam, blk in self.point().items():  # the links as decided, no redraw: see _block
+            point[fam].update({f"decided:{r}": v for r, v in blk.items()})
         return point
 
     def missed_persons(self) -> dict[str, int | None]:
@@ -324,6 +326,11 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
         lo, hi = _interval(point, reps, fam, j, r, spreads)
         if d[r] is not None and rnd(lo) is not None:
             lo, hi = _missed_lower(point, fam, j, r, lo), _missed_upper(point, fam, j, r, hi)
+            # the point counts each uncertain link with its probability, so it is only as good as their
+            # calibration, which the data cannot check; the figure of the links as decided is reached
+            dec = point[fam].get(f"decided:{r}")
+            if dec is not None and np.isfinite(dec[0, j]):
+                lo, hi = min(lo, float(dec[0, j])), max(hi, float(dec[0, j]))
             allow = point[fam].get(f"allowance:{r}")
             if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
                 # how large the tally over-counts hidden by missing entries are is not identified
