@@ -210,3 +210,18 @@ def test_every_post_scoring_query_transpiles_to_spark(tmp_path):
     ordered = [q for k, q in backend.queries if k == "create_table"
                and sqlglot.parse_one(q, read="duckdb").args.get("order") is not None]
     assert any("is_duplicate_dose" in q for q in ordered)  # record_links, in entry order
+
+
+def test_every_blocking_rule_parses_as_spark_sql():
+    """Splink parses a blocking rule in its backend's dialect, so each rule of both passes must be
+    SQL that Spark reads as well as DuckDB (DuckDB's ``//`` integer division, for one, is not)."""
+    import sqlglot
+
+    from vaxstudy.link.rules import PREDICTION_BLOCKING_RULES, TRAINING_BLOCKING_RULES
+    from vaxstudy.link.wide import WIDE_BLOCKING_RULES
+
+    rules = [*PREDICTION_BLOCKING_RULES.values(), *TRAINING_BLOCKING_RULES, *WIDE_BLOCKING_RULES.values()]
+    assert len(rules) > 20
+    for rule in rules:
+        for dialect in ("duckdb", "spark"):
+            sqlglot.parse_one(f"SELECT 1 FROM t AS l JOIN t AS r ON {rule}", read=dialect)

@@ -89,7 +89,7 @@ WIDE_BLOCKING_RULES: dict[str, str] = {
     # over every identity they made 315,000 and 72,000 pairs at scale 0.1
     "given+commune+yearnear": (
         'l."given_name_ascii" = r."given_name_ascii" AND l."commune_code" = r."commune_code" '
-        'AND (abs(l."birth_year" - r."birth_year") <= 1 OR l."birth_year" // 10 = r."birth_year" // 10 '
+        'AND (abs(l."birth_year" - r."birth_year") <= 1 OR floor(l."birth_year" / 10) = floor(r."birth_year" / 10) '
         'OR l."birth_year" % 10 = r."birth_year" % 10)'
     ),
     "id_tail+district": 'l."id_tail" = r."id_tail" AND l."district_code" = r."district_code"',
