@@ -20,6 +20,7 @@ from vaxstudy.estimate.coverage import (
     group_sums,
 )
 from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
+from vaxstudy.estimate.profiles import odds_scaled
 from vaxstudy.estimate.rates import (
     RECORD_QUANTITIES,
     RECORD_RATES,
@@ -459,9 +460,8 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
 
 
 def _odds_shift(t: float, factor: float) -> float:
-    t = min(max(t, 1e-12), 1 - 1e-12)
-    o = t / (1 - t) * factor
-    return o / (1 + o)
+    """The threshold with its odds times ``factor`` (kept off 0 and 1, where odds do not move)."""
+    return float(odds_scaled(min(max(t, 1e-12), 1 - 1e-12), factor))
 
 
 def sensitivity(est: Estimator) -> dict:
