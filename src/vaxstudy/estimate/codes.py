@@ -44,12 +44,10 @@ def resident_positions(ids: pd.Series) -> tuple[pd.DataFrame, bool]:
     id repeats), for the rows' query to join; and whether ``ids`` are all distinct (then a
     resident's :func:`factorize_text` code is its position). Sorted ids (as the adults' query
     gives them) are checked in one pass; others by hashing."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     text = ids.astype(str)
-    a = pa.array(text, type=pa.string(), from_pandas=True)
-    a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    a = _arrow_text(text)
     unique = a.null_count == 0 and (len(a) < 2 or bool(pc.all(pc.less(a[:-1], a[1:])).as_py()))
     if not unique:
         dup = text.duplicated().to_numpy()
@@ -73,9 +71,7 @@ def codes_by_position(n_residents: int, parts: list[pd.Series], positions: list[
     pos = [p.to_numpy(dtype=float, na_value=np.nan) for p in positions]
     masked = []
     for p, at in zip(parts, pos):
-        a = pa.array(p, type=pa.string(), from_pandas=True)
-        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-        masked.append(pc.if_else(pa.array(np.isnan(at)), a, pa.scalar(None, pa.string())))
+        masked.append(pc.if_else(pa.array(np.isnan(at)), _arrow_text(p), pa.scalar(None, pa.string())))
     other = _encode(masked)
     out, k = [], 0
     for at in pos:
@@ -97,12 +93,14 @@ def factorize_text(parts: list[pd.Series]) -> np.ndarray:
     """``pd.factorize`` of the parts one after the other, as text (codes in order of first
     appearance, -1 where missing), by Arrow's dictionary encoding: millions of ids without
     a Python object each."""
+    return _encode([_arrow_text(p) for p in parts])
+
+
+def _arrow_text(p: pd.Series):
+    """``p`` as one Arrow string array (missing values null), without a Python object per value
+    where the column is already Arrow-backed."""
     import pyarrow as pa
 
-    chunks: list = []
-    for p in parts:
-        a = (pa.array(p, type=pa.string(), from_pandas=True) if p.dtype != object
-             else pa.array(p.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
-        # an Arrow-backed column gives a ChunkedArray when it has no chunk or several
-        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
-    return _encode(chunks)
+    a = pa.array(p.to_numpy(dtype=object) if p.dtype == object else p, type=pa.string(), from_pandas=True)
+    # an Arrow-backed column gives a ChunkedArray when it has no chunk or several
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
