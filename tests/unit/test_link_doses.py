@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from vaxstudy.link.doses import build_record_links
+from vaxstudy.link.doses import build_record_links, links_join_on
 
 
 def test_duplicate_dose_follows_entry_order_whatever_the_date():
@@ -22,9 +22,42 @@ def test_duplicate_dose_follows_entry_order_whatever_the_date():
     )
     build_record_links(con, "k")
     cols = [r[0] for r in con.execute("DESCRIBE record_links").fetchall()]
-    assert cols == ["record_id", "person_id", "match_probability", "person_key", "is_duplicate_dose"]
+    assert cols == ["record_id", "person_id", "match_probability", "person_key", "is_duplicate_dose", "_row"]
+    assert dict(con.execute("SELECT record_id, _row FROM record_links").fetchall())["r1"] == 3
     flags = dict(con.execute("SELECT record_id, is_duplicate_dose FROM record_links").fetchall())
     assert flags == {"r1": True, "r2": False, "r3": False, "r4": False, "r5": True,
                      "r6": False, "r7": False}
     order = [r[0] for r in con.execute("SELECT record_id FROM record_links").fetchall()]
     assert order == ["r2", "r3", "r1", "r4", "r5", "r6", "r7"]
+
+
+def _rows_and_links(con, links_row: bool = True, null_row: bool = False):
+    """Rows whose ``_row`` order is not their record_id order, and their links."""
+    con.execute("""CREATE OR REPLACE TABLE vaccinations AS SELECT * FROM (VALUES
+        ('10', 3), ('9', 1), ('x', 2)) t(record_id, _row)""")
+    key = ", CASE WHEN r = '9' AND $n THEN NULL ELSE w END AS _row" if links_row else ""
+    con.execute(f"""CREATE OR REPLACE TABLE record_links AS SELECT r AS record_id, p AS person_id{key}
+        FROM (VALUES ('9', 'P9', 1), ('x', 'PX', 2), ('10', 'P10', 3)) t(r, p, w)""",
+                {"n": null_row} if links_row else None)
+
+
+def _joined(con) -> list:
+    return con.execute(f"""SELECT CAST(v.record_id AS VARCHAR), l.person_id FROM vaccinations v
+        LEFT JOIN record_links l ON {links_join_on(con, 'vaccinations')} ORDER BY 1""").fetchall()
+
+
+def test_rows_join_their_links_on_the_integer_row_key():
+    con = duckdb.connect()
+    _rows_and_links(con)
+    assert links_join_on(con, "vaccinations") == "l._row = v._row"
+    assert _joined(con) == [("10", "P10"), ("9", "P9"), ("x", "PX")]
+
+
+def test_links_without_the_row_key_join_on_record_id():
+    """A work database linked before record_links kept ``_row`` (or a link without one) still
+    joins every row to its link, on the text of record_id."""
+    con = duckdb.connect()
+    for links_row, null_row in ((False, False), (True, True)):
+        _rows_and_links(con, links_row, null_row)
+        assert "record_id" in links_join_on(con, "vaccinations")
+        assert _joined(con) == [("10", "P10"), ("9", "P9"), ("x", "PX")]

@@ -48,7 +48,7 @@ def test_record_links_contract_layout(linked):
     # the contract's columns, in its order, then the project's additions (docs/contract.md)
     assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
                                 "is_duplicate_dose", "best_person_id", "best_match_probability",
-                                "in_register_probability", "incomplete_register_person_id",
+                                "in_register_probability", "_row", "incomplete_register_person_id",
                                 "incomplete_register_match_probability"]
     con = duckdb.connect(str(db), read_only=True)
     n_vax = con.execute("SELECT count(*) FROM vaccinations_std").fetchall()[0][0]

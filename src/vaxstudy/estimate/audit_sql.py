@@ -20,6 +20,7 @@ import pandas as pd
 
 from vaxstudy.config import CAMPAIGN_START
 from vaxstudy.estimate.data import Inputs, columns_of, entered_by_sql, fetch, table_exists
+from vaxstudy.link.doses import links_join_on
 from vaxstudy.sql import date_literal, literal
 
 # the row checks (over the period's rows) and the date checks (over every row), in table order
@@ -99,8 +100,7 @@ def site_counts(con: duckdb.DuckDBPyConnection, inp: Inputs, dose2_need, complet
     std_key = "unique_id" if "unique_id" in scols else "record_id"
     join_std = (f"LEFT JOIN vaccinations_std s ON CAST(s.{std_key} AS VARCHAR) = CAST(v.record_id AS VARCHAR)"
                 if std else "")
-    join_links = ("LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)"
-                  if links else "")
+    join_links = (f"LEFT JOIN record_links l ON {links_join_on(con, 'vaccinations')}" if links else "")
     person_key = ("coalesce(CAST(l.person_key AS VARCHAR), 'r:' || CAST(v.record_id AS VARCHAR))" if links
                   else "'r:' || CAST(v.record_id AS VARCHAR)")
     # dose 2's minimum interval by the vaccine of the person's first dose 1: the names are
@@ -195,8 +195,7 @@ def long_counts(con: duckdb.DuckDBPyConnection, inp: Inputs, backend=None) -> di
     rows with an entered_date), ``dose`` (site_id, dose, n) and ``day`` (site_id, vdate, n):
     rows that are not duplicate doses."""
     links = table_exists(con, "record_links")
-    join_links = ("LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)"
-                  if links else "")
+    join_links = (f"LEFT JOIN record_links l ON {links_join_on(con, 'vaccinations')}" if links else "")
     is_dup = "coalesce(CAST(l.is_duplicate_dose AS BOOLEAN), false)" if links else "false"
     per = _in_period(inp)
     df = fetch(

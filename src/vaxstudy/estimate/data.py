@@ -41,6 +41,7 @@ from vaxstudy.estimate.codes import (  # noqa: F401  (factorize_text: its home i
     resident_positions,
 )
 from vaxstudy.estimate.sorting import seen_before_among
+from vaxstudy.link.doses import links_join_on
 from vaxstudy.link.run import read_link_run
 from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
 from vaxstudy.sql import date_literal
@@ -242,7 +243,7 @@ def load_inputs(
                  {cand_sel}, coalesce(sp.site, -1) AS site
           FROM vaccinations v
           LEFT JOIN _site_index sp ON sp.site_id IS NOT DISTINCT FROM CAST(v.site_id AS VARCHAR)
-          LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)
+          LEFT JOIN record_links l ON {links_join_on(con, "vaccinations")}
           WHERE v.vaccination_date <= {date_literal(end)} AND v.vaccination_date IS NOT NULL
             AND {entered_by_sql("v", extract)})
         SELECT r.*, rp.pos AS _person_pos, rk.pos AS _key_pos, rc.pos AS _cand_pos FROM r

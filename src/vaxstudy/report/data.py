@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy import scope
+from vaxstudy.link.doses import links_join_on
 from vaxstudy.scope import AGE_GROUPS  # noqa: F401  (its home: vaxstudy.scope)
 from vaxstudy.sql import literal
 
@@ -99,8 +100,7 @@ def _scope_cte(con, province: str, sites: bool = False) -> str:
     link_cols = ("l.person_id, l.match_probability, coalesce(l.is_duplicate_dose, false) is_dup"
                  if has_links else
                  "CAST(NULL AS VARCHAR) person_id, CAST(NULL AS DOUBLE) match_probability, false is_dup")
-    join = "LEFT JOIN record_links l ON CAST(l.record_id AS VARCHAR) = CAST(v.record_id AS VARCHAR)" \
-        if has_links else ""
+    join = f"LEFT JOIN record_links l ON {links_join_on(con, vt)}" if has_links else ""
     return f"""WITH {_site_province_cte(con, sites)},
         scope AS (
             SELECT v.*, s.district_code AS site_district, s.site_name, {link_cols}
@@ -266,7 +266,7 @@ def _weekly_firsts(con, vt: str, dup: str, period_end) -> pd.DataFrame:
     return con.execute(f"""
         WITH days AS (
             SELECT DISTINCT CAST(l.person_id AS VARCHAR) person_id, CAST(v.vaccination_date AS DATE) d
-            FROM record_links l JOIN {vt} v ON CAST(v.record_id AS VARCHAR) = CAST(l.record_id AS VARCHAR)
+            FROM record_links l JOIN {vt} v ON {links_join_on(con, vt)}
             WHERE l.person_id IS NOT NULL AND NOT {dup} AND CAST(v.vaccination_date AS DATE) <= CAST($end AS DATE)),
         firsts AS (
             SELECT person_id, min(d) d1, min(d, 2)[2] d2 FROM days GROUP BY 1)  -- the two earliest days
