@@ -439,3 +439,35 @@ def test_the_audit_started_before_the_rows_equals_the_audit_after(tmp_path):
         pd.testing.assert_frame_equal(got[k], want[k], check_exact=True)
     val = want["validity"].set_index(["check", "unit_type", "unit_id"])["numerator"]
     assert val[("dose2_too_soon", "site", "S1")] == 1 and val[("dose2_without_dose1", "site", "S2")] == 1
+
+
+def test_report_scope_made_once_gives_the_same_tables(tmp_path):
+    """The four scope tables read from with_scope's one table equal those each query makes
+    (rows out of the period and at another province's site left out alike), and read it."""
+    import duckdb
+
+    from helpers.estimatedb import make_db
+    from vaxstudy.report import data as rdata
+
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412"),
+             dict(site_id="S2", site_name="b", province_code="40", district_code="413"),
+             dict(site_id="S9", site_name="c", province_code="42", district_code="420")]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i % 4}", person=f"P{i % 3}", dose_number=1 + i % 2,
+              vaccination_date=("2021-07-30", "2021-08-02", "2021-08-09", "2021-08-03")[i % 4],
+              entered_date="2021-08-20", site_id=("S1", "S2", "S9")[i % 3]) for i in range(9)]
+    db = make_db(tmp_path / "s.duckdb", [dict(person_id=f"P{i}", province_code="40") for i in range(3)], v, sites,
+                 [dict(site_id="S1", vaccination_date="2021-08-02", dose_number=1, doses_administered=2)])
+    con = duckdb.connect(str(db), read_only=True)
+    scope = ("40", "2021-08-01", "2021-08-31")
+    steps = {"gap": rdata.weekly_entry_gap, "sites": rdata.site_table, "basis": rdata.link_basis,
+             "p": lambda *a, **k: pd.DataFrame({"p": np.sort(rdata.match_probabilities(*a, **k))})}
+    alone = {k: f(con, *scope) for k, f in steps.items()}
+    assert alone["sites"]["n_records"].sum() == 4  # 2021-07-30 and S9 left out
+    with rdata.with_scope(con, *scope) as one:
+        once = {k: f(con, *scope, scoped=one) for k, f in steps.items()}
+        con.execute(f"DELETE FROM {rdata.SCOPE_TABLE} WHERE site_id = 'S2'")
+        assert rdata.site_table(con, *scope, scoped=one)["site_id"].tolist() == ["S1"]
+    for k in steps:
+        pd.testing.assert_frame_equal(once[k], alone[k], check_exact=True)
+    assert rdata.SCOPE_TABLE not in rdata.tables(con)
+    con.close()

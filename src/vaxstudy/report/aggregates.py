@@ -56,12 +56,13 @@ def compute(con, province: str, period_start, period_end, residents: pd.DataFram
         residents = rdata.province_adults(con, province, period_end)
     scope = (province, period_start, period_end)
     out: dict[str, pd.DataFrame] = {"adults": rdata.adult_groups(residents)}
-    with rdata.with_sites(con, sites) as known:
+    with rdata.with_sites(con, sites) as known, rdata.with_scope(con, *scope, sites=known) as one:
         steps: dict[str, Callable[[], pd.DataFrame]] = {
-            "weekly_entry_gap": lambda: rdata.weekly_entry_gap(con, *scope, sites=known),
-            "sites": lambda: rdata.site_table(con, *scope, sites=known),
-            "probability_bands": lambda: probability_band_counts(rdata.match_probabilities(con, *scope, sites=known)),
-            "link_basis": lambda: rdata.link_basis(con, *scope, sites=known),
+            "weekly_entry_gap": lambda: rdata.weekly_entry_gap(con, *scope, sites=known, scoped=one),
+            "sites": lambda: rdata.site_table(con, *scope, sites=known, scoped=one),
+            "probability_bands": lambda: probability_band_counts(
+                rdata.match_probabilities(con, *scope, sites=known, scoped=one)),
+            "link_basis": lambda: rdata.link_basis(con, *scope, sites=known, scoped=one),
             "weekly_coverage": lambda: rdata.weekly_cumulative_coverage(con, province, period_end, adults=residents),
             "quarantine": lambda: rdata.quarantine_summary(con),
         }

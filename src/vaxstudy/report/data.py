@@ -93,8 +93,38 @@ def with_sites(con, sites: pd.DataFrame | None):
         con.unregister(SITES_FRAME)
 
 
-def _scope_cte(con, province: str, sites: bool = False) -> str:
-    """CTEs site_prov and `scope` (the period's records at the province's sites, with links)."""
+#: the temp table :func:`with_scope` keeps the scope's rows in
+SCOPE_TABLE = "_report_scope"
+#: the columns of the rows the scope's queries read (those the vaccination table has)
+SCOPE_COLUMNS = ("id_number", "id_type", "id_consistent", "phone_valid", "dob_precision", "commune_valid",
+                 "entered_date", "name_ascii", "dob")
+
+
+@contextmanager
+def with_scope(con, province: str, period_start, period_end, sites: bool = False):
+    """The scope of :func:`_scope_cte` (the period's rows at the province's sites, with their
+    links) made once, as a temp table on ``con``, for the queries below given ``scoped=True``
+    with the same province and period: four of them joined the rows to their sites and
+    links each. Yields True; the table is dropped after."""
+    params = {"start": _iso(period_start), "end": _iso(period_end)}
+    cols = [c for c in SCOPE_COLUMNS if c in columns(con, vaccination_table(con))]
+    keep = ", ".join(["vaccination_date", "site_id", "site_district", "site_name", "person_id",
+                      "match_probability", "is_dup", *cols])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE_TABLE} AS "
+                f"{_scope_cte(con, province, sites)} SELECT {keep} FROM scope", params)
+    try:
+        yield True
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+
+
+def _scope_cte(con, province: str, sites: bool = False, scoped: bool = False) -> str:
+    """CTEs site_prov and `scope` (the period's records at the province's sites, with links);
+    ``scoped``: `scope` read from :func:`with_scope`'s table (made for the same province and
+    period; the period's bounds are still parameters of the query)."""
+    if scoped:
+        return f"""WITH scope AS (SELECT * FROM {SCOPE_TABLE}
+                                  WHERE vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE))"""
     vt = vaccination_table(con)
     has_links = "record_links" in tables(con)
     link_cols = ("l.person_id, l.match_probability, coalesce(l.is_duplicate_dose, false) is_dup"
@@ -110,11 +140,12 @@ def _scope_cte(con, province: str, sites: bool = False) -> str:
               AND v.vaccination_date BETWEEN CAST($start AS DATE) AND CAST($end AS DATE))"""
 
 
-def weekly_entry_gap(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
+def weekly_entry_gap(con, province: str, period_start, period_end, sites: bool = False,
+                     scoped: bool = False) -> pd.DataFrame:
     """week (Monday), entered (distinct dose events entered), tallied (doses on paper)."""
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     entered = con.execute(
-        _scope_cte(con, province, sites) + """
+        _scope_cte(con, province, sites, scoped) + """
         SELECT CAST(date_trunc('week', vaccination_date) AS DATE) AS week,
                count(*) FILTER (WHERE NOT is_dup) entered
         FROM scope GROUP BY 1""", params).df()
@@ -136,7 +167,8 @@ def weekly_entry_gap(con, province: str, period_start, period_end, sites: bool =
     return out
 
 
-def site_table(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
+def site_table(con, province: str, period_start, period_end, sites: bool = False,
+               scoped: bool = False) -> pd.DataFrame:
     """Per site: records, duplicate doses and the data-quality problem counts."""
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     vt = vaccination_table(con)
@@ -159,7 +191,7 @@ def site_table(con, province: str, period_start, period_end, sites: bool = False
     }
     sel = ",\n".join(f"{v} AS {k}" for k, v in q.items())
     df = con.execute(
-        _scope_cte(con, province, sites) + f"""
+        _scope_cte(con, province, sites, scoped) + f"""
         SELECT CAST(site_id AS VARCHAR) site_id, any_value(site_name) site_name,
                any_value(site_district) district_code, count(*) n_records,
                count(*) FILTER (WHERE is_dup) n_dup, {sel}
@@ -167,18 +199,20 @@ def site_table(con, province: str, period_start, period_end, sites: bool = False
     return df
 
 
-def match_probabilities(con, province: str, period_start, period_end, sites: bool = False) -> np.ndarray:
+def match_probabilities(con, province: str, period_start, period_end, sites: bool = False,
+                        scoped: bool = False) -> np.ndarray:
     """Match probability of every linked record in scope."""
     if "record_links" not in tables(con):
         return np.array([])
     params = {"start": _iso(period_start), "end": _iso(period_end)}
-    df = con.execute(_scope_cte(con, province, sites) + """
+    df = con.execute(_scope_cte(con, province, sites, scoped) + """
         SELECT match_probability FROM scope
         WHERE person_id IS NOT NULL AND match_probability IS NOT NULL""", params).df()
     return df["match_probability"].to_numpy(dtype=float)
 
 
-def link_basis(con, province: str, period_start, period_end, sites: bool = False) -> pd.DataFrame:
+def link_basis(con, province: str, period_start, period_end, sites: bool = False,
+               scoped: bool = False) -> pd.DataFrame:
     """basis ('id', 'name_dob', 'other'), n: what each link to the register rests on.
 
     'id': the record's ID number equals the resident's person_id (a CCCD) or
@@ -194,7 +228,7 @@ def link_basis(con, province: str, period_start, period_end, sites: bool = False
     params = {"start": _iso(period_start), "end": _iso(period_end)}
     pcols = columns(con, "population_std")
     p_id = "p.id_number" if "id_number" in pcols else "NULL"
-    df = con.execute(_scope_cte(con, province, sites) + f"""
+    df = con.execute(_scope_cte(con, province, sites, scoped) + f"""
         , b AS (
             SELECT CASE
                 WHEN sc.id_number IS NOT NULL AND (sc.id_number = CAST(p.unique_id AS VARCHAR)
