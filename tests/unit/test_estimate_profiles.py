@@ -78,3 +78,18 @@ def test_a_namesake_branch_repeats_no_dose():
     assert rec["dup"][0, 0] == 0.0 and rec["unl"][0, 0] == -1.0
     sd, lo, hi = iv.redraw_spread(lf, "dup", np.ones((1, 1)), col="site")
     assert sd[0] == pytest.approx(np.sqrt(0.2 * 0.8))
+
+
+def test_linked_profiles_from_a_subject_table_already_made():
+    """The estimate's own subject table (every row in scope) serves as the profiles' table: the
+    same profiles as the table made here, and the given table is the one read."""
+    from vaxstudy.estimate.profiles import linked_profiles
+    from vaxstudy.estimate.rates import subject_table
+
+    rows = _rows([(0, 1, 1, 0.99, None, None, None), (1, 1, 1, 0.9, None, None, None),
+                  (2, 100, None, None, 1, 0.3, 0.4), (0, 1, 1, 0.99, None, None, None)])
+    own = linked_profiles(rows)
+    pd.testing.assert_frame_equal(linked_profiles(rows, subject_table(rows)), own)
+    assert own["subject_id"].tolist() == [0, 1] and own["is_dup_subject"].tolist() == [False, True]
+    given = subject_table(rows.iloc[[0, 2]])  # another table: only its profiles come back
+    assert linked_profiles(rows, given)["subject_id"].tolist() == [0]

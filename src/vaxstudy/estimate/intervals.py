@@ -161,7 +161,12 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     cand_ok = (~linked) & rows["cand_person_id"].notna().to_numpy() & (rows["cand_q"].fillna(0).to_numpy() > 0)
     sel = linked | cand_ok
     # a second profile of a resident is rarer than the link model's uniform prior says
-    profiles = linked_profiles(rows)
+    scope = inp.scope_rows() if scope is None else scope
+    if len(scope) == len(rows):  # every row in scope (a province's whole campaign): one subject table
+        subj = subject_table(scope) if subj is None else subj
+        profiles = linked_profiles(rows, subj)
+    else:
+        profiles = linked_profiles(rows)
     prior = profile_prior(rows, inp.n_register, inp.pop["person_id"].to_numpy(), profiles)
     q_l, q_c, q_a = adjusted_probabilities(rows, prior, profiles)
     q_c = np.nan_to_num(q_c, nan=0.0)
@@ -200,7 +205,6 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
         )
 
     # -- record quantities (rows in scope) -----------------------------------------
-    scope = inp.scope_rows() if scope is None else scope
     add(sc_mask & is_lk, "unl", 1.0)
     add(sc_mask & ~is_lk, "unl", -1.0)
     # duplicate doses: a row leaving its (person, dose) group removes one duplicate

@@ -52,11 +52,12 @@ def odds_scaled(p: np.ndarray, factor: float | np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, p)
 
 
-def linked_profiles(rows: pd.DataFrame) -> pd.DataFrame:
+def linked_profiles(rows: pd.DataFrame, subj: pd.DataFrame | None = None) -> pd.DataFrame:
     """The profiles (subjects) of ``rows`` whose person is a register person: subject_id,
-    person_key, first_row, is_dup_subject (:func:`~vaxstudy.estimate.rates.subject_table`)."""
-    cols = ["subject_id", "person_key", "row", "site"]
-    subj = subject_table(rows[cols])
+    person_key, first_row, is_dup_subject (:func:`~vaxstudy.estimate.rates.subject_table`).
+    ``subj``: the subject table of all of ``rows``, when already made (the estimate's own when
+    every row is in scope: one table instead of two)."""
+    subj = subject_table(rows[["subject_id", "person_key", "row", "site"]]) if subj is None else subj
     linked = np.unique(rows["person_key"].to_numpy()[rows["person_id"].notna().to_numpy()])
     return subj[np.isin(subj["person_key"].to_numpy(), linked)]
 
