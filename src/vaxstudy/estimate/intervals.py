@@ -168,7 +168,8 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     else:
         profiles = linked_profiles(rows)
     prior = profile_prior(rows, inp.n_register, inp.pop["person_id"].to_numpy(), profiles)
-    q_l, q_c, q_a = adjusted_probabilities(rows, prior, profiles)
+    district = pd.factorize(inp.sites["district_code"].astype(str))[0]  # u's random others: the site's district
+    q_l, q_c, q_a = adjusted_probabilities(rows, prior, profiles, area=district[rows["site"].to_numpy()])
     q_c = np.nan_to_num(q_c, nan=0.0)
     q_a = np.where(np.isfinite(q_a), q_a, q_c)
     flips = pd.DataFrame(
