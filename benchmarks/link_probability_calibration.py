@@ -1,6 +1,7 @@
 """Can the link probabilities the estimate redraws be recalibrated without truth? Three methods, measured.
 
     python benchmarks/link_probability_calibration.py --db WORK.duckdb --model link_model.json
+    python benchmarks/link_probability_calibration.py --db WORK.duckdb --second-profiles
 
 ``WORK.duckdb``: a linked synthetic province (record_links, vaccinations_std, population_std,
 sites, link_run, and the generator's ``truth``), opened read-only; ``link_model.json``: its link
@@ -24,6 +25,13 @@ Methods (docs/estimation.md, *Recalibrating the link probabilities without truth
    own fields (its typed district is its site's district / another / missing) by the link's own
    fixed point (pi_c = mean P(has a register person)), and each row's odds rescaled from the
    link's global pi to its class's.
+
+``--second-profiles`` scores instead the probabilities the estimate's second-profile rule gives
+(estimate/profiles.py with the dose pattern of estimate/profile_pattern.py, rows up to
+``--end``): wrongly linked rows of second profiles against Σ(1 − p) and unlinked rows given to an
+already profiled candidate against Σ p, for the link model alone, with the prior r, and with r and
+the dose pattern; and the pattern's u with the random other person drawn at the same site, in the
+same district (the rule) or anywhere in the province.
 
 Prints markdown tables. Row-level normalisation (one register person per row) is not a method
 here: the link already does it (docs/linkage.md, step 5, *Exclusive probabilities*).
@@ -205,11 +213,81 @@ def by_class(df: pd.DataFrame, variants: dict[str, np.ndarray], h_variants: dict
     return markdown(pd.DataFrame(out), 7)
 
 
+def second_profiles(db: str, end: str) -> None:
+    """The second-profile rule's probabilities against the truth (``--second-profiles``)."""
+    from vaxstudy.estimate import profile_pattern as pp
+    from vaxstudy.estimate import profiles
+
+    con = duckdb.connect(db, read_only=True)
+    r = con.execute(f"""
+        SELECT v._row AS "row", v.subject_id, v.site_id, v.dose_number AS dose, v.vaccination_date AS vdate,
+               l.person_id, l.match_probability AS q, coalesce(l.person_key, l.person_id, 'r:' || v.record_id) AS pk,
+               l.best_person_id AS cand, l.best_match_probability AS cand_q, l.in_register_probability AS cand_any,
+               t.true_person_id AS tp, s.district_code AS district
+        FROM vaccinations v JOIN record_links l USING (record_id) JOIN truth t USING (record_id)
+        LEFT JOIN sites s ON s.site_id = v.site_id
+        WHERE v.vaccination_date <= DATE '{end}' ORDER BY v._row""").df()
+    n_reg = con.execute("SELECT count(*) FROM population_std").fetchall()[0][0]
+    n = len(r)
+    codes = pd.factorize(pd.concat([r.person_id, r.pk, r.cand, r.tp]).astype(object))[0].astype(float)
+    codes[codes < 0] = np.nan
+    rows = pd.DataFrame({"row": r["row"].astype(np.int64), "subject_id": pd.factorize(r.subject_id)[0],
+                         "site": pd.factorize(r.site_id)[0].astype(np.int64), "dose": r.dose.fillna(0).astype(np.int64),
+                         "vdate": pd.to_datetime(r.vdate), "person_id": codes[:n], "person_key": codes[n:2 * n].astype(np.int64),
+                         "q": r.q.astype(float), "cand_person_id": codes[2 * n:3 * n], "cand_q": r.cand_q.astype(float),
+                         "cand_any": r.cand_any.astype(float)})
+    tp = codes[3 * n:]
+    area = pd.factorize(r.district.fillna("?"))[0]
+    subj = profiles.linked_profiles(rows)
+    prior = profiles.profile_prior(rows, n_reg, None, subj)
+    second, taken = profiles.second_profile_rows(rows, subj)
+    ev, hs, ht = profiles.dose_pattern(rows, second, taken, area)
+    q0, c0, _ = profiles.adjusted_probabilities(rows, prior, subj, pattern=False)
+    q1, c1, _ = profiles.adjusted_probabilities(rows, prior, subj, area=area)
+    print(f"r {prior.factor:.4f}; pattern m {ev.m:.4f}, u {ev.u:.5f} ({ev.n_sure} sure second profiles)\n")
+    q, cq = rows.q.to_numpy(), rows.cand_q.to_numpy()
+    wrong = rows.person_id.to_numpy() != tp
+    right = rows.cand_person_id.to_numpy() == tp
+    band = pd.cut(q[second], [0, 0.9, 0.99, 0.999, 0.99999, 1.01], right=False)
+    t = pd.DataFrame({"band": band, "wrong": wrong[second], "pattern": hs, "model": 1 - q[second],
+                      "with r": 1 - q0[second], "with r and the pattern": 1 - q1[second]})
+    t = t.groupby("band", observed=True).agg(rows=("wrong", "size"), wrong=("wrong", "sum"), pattern=("pattern", "sum"),
+                                             model=("model", "sum"), r=("with r", "sum"), rp=("with r and the pattern", "sum"))
+    t.index = [f"{b.left:g}–{min(b.right, 1.0):g}" for b in t.index]
+    t = t.rename(columns={"model": "Σ(1 − p) model", "r": "with r", "rp": "with r and the pattern"})
+    print("Linked rows of second profiles: wrong against Σ(1 − p)\n")
+    print(markdown(t.reset_index().rename(columns={"index": "band of p"}).round(1), 6), "\n")
+    print(f"Unlinked rows whose best candidate has a profile: {int(taken.sum())}, right {int(right[taken].sum())}, "
+          f"Σp model {np.nansum(cq[taken]):.1f}, with r {np.nansum(c0[taken]):.1f}, "
+          f"with r and the pattern {np.nansum(c1[taken]):.1f}\n")
+    # u with the other person drawn at the same site, in the district (the rule) or in the province
+    sure = q[second] >= pp.SURE
+    for name, grp in (("site", rows.site.to_numpy()), ("district", area), ("province", np.zeros(n, np.int64))):
+        d2 = pp.linked_doses(rows, grp)
+        probe = pd.DataFrame({"key": rows.person_key.to_numpy()[second], "site": rows.site.to_numpy()[second],
+                              "dose": rows.dose.to_numpy()[second], "day": pp.days(rows.vdate[second]),
+                              "gid": rows.subject_id.to_numpy()[second], "area": grp[second]})
+        e = pp.pattern_evidence(probe, hs, sure, d2)
+        qs = profiles.odds_scaled(q[second], prior.factor * e.factor(hs))
+        cs = profiles.odds_scaled(cq[taken], prior.factor * e.factor(ht))
+        print(f"u drawn in the same {name}: {e.u:.5f}; second-profile rows expected wrong {np.sum(1 - qs):.1f} "
+              f"(wrong {int(wrong[second].sum())}); unlinked rows expected right {np.nansum(cs):.1f} "
+              f"(right {int(right[taken].sum())})")
+
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", required=True)
-    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--model", type=Path, help="the link model (the three general methods)")
+    ap.add_argument("--second-profiles", action="store_true", help="score the second-profile rule instead")
+    ap.add_argument("--end", default="2021-10-31", help="rows vaccinated up to this day (--second-profiles)")
     a = ap.parse_args()
+    if a.second_profiles:
+        second_profiles(a.db, a.end)
+        return
+    if a.model is None:
+        ap.error("--model is needed for the three general methods")
     model = json.loads(a.model.read_text())
     df, pi0, u_exact = load(a.db, model)
     print(f"rows {len(df):,}; link pi {pi0:.5f}; phone u (register) {u_exact:.3g}\n")

@@ -18,7 +18,7 @@ data, no truth:
   the same area (the district of the profile's site): a wrongly linked resident is a namesake the
   link model found, mostly in the district the row was typed in. Drawn at the same site instead
   (the worst case) u was 17 times higher on the development province, drawn in the whole
-  province 19 times lower; the development figures of all three are in docs/estimation.md.
+  province 15 times lower; the development figures of all three are in docs/estimation.md.
 
 With fewer than ``MIN_SURE`` sure second profiles (a small province) the factor is 1.
 """
