@@ -21,7 +21,9 @@ replicate b
    and no profile. A second profile of a resident is rarer than the link
    model's uniform prior says: the probabilities of those links (and of an
    unlinked row's best candidate who has a profile) have their odds scaled by a
-   factor estimated from the linked profiles (:mod:`vaxstudy.estimate.profiles`).
+   factor estimated from the linked profiles (:mod:`vaxstudy.estimate.profiles`)
+   and by what the profile's doses say (the same dose again or the next one at
+   the same site, :mod:`vaxstudy.estimate.profile_pattern`).
    Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the
