@@ -29,8 +29,9 @@ Methods (docs/estimation.md, *Recalibrating the link probabilities without truth
 ``--second-profiles`` scores instead the probabilities the estimate's second-profile rule gives
 (estimate/profiles.py with the dose pattern of estimate/profile_pattern.py, rows up to
 ``--end``): wrongly linked rows of second profiles against Σ(1 − p) and unlinked rows given to an
-already profiled candidate against Σ p, for the link model alone, with the prior r, and with r and
-the dose pattern; and the pattern's u with the random other person drawn at the same site, in the
+already profiled candidate against Σ p, for the link model alone, with the prior r, and with the
+dose pattern (r for the second profiles; for the unlinked rows, their own prior fitted to the
+pattern, ``profile_pattern.taken_prior``); and the pattern's u with the random other person drawn at the same site, in the
 same district (the rule) or anywhere in the province.
 
 Prints markdown tables. Row-level normalisation (one register person per row) is not a method
@@ -259,7 +260,7 @@ def second_profiles(db: str, end: str) -> None:
     print(markdown(t.reset_index().rename(columns={"index": "band of p"}).round(1), 6), "\n")
     print(f"Unlinked rows whose best candidate has a profile: {int(taken.sum())}, right {int(right[taken].sum())}, "
           f"Σp model {np.nansum(cq[taken]):.1f}, with r {np.nansum(c0[taken]):.1f}, "
-          f"with r and the pattern {np.nansum(c1[taken]):.1f}\n")
+          f"with the pattern (their own prior fitted to it, else r) {np.nansum(c1[taken]):.1f}\n")
     # u with the other person drawn at the same site, in the district (the rule) or in the province
     sure = q[second] >= pp.SURE
     for name, grp in (("site", rows.site.to_numpy()), ("district", area), ("province", np.zeros(n, np.int64))):
@@ -269,7 +270,9 @@ def second_profiles(db: str, end: str) -> None:
                               "gid": rows.subject_id.to_numpy()[second], "area": grp[second]})
         e = pp.pattern_evidence(probe, hs, sure, d2)
         qs = profiles.odds_scaled(q[second], prior.factor * e.factor(hs))
-        cs = profiles.odds_scaled(cq[taken], prior.factor * e.factor(ht))
+        fit = pp.taken_prior(cq[taken], ht, e)  # the unlinked rows' own prior (None: r, as before)
+        cs = (profiles.odds_scaled(cq[taken], prior.factor * e.factor(ht)) if fit is None
+              else profiles.odds_scaled(fit, e.factor(ht)))
         print(f"u drawn in the same {name}: {e.u:.5f}; second-profile rows expected wrong {np.sum(1 - qs):.1f} "
               f"(wrong {int(wrong[second].sum())}); unlinked rows expected right {np.nansum(cs):.1f} "
               f"(right {int(right[taken].sum())})")

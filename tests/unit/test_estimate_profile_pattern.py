@@ -118,3 +118,40 @@ def test_too_few_sure_second_profiles_leave_the_prior_alone():
     for a, b in zip(adjusted_probabilities(rows, prior, area=one_area),
                     adjusted_probabilities(rows, prior, pattern=False)):
         np.testing.assert_array_equal(a, b)
+
+
+EV = pp.PatternEvidence(0.99, 0.005, 100, 100)
+
+
+def test_the_unlinked_rows_prior_is_fitted_to_their_pattern_not_to_the_links_model():
+    # 8 of 40 unlinked rows have the pattern with their profiled candidate, all with a low model
+    # probability; the 32 without it have a higher one: the model does not rank them
+    cq = np.r_[np.full(8, 0.01), np.full(32, 0.4)]
+    hit = np.r_[np.ones(8, bool), np.zeros(32, bool)]
+    prior = pp.taken_prior(cq, hit, EV)
+    np.testing.assert_allclose(prior, prior[0])  # b = 0: the model's probability carries nothing here
+    post = odds_scaled(prior, EV.factor(hit))
+    assert post[:8].sum() > 7.5 and post[8:].sum() < 0.5  # about the 8 with the pattern
+    assert odds_scaled(cq[:8], 0.05 * EV.factor(hit[:8])).sum() < 1.0  # what r (1/20) and the factor gave
+    # where the model ranks them (pattern rows high), its probability keeps a say
+    ranked = pp.taken_prior(np.r_[np.full(8, 0.4), np.full(32, 0.001)], hit, EV)
+    assert ranked[0] > ranked[-1]
+    assert pp.taken_prior(cq[: pp.MIN_TAKEN - 1], hit[: pp.MIN_TAKEN - 1], EV) is None
+    assert pp.taken_prior(cq, hit, pp.PatternEvidence(0.99, 0.005, pp.MIN_SURE - 1, 100)) is None
+
+
+def test_unlinked_rows_with_a_profiled_candidate_get_the_fitted_prior_in_adjusted_probabilities():
+    n = pp.MIN_SURE + 10
+    rows = _rows(n).iloc[: 2 * n]  # the sure persons 0..n-1, each at site k with dose 1 on day 0
+    extra = [(20000 + j, 30000 + j, NAN, NAN, j, 0.01 if j < 8 else 0.4, NAN, 1, 0 if j < 8 else 60, j)
+             for j in range(n)]  # the first 8: dose 1 again on day 0 at the candidate's site
+    ex = pd.DataFrame(extra, columns=["subject_id", "person_key", "person_id", "q", "cand_person_id", "cand_q",
+                                      "cand_any", "dose", "day", "site"])
+    ex["vdate"] = pd.Timestamp("2021-07-01") + pd.to_timedelta(ex.pop("day"), unit="D")
+    rows = pd.concat([rows, ex], ignore_index=True).assign(row=lambda d: np.arange(len(d)))
+    prior = ProfilePrior(0.05, NAN, NAN, 0)
+    one_area = np.zeros(len(rows), dtype=np.int64)
+    _, c1, _ = adjusted_probabilities(rows, prior, area=one_area)
+    un = np.arange(2 * n, len(rows))
+    assert c1[un[:8]].min() > 0.9  # r and the factor alone: about 0.1 each
+    assert c1[un[8:]].max() < 0.05

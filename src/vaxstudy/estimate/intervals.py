@@ -23,7 +23,7 @@ replicate b
    unlinked row's best candidate who has a profile) have their odds scaled by a
    factor estimated from the linked profiles (:mod:`vaxstudy.estimate.profiles`)
    and by what the profile's doses say (the same dose again or the next one at
-   the same site, :mod:`vaxstudy.estimate.profile_pattern`).
+   the same site, :mod:`vaxstudy.estimate.profile_pattern`; an unlinked row's prior is fitted to that).
    Rows with a flip probability below ``min_flip`` (1e-6) are held fixed.
    The effect of one flip on the counts is applied as if the flip were alone
    (first order: several flips in the same person and dose are rare when the

@@ -137,3 +137,51 @@ def pattern_evidence(probe: pd.DataFrame, probe_hit: np.ndarray, sure: np.ndarra
     u_hits = int(pd.Series(oh).groupby(others["gid"].to_numpy()).any().sum()) if n_probe else 0
     u = (u_hits + 0.5) / (n_probe + 1.0)
     return PatternEvidence(float(m), float(u), n_sure, n_probe)
+
+
+MIN_TAKEN = 30  # fewer unlinked rows with a profiled candidate than this: r and the factor, as above
+
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+
+
+def taken_prior(cand_q: np.ndarray, hit: np.ndarray, ev: PatternEvidence, iters: int = 200) -> np.ndarray | None:
+    """The probability that each unlinked row's profiled best candidate is its person, before the
+    pattern: logit = a + b logit(cand_q), with (a, b) the maximum likelihood of the rows' pattern
+    observations (EM; a row is its candidate with the pattern's probability m, someone else with u)
+    and b kept in [0, 1] (the model's ranking never reversed nor sharpened). None when the evidence is
+    unusable or the rows are fewer than MIN_TAKEN.
+
+    Why not r: r, estimated from the linked profiles, is the chance that *a profile* is its person's
+    second; these rows are the ones the link model could not link, and a second profile is typed
+    mostly because the person was not found (a variant of the name), so among them the share is
+    far higher, and the model's probability ranks them little (docs/estimation.md, *Unlinked rows
+    with a profiled candidate*)."""
+    cq = np.clip(np.nan_to_num(np.asarray(cand_q, dtype=float), nan=0.0), 1e-9, 1 - 1e-9)
+    hit = np.asarray(hit, dtype=bool)
+    if len(cq) < MIN_TAKEN or ev.n_sure < MIN_SURE or not (np.isfinite(ev.m) and np.isfinite(ev.u)):
+        return None
+    x, llr = np.log(cq / (1.0 - cq)), np.log(ev.factor(hit))
+    a, b = float(np.log((hit.mean() + 0.5 / len(hit)) / (1.0 - hit.mean()))), 0.0
+    for _ in range(iters):
+        w = _sig(a + b * x + llr)  # E: the chance each row is its candidate, given its pattern
+        a0, b0 = a, b
+        for _ in range(25):  # M: weighted logistic fit of w on logit(cand_q), b within [0, 1]
+            p = _sig(a + b * x)
+            h = p * (1.0 - p) + 1e-12
+            H = np.array([[h.sum(), (h * x).sum()], [(h * x).sum(), (h * x * x).sum()]])
+            g = np.array([(w - p).sum(), ((w - p) * x).sum()])
+            step = np.linalg.solve(H + 1e-9 * np.eye(2), g)
+            a, b = float(np.clip(a + step[0], -50.0, 50.0)), float(b + step[1])
+            if not 0.0 <= b <= 1.0:  # on the bound: a alone
+                b = min(max(b, 0.0), 1.0)
+                for _ in range(25):
+                    p = _sig(a + b * x)
+                    a = float(np.clip(a + (w - p).sum() / ((p * (1.0 - p)).sum() + 1e-12), -50.0, 50.0))
+                break
+            if abs(step).max() < 1e-10:
+                break
+        if abs(a - a0) < 1e-8 and abs(b - b0) < 1e-8:
+            break
+    return _sig(a + b * x)

@@ -27,6 +27,9 @@ profile on their own and r makes them far too unsure (development provinces: 34-
 rows of second profiles where the model expects 10-15 and the model with r 66-84). The same links
 also get the evidence of their doses (:mod:`vaxstudy.estimate.profile_pattern`: the same dose again
 or the next one at the same site), which the link model never saw: with it, 35-41 are expected.
+For the unlinked rows whose best candidate has a profile, r does not hold (r with the pattern
+expected 3-11 right where 10-23 were): when the pattern's evidence is usable, their prior is fitted
+to their own pattern instead (:func:`vaxstudy.estimate.profile_pattern.taken_prior`).
 """
 
 from __future__ import annotations
@@ -152,12 +155,16 @@ def adjusted_probabilities(rows: pd.DataFrame, prior: ProfilePrior, subj: pd.Dat
     second, taken = second_profile_rows(rows, subj)
     f_second = np.full(int(second.sum()), prior.factor)
     f_taken = np.full(int(taken.sum()), prior.factor)
+    base = cq[taken]
     if pattern:
         ev, hs, ht = dose_pattern(rows, second, taken, area)
         f_second, f_taken = f_second * ev.factor(hs), f_taken * ev.factor(ht)
+        fitted = profile_pattern.taken_prior(base, ht, ev)
+        if fitted is not None:  # the unlinked rows' own prior, fitted to their pattern, replaces r
+            base, f_taken = fitted, ev.factor(ht)
     # a factor of 1 leaves a probability as it is (not recomputed: the same bits as before)
     q[second] = np.where(f_second != 1.0, odds_scaled(q[second], f_second), q[second])
-    new = np.where(f_taken != 1.0, odds_scaled(cq[taken], f_taken), cq[taken])
+    new = np.where(f_taken != 1.0, odds_scaled(base, f_taken), base)
     ca[taken] = np.clip(np.where(np.isfinite(ca[taken]), ca[taken], cq[taken]) - cq[taken] + new, 0.0, 1.0)
     cq[taken] = new
     return q, cq, ca
