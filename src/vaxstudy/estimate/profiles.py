@@ -67,7 +67,8 @@ def linked_profiles(rows: pd.DataFrame, subj: pd.DataFrame | None = None) -> pd.
     ``subj``: the subject table of all of ``rows``, when already made (the estimate's own when
     every row is in scope: one table instead of two)."""
     subj = subject_table(rows[["subject_id", "person_key", "row", "site"]]) if subj is None else subj
-    linked = np.unique(rows["person_key"].to_numpy()[rows["person_id"].notna().to_numpy()])
+    # isin's own table or sort of the keys (not np.unique first: its hash of ~1 M keys cost 0.8 CPU-s)
+    linked = rows["person_key"].to_numpy()[rows["person_id"].notna().to_numpy()]
     return subj[np.isin(subj["person_key"].to_numpy(), linked)]
 
 
