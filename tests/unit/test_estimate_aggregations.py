@@ -471,3 +471,51 @@ def test_report_scope_made_once_gives_the_same_tables(tmp_path):
         pd.testing.assert_frame_equal(once[k], alone[k], check_exact=True)
     assert rdata.SCOPE_TABLE not in rdata.tables(con)
     con.close()
+
+
+def test_the_audit_tables_run_at_the_estimates_own_priority(tmp_path, monkeypatch):
+    """The audit's tables (pandas: the GIL all along) run on a thread never lowered, so that the
+    bootstrap never waits for a GIL held by a thread the system has set aside; the audit's
+    queries (DuckDB, no GIL) still run behind; the tables and the exception of a side thread
+    come back as before."""
+    import os
+    import sys
+    import threading
+
+    import pytest
+
+    import vaxstudy.estimate.quality as Q
+    from helpers.estimatedb import make_db
+    from vaxstudy.estimate import BEHIND_NICE, estimate_db
+
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i % 3}", dose_number=1 + i % 2,
+              vaccination_date=f"2021-08-{1 + i:02d}", entered_date=f"2021-08-{2 + i:02d}", site_id="S1")
+         for i in range(6)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-02", dose_number=1, doses_administered=3)]
+    db = make_db(tmp_path / "p.duckdb", [dict(person_id=f"P{i}") for i in range(3)], v, sites, tal)
+    seen: dict[str, int] = {}
+
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def spy(name, f):
+        def run(*a, **k):
+            seen[name] = nice()
+            return f(*a, **k)
+        return run
+
+    monkeypatch.setattr(Q, "audit_counts", spy("counts", Q.audit_counts))
+    monkeypatch.setattr(Q, "audit_tables", spy("tables", Q.audit_tables))
+    m = estimate_db(db, "40", "2021-08-01", "2021-08-31", tmp_path / "out", n_boot=10)
+    assert m["data_quality"] and (tmp_path / "out" / "data_quality").is_dir()
+    if sys.platform.startswith("linux"):
+        assert seen["tables"] == nice()
+        assert seen["counts"] == min(nice() + BEHIND_NICE, 19)
+
+    def broken(*a, **k):
+        raise RuntimeError("audit tables broke")
+
+    monkeypatch.setattr(Q, "audit_tables", broken)
+    with pytest.raises(RuntimeError, match="audit tables broke"):
+        estimate_db(db, "40", "2021-08-01", "2021-08-31", tmp_path / "out2", n_boot=10)

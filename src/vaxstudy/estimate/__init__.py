@@ -233,6 +233,10 @@ def estimate_db(
     engine = get_engine(backend)
     con = connect(db_path)
     pool = ThreadPoolExecutor(4)
+    # the audit's tables (pandas over the counts: the GIL all the time) on a thread never lowered:
+    # a thread behind the others that holds the GIL stops the bootstrap's thread whenever the
+    # system takes the core from it (measured: the GIL held ~3 s for ~1.3 CPU-s of work)
+    plain = ThreadPoolExecutor(1)
     try:
         from vaxstudy.validate import check_scope
 
@@ -259,7 +263,7 @@ def estimate_db(
         threads = _single_threaded(con)
         report_tables = pool.submit(_behind(_report_tables(con.cursor(), inp, shared.get("sites"))))
         dq_tables = (None if not audit else pool.submit(_behind(_audit(con.cursor(), inp, engine))) if counting is None
-                     else pool.submit(_behind(_audit_tables(counting, inp))))
+                     else plain.submit(_audit_tables(counting, inp)))
         linkage = pool.submit(_behind(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp)))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
@@ -269,6 +273,7 @@ def estimate_db(
         dq_tables = dq_tables.result() if audit else {}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        plain.shutdown(wait=True, cancel_futures=True)
         con.close()
         if own_engine:
             engine.close()
