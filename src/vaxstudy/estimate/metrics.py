@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -119,17 +120,19 @@ class Estimator:
         self.inp = inp
         self.S = len(inp.sites)
         self.C = inp.n_cells
-        scope = inp.scope_rows()
-        subjects = subject_table(scope)  # read by the site sums and the link flips
-        self.agg = record_site_aggregates(inp, scope, subjects)
-        self.parts = coverage_parts(inp)
-        self.rgroups = _record_groups(inp)
-        self.cgroups = group_matrices(inp)
-        self.flips = iv.link_flips(inp, self.parts, scope, subjects)
-        self.lags = nc.lag_data(inp)
-        self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
-        self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
-        self.backtest = nc.backtest_error(inp)  # relative error of the nowcast on this export's past
+        # the nowcast's lag data and back-test (rows read only) on a thread beside the rest: numpy, mostly no GIL
+        with ThreadPoolExecutor(1) as side:
+            nowcast = side.submit(lambda: (nc.lag_data(inp), nc.backtest_error(inp)))
+            scope = inp.scope_rows()
+            subjects = subject_table(scope)  # read by the site sums and the link flips
+            self.agg = record_site_aggregates(inp, scope, subjects)
+            self.parts = coverage_parts(inp)
+            self.rgroups = _record_groups(inp)
+            self.cgroups = group_matrices(inp)
+            self.flips = iv.link_flips(inp, self.parts, scope, subjects)
+            self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
+            self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
+            self.lags, self.backtest = nowcast.result()  # backtest: the nowcast's relative error
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
