@@ -32,6 +32,7 @@ from machine import describe  # benchmarks/machine.py
 
 TIMES: dict[str, float] = {}
 CPU: dict[str, float] = {}  # the step's own thread's CPU seconds
+ENDS: dict[str, float] = {}  # when the step last ended (perf_counter): which thread waited for which
 
 
 def _timed(owner, name: str, label: str) -> None:
@@ -43,7 +44,8 @@ def _timed(owner, name: str, label: str) -> None:
         try:
             return f(*a, **k)
         finally:
-            TIMES[label] = TIMES.get(label, 0.0) + time.perf_counter() - t
+            ENDS[label] = time.perf_counter()
+            TIMES[label] = TIMES.get(label, 0.0) + ENDS[label] - t
             CPU[label] = CPU.get(label, 0.0) + time.thread_time() - c
 
     setattr(owner, name, wrapper)
@@ -77,6 +79,9 @@ def instrument() -> None:
     for meth in ("__init__", "expected_point", "replicates", "recorded_spreads"):
         _timed(M.Estimator, meth, f"  Estimator.{meth}")
     _timed(E, "write_metrics", "write_metrics")
+    _timed(Q, "summary", "quality.summary")  # the main thread's tail after the side threads' results
+    _timed(Q, "write_tables", "quality.write_tables")
+    _timed(A, "write", "report tables: write")
 
 
 def render_parts(run: Path, db: Path, province: str, start: str, end: str) -> dict[str, float]:
@@ -142,7 +147,9 @@ def report_window(folder: Path, province: str, start: str, end: str) -> dict:
     return {"stages_wall_s": {k: round(v, 2) for k, v in timings.items()},
             "estimate_window_cpu_s": {"process": round(b[1] - a[1], 2), "kernel": round(b[2] - a[2], 2)},
             "render_process_cpu_s": round(events["render end"][1] - events["render start"][1], 2),
-            "thread_cpu_s": {k: round(v, 2) for k, v in CPU.items()}, "events": events}
+            "thread_cpu_s": {k: round(v, 2) for k, v in CPU.items()},
+            "step_wall_s": {k: round(v, 2) for k, v in TIMES.items()},
+            "step_end_s": {k: round(v - t0, 2) for k, v in ENDS.items()}, "events": events}
 
 
 def main() -> None:
