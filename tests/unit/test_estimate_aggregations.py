@@ -225,6 +225,9 @@ def test_lookup_is_reindex(spread):
     want = pd.Series(values, index=keys).reindex(query).fillna(-9).to_numpy()
     assert lookup(keys, values, query, -9).tolist() == want.tolist() == [70, -9, 120, -9, 5, 30, 1, -9]
     assert lookup(keys[:0], values[:0], query, 0).tolist() == [0] * len(query)
+    # integer codes (read as they are, without float copies): the same answers
+    ints = np.array([7, 12, 4, -1, 3, 0, 99]) * spread
+    assert lookup(keys, values, ints, -9).tolist() == [70, 120, -9, 5, 30, 1, -9]
     # (person, dose) pairs: the same pairs find each other, a NaN person none
     k = pair_key(np.array([4, 4, 9]), np.array([1, 2, 1]), 1, 2)
     assert lookup(k, np.array([10, 20, 30]), pair_key(np.array([9.0, 4.0, np.nan]), np.array([1, 2, 1]), 1, 2),
@@ -232,7 +235,7 @@ def test_lookup_is_reindex(spread):
 
 
 def test_threads_beside_the_bootstrap_run_behind_it():
-    """The audit's, report tables' and truth check's callables run at a lower priority than the
+    """The audit's queries' and the report tables' callables run at a lower priority than the
     thread that submits them, and return what they return."""
     import os
     import sys
@@ -474,7 +477,7 @@ def test_report_scope_made_once_gives_the_same_tables(tmp_path):
 
 
 def test_the_audit_tables_run_at_the_estimates_own_priority(tmp_path, monkeypatch):
-    """The audit's tables (pandas: the GIL all along) run on a thread never lowered, so that the
+    """The audit's tables and the truth check (pandas: the GIL) run on threads never lowered, so that the
     bootstrap never waits for a GIL held by a thread the system has set aside; the audit's
     queries (DuckDB, no GIL) still run behind; the tables and the exception of a side thread
     come back as before."""
@@ -485,6 +488,7 @@ def test_the_audit_tables_run_at_the_estimates_own_priority(tmp_path, monkeypatc
     import pytest
 
     import vaxstudy.estimate.quality as Q
+    import vaxstudy.estimate.truthcheck as T
     from helpers.estimatedb import make_db
     from vaxstudy.estimate import BEHIND_NICE, estimate_db
 
@@ -507,10 +511,11 @@ def test_the_audit_tables_run_at_the_estimates_own_priority(tmp_path, monkeypatc
 
     monkeypatch.setattr(Q, "audit_counts", spy("counts", Q.audit_counts))
     monkeypatch.setattr(Q, "audit_tables", spy("tables", Q.audit_tables))
+    monkeypatch.setattr(T, "linkage_accuracy", spy("truth", T.linkage_accuracy))
     m = estimate_db(db, "40", "2021-08-01", "2021-08-31", tmp_path / "out", n_boot=10)
     assert m["data_quality"] and (tmp_path / "out" / "data_quality").is_dir()
     if sys.platform.startswith("linux"):
-        assert seen["tables"] == nice()
+        assert seen["tables"] == seen["truth"] == nice()
         assert seen["counts"] == min(nice() + BEHIND_NICE, 19)
 
     def broken(*a, **k):

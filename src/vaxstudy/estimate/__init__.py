@@ -233,10 +233,10 @@ def estimate_db(
     engine = get_engine(backend)
     con = connect(db_path)
     pool = ThreadPoolExecutor(4)
-    # the audit's tables (pandas over the counts: the GIL all the time) on a thread never lowered:
-    # a thread behind the others that holds the GIL stops the bootstrap's thread whenever the
-    # system takes the core from it (measured: the GIL held ~3 s for ~1.3 CPU-s of work)
-    plain = ThreadPoolExecutor(1)
+    # the audit's tables and the truth check (pandas: the GIL most of the time) on threads never
+    # lowered: a thread behind the others that holds the GIL stops the bootstrap's thread whenever
+    # the system takes the core from it (measured: the GIL held ~3 s for ~1.3 CPU-s of work)
+    plain = ThreadPoolExecutor(2)
     try:
         from vaxstudy.validate import check_scope
 
@@ -256,15 +256,15 @@ def estimate_db(
             shared["scope_warnings"] = checking.result()
         scope_warnings = list(shared["scope_warnings"])
         inp.notes.extend(scope_warnings)
-        # the report's count tables, the audit (mostly SQL) and the truth check: on connections
-        # of their own, while the bootstrap (one core of Python) runs here. The bootstrap is the
-        # longest chain: the others yield to it (their threads at a lower priority, DuckDB's work
-        # in their own threads only), so it keeps a core while they share the rest
+        # the report's count tables, the audit and the truth check: on connections of their own,
+        # while the bootstrap runs here. The bootstrap is the longest chain: the queries yield to
+        # it (their threads at a lower priority, DuckDB's work in their own threads only), so it
+        # keeps a core while they share the rest; the pandas work beside it does not (see plain)
         threads = _single_threaded(con)
         report_tables = pool.submit(_behind(_report_tables(con.cursor(), inp, shared.get("sites"))))
         dq_tables = (None if not audit else pool.submit(_behind(_audit(con.cursor(), inp, engine))) if counting is None
                      else plain.submit(_audit_tables(counting, inp)))
-        linkage = pool.submit(_behind(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp)))
+        linkage = plain.submit(_on_cursor(truthcheck.linkage_accuracy, con.cursor(), inp))
         with one_blas_thread():
             metrics = compute_metrics(inp, seed=seed, n_boot=n_boot)
         _threads(con, threads)  # the bootstrap is done: DuckDB's workers back for what remains
