@@ -74,23 +74,34 @@ def _repeats(order: np.ndarray, keys: tuple[np.ndarray, ...], n: int) -> np.ndar
 def lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray, fill) -> np.ndarray:
     """``pd.Series(values, index=keys).reindex(query).fillna(fill)`` for unique ``keys``
     (non-negative integer codes, as integers or floats; a NaN query finds nothing), as an
-    array: a table indexed by code where the codes are dense enough, else a binary search."""
-    keys, values = np.asarray(keys, dtype=float), np.asarray(values)
-    q = np.asarray(query, dtype=float)
+    array: a table indexed by code where the codes are dense enough, else a binary search.
+    Signed integer codes are read as they are (no float copies, no check that they are whole)."""
+    keys, values, q = np.asarray(keys), np.asarray(values), np.asarray(query)
     out = np.full(len(q), fill, dtype=np.result_type(values.dtype, np.min_scalar_type(fill)))
     if len(keys) == 0 or len(q) == 0:
         return out
-    ok = ~np.isnan(q)
-    lo = min(float(keys.min()), float(q[ok].min(initial=0.0)))  # a missing id's code may be -1
-    top = max(float(keys.max()), float(q[ok].max(initial=0.0))) - lo
-    whole = np.array_equal(keys, np.floor(keys)) and np.array_equal(q[ok], np.floor(q[ok]))
+    if keys.dtype.kind == "i" and q.dtype.kind == "i":
+        ok, qo, whole = None, q, True
+    else:
+        keys, q = keys.astype(float, copy=False), q.astype(float, copy=False)
+        ok = ~np.isnan(q)
+        qo = q[ok]
+        whole = np.array_equal(keys, np.floor(keys)) and np.array_equal(qo, np.floor(qo))
+    lo = min(float(keys.min()), float(qo.min(initial=0)))  # a missing id's code may be -1
+    top = max(float(keys.max()), float(qo.max(initial=0))) - lo
     if whole and top < 4 * (len(keys) + len(q)) + 1024:  # dense codes: one table, read at each query
         table = np.full(int(top) + 1, -1, dtype=np.int64)
         table[(keys - lo).astype(np.int64)] = np.arange(len(keys))
-        at = table[np.where(ok, q - lo, 0.0).astype(np.int64)]
-        hit = ok & (at >= 0)
+        if ok is None:
+            at = table[q - int(lo)]
+            hit = at >= 0
+        else:
+            at = table[np.where(ok, q - lo, 0.0).astype(np.int64)]
+            hit = ok & (at >= 0)
         out[hit] = values[at[hit]]
         return out
+    keys, q = keys.astype(float), q.astype(float)
+    ok = ~np.isnan(q) if ok is None else ok
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
     pos = np.minimum(np.searchsorted(sk, np.where(ok, q, 0.0)), len(sk) - 1)
