@@ -85,7 +85,7 @@ from vaxstudy.estimate.coverage import CoverageParts
 from vaxstudy.estimate import sorting
 from vaxstudy.estimate.data import Inputs, cells_of
 from vaxstudy.estimate.profiles import ProfilePrior, adjusted_probabilities, linked_profiles, profile_prior
-from vaxstudy.estimate.rates import subject_table
+from vaxstudy.estimate.rates import district_codes, district_subject_table, subject_table
 
 MIN_FLIP = 1e-6
 INTERVAL_DESCRIPTION = (
@@ -104,7 +104,7 @@ INTERVAL_DESCRIPTION = (
 # which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its
 # best candidate; its flip to another register person (a namesake)
 PART_ANY, PART_BEST, PART_NAMESAKE = 0, 1, 2
-RECORD_KINDS = ("unl", "dup", "dsub")
+RECORD_KINDS = ("unl", "dup", "dsub", "dsub_district")  # dsub_district: a district's own subjects
 
 
 def site_weights(strata: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -155,9 +155,9 @@ class LinkFlips:
 
 
 def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = None,
-               subj: pd.DataFrame | None = None) -> LinkFlips:
-    """The flips and what each changes. ``scope``, ``subj``: ``inp.scope_rows()`` and its
-    :func:`~vaxstudy.estimate.rates.subject_table`, when already made."""
+               subj: pd.DataFrame | None = None, subj_d: pd.DataFrame | None = None) -> LinkFlips:
+    """The flips and what each changes. ``scope``, ``subj``, ``subj_d``: ``inp.scope_rows()``, its
+    :func:`~vaxstudy.estimate.rates.subject_table` and its district one, when already made."""
     rows = inp.rows.reset_index(drop=True)
     linked = rows["person_id"].notna().to_numpy()
     cand_ok = (~linked) & rows["cand_person_id"].notna().to_numpy() & (rows["cand_q"].fillna(0).to_numpy() > 0)
@@ -231,21 +231,12 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     # a row joins its best candidate's groups only on that branch of its flip: on the namesake
     # branch its person is taken as not yet counted (as for coverage below)
     add(sc_mask & joins, "dup", 1.0, part=PART_BEST)
-    # duplicate subjects: only single-row profiles change person with their row
+    # duplicate subjects (single-row profiles): the province's over all rows, a district's within its own
     subj = subject_table(scope) if subj is None else subj
-    if len(subj):
-        sid, spk = subj["subject_id"].to_numpy(), subj["person_key"].to_numpy()
-        n_rows = sorting.lookup(sid, subj["n_rows"].to_numpy(), fr["subject_id"].to_numpy(), 0)
-        rank = sorting.lookup(sid, subj["person_rank"].to_numpy(), fr["subject_id"].to_numpy(), 0)
-        persons, n_sub = np.unique(spk, return_counts=True)
-        is2 = subj["person_rank"].to_numpy() == 2
-        nsub_own = sorting.lookup(persons, n_sub, fr["person_key"].to_numpy(), 0)
-        second_site = sorting.lookup(spk[is2], subj["site"].to_numpy()[is2], fr["person_key"].to_numpy(), -1)
-        single = sc_mask & (n_rows == 1)
-        dsub_site = np.where(rank > 1, site, second_site)
-        add(single & (nsub_own >= 2) & (dsub_site >= 0), "dsub", -1.0, site_arr=dsub_site)
-        nsub_cand = sorting.lookup(persons, n_sub, fr["cand_person_id"].to_numpy(), 0)
-        add(single & ~is_lk & (nsub_cand >= 1), "dsub", 1.0, part=PART_BEST)
+    _subject_flips(add, "dsub", subj, fr, sc_mask, is_lk, site)
+    subj_d = district_subject_table(inp, scope) if subj_d is None else subj_d
+    _subject_flips(add, "dsub_district", subj_d, fr, sc_mask, is_lk, site, district_codes(inp)[site],
+                   subj_d["_by"].to_numpy(np.int64) if len(subj_d) else None, len(inp.sites))
 
     # -- coverage (rows up to period_end, residents only) ---------------------------
     other = inp.other_cell
@@ -276,6 +267,29 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
         else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": [], "part": []})
     )
     return LinkFlips(flips=flips, contrib=contrib, prior=prior)
+
+
+def _subject_flips(add, kind: str, subj: pd.DataFrame, fr: pd.DataFrame, sc_mask: np.ndarray,
+                   is_lk: np.ndarray, site: np.ndarray, grp_fr: np.ndarray | None = None,
+                   grp_subj: np.ndarray | None = None, n_grp: int = 1) -> None:
+    """The duplicate-subject contributions of the flips against one subject table (a row leaving a
+    single-row profile of a person with several removes one; joining a profiled candidate adds one);
+    with groups (codes < ``n_grp`` per flip row and subject) a person's profiles count within one."""
+    if not len(subj):
+        return
+    key = (lambda a, g: a) if grp_fr is None else (lambda a, g: a * n_grp + g)  # (code, group) as one
+    sid, spk = key(subj["subject_id"].to_numpy(), grp_subj), key(subj["person_key"].to_numpy(), grp_subj)
+    f_sid, f_pk = key(fr["subject_id"].to_numpy(), grp_fr), key(fr["person_key"].to_numpy(), grp_fr)
+    n_rows, rank = (sorting.lookup(sid, subj[c].to_numpy(), f_sid, 0) for c in ("n_rows", "person_rank"))
+    persons, n_sub = np.unique(spk, return_counts=True)
+    is2 = subj["person_rank"].to_numpy() == 2
+    nsub_own = sorting.lookup(persons, n_sub, f_pk, 0)
+    second_site = sorting.lookup(spk[is2], subj["site"].to_numpy()[is2], f_pk, -1)
+    single = sc_mask & (n_rows == 1)
+    dsub_site = np.where(rank > 1, site, second_site)
+    add(single & (nsub_own >= 2) & (dsub_site >= 0), kind, -1.0, site_arr=dsub_site)
+    nsub_cand = sorting.lookup(persons, n_sub, key(fr["cand_person_id"].to_numpy(), grp_fr), 0)
+    add(single & ~is_lk & (nsub_cand >= 1), kind, 1.0, part=PART_BEST)
 
 
 def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:

@@ -25,11 +25,7 @@ from vaxstudy.estimate.profiles import odds_scaled
 from vaxstudy.estimate.rates import (
     RECORD_QUANTITIES,
     RECORD_RATES,
-    counts,
-    counts_by_district,
-    record_rates,
-    record_site_aggregates,
-    subject_table,
+    counts, counts_by_district, district_subject_table, record_rates, record_site_aggregates, subject_table,
     unlinked_split,
 )
 
@@ -105,10 +101,10 @@ def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
 def _record_totals(agg, G, W, deltas=None, family="province") -> dict[str, np.ndarray]:
     tot = {}
     for k in RECORD_QUANTITIES:
-        a = agg[f"{k}_district"] if family == "district" and f"{k}_district" in agg else agg[k]
-        t = W @ (a[:, None] * G)
-        if deltas is not None and k in deltas:
-            t = t + (W * deltas[k]) @ G
+        kk = f"{k}_district" if family == "district" and f"{k}_district" in agg else k  # a district's own
+        t = W @ (agg[kk][:, None] * G)
+        if deltas is not None and kk in deltas:
+            t = t + (W * deltas[kk]) @ G
         tot[k] = t
     return tot
 
@@ -125,11 +121,12 @@ class Estimator:
             nowcast = side.submit(lambda: (nc.lag_data(inp), nc.backtest_error(inp)))
             scope = inp.scope_rows()
             subjects = subject_table(scope)  # read by the site sums and the link flips
-            self.agg = record_site_aggregates(inp, scope, subjects)
+            subjects_d = district_subject_table(inp, scope)  # the same, each district's rows apart
+            self.agg = record_site_aggregates(inp, scope, subjects, subjects_d)
             self.parts = coverage_parts(inp)
             self.rgroups = _record_groups(inp)
             self.cgroups = group_matrices(inp)
-            self.flips = iv.link_flips(inp, self.parts, scope, subjects)
+            self.flips = iv.link_flips(inp, self.parts, scope, subjects, subjects_d)
             self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
             self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
             self.lags, self.backtest = nowcast.result()  # backtest: the nowcast's relative error
@@ -185,6 +182,7 @@ class Estimator:
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
             for r, kind, den in (("unlinked_record_rate", "unl", "rec"), ("duplicate_dose_rate", "dup", "rec"),
                                  ("missing_entry_rate", "dup", "tally"), ("duplicate_subject_rate", "dsub", "subj")):
+                kind = f"{kind}_district" if fam == "district" and f"{kind}_district" in iv.RECORD_KINDS else kind
                 if kind not in spread:
                     spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
                 d = tot[den][0]

@@ -92,10 +92,23 @@ def subject_table(scope: pd.DataFrame, by: np.ndarray | None = None) -> pd.DataF
     return s
 
 
+def district_codes(inp: Inputs) -> np.ndarray:
+    """Each site's district as an integer code (the districts in sorted order)."""
+    return pd.factorize(inp.sites["district_code"].to_numpy(), sort=True)[0]
+
+
+def district_subject_table(inp: Inputs, sc: pd.DataFrame) -> pd.DataFrame:
+    """:func:`subject_table` with each district's rows a scope of their own (``_by``: the
+    district's code): a district counts its subjects and their persons within its own rows."""
+    return subject_table(sc, by=district_codes(inp)[sc["site"].to_numpy()])
+
+
 def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
-                           subj: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+                           subj: pd.DataFrame | None = None,
+                           subj_d: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """Per-site sums (length = number of sites) of the record/tally quantities, in scope.
-    ``sc``, ``subj``: ``inp.scope_rows()`` and its :func:`subject_table`, when already made."""
+    ``sc``, ``subj``, ``subj_d``: ``inp.scope_rows()``, its :func:`subject_table` and its
+    :func:`district_subject_table`, when already made."""
     S = len(inp.sites)
     sc = inp.scope_rows() if sc is None else sc
     site = sc["site"].to_numpy()
@@ -109,8 +122,7 @@ def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
     out["subj"] = np.bincount(ss, minlength=S).astype(float)
     out["dsub"] = np.bincount(ss, weights=subj["is_dup_subject"].to_numpy(dtype=float), minlength=S)
     # by district, subjects and their persons are counted within the district's rows
-    dist, _ = pd.factorize(inp.sites["district_code"].to_numpy(), sort=True)  # per site, then per row
-    st = subject_table(sc, by=dist[site])
+    st = district_subject_table(inp, sc) if subj_d is None else subj_d
     s_site = st["site"].to_numpy(dtype=np.int64)
     out["subj_district"] = np.bincount(s_site, minlength=S).astype(float)
     out["dsub_district"] = np.bincount(s_site, weights=st["is_dup_subject"].to_numpy(dtype=float), minlength=S)
