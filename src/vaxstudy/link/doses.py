@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from vaxstudy.link.decide import engine
+from vaxstudy.sql import table_columns
 
 DUPLICATE_DOSE_SQL = """
 CASE WHEN dose_number IS NULL THEN FALSE
@@ -42,10 +43,7 @@ def links_join_on(con: duckdb.DuckDBPyConnection, rows: str, v: str = "v", l: st
     (alias ``l``): on :data:`ROW_KEY` where both tables hold it and every link has one, else on
     record_id as text (a work database linked before record_links kept the key, or rows
     without ``_row``: it still estimates, as before)."""
-    def cols(t: str) -> set[str]:
-        return {r[0] for r in con.execute(f"DESCRIBE {t}").fetchall()}
-
-    if ROW_KEY in cols("record_links") and ROW_KEY in cols(rows) and not con.execute(
+    if ROW_KEY in table_columns(con, "record_links") and ROW_KEY in table_columns(con, rows) and not con.execute(
             f"SELECT count(*) FILTER (WHERE {ROW_KEY} IS NULL) FROM record_links").fetchall()[0][0]:
         return f"{l}.{ROW_KEY} = {v}.{ROW_KEY}"
     return f"CAST({l}.record_id AS VARCHAR) = CAST({v}.record_id AS VARCHAR)"
