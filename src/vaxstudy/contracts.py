@@ -65,6 +65,8 @@ def _contracts() -> dict[str, list[Column]]:
             Column("is_duplicate_dose", "BOOLEAN", nullable=False), Column("best_person_id", v, required=False),
             Column("best_match_probability", "DOUBLE", unit_interval=True, required=False),
             Column("in_register_probability", "DOUBLE", unit_interval=True, required=False),
+            Column("second_person_id", v, required=False),
+            Column("second_match_probability", "DOUBLE", unit_interval=True, required=False),
             Column("incomplete_register_person_id", v, required=False),
             Column("incomplete_register_match_probability", "DOUBLE", unit_interval=True, required=False)],
         "link_run": [Column(c, t, nullable=c == "options") for c, t in LINK_RUN.items()],

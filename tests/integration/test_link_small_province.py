@@ -49,7 +49,8 @@ def test_outputs_and_cli_evaluate(linked_small_province):
     # the contract's columns, in its order, then the project's additions (docs/contract.md)
     assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
                                 "is_duplicate_dose", "best_person_id", "best_match_probability",
-                                "in_register_probability", "_row", "incomplete_register_person_id",
+                                "in_register_probability", "second_person_id", "second_match_probability",
+                                "_row", "incomplete_register_person_id",
                                 "incomplete_register_match_probability"]
     assert json.loads((out / "link_model.json").read_text())["link_type"] == "link_only"
     r = CliRunner().invoke(app, ["evaluate", "--out", str(out), "--db", str(db), "--truth", str(data)])

@@ -102,3 +102,20 @@ def test_subject_rescue_links_an_identity_only_when_its_profile_points_at_one_pe
     assert decide.subject_rescue(con) == 1
     assert con.execute("SELECT * FROM ident_rescue").fetchall() == [("b", "p1", 0.9)]
     assert con.execute("SELECT person_id FROM ident_link WHERE ident = 'b'").fetchall() == [("p1",)]
+
+
+def test_the_runner_up_shares_the_identitys_probability_as_the_best_does():
+    """best_candidates keeps the runner-up; runner_up_prob_sql gives it the exclusive model's
+    probability, lam B2 / ((1 - pi) + lam S), the same denominator as the best candidate's."""
+    rows = [("a", "p1", 20.0), ("a", "p2", 18.0), ("a", "p3", 5.0), ("b", "p9", 20.0)]
+    con = _con_with_pairs(rows)
+    decide.best_candidates(con)
+    pi, n_reg = 0.9, 1_000_000
+    p = decide.exclusive_prob_sql(pi, n_reg)
+    got = {r[0]: r[1:] for r in con.execute(
+        f"SELECT ident, second_person_id, {decide.runner_up_prob_sql(p)} FROM link_best").fetchall()}
+    lam = pi / n_reg
+    s = 2.0**20 + 2.0**18 + 2.0**5
+    assert got["a"][0] == "p2"
+    assert got["a"][1] == pytest.approx(lam * 2.0**18 / ((1 - pi) + lam * s), rel=1e-12)
+    assert got["b"] == (None, None)  # no runner-up

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from vaxstudy.link.doses import build_record_links, links_join_on
+from vaxstudy.link.doses import build_record_links, key_rows, links_join_on
 
 
 def test_duplicate_dose_follows_entry_order_whatever_the_date():
@@ -61,3 +61,20 @@ def test_links_without_the_row_key_join_on_record_id():
         _rows_and_links(con, links_row, null_row)
         assert "record_id" in links_join_on(con, "vaccinations")
         assert _joined(con) == [("10", "P10"), ("9", "P9"), ("x", "PX")]
+
+
+def test_an_unlinked_row_carries_its_best_candidate_and_the_runner_up_into_record_links():
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE link_rows AS SELECT * FROM (VALUES
+        ('r1', 'i1', 1, 1), ('r2', 'i2', 1, 2)) t(record_id, ident, dose_number, _row)""")
+    con.execute("CREATE TABLE ident_link AS SELECT 'i1' AS ident, 'P1' AS person_id, 0.99 AS match_probability")
+    con.execute("CREATE TABLE dedupe_clusters AS SELECT * FROM (VALUES ('i1', 'c1'), ('i2', 'c2')) t(ident, cluster)")
+    con.execute("""CREATE TABLE ident_candidate AS SELECT * FROM (VALUES
+        ('i1', 'P7', 0.3, 0.5, 'P8', 0.1), ('i2', 'P5', 0.4, 0.9, 'P6', 0.3))
+        t(ident, best_person_id, best_match_probability, in_register_probability,
+          second_person_id, second_match_probability)""")
+    key_rows(con)
+    build_record_links(con, "link_rows_keyed", candidates=True)
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT record_id, best_person_id, second_person_id, second_match_probability FROM record_links").fetchall()}
+    assert got == {"r1": (None, None, None), "r2": ("P5", "P6", 0.3)}  # a linked row keeps none

@@ -48,7 +48,8 @@ def test_record_links_contract_layout(linked):
     # the contract's columns, in its order, then the project's additions (docs/contract.md)
     assert list(df.columns) == ["record_id", "person_id", "match_probability", "person_key",
                                 "is_duplicate_dose", "best_person_id", "best_match_probability",
-                                "in_register_probability", "_row", "incomplete_register_person_id",
+                                "in_register_probability", "second_person_id", "second_match_probability",
+                                "_row", "incomplete_register_person_id",
                                 "incomplete_register_match_probability"]
     con = duckdb.connect(str(db), read_only=True)
     n_vax = con.execute("SELECT count(*) FROM vaccinations_std").fetchall()[0][0]
@@ -61,13 +62,20 @@ def test_record_links_contract_layout(linked):
     assert linked_rows["match_probability"].between(0, 1).all()
     assert df.loc[df["person_id"].isna(), "match_probability"].isna().all()
     # a best candidate is only ever carried by an unlinked row, with a probability below 1
-    extra = ["best_person_id", "best_match_probability", "in_register_probability"]
+    extra = ["best_person_id", "best_match_probability", "in_register_probability", "second_person_id",
+             "second_match_probability"]
     assert df.loc[df["person_id"].notna(), extra].isna().all().all()
     cand = df[df["best_person_id"].notna()]
     assert cand["best_match_probability"].between(0, 1).all()
     # some register person is at least as likely as the best one
     assert (cand["in_register_probability"] >= cand["best_match_probability"] - 1e-12).all()
     assert cand["in_register_probability"].le(1).all()
+    # a runner-up only beside a best candidate, no likelier, within the row's probability
+    two = df[df["second_person_id"].notna()]
+    assert two["best_person_id"].notna().all()
+    assert (two["second_match_probability"] <= two["best_match_probability"] + 1e-12).all()
+    assert (two["best_match_probability"] + two["second_match_probability"]
+            <= two["in_register_probability"] + 1e-9).all()
 
 
 def test_accuracy_on_fake_province(linked):

@@ -237,7 +237,9 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
             backend.tables.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
                                  "CAST(NULL AS VARCHAR) AS best_person_id, "
                                  "CAST(NULL AS DOUBLE) AS best_match_probability, "
-                                 "CAST(NULL AS DOUBLE) AS in_register_probability LIMIT 0")
+                                 "CAST(NULL AS DOUBLE) AS in_register_probability, "
+                                 "CAST(NULL AS VARCHAR) AS second_person_id, "
+                                 "CAST(NULL AS DOUBLE) AS second_match_probability LIMIT 0")
         timings["wide_pass"] = time.perf_counter() - t
 
         # Rows of a profile whose other identities link to exactly one person.

@@ -70,17 +70,17 @@ def best_candidates(
     *, backend: Any = None,
 ) -> None:
     """``out`` (link_best) from the scored ``pairs`` (link_pairs): per identity its
-    best register candidate, the runner-up's bf, the number of candidates scored (ties broken by person_id, deterministic) and
+    best register candidate, the runner-up (``second_person_id``) and its bf, the number of candidates scored (ties broken by person_id, deterministic) and
     ``bf_rest``, log2 of the summed Bayes factors of all the other candidates
     (NULL when there is none)."""
     engine(backend).tables.create_table(
         con, out,
         f"""
-        SELECT ident, person_id, bf, second_bf, n_candidates,
+        SELECT ident, person_id, bf, second_bf, second_person_id, n_candidates,
                CASE WHEN rel_sum - 1.0 > 1e-12 THEN bf + log2(rel_sum - 1.0) END AS bf_rest
         FROM (
           SELECT ident, person_id, bf,
-                 lead(bf) OVER w AS second_bf,
+                 lead(bf) OVER w AS second_bf, lead(person_id) OVER w AS second_person_id,
                  count(*) OVER (PARTITION BY ident) AS n_candidates,
                  sum(pow(2.0, bf - mx)) OVER (PARTITION BY ident) AS rel_sum,
                  row_number() OVER w AS rk
@@ -99,6 +99,14 @@ def exclusive_prob_sql(pi: float, n_reg: int, bf: str = "bf", bf_rest: str = "bf
     k = (1.0 - pi) / lam
     return (f"(1.0 / (1.0 + ({k!r}) * pow(2.0, -({bf})) "
             f"+ COALESCE(pow(2.0, ({bf_rest}) - ({bf})), 0.0)))")
+
+
+def runner_up_prob_sql(p: str = "p") -> str:
+    """SQL for the runner-up's probability from the best candidate's ``p`` (over a table of
+    :func:`best_candidates`): in the exclusive model an identity's candidates share one
+    denominator, so their probabilities stand as their Bayes factors, p2 = p B2 / B (NULL
+    without a runner-up). With independent pairs (``exclusive`` off) it is the same share."""
+    return f"CASE WHEN second_person_id IS NOT NULL THEN ({p}) * pow(2.0, second_bf - bf) END"
 
 
 # log2 of the summed Bayes factors of all an identity's candidates (best + the rest)

@@ -50,7 +50,8 @@ def links_join_on(con: duckdb.DuckDBPyConnection, rows: str, v: str = "v", l: st
 
 
 CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOUBLE",
-                     "in_register_probability": "DOUBLE"}
+                     "in_register_probability": "DOUBLE",
+                     "second_person_id": "VARCHAR", "second_match_probability": "DOUBLE"}
 
 
 def reviewed_duplicate_sql(rows: str, decisions: str) -> str:
@@ -114,7 +115,7 @@ def key_rows(con: duckdb.DuckDBPyConnection, *, rows: str = "link_rows", links: 
              backend: Any = None) -> None:
     """``link_rows_keyed``: every row with its identity's link, its person_key (the register
     person, else ``'U'`` and the smallest record_id of its duplicate cluster) and, unlinked,
-    its best register candidate: the input of :func:`build_record_links`."""
+    its best register candidate and the runner-up: the input of :func:`build_record_links`."""
     engine(backend).tables.create_table(
         con, "link_rows_keyed",
         f"""
@@ -125,7 +126,10 @@ def key_rows(con: duckdb.DuckDBPyConnection, *, rows: str = "link_rows", links: 
                CASE WHEN l.person_id IS NULL THEN b.best_match_probability END
                  AS best_match_probability,
                CASE WHEN l.person_id IS NULL THEN b.in_register_probability END
-                 AS in_register_probability
+                 AS in_register_probability,
+               CASE WHEN l.person_id IS NULL THEN b.second_person_id END AS second_person_id,
+               CASE WHEN l.person_id IS NULL THEN b.second_match_probability END
+                 AS second_match_probability
         FROM {rows} r
         LEFT JOIN {links} l USING (ident)
         LEFT JOIN {clusters} c USING (ident)

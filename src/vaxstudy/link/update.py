@@ -240,14 +240,19 @@ def _identities_to_decide(con: Any, full: bool) -> int:
 
 
 def _old_decisions(con: Any) -> None:
-    """``upd_old``: each earlier identity's decision as record_links holds it."""
-    con.execute("""
+    """``upd_old``: each earlier identity's decision as record_links holds it (the runner-up
+    NULL where an older record_links has none)."""
+    second = ("any_value(l.second_person_id) AS second_person_id, "
+              "any_value(l.second_match_probability) AS second_match_probability"
+              if "second_person_id" in table_columns(con, "record_links", "proj")
+              else "NULL::VARCHAR AS second_person_id, NULL::DOUBLE AS second_match_probability")
+    con.execute(f"""
         CREATE OR REPLACE TABLE upd_old AS
         SELECT r.ident, any_value(l.person_id) AS person_id, any_value(l.match_probability) AS match_probability,
                any_value(l.person_key) AS person_key, count(DISTINCT l.person_key) AS n_keys,
                any_value(l.best_person_id) AS best_person_id,
                any_value(l.best_match_probability) AS best_match_probability,
-               any_value(l.in_register_probability) AS in_register_probability
+               any_value(l.in_register_probability) AS in_register_probability, {second}
         FROM link_rows r JOIN proj.record_links l USING (record_id)
         WHERE r.record_id NOT IN (SELECT record_id FROM upd_new)
         GROUP BY r.ident""")
@@ -428,7 +433,8 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
                                           exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen))
         else:
             con.execute("CREATE OR REPLACE TABLE ident_candidate (ident VARCHAR, best_person_id VARCHAR, "
-                        "best_match_probability DOUBLE, in_register_probability DOUBLE)")
+                        "best_match_probability DOUBLE, in_register_probability DOUBLE, "
+                        "second_person_id VARCHAR, second_match_probability DOUBLE)")
         timings["wide_pass"] = time.perf_counter() - t
         t = time.perf_counter()
         n_rescued = decide.subject_rescue(con, rows="link_rows_r", backend=be) if fz.subject_rescue else 0
@@ -437,7 +443,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
         con.execute("INSERT INTO ident_link SELECT ident, person_id, match_probability FROM upd_old "
                     "WHERE person_id IS NOT NULL AND ident NOT IN (SELECT ident FROM upd_r)")
         con.execute("INSERT INTO ident_candidate SELECT ident, best_person_id, best_match_probability, "
-                    "in_register_probability FROM upd_old WHERE person_id IS NULL AND best_person_id IS NOT NULL "
+                    "in_register_probability, second_person_id, second_match_probability FROM upd_old WHERE person_id IS NULL AND best_person_id IS NOT NULL "
                     "AND ident NOT IN (SELECT ident FROM upd_r)")
         n_nodes = _dedupe_nodes(con, full)
         con.execute("CREATE OR REPLACE TABLE dedupe_in AS SELECT * FROM link_vax_all "

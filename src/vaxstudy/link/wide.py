@@ -38,6 +38,7 @@ from vaxstudy.link.decide import (
     has_person_sql,
     log2_odds,
     prob_sql,
+    runner_up_prob_sql,
 )
 from vaxstudy.link.scoring import scoring_linker
 from vaxstudy.link.settings import settings_from_model
@@ -311,8 +312,10 @@ def wide_pass(
     """Score the identities not in ``ident_link`` with WIDE_BLOCKING_RULES.
 
     Inserts recovered links into ``ident_link`` and writes ``ident_candidate(ident,
-    best_person_id, best_match_probability)`` for every identity still unlinked that has
-    a scored candidate (from either pass). ``p_expr`` is the first pass's probability
+    best_person_id, best_match_probability, in_register_probability, second_person_id,
+    second_match_probability)`` for every identity still unlinked that has
+    a scored candidate (from either pass); the runner-up's probability is the best one's times
+    the ratio of their Bayes factors (exact in the exclusive model, the default). ``p_expr`` is the first pass's probability
     expression over ``bf``/``bf_rest`` (so the decision is the same); ``model`` the
     trained model in the DuckDB dialect, its prior being the one ``bf`` is taken against.
     Returns a summary for link_summary.json. The SQL runs on the backend's engine.
@@ -416,7 +419,8 @@ def wide_pass(
         con, "ident_candidate",
         f"""
         SELECT ident, person_id AS best_person_id, p AS best_match_probability,
-               p_any AS in_register_probability
+               p_any AS in_register_probability, second_person_id,
+               {runner_up_prob_sql("p")} AS second_match_probability
         FROM wide_best WHERE p < {threshold}""",
     )
     cand = be.tables.fetch(
