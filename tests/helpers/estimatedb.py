@@ -66,7 +66,8 @@ def make_db(
     """
     path = Path(path)
     pop = _frame(population, POP_COLS)
-    vax_rows = [{k: v for k, v in r.items() if k not in ("person", "q", "dup", "cand", "cand_q", "cand_any")}
+    vax_rows = [{k: v for k, v in r.items() if k not in ("person", "q", "dup", "cand", "cand_q", "cand_any",
+                                                                "cand2", "cand2_q")}
                 for r in vaccinations]
     vax = _frame(vax_rows, VAX_COLS)
     vax["_row"] = range(1, len(vax) + 1)
@@ -74,6 +75,7 @@ def make_db(
     if links is None:
         with_cand = any("cand" in x for x in vaccinations)
         with_any = any("cand_any" in x for x in vaccinations)
+        with_2 = any("cand2" in x for x in vaccinations)  # the runner-up (record_links.second_*)
         links = []
         for r in vaccinations:
             p = r.get("person")
@@ -87,6 +89,8 @@ def make_db(
                     **({"best_person_id": r.get("cand"), "best_match_probability": r.get("cand_q")}
                        if with_cand else {}),
                     **({"in_register_probability": r.get("cand_any")} if with_any else {}),
+                    **({"second_person_id": r.get("cand2"), "second_match_probability": r.get("cand2_q")}
+                       if with_2 else {}),
                 }
             )
     lk = pd.DataFrame(links)

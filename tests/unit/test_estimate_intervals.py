@@ -324,3 +324,41 @@ def test_a_district_counts_its_duplicate_profiles_and_their_flips_within_its_own
     assert d412["duplicate_subject_rate_ci"] == pytest.approx([1 / 3, 1 / 3], abs=1e-6)
     assert d413["duplicate_subject_rate"] == 0.0
     assert m["duplicate_subject_rate"] == pytest.approx((2 - 0.4) / 4, abs=1e-6)
+
+
+def _runner_up_case(tmp_path, runner_up: bool):
+    """District 412: resident P0's sure profile s1 (dose 1), and row a, P0 typed again (profile s2,
+    dose 1), unlinked: its best candidate is namesake P3 (no profile, q 0.3), the right person P0
+    only the runner-up (q2 0.6); in the register at all 0.95. Truth: 1 duplicate profile of 2,
+    1 duplicate dose of 2 rows. 20 residents: the second-profile prior r is 1 (profiles.py)."""
+    pop = [dict(person_id=f"P{i}") for i in range(20)]
+    a = dict(record_id="a", subject_id="s2", cand="P3", cand_q=0.3, cand_any=0.95)
+    if runner_up:
+        a.update(cand2="P0", cand2_q=0.6)
+    v = [dict(record_id="b", subject_id="s1", person="P0"), a,
+         dict(record_id="c", subject_id="s3", person="P1", site_id="S2", district_code="413")]
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1"),
+             dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="2")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2),
+           dict(site_id="S2", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
+                    n_boot=200, audit=False)
+    return m["by_district"]["412"]
+
+
+def test_an_unlinked_rows_runner_up_with_a_profile_can_make_it_a_duplicate_profile_and_dose(tmp_path):
+    """The right person as runner-up: with q2 0.6 the district expects 0.6 duplicate profiles of 2
+    and 0.6 duplicate doses of 2 rows, and both intervals reach the truth, 1/2 (without the
+    runner-up the row could only go to the namesake or outside the register: 0 and [0, 0])."""
+    d = _runner_up_case(tmp_path, runner_up=True)
+    for r in ("duplicate_subject_rate", "duplicate_dose_rate"):
+        assert d[r] == pytest.approx(0.6 / 2, abs=1e-6), r
+        lo, hi = d[f"{r}_ci"]
+        assert lo <= 0.0 and hi >= 0.5 - 1e-6, (r, lo, hi)
+
+
+def test_a_work_database_without_the_runner_up_columns_still_estimates(tmp_path):
+    """record_links linked before second_person_id existed: the runner-up branch is empty."""
+    d = _runner_up_case(tmp_path, runner_up=False)
+    for r in ("duplicate_subject_rate", "duplicate_dose_rate"):
+        assert d[r] == 0.0 and d[f"{r}_ci"] == [0.0, 0.0], (r, d[r], d[f"{r}_ci"])

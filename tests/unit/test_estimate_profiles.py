@@ -69,7 +69,7 @@ def test_a_namesake_branch_repeats_no_dose():
     contrib = pd.DataFrame({"u": [0, 0], "kind": ["dup", "unl"], "site": [0, 0], "cell": [-1, -1],
                             "value": [1.0, -1.0], "part": [iv.PART_BEST, iv.PART_ANY]})
     lf = iv.LinkFlips(flips=flips, contrib=contrib)
-    sub, F, F_best = iv.expected_flips(lf)
+    sub, F, F_best, _ = iv.expected_flips(lf)
     rec, _ = iv.flip_deltas(sub, F, 1, 1, F_best)
     assert rec["dup"][0, 0] == pytest.approx(0.2)
     assert rec["unl"][0, 0] == pytest.approx(-0.8)

@@ -98,7 +98,8 @@ class Inputs:
       q (match probability of the chosen link, NaN when unlinked), person_key,
       is_dup (duplicate dose among rows up to period_end), is_dup_scope
       (duplicate among the rows in scope), cand_person_id, cand_q (best candidate, may be missing),
-      cand_any (P(the row's person is in the register at all), else cand_q),
+      cand_any (P(the row's person is in the register at all), else cand_q), cand2_person_id,
+      cand2_q (the runner-up candidate, may be missing),
       cell (index into ``cells`` of the linked person, or the 'other' cell).
     sites: site_id, district_code (stratum), province_code, in_province (bool).
     tallies: site (index), vdate, dose, doses (int), in_scope, tally_ok (False where the
@@ -214,6 +215,10 @@ def load_inputs(
     )
     # the person found in the register without a date of birth (vaxstudy.link.incomplete):
     # still an unlinked row, counted apart beside unlinked_record_rate
+    # the runner-up candidate (record_links.second_*; a database linked before: none)
+    cand_sel += (", CAST(l.second_person_id AS VARCHAR) AS cand2_person_id, CAST(l.second_match_probability AS DOUBLE) AS cand2_q"
+                 if cand_p and cand_q and {"second_person_id", "second_match_probability"} <= set(lcols)
+                 else ", NULL::VARCHAR AS cand2_person_id, NULL::DOUBLE AS cand2_q")
     cand_sel += (", l.incomplete_register_person_id IS NOT NULL AS in_incomplete_register"
                  if "incomplete_register_person_id" in lcols else ", FALSE AS in_incomplete_register")
     if not (cand_p and cand_q):
@@ -246,13 +251,14 @@ def load_inputs(
           LEFT JOIN record_links l ON {links_join_on(con, "vaccinations")}
           WHERE v.vaccination_date <= {date_literal(end)} AND v.vaccination_date IS NOT NULL
             AND {entered_by_sql("v", extract)})
-        SELECT r.*, rp.pos AS _person_pos, rk.pos AS _key_pos, rc.pos AS _cand_pos FROM r
+        SELECT r.*, rp.pos AS _person_pos, rk.pos AS _key_pos, rc.pos AS _cand_pos, r2.pos AS _cand2_pos FROM r
         LEFT JOIN _province_residents rp ON rp.person_id = r.person_id
         LEFT JOIN _province_residents rk ON rk.person_id = r.person_key
         LEFT JOIN _province_residents rc ON rc.person_id = r.cand_person_id
+        LEFT JOIN _province_residents r2 ON r2.person_id = r.cand2_person_id
         WHERE r.person_key IN (SELECT person_key FROM r
                                WHERE site_id IN (SELECT CAST(site_id AS VARCHAR) FROM _province_sites))
-           OR rk.pos IS NOT NULL OR rc.pos IS NOT NULL
+           OR rk.pos IS NOT NULL OR rc.pos IS NOT NULL OR r2.pos IS NOT NULL
         ORDER BY r."row", r.record_id
         """,
         backend,
@@ -277,13 +283,13 @@ def load_inputs(
     # cand_person_id are float codes, NaN where there is none; the text of
     # person_id stays in person_id_str (for the truth check).
     n1, n2 = len(pop), len(rows)
-    parts = [rows["person_id"], rows["person_key"], rows["cand_person_id"]]
+    parts = [rows["person_id"], rows["person_key"], rows["cand_person_id"], rows["cand2_person_id"]]
     if unique:  # the residents' codes are their positions: only the other ids are coded here
         codes = np.concatenate([np.arange(n1, dtype=np.int64), *codes_by_position(
-            n1, parts, [rows[c] for c in ("_person_pos", "_key_pos", "_cand_pos")])])
+            n1, parts, [rows[c] for c in ("_person_pos", "_key_pos", "_cand_pos", "_cand2_pos")])])
     else:
         codes = factorize_text([pop["person_id"], *parts])
-    rows = rows.drop(columns=["_person_pos", "_key_pos", "_cand_pos"])
+    rows = rows.drop(columns=["_person_pos", "_key_pos", "_cand_pos", "_cand2_pos"])
 
     def _code(a: np.ndarray) -> np.ndarray:
         a = a.astype(float)
@@ -294,7 +300,8 @@ def load_inputs(
     rows["person_id_str"] = rows["person_id"]  # the text column itself (a Python object per row cost ~0.2 CPU-s)
     rows["person_id"] = _code(codes[n1 : n1 + n2])
     rows["person_key"] = codes[n1 + n2 : n1 + 2 * n2].astype(np.int64)
-    rows["cand_person_id"] = _code(codes[n1 + 2 * n2 :])
+    rows["cand_person_id"] = _code(codes[n1 + 2 * n2 : n1 + 3 * n2])
+    rows["cand2_person_id"] = _code(codes[n1 + 3 * n2 :])
     rows["subject_id"] = factorize_text([rows["subject_id"]])
 
     # Duplicate doses: the linkage's flag, kept only where an earlier row of the
@@ -312,6 +319,7 @@ def load_inputs(
     rows["q"] = q
     rows["cell"] = cells_of(pop, rows["person_id"].to_numpy(), len(cells) - 1)
     rows["cand_q"] = rows["cand_q"].astype(float)
+    rows["cand2_q"] = rows["cand2_q"].astype(float)
     rows["cand_any"] = rows["cand_any"].astype(float).fillna(rows["cand_q"])
     has_cand = bool(cand_p and cand_q)
 

@@ -11,14 +11,14 @@ replicate b
 2. redraws the uncertain links: a linked row keeps its link with its
    ``match_probability`` q and otherwise becomes a record of someone outside
    the register (probability 1 - q); an unlinked row whose best register
-   candidate is known links to that candidate with the probability that its
-   person is in the register at all (``in_register_probability`` of
-   record_links, else the best candidate's own probability). The flip goes to
-   the best candidate with its own probability and to "a namesake" with the
-   rest: the best candidate adds a covered resident only if not yet counted, a
-   namesake is taken as not yet counted, in the best candidate's coverage cell
-   (same sex and birth year, mostly the same district), and so repeats no dose
-   and no profile. A second profile of a resident is rarer than the link
+   candidate is known links with the probability that its person is in the
+   register at all (``in_register_probability``, else the best candidate's q).
+   The flip goes to the best candidate with q, to the runner-up candidate
+   (``second_match_probability``) with q2, and to "a namesake" with the rest:
+   a candidate adds a covered resident only if not yet counted and joins its
+   doses and profiles (a duplicate dose, a duplicate profile); a namesake is
+   taken as not yet counted, in the best candidate's coverage cell (same sex
+   and birth year), and repeats no dose and no profile. A second profile of a resident is rarer than the link
    model's uniform prior says: the probabilities of those links (and of an
    unlinked row's best candidate who has a profile) have their odds scaled by a
    factor estimated from the linked profiles (:mod:`vaxstudy.estimate.profiles`)
@@ -103,8 +103,8 @@ INTERVAL_DESCRIPTION = (
     "the thresholded links"
 )
 # which branch of a flip a contribution belongs to: any flip; an unlinked row's flip to its
-# best candidate; its flip to another register person (a namesake)
-PART_ANY, PART_BEST, PART_NAMESAKE = 0, 1, 2
+# best candidate; its flip to another register person (a namesake); to its runner-up candidate
+PART_ANY, PART_BEST, PART_NAMESAKE, PART_SECOND = 0, 1, 2, 3
 RECORD_KINDS = ("unl", "dup", "dsub", "dsub_district")  # dsub_district: a district's own subjects
 
 
@@ -126,7 +126,8 @@ class LinkFlips:
 
     flips: one row per candidate flip: ``row`` (index into inp.rows), ``linked``
       (True: a link that may break; False: an unlinked row that may link),
-      ``q`` (match probability of the link / of the best candidate).
+      ``q`` (match probability of the link / of the best candidate), ``q_any`` (the unlinked
+      row's person in the register at all), ``q2`` (its runner-up candidate; 0 if none).
     contrib: what each flip adds: ``u`` (index into flips), ``kind`` (one of
       RECORD_KINDS, or 'cov1'/'cov2'), ``site``, ``cell``, ``value``.
     """
@@ -144,15 +145,22 @@ class LinkFlips:
         q_any = self.flips["q_any"].to_numpy(dtype=float) if "q_any" in self.flips else q
         return np.where(self.flips["linked"].to_numpy(), 1.0 - q, q_any)
 
-    def best_share(self) -> np.ndarray:
+    def best_share(self, col: str = "q") -> np.ndarray:
         """Of an unlinked row's flip probability, the share that goes to its best candidate
-        (q / q_any; 1 for links and where q_any is not known)."""
-        q = self.flips["q"].to_numpy(dtype=float)
+        (q / q_any; 1 for links and where q_any is not known); ``col`` 'q2': to its runner-up
+        (0 for links and where there is none)."""
+        q = self.flips[col].to_numpy(dtype=float) if col in self.flips else np.zeros(len(self.flips))
         if "q_any" not in self.flips:
-            return np.ones(len(q))
+            return np.ones(len(q)) if col == "q" else np.zeros(len(q))
         qa = self.flips["q_any"].to_numpy(dtype=float)
-        share = np.where(qa > 0, q / np.where(qa > 0, qa, 1.0), 1.0)
-        return np.where(self.flips["linked"].to_numpy(), 1.0, np.clip(share, 0.0, 1.0))
+        share = np.where(qa > 0, q / np.where(qa > 0, qa, 1.0), 1.0 if col == "q" else 0.0)
+        return np.where(self.flips["linked"].to_numpy(), 1.0 if col == "q" else 0.0, np.clip(share, 0.0, 1.0))
+
+    def branches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(p, p_best, p_second): each flip's probability and the parts of it that go to the best
+        candidate and to the runner-up (the rest, to a namesake)."""
+        p = self.probabilities()
+        return p, p * self.best_share(), p * self.best_share("q2")
 
 
 def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = None,
@@ -172,15 +180,21 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
         profiles = linked_profiles(rows)
     prior = profile_prior(rows, inp.n_register, inp.pop["person_id"].to_numpy(), profiles)
     district = pd.factorize(inp.sites["district_code"].astype(str))[0]  # u's random others: the site's district
-    q_l, q_c, q_a = adjusted_probabilities(rows, prior, profiles, area=district[rows["site"].to_numpy()])
+    q_l, q_c, q_a, q_2 = adjusted_probabilities(rows, prior, profiles, area=district[rows["site"].to_numpy()],
+                                                runner_up=True)
     q_c = np.nan_to_num(q_c, nan=0.0)
     q_a = np.where(np.isfinite(q_a), q_a, q_c)
+    has2 = ~linked & np.isfinite(q_2) & rows["cand2_person_id"].notna().to_numpy() if "cand2_person_id" in rows \
+        else np.zeros(len(rows), dtype=bool)
+    q_2 = np.where(has2, np.nan_to_num(q_2), 0.0)
+    q_a = np.where(has2, np.maximum(q_a, q_c + q_2), q_a)  # the runner-up's share is within the row's
     flips = pd.DataFrame(
         {
             "row": np.flatnonzero(sel),
             "linked": linked[sel],
             "q": np.where(linked, q_l, q_c)[sel],
             "q_any": np.where(linked, q_l, q_a)[sel],
+            "q2": q_2[sel],
         }
     )
     fr = rows.iloc[flips["row"].to_numpy()].reset_index(drop=True)
@@ -229,15 +243,19 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     add(sc_mask & (leave_site >= 0), "dup", -1.0, site_arr=leave_site)
     groups = np.unique(sc_pair)
     joins = (~is_lk) & np.isin(sorting.pair_key(fr["cand_person_id"].to_numpy(), fr_dose, d_lo, d_w), groups)
-    # a row joins its best candidate's groups only on that branch of its flip: on the namesake
-    # branch its person is taken as not yet counted (as for coverage below)
+    # a row joins its best candidate's groups only on that branch of its flip, its runner-up's on
+    # that one: on the namesake branch its person is taken as not yet counted (as for coverage below)
     add(sc_mask & joins, "dup", 1.0, part=PART_BEST)
+    c2_ids = fr["cand2_person_id"].to_numpy(dtype=float) if "cand2_person_id" in fr else np.full(len(fr), np.nan)
+    has2 = flips["q2"].to_numpy() > 0
+    joins2 = (~is_lk) & has2 & np.isin(sorting.pair_key(c2_ids, fr_dose, d_lo, d_w), groups)
+    add(sc_mask & joins2, "dup", 1.0, part=PART_SECOND)
     # duplicate subjects (single-row profiles): the province's over all rows, a district's within its own
     subj = subject_table(scope) if subj is None else subj
-    _subject_flips(add, "dsub", subj, fr, sc_mask, is_lk, site)
+    _subject_flips(add, "dsub", subj, fr, sc_mask, is_lk, site, has2=has2)
     subj_d = district_subject_table(inp, scope) if subj_d is None else subj_d
     _subject_flips(add, "dsub_district", subj_d, fr, sc_mask, is_lk, site, district_codes(inp)[site],
-                   subj_d["_by"].to_numpy(np.int64) if len(subj_d) else None, len(inp.sites))
+                   subj_d["_by"].to_numpy(np.int64) if len(subj_d) else None, len(inp.sites), has2)
 
     # -- coverage (rows up to period_end, residents only) ---------------------------
     other = inp.other_cell
@@ -254,28 +272,30 @@ def link_flips(inp: Inputs, parts: CoverageParts, scope: pd.DataFrame | None = N
     pmax = parts.person_maxdose
     cand_max = sorting.lookup(pmax.index.to_numpy(), pmax.to_numpy(), cand_ids, 0)
     res_cand = (~is_lk) & (cand_cell >= 0) & (cand_cell != other)
-    # A redrawn row goes to its best candidate (who adds a covered person only if not yet
-    # counted) or, with the rest of its probability, to a namesake: taken as not yet
+    # A redrawn row goes to its best candidate or its runner-up (who adds a covered person only
+    # if not yet counted) or, with the rest of its probability, to a namesake: taken as not yet
     # counted, in the best candidate's cell (same sex and birth year).
-    namesake = flips["q_any"].to_numpy(dtype=float) > flips["q"].to_numpy(dtype=float) + 1e-12
+    namesake = flips["q_any"].to_numpy(dtype=float) > flips["q"].to_numpy(dtype=float) + flips["q2"].to_numpy() + 1e-12
+    c2_cell = cells_of(inp.pop, c2_ids, -1)
+    c2_max = sorting.lookup(pmax.index.to_numpy(), pmax.to_numpy(), c2_ids, 0)
+    res_c2 = (~is_lk) & has2 & (c2_cell >= 0) & (c2_cell != other)
     for k, kind in ((1, "cov1"), (2, "cov2")):
         add(res_cand & (dose >= k) & (cand_max < k), kind, 1.0, cell_arr=cand_cell, part=PART_BEST)
+        add(res_c2 & (dose >= k) & (c2_max < k), kind, 1.0, cell_arr=c2_cell, part=PART_SECOND)
         add(res_cand & (dose >= k) & namesake, kind, 1.0, cell_arr=cand_cell, part=PART_NAMESAKE)
 
-    contrib = (
-        pd.concat(parts_list, ignore_index=True)
-        if parts_list
-        else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": [], "part": []})
-    )
+    contrib = (pd.concat(parts_list, ignore_index=True) if parts_list
+               else pd.DataFrame({"u": [], "kind": [], "site": [], "cell": [], "value": [], "part": []}))
     return LinkFlips(flips=flips, contrib=contrib, prior=prior)
 
 
 def _subject_flips(add, kind: str, subj: pd.DataFrame, fr: pd.DataFrame, sc_mask: np.ndarray,
                    is_lk: np.ndarray, site: np.ndarray, grp_fr: np.ndarray | None = None,
-                   grp_subj: np.ndarray | None = None, n_grp: int = 1) -> None:
+                   grp_subj: np.ndarray | None = None, n_grp: int = 1, has2: np.ndarray | None = None) -> None:
     """The duplicate-subject contributions of the flips against one subject table (a row leaving a
-    single-row profile of a person with several removes one; joining a profiled candidate adds one);
-    with groups (codes < ``n_grp`` per flip row and subject) a person's profiles count within one."""
+    single-row profile of a person with several removes one; joining a profiled candidate, best or
+    runner-up where ``has2``, adds one on that branch); with groups (codes < ``n_grp`` per flip row
+    and subject) a person's profiles count within one."""
     if not len(subj):
         return
     key = (lambda a, g: a) if grp_fr is None else (lambda a, g: a * n_grp + g)  # (code, group) as one
@@ -291,6 +311,9 @@ def _subject_flips(add, kind: str, subj: pd.DataFrame, fr: pd.DataFrame, sc_mask
     add(single & (nsub_own >= 2) & (dsub_site >= 0), kind, -1.0, site_arr=dsub_site)
     nsub_cand = sorting.lookup(persons, n_sub, key(fr["cand_person_id"].to_numpy(), grp_fr), 0)
     add(single & ~is_lk & (nsub_cand >= 1), kind, 1.0, part=PART_BEST)
+    if has2 is not None and has2.any():
+        nsub_c2 = sorting.lookup(persons, n_sub, key(fr["cand2_person_id"].to_numpy(dtype=float), grp_fr), 0)
+        add(single & ~is_lk & has2 & (nsub_c2 >= 1), kind, 1.0, part=PART_SECOND)
 
 
 def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
@@ -303,13 +326,21 @@ def subset(lf: LinkFlips, keep: np.ndarray) -> LinkFlips:
     return LinkFlips(flips=lf.flips[keep].reset_index(drop=True), contrib=c.reset_index(drop=True), prior=lf.prior)
 
 
-def expected_flips(lf: LinkFlips) -> tuple[LinkFlips, np.ndarray, np.ndarray]:
+def expected_flips(lf: LinkFlips) -> tuple[LinkFlips, np.ndarray, np.ndarray, np.ndarray]:
     """The uncertain flips and their expectation as fractional indicators (1 x U): F = the flip
-    probability, F_best = the share of it that goes to the best candidate. ``flip_deltas`` is
-    linear in F, so this gives the expected counts of the redraw: the point estimates."""
+    probability, F_best / F_second = the shares of it that go to the best candidate / the
+    runner-up. ``flip_deltas`` is linear in F, so this gives the expected counts of the redraw:
+    the point estimates."""
     p = lf.probabilities()
     sub = subset(lf, p > MIN_FLIP)
-    return sub, sub.probabilities()[None, :], sub.best_share()[None, :]
+    return sub, sub.probabilities()[None, :], sub.best_share()[None, :], sub.best_share("q2")[None, :]
+
+
+def draw_flips(lf: LinkFlips, U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """0/1 draws (B x U) from uniforms U: (F, F_best, F_second), each flip with its probability and
+    its branch (best candidate, runner-up, else a namesake) with theirs."""
+    p, pb, ps = lf.branches()
+    return U < p[None, :], U < pb[None, :], (U >= pb[None, :]) & (U < (pb + ps)[None, :])
 
 
 def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray, col: str = "cell"
@@ -329,27 +360,33 @@ def redraw_spread(lf: LinkFlips, kind: str, H: np.ndarray, col: str = "cell"
     if len(c) == 0:
         z = np.zeros(G)
         return z, z, z
-    p, pb = p_all, p_all * lf.best_share()
+    p, pb, ps = lf.branches()
     u = c["u"].to_numpy(dtype=np.int64)
     part = c["part"].to_numpy(dtype=np.int64)
     hv = c["value"].to_numpy(dtype=float)[:, None] * H[c[col].to_numpy(dtype=np.int64)]
     uu, inv = np.unique(u, return_inverse=True)
-    e_best, e_ns = np.zeros((len(uu), G)), np.zeros((len(uu), G))
-    np.add.at(e_best, inv[part != PART_NAMESAKE], hv[part != PART_NAMESAKE])
-    np.add.at(e_ns, inv[part != PART_BEST], hv[part != PART_BEST])
-    pb_u, pn_u = pb[uu][:, None], (p[uu] - pb[uu])[:, None]
-    mean = pb_u * e_best + pn_u * e_ns
-    var = (pb_u * e_best**2 + pn_u * e_ns**2 - mean**2).sum(0)
-    lowest = (np.minimum(np.minimum(e_best, e_ns), 0.0) - mean).sum(0)
-    highest = (np.maximum(np.maximum(e_best, e_ns), 0.0) - mean).sum(0)
+    e_best, e_ns, e_sec = np.zeros((len(uu), G)), np.zeros((len(uu), G)), np.zeros((len(uu), G))
+    own = {PART_BEST: e_best, PART_NAMESAKE: e_ns, PART_SECOND: e_sec}  # each branch: its own and any flip's
+    for pt, e in own.items():
+        m = (part == PART_ANY) | (part == pt)
+        np.add.at(e, inv[m], hv[m])
+    pb_u, ps_u = pb[uu][:, None], ps[uu][:, None]
+    pn_u = np.maximum(p[uu][:, None] - pb_u - ps_u, 0.0)
+    mean = pb_u * e_best + pn_u * e_ns + ps_u * e_sec
+    var = (pb_u * e_best**2 + pn_u * e_ns**2 + ps_u * e_sec**2 - mean**2).sum(0)
+    e_sec = np.where(ps_u > 0, e_sec, e_best)  # a branch of no probability reaches nothing
+    lowest = (np.minimum(np.minimum(np.minimum(e_best, e_ns), e_sec), 0.0) - mean).sum(0)
+    highest = (np.maximum(np.maximum(np.maximum(e_best, e_ns), e_sec), 0.0) - mean).sum(0)
     return np.sqrt(np.maximum(var, 0.0)), lowest, highest
 
 
 def flip_deltas(
-    lf: LinkFlips, F: np.ndarray, S: int, C: int, F_best: np.ndarray | None = None
+    lf: LinkFlips, F: np.ndarray, S: int, C: int, F_best: np.ndarray | None = None,
+    F_second: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Changes implied by flip indicators F (B x U); ``F_best`` (within F) marks the flips
-    of unlinked rows that go to their best candidate (default: all of them).
+    of unlinked rows that go to their best candidate (default: all of them), ``F_second`` those
+    that go to their runner-up (default: none; fractional, as F_best, shares of F).
 
     Returns per-site deltas {kind: (B, S)} for the record quantities and
     (2, B, C) for the recorded coverage counts.
@@ -357,11 +394,13 @@ def flip_deltas(
     if F.dtype == bool and (F_best is None or F_best.dtype == bool):
         # 0/1 draws kept as booleans (the replicates, the sensitivity block): counted, see _Group
         F_best = F if F_best is None else F_best & F
-        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F & ~F_best}
+        F_sec = np.zeros_like(F) if F_second is None else F_second & F & ~F_best
+        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F & ~F_best & ~F_sec, PART_SECOND: F_sec}
     else:
         F = np.asarray(F, dtype=float)
         F_best = F if F_best is None else np.asarray(F_best, dtype=float) * F
-        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F - F_best}
+        F_sec = np.zeros_like(F) if F_second is None else np.asarray(F_second, dtype=float) * F
+        by_part = {PART_ANY: F, PART_BEST: F_best, PART_NAMESAKE: F - F_best - F_sec, PART_SECOND: F_sec}
     B = F.shape[0]
     rec = {k: np.zeros((B, S)) for k in RECORD_KINDS}
     cov = np.zeros((2, B, C))
@@ -371,7 +410,7 @@ def flip_deltas(
     # 0/1 flips (the replicates, the sensitivity block): integer sums, exact in any order,
     # so summed for every replicate at once; fractional ones (the point: the probabilities)
     # replicate by replicate, in the order they were always summed
-    exact = F.dtype == bool or (_integral(F) and _integral(F_best))
+    exact = F.dtype == bool or (_integral(F) and _integral(F_best) and _integral(F_sec))
     for (k, pt), g in _contrib_groups(lf).items():
         if k in rec:
             rec[k] += g.sum_into(by_part[pt], S, exact)
@@ -445,12 +484,12 @@ def _contrib_groups(lf: LinkFlips) -> dict[tuple[str, int | None], _Group]:
         site, cell = c["site"].to_numpy(dtype=np.int64), c["cell"].to_numpy(dtype=np.int64)
         groups: dict[tuple[str, int | None], _Group] = {}
         for k in RECORD_KINDS:
-            for pt in (PART_ANY, PART_BEST):
+            for pt in (PART_ANY, PART_BEST, PART_SECOND):
                 m = kind_of.get(k, none) & (part == pt)
                 if m.any():
                     groups[(k, pt)] = _Group(u[m], site[m], v[m])
         for k in ("cov1", "cov2"):
-            for pt in (PART_ANY, PART_BEST, PART_NAMESAKE):
+            for pt in (PART_ANY, PART_BEST, PART_NAMESAKE, PART_SECOND):
                 m = kind_of.get(k, none) & (part == pt)
                 if m.any():
                     groups[(k, pt)] = _Group(u[m], cell[m], v[m])

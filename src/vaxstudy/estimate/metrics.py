@@ -134,13 +134,13 @@ class Estimator:
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
                  F_best: np.ndarray | None = None, rng: np.random.Generator | None = None,
-                 W_fit: np.ndarray | None = None, d_miss: dict[str, np.ndarray] | None = None):
+                 W_fit: np.ndarray | None = None, d_miss: dict[str, np.ndarray] | None = None, F_second=None):
         """Every rate for the site weights W; ``W_fit``: the sites the nowcast's lag model is
         fitted on (default W); ``d_miss``: {family: (2, B, G)} drawn owners of the doses never
         entered (coverage_from)."""
         rec_d = cov_d = None
         if lf is not None and F is not None and F.shape[1] > 0:
-            rec_d, cov_d = iv.flip_deltas(lf, F, self.S, self.C, F_best)  # 0/1 draws stay booleans
+            rec_d, cov_d = iv.flip_deltas(lf, F, self.S, self.C, F_best, F_second)  # 0/1 draws stay booleans
         out: dict[str, dict[str, np.ndarray]] = {}
         # the late entries are a prediction: their replicates redraw the sites (W_fit) for the lag
         # model's fit and for the spread of the sites' late entries around it (batches, site lags)
@@ -199,8 +199,8 @@ class Estimator:
         """The point estimates: every site once, each uncertain link counted with its
         probability (the expectation of the link redraw, see intervals.expected_flips), so the
         redraw varies around the point rather than only on one side of it."""
-        lf, F, F_best = iv.expected_flips(self.flips)
-        point = self.evaluate(np.ones((1, self.S)), lf, F, F_best)
+        lf, F, F_best, F_second = iv.expected_flips(self.flips)
+        point = self.evaluate(np.ones((1, self.S)), lf, F, F_best, F_second=F_second)
         self._add_missed_bounds(point)
         for fam, blk in self.point().items():  # the links as decided, no redraw: see _block
             point[fam].update({f"decided:{r}": v for r, v in blk.items()})
@@ -254,15 +254,14 @@ class Estimator:
         p = self.flips.probabilities()
         lf = iv.subset(self.flips, p > iv.MIN_FLIP)
         p = lf.probabilities()
-        pb = p * lf.best_share()  # the part of each flip that goes to the best candidate
         chunks = []
         for b0 in range(0, n_boot, CHUNK):
             b1 = min(n_boot, b0 + CHUNK)
             U = rng.random((b1 - b0, len(p)))
             d_miss = ({fam: rng.standard_normal((sd.shape[0], b1 - b0, sd.shape[1])) * sd[:, None, :]
                        for fam, sd in self.alloc_sd.items()} if sites else None)
-            chunks.append(self.evaluate(ones[b0:b1], lf, U < p[None, :], U < pb[None, :], rng if sites else None,
-                                        W_fit[b0:b1], d_miss))
+            F, F_best, F_second = iv.draw_flips(lf, U)  # each flip, and its branch: best, runner-up, namesake
+            chunks.append(self.evaluate(ones[b0:b1], lf, F, F_best, rng if sites else None, W_fit[b0:b1], d_miss, F_second))
         return {
             fam: {r: np.concatenate([c[fam][r] for c in chunks], axis=0) for r in chunks[0][fam]}
             for fam in chunks[0]

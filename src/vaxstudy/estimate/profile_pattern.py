@@ -147,11 +147,18 @@ def _sig(z: np.ndarray) -> np.ndarray:
 
 
 def taken_prior(cand_q: np.ndarray, hit: np.ndarray, ev: PatternEvidence, iters: int = 200) -> np.ndarray | None:
+    """:func:`taken_fit` applied to the rows it is fitted on (None when it is not usable)."""
+    fit = taken_fit(cand_q, hit, ev, iters)
+    return None if fit is None else fit(cand_q)
+
+
+def taken_fit(cand_q: np.ndarray, hit: np.ndarray, ev: PatternEvidence, iters: int = 200):
     """The probability that each unlinked row's profiled best candidate is its person, before the
     pattern: logit = a + b logit(cand_q), with (a, b) the maximum likelihood of the rows' pattern
     observations (EM; a row is its candidate with the pattern's probability m, someone else with u)
-    and b kept in [0, 1] (the model's ranking never reversed nor sharpened). None when the evidence is
-    unusable or the rows are fewer than MIN_TAKEN.
+    and b kept in [0, 1] (the model's ranking never reversed nor sharpened). Returns that map (it
+    also takes a runner-up candidate's probability); None when the evidence is unusable or the rows
+    are fewer than MIN_TAKEN.
 
     Why not r: r, estimated from the linked profiles, is the chance that *a profile* is its person's
     second; these rows are the ones the link model could not link, and a second profile is typed
@@ -184,4 +191,9 @@ def taken_prior(cand_q: np.ndarray, hit: np.ndarray, ev: PatternEvidence, iters:
                 break
         if abs(a - a0) < 1e-8 and abs(b - b0) < 1e-8:
             break
-    return _sig(a + b * x)
+
+    def prior(q: np.ndarray) -> np.ndarray:
+        c = np.clip(np.nan_to_num(np.asarray(q, dtype=float), nan=0.0), 1e-9, 1 - 1e-9)
+        return _sig(a + b * np.log(c / (1.0 - c)))
+
+    return prior

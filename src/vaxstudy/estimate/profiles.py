@@ -109,21 +109,41 @@ def second_profile_rows(rows: pd.DataFrame, subj: pd.DataFrame | None = None) ->
     best_sid = sorting.lookup(lpk[first], lsid[first], pk, -1)
     several = sorting.lookup(persons, n_prof, pk, 0) >= 2
     second = linked & several & (sid != best_sid)
-    cand = rows["cand_person_id"].to_numpy(dtype=float)
-    has = ~linked & np.isfinite(cand) & np.isfinite(rows["cand_q"].to_numpy(dtype=float))
+    return second, _profiled(rows, linked, persons, n_prof)
+
+
+def _profiled(rows: pd.DataFrame, linked: np.ndarray, persons: np.ndarray, n_prof: np.ndarray,
+              col: str = "cand") -> np.ndarray:
+    """Unlinked rows whose candidate (``col``: 'cand' the best, 'cand2' the runner-up) already has a
+    linked profile (``persons`` with ``n_prof`` profiles each)."""
     taken = np.zeros(len(rows), dtype=bool)
+    if f"{col}_person_id" not in rows:
+        return taken
+    cand = rows[f"{col}_person_id"].to_numpy(dtype=float)
+    has = ~linked & np.isfinite(cand) & np.isfinite(rows[f"{col}_q"].to_numpy(dtype=float))
     taken[has] = sorting.lookup(persons, n_prof, cand[has].astype(np.int64), 0) >= 1
-    return second, taken
+    return taken
 
 
-def dose_pattern(rows: pd.DataFrame, second: np.ndarray, taken: np.ndarray, area: np.ndarray | None = None
-                 ) -> tuple[profile_pattern.PatternEvidence, np.ndarray, np.ndarray]:
+def runner_up_taken(rows: pd.DataFrame, subj: pd.DataFrame | None = None) -> np.ndarray:
+    """Unlinked rows whose runner-up candidate already has a linked profile (as ``taken`` of
+    :func:`second_profile_rows` for the best candidate)."""
+    subj = linked_profiles(rows) if subj is None else subj
+    persons, n_prof = np.unique(subj["person_key"].to_numpy(), return_counts=True)
+    return _profiled(rows, rows["person_id"].notna().to_numpy(), persons, n_prof, "cand2")
+
+
+def dose_pattern(rows: pd.DataFrame, second: np.ndarray, taken: np.ndarray, area: np.ndarray | None = None,
+                 taken2: np.ndarray | None = None) -> tuple:
     """The dose pattern's evidence (m, u) and whether each ``second`` row's profile has it with its
-    person and each ``taken`` row's profile with its best candidate (:mod:`profile_pattern`).
+    person and each ``taken`` row's profile with its best candidate (:mod:`profile_pattern`); with
+    ``taken2``, also each such row's profile with its runner-up candidate (a fourth value).
     ``area``: per row, the group u's random other persons are drawn in (the district of its site;
     None: the site itself)."""
-    if "dose" not in rows or "vdate" not in rows or not (second.any() or taken.any()):
-        return profile_pattern.NO_EVIDENCE, np.zeros(int(second.sum()), bool), np.zeros(int(taken.sum()), bool)
+    t2 = np.zeros(len(rows), dtype=bool) if taken2 is None else taken2
+    if "dose" not in rows or "vdate" not in rows or not (second.any() or taken.any() or t2.any()):
+        out = profile_pattern.NO_EVIDENCE, np.zeros(int(second.sum()), bool), np.zeros(int(taken.sum()), bool)
+        return out if taken2 is None else (*out, np.zeros(int(t2.sum()), bool))
     area = rows["site"].to_numpy(np.int64) if area is None else np.asarray(area, dtype=np.int64)
     doses = profile_pattern.linked_doses(rows, area)
 
@@ -137,35 +157,58 @@ def dose_pattern(rows: pd.DataFrame, second: np.ndarray, taken: np.ndarray, area
     pt = probe(taken, np.nan_to_num(rows["cand_person_id"].to_numpy(dtype=float), nan=-1))
     hs, ht = profile_pattern.hits(ps, doses), profile_pattern.hits(pt, doses)
     sure = rows["q"].to_numpy(dtype=float)[second] >= profile_pattern.SURE
-    return profile_pattern.pattern_evidence(ps, hs, sure, doses), hs, ht
+    out = profile_pattern.pattern_evidence(ps, hs, sure, doses), hs, ht
+    if taken2 is None:
+        return out
+    if not t2.any():
+        return (*out, np.zeros(0, bool))
+    return (*out, profile_pattern.hits(probe(t2, np.nan_to_num(rows["cand2_person_id"].to_numpy(dtype=float), nan=-1)),
+                                       doses))
 
 
 def adjusted_probabilities(rows: pd.DataFrame, prior: ProfilePrior, subj: pd.DataFrame | None = None,
-                           *, pattern: bool = True, area: np.ndarray | None = None
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                           *, pattern: bool = True, area: np.ndarray | None = None, runner_up: bool = False
+                           ) -> tuple[np.ndarray, ...]:
     """Per row of ``rows``: (q, cand_q, cand_any) with the prior applied and, with ``pattern``,
     the dose pattern's evidence (:func:`dose_pattern`). ``q`` of a linked row is scaled when its
     profile is a second one, an unlinked row's ``cand_q`` when its best candidate has a profile
     (:func:`second_profile_rows`), and ``cand_any`` (in the register at all) moves with it.
-    ``subj``: :func:`linked_profiles` of the rows, when already made; ``area``: see :func:`dose_pattern`."""
+    ``subj``: :func:`linked_profiles` of the rows, when already made; ``area``: see :func:`dose_pattern`.
+    With ``runner_up``, also the runner-up's ``cand2_q``, adjusted as ``cand_q`` when the runner-up
+    has a profile (the same prior, the pattern with the runner-up), a fourth value; where the two
+    then exceed 1 they are scaled to share it (one row, one person)."""
     q = rows["q"].to_numpy(dtype=float).copy()
     cq = rows["cand_q"].to_numpy(dtype=float).copy()
     ca = rows["cand_any"].to_numpy(dtype=float).copy() if "cand_any" in rows else cq.copy()
+    cq2 = rows["cand2_q"].to_numpy(dtype=float).copy() if "cand2_q" in rows else np.full(len(rows), np.nan)
     if len(rows) == 0:
-        return q, cq, ca
+        return (q, cq, ca, cq2) if runner_up else (q, cq, ca)
     second, taken = second_profile_rows(rows, subj)
+    taken2 = runner_up_taken(rows, subj) if runner_up else np.zeros(len(rows), dtype=bool)
     f_second = np.full(int(second.sum()), prior.factor)
-    f_taken = np.full(int(taken.sum()), prior.factor)
-    base = cq[taken]
+    f_taken, f_taken2 = np.full(int(taken.sum()), prior.factor), np.full(int(taken2.sum()), prior.factor)
+    base, base2 = cq[taken], cq2[taken2]
     if pattern:
-        ev, hs, ht = dose_pattern(rows, second, taken, area)
-        f_second, f_taken = f_second * ev.factor(hs), f_taken * ev.factor(ht)
-        fitted = profile_pattern.taken_prior(base, ht, ev)
-        if fitted is not None:  # the unlinked rows' own prior, fitted to their pattern, replaces r
-            base, f_taken = fitted, ev.factor(ht)
+        ev, hs, ht, ht2 = dose_pattern(rows, second, taken, area, taken2)
+        f_second, f_taken, f_taken2 = f_second * ev.factor(hs), f_taken * ev.factor(ht), f_taken2 * ev.factor(ht2)
+        fit = profile_pattern.taken_fit(base, ht, ev)
+        if fit is not None:  # the unlinked rows' own prior, fitted to their pattern, replaces r
+            base, f_taken = fit(base), ev.factor(ht)
+            base2, f_taken2 = fit(base2), ev.factor(ht2)
     # a factor of 1 leaves a probability as it is (not recomputed: the same bits as before)
     q[second] = np.where(f_second != 1.0, odds_scaled(q[second], f_second), q[second])
     new = np.where(f_taken != 1.0, odds_scaled(base, f_taken), base)
-    ca[taken] = np.clip(np.where(np.isfinite(ca[taken]), ca[taken], cq[taken]) - cq[taken] + new, 0.0, 1.0)
-    cq[taken] = new
-    return q, cq, ca
+    d2 = np.zeros(len(rows))  # the runner-up's change, which in_register_probability follows too
+    d2[taken2] = np.where(f_taken2 != 1.0, odds_scaled(base2, f_taken2), base2) - cq2[taken2]
+    both = taken | taken2
+    ca0 = np.where(np.isfinite(ca), ca, cq)
+    cq_new = cq.copy()
+    cq_new[taken] = new
+    ca[both] = np.clip(ca0[both] - cq[both] + cq_new[both] + d2[both], 0.0, 1.0)
+    if not runner_up:
+        return q, cq_new, ca
+    cq2[taken2] += d2[taken2]
+    tot = cq_new + np.nan_to_num(cq2)
+    over = np.isfinite(cq2) & (tot > 1.0)
+    cq_new[over], cq2[over] = cq_new[over] / tot[over], cq2[over] / tot[over]
+    return q, cq_new, ca, cq2
