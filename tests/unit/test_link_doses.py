@@ -78,3 +78,23 @@ def test_an_unlinked_row_carries_its_best_candidate_and_the_runner_up_into_recor
     got = {r[0]: r[1:] for r in con.execute(
         "SELECT record_id, best_person_id, second_person_id, second_match_probability FROM record_links").fetchall()}
     assert got == {"r1": (None, None, None), "r2": ("P5", "P6", 0.3)}  # a linked row keeps none
+
+
+def test_an_update_reads_the_runner_up_of_an_older_record_links_as_none():
+    """link --update over a record_links linked before the runner-up columns existed: the earlier
+    identities' decisions are read with the runner-up NULL (link/update.py), not refused."""
+    from vaxstudy.link.update import STATE_TABLE, _old_decisions
+
+    for with_second in (False, True):
+        con = duckdb.connect()
+        con.execute("ATTACH ':memory:' AS proj")
+        second = ", 'P6' AS second_person_id, 0.3::DOUBLE AS second_match_probability" if with_second else ""
+        con.execute(f"""CREATE TABLE proj.record_links AS SELECT 'r1' AS record_id, NULL::VARCHAR AS person_id,
+            NULL::DOUBLE AS match_probability, 'Ur1' AS person_key, 'P5' AS best_person_id,
+            0.4 AS best_match_probability, 0.9 AS in_register_probability{second}""")
+        con.execute(f"CREATE TABLE proj.{STATE_TABLE} AS SELECT 'r1' AS record_id")
+        con.execute("CREATE TABLE link_rows AS SELECT 'r1' AS record_id, 'i1' AS ident")
+        con.execute("CREATE TABLE upd_new AS SELECT 'x' AS record_id")
+        _old_decisions(con)
+        got = con.execute("SELECT best_person_id, second_person_id, second_match_probability FROM upd_old").fetchall()
+        assert got == [("P5", "P6", 0.3) if with_second else ("P5", None, None)]
