@@ -131,6 +131,42 @@ def test_hidden_tally_overcounts_beyond_the_visible_undercounts_are_taken_off(tm
     assert m["coverage_dose1"] == pytest.approx(10 / 20)
 
 
+def test_the_size_of_a_counting_error_is_read_from_the_days_that_could_show_it_whole(tmp_path):
+    """A tally cannot go below 0, so an under-count shows its whole size j only on a day of more
+    than j doses: the visible sizes are right-truncated. Days 1 and 2: 2 entered against a tally of
+    1 (size 1; a day of 2 doses could not show a size of 2 or more); day 3: 10 entered against 7
+    (size 3); day 4: 7 against 5 (size 2); day 5: 4 entered of 20. Net missing 9 holds the 7
+    visible under-count doses. Of the days able to show a size of 2 or 3 whole (days 3 and 4),
+    half show 3 and none 1: sizes 2 and 3 alike, mean 2.5 (the plain mean, 7/4, is pulled down by
+    the days too small to show more). Four over-counts hide behind missing entries: 10 doses, 3
+    more than the visible ones, so 6 doses are imputed, not 9: coverage (25 + 6) / 40."""
+    pop = [dict(person_id=f"P{i}") for i in range(40)]
+    days = (["2021-08-02"] * 2 + ["2021-08-03"] * 2 + ["2021-08-04"] * 10 + ["2021-08-05"] * 7
+            + ["2021-08-06"] * 4)
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}", dose_number=1, vaccination_date=d)
+         for i, d in enumerate(days)]
+    tal = [_tally(1, 1, "2021-08-02"), _tally(1, 1, "2021-08-03"), _tally(1, 7, "2021-08-04"),
+           _tally(1, 5, "2021-08-05"), _tally(1, 20, "2021-08-06")]
+    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, SITES, tal), "40", START, END, tmp_path / "o",
+                    n_boot=20, audit=False)
+    assert m["method"]["tally_undercount_doses"] == {"dose1": 7, "dose2": 0}
+    assert m["coverage_dose1"] == pytest.approx(31 / 40)
+
+
+def test_error_sizes_undo_the_truncation_by_the_days_count():
+    """Sizes 1, 2 and 3 alike on big days (entries 10), and five small days (2 entered, tally 1)
+    that can only show a size of 1: mean 2 and mean square 14/3, where the plain mean is 11/8."""
+    import numpy as np
+
+    from vaxstudy.estimate.coverage import error_sizes
+
+    u = np.array([1, 2, 3] + [1] * 5, dtype=float)
+    e = np.array([10, 10, 10] + [2] * 5, dtype=float)
+    assert error_sizes(u, e) == (pytest.approx(2.0), pytest.approx(14 / 3))
+    assert error_sizes(np.array([1.0]), np.array([1.0])) == (1.0, 1.0)  # stopped at 0: as seen
+    assert error_sizes(np.array([]), np.array([])) == (0.0, 0.0)
+
+
 def test_the_owners_of_the_missing_doses_are_a_draw_from_the_weeks_mix(tmp_path):
     """One site, one week: 10 entered doses of district 412's residents and 10 of 413's, 40
     tallied. The 20 doses never entered are imputed 10 and 10; who they really were is a draw

@@ -440,13 +440,14 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "denominator": "register residents of the province aged >= 18 at period_end",
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
         "missed_links": {"description": ms.DESCRIPTION, **est.missed_persons()},
-        "tally_allowance": "paper counting errors taken to go up as often as down, at one rate per tally: "
-        "as many over-counts hide behind missing entries as site-days show more entered doses than their "
-        "tally, spread over the sites by their tallies, each of the mean size of those not stopped at 0; "
-        "their expected excess over the visible under-counts is "
-        "taken off the doses never entered (spread over each site's mix) and their number's spread is "
-        "in the interval; their size is not identified beyond that, so the lower end of corrected coverage "
-        "is lowered by as many doses as the visible under-counts, never below recorded coverage's lower end",
+        "tally_allowance": "paper counting errors taken to go up as often as down, at one rate per tally: as many "
+        "over-counts hide behind missing entries as site-days show more entered doses than their tally, spread over "
+        "the sites by their tallies, each of the size the visible under-counts give once their truncation by the "
+        "day's count is undone (a count cannot go below 0: only a day of more than j doses shows a size j whole); "
+        "their expected excess over the visible under-counts is taken off the doses never entered (spread over "
+        "each site's mix) and their number's spread is in the interval; their number is not identified beyond "
+        "that (under-counts also hide behind missing entries), so the lower end of corrected coverage is lowered "
+        "by as many doses as the visible under-counts, never below recorded coverage's lower end",
         "notes": list(inp.notes),
         "nowcast": {
             "window_days": nc.DEFAULT_WINDOW,
