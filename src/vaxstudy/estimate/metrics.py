@@ -143,13 +143,12 @@ class Estimator:
             rec_d, cov_d = iv.flip_deltas(lf, F, self.S, self.C, F_best, F_second)  # 0/1 draws stay booleans
         out: dict[str, dict[str, np.ndarray]] = {}
         # the late entries are a prediction: their replicates redraw the sites (W_fit) for the lag
-        # model's fit and for the spread of the sites' late entries around it (batches, site lags)
-        W_late = W if W_fit is None else W_fit
-        late = W_late * nc.expected_late(self.lags, W_late, rng)  # (B, S) expected late entries, weighted
+        # model's fit; the entries still to come are these sites' own, each site counted as in W
+        late = W * nc.expected_late(self.lags, W if W_fit is None else W_fit, rng)  # (B, S)
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, W, rec_d, fam)
             rates = record_rates(tot)
-            tally = tot["tally"] if W_fit is None else _record_totals(self.agg, G, W_late, None, fam)["tally"]
+            tally = tot["tally"]
             with np.errstate(divide="ignore", invalid="ignore"):
                 rates["late_entry_rate"] = np.where(tally > 0, (late @ G) / tally, np.nan)
             rates["never_entered_rate"] = rates["missing_entry_rate"] - rates["late_entry_rate"]
@@ -174,9 +173,10 @@ class Estimator:
                                  for k in (1, 2)}
         # the record rates move with the links only through their counts' numerators; the late
         # entries: at least the nowcast's own back-tested error (relative), which the bootstrap of
-        # its fit cannot show (a change of the last days the weekly tilt does not follow)
+        # its fit cannot show (a change of the last days the weekly tilt does not follow), on the
+        # part it measures: the late entries of the cohorts under a week old
         ones = np.ones((1, self.S))
-        late = nc.expected_late(self.lags, ones)
+        late = nc.young_late(self.lags)[None, :]
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"

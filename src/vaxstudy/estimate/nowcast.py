@@ -50,7 +50,8 @@ cohorts show too few lags; it is averaged with the rest of their week).
 unobserved lags come from the fitted shape and tilt. Each bootstrap replicate
 re-fits them on its redrawn sites (:func:`expected_late` with the replicate's
 site weights): the spread of those fits is their sampling error, site
-clustering included. It then draws
+clustering included. The late entries it predicts are those of the province's
+own sites, each once (the redraw is the fit's, not another set of sites). It then draws
 each site's late entries as a Poisson count around their expectation, since the
 truth is the realised number still to come (the predictive interval of a
 nowcast; it matters in districts with few late entries). An earlier version
@@ -113,9 +114,10 @@ DESCRIPTION = (
     "walk, each week's learned from the short lags its cohorts show), longer lags pooled over 56 days; never "
     "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its redrawn sites (the "
     "extrapolated tail's uncertainty), with the tilt stopping at lag 7, 5 or 9 in turn (where it stops is not "
-    "identified: model uncertainty), and draws the late entries as a Poisson count per site; the interval is at "
-    "least as wide as the nowcast's own error back-tested on the export 7, 10 and 14 days before the extract "
-    "date (backtest_error). F_<d>d: F of the youngest cohort with entries"
+    "identified: model uncertainty), and draws the late entries of the province's own sites, each once, as a "
+    "Poisson count per site; the interval is at least as wide as the nowcast's own error back-tested on the "
+    "export 7, 10 and 14 days before the extract date (backtest_error), applied to the late entries of the "
+    "cohorts under a week old, whose error it measures. F_<d>d: F of the youngest cohort with entries"
 )
 
 
@@ -357,7 +359,10 @@ def _log_cdf(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarr
 def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """(B, S) expected late entries per site (the site counted once) for each row of site
     weights W (B x S): F (the short lags' shape and tilts included) is re-estimated from the weighted
-    sites of each replicate; with ``rng`` each replicate draws the count still to come."""
+    sites of each replicate; with ``rng`` each replicate draws the count still to come. The
+    weights are the lag model's fit only: the late entries still to come are those of *these*
+    sites, each once (a replicate that also weighted the sites' late entries by W measured how
+    another set of sites would differ: between 20 and 35% of a district's sd at full scale)."""
     if ld.recent.shape[1] == 0:
         return np.broadcast_to(ld.after, W.shape).copy()
     if rng is None and W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same: once
@@ -369,13 +374,24 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
         # with few of them, not only their expected number (a nowcast's predictive interval)
         late = rng.poisson(np.maximum(late, 0.0)).astype(float)
     if ld.short is not None:
-        # no more late entries than the (replicate's) sites lack: tallied doses not entered.
-        # Binds rarely at the point; it stops a few extreme replicates of the tail (the
-        # factor is convex in the hazards) from running away.
-        tot, cap = (W * late).sum(1), np.maximum((W * ld.short).sum(1), 0.0)
+        # no more late entries than the sites lack: tallied doses not entered. Binds rarely at
+        # the point; it stops a few extreme replicates of the tail (the factor is convex in the
+        # hazards) from running away.
+        tot, cap = late.sum(1), max(float(ld.short.sum()), 0.0)
         scale = np.where(tot > cap, cap / np.where(tot > 0, tot, 1.0), 1.0)
         late = late * scale[:, None]
     return late
+
+
+def young_late(ld: LagData, young: int = WEEK) -> np.ndarray:
+    """(S,) expected late entries of the cohorts aged under ``young`` days at the extract date (the
+    point's fit, each site once): the part of the late entries whose error :func:`backtest_error`
+    measures (it back-tests the cohorts aged 0 .. young - 1)."""
+    D = ld.recent.shape[1]
+    if D == 0:
+        return np.zeros(ld.recent.shape[0])
+    fac = late_factor(ld, np.ones((1, ld.recent.shape[0])))[0, : min(young, D)]
+    return ld.recent[:, : len(fac)] @ fac
 
 
 def _replicate_factor(ld: LagData, W: np.ndarray, mix: bool) -> np.ndarray:
