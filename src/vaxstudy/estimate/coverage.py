@@ -70,6 +70,7 @@ class CoverageParts:
     a: np.ndarray | None = None  # (2, S, C) tally-error allowance: visible undercounts x site mix
     undercount: np.ndarray | None = None  # (2,) doses entered beyond the tally, summed over site-days
     over: np.ndarray | None = None  # (2, 2, S) hidden over-counts per site: n x mean size, n x mean squared size
+    n_visible: float = 0.0  # visible under-count site-days (both doses): the count their number is estimated from
 
 
 def coverage_parts(inp: Inputs) -> CoverageParts:
@@ -119,7 +120,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     # the visible under-counts, so the excess of the hidden over-counts over them is taken off,
     # spread over each site's mix
     s1, s2 = error_sizes(*np.concatenate(sizes, axis=1))
-    tv = n_tal * (tv.sum() / max(n_tal.sum(), 1.0))  # expected hidden over-counts per site
+    n_visible = float(tv.sum())
+    tv = n_tal * (n_visible / max(n_tal.sum(), 1.0))  # expected hidden over-counts per site
     for i in range(len(DOSES)):
         tot = e[i].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -142,6 +144,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         a=a,
         undercount=undercount,
         over=np.stack([tv, tv2]),
+        n_visible=n_visible,
     )
 
 
@@ -322,8 +325,12 @@ def allocation_sd(inp: Inputs, parts: CoverageParts, groups: dict[str, np.ndarra
             out[f][i] += dm_var(m_sw[:, None], (n_sw + a0)[:, None], p).sum(0)
             if parts.over is not None:
                 # the hidden over-counts' number (Poisson, as many as the visible under-counts) and
-                # the group of each dose (the site's mix): n (s1 p (1 - p) + s2 p^2)
+                # the group of each dose (the site's mix): n (s1 p (1 - p) + s2 p^2); and the error of
+                # their expected number, itself read from a count (the visible under-counts, N): the
+                # excess taken off each group, E_g = sum_s n_s s1 p_sg, varies as E_g^2 / N
                 out[f][i] += (parts.over[0, i][:, None] * base * (1 - base) + parts.over[1, i][:, None] * base**2).sum(0)
+                if parts.n_visible > 0:
+                    out[f][i] += (parts.over[0, i] @ base) ** 2 / parts.n_visible
     return {f: np.sqrt(v) for f, v in out.items()}
 
 
