@@ -32,9 +32,10 @@ replicate b
    Dirichlet-multinomial draw around each site-week's mix) and the paper
    tallies' hidden over-counts (:func:`vaxstudy.estimate.coverage.allocation_sd`);
 4. predicts the late entries still to come: the sites are redrawn within their
-   districts (:func:`site_weights`) for the lag model's fit and the spread of the
-   sites' late entries around it, and the count is drawn (Poisson): the late
-   entries do not exist yet, and the sites' entry process is what predicts them.
+   districts (:func:`site_weights`) for the lag model's fit only, the entries
+   still to come are these sites' own, each site once, and their count is drawn
+   (Poisson): the late entries do not exist yet, and the sites' entry process is
+   what predicts them.
 
 The point estimates are the redraw's expectation (:func:`expected_flips`: each
 uncertain link counted with its probability), so the redraw varies on both sides
@@ -96,7 +97,8 @@ INTERVAL_DESCRIPTION = (
     "their 2.5-97.5 percentiles where those reach further. Replicates hold every site once and redraw the "
     "links from their match probabilities; corrected coverage also draws the owners of the doses never "
     "entered and the tallies' hidden over-counts; the late entries (a prediction) redraw the sites within "
-    "districts for the lag model and draw the count, with at least the nowcast's back-tested relative error. The point estimates count every site once and each "
+    "districts for the lag model's fit only and draw the count of these sites' own, with at least the nowcast's "
+    "back-tested relative error on the cohorts under a week old. The point estimates count every site once and each "
     "uncertain link with its probability (the redraw's expectation); every interval also reaches the figure "
     "of the links as decided (thresholded, no redraw), since the point is only as good as the match "
     "probabilities' calibration, which the data cannot check; the sensitivity block's figures use "
