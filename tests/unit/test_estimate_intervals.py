@@ -303,6 +303,17 @@ def test_the_interval_reaches_the_figure_of_the_links_as_decided():
     assert ci(0.095) == [lo, hi]
 
 
+def _two_districts(tmp_path, pop: list[dict], v: list[dict], tallied_412: int) -> dict:
+    """Estimate a province of two sites, S1 in district 412
+    (``tallied_412`` doses tallied on 1 August) and S2 in 413 (one dose)."""
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1"),
+             dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="2")]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=tallied_412),
+           dict(site_id="S2", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
+    return estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
+                       n_boot=200, audit=False)
+
+
 def test_a_district_counts_its_duplicate_profiles_and_their_flips_within_its_own_rows(tmp_path):
     """Resident P0 has an uncertain profile in district 413 and a sure one in 412; P1 two sure
     profiles in 412. Within 412, P0 has one profile, so whether the 413 link holds changes
@@ -313,12 +324,7 @@ def test_a_district_counts_its_duplicate_profiles_and_their_flips_within_its_own
          dict(record_id="b", subject_id="s1", person="P0"),
          dict(record_id="c", subject_id="s3", person="P1"),
          dict(record_id="d", subject_id="s4", person="P1")]
-    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1"),
-             dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="2")]
-    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=3),
-           dict(site_id="S2", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
-    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
-                    n_boot=200, audit=False)
+    m = _two_districts(tmp_path, pop, v, tallied_412=3)
     d412, d413 = m["by_district"]["412"], m["by_district"]["413"]
     assert d412["duplicate_subject_rate"] == pytest.approx(1 / 3, abs=1e-6)
     assert d412["duplicate_subject_rate_ci"] == pytest.approx([1 / 3, 1 / 3], abs=1e-6)
@@ -337,12 +343,7 @@ def _runner_up_case(tmp_path, runner_up: bool):
         a.update(cand2="P0", cand2_q=0.6)
     v = [dict(record_id="b", subject_id="s1", person="P0"), a,
          dict(record_id="c", subject_id="s3", person="P1", site_id="S2", district_code="413")]
-    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="1"),
-             dict(site_id="S2", site_name="b", province_code="40", district_code="413", commune_code="2")]
-    tal = [dict(site_id="S1", vaccination_date="2021-08-01", dose_number=1, doses_administered=2),
-           dict(site_id="S2", vaccination_date="2021-08-01", dose_number=1, doses_administered=1)]
-    m = estimate_db(make_db(tmp_path / "d.duckdb", pop, v, sites, tal), "40", START, END, tmp_path / "o",
-                    n_boot=200, audit=False)
+    m = _two_districts(tmp_path, pop, v, tallied_412=2)
     return m["by_district"]["412"]
 
 
