@@ -265,25 +265,28 @@ def test_a_replicate_predicts_these_sites_late_entries_not_another_draw_of_sites
 
 
 def test_the_backtested_error_applies_to_the_late_entries_it_measures():
-    """The back-test measures the nowcast's error on the cohorts under a week old: its floor is
-    carried by their late entries only. Every day 50 doses typed the same day and 50 ten days
-    later: at the extract the cohorts aged 0-9 owe 50 each, 350 of them the cohorts under a week
-    (before: the floor was the back-tested error times all 500)."""
+    """The back-test measures the nowcast's error on what its cohorts aged 0-6 enter within 14 days,
+    so at ages up to 20: its floor is carried by the late entries of the cohorts under 21 days old
+    only. Every day 50 doses typed the same day and 50 thirty days later: at the extract the cohorts
+    aged 0-29 owe 50 each, 1,050 of them the cohorts under 21 days (the floor on all 1,500 would
+    count the old cohorts' tail it never measured; on the cohorts under a week only, 350, it missed
+    the second week's lags, where a backlog makes the model's miss)."""
     from vaxstudy.estimate import intervals as iv
     from vaxstudy.estimate.metrics import Estimator
     from vaxstudy.estimate.rates import RECORD_QUANTITIES
 
     rows = []
-    for k in range(40):
+    for k in range(90):
         day = X - pd.Timedelta(days=k)
-        rows += [(day, day)] * 50 + ([(day, day + pd.Timedelta(days=10))] * 50 if k >= 10 else [])
+        rows += [(day, day)] * 50 + ([(day, day + pd.Timedelta(days=30))] * 50 if k >= 30 else [])
     r = pd.DataFrame(rows, columns=["vdate", "entered_date"]).assign(site=0, is_dup=False, in_scope=True)
-    tal = pd.DataFrame({"site": 0, "vdate": pd.date_range(X - pd.Timedelta(days=39), X), "doses": 100,
+    tal = pd.DataFrame({"site": 0, "vdate": pd.date_range(X - pd.Timedelta(days=89), X), "doses": 100,
                         "in_scope": True})
     ld = nc.lag_data(SimpleNamespace(rows=r, sites=pd.DataFrame({"site_id": ["A"], "in_province": [True]}),
                                      tallies=tal, extract_date=X.date()))
-    assert nc.young_late(ld)[0] == pytest.approx(350.0, rel=0.02)
-    assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(500.0, rel=0.02)
+    assert nc.young_late(ld)[0] == pytest.approx(1050.0, rel=0.02)
+    assert nc.young_late(ld, nc.WEEK)[0] == pytest.approx(350.0, rel=0.02)
+    assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(1500.0, rel=0.02)
     est = Estimator.__new__(Estimator)
     est.S, est.lags, est.cgroups, est.backtest = 1, ld, {}, 0.1
     est.rgroups = {"province": (["40"], np.ones((1, 1)))}

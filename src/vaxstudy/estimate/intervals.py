@@ -98,7 +98,7 @@ INTERVAL_DESCRIPTION = (
     "links from their match probabilities; corrected coverage also draws the owners of the doses never "
     "entered and the tallies' hidden over-counts; the late entries (a prediction) redraw the sites within "
     "districts for the lag model's fit only and draw the count of these sites' own, with at least the nowcast's "
-    "back-tested relative error on the cohorts under a week old. The point estimates count every site once and each "
+    "back-tested relative error on the cohorts under 21 days old. The point estimates count every site once and each "
     "uncertain link with its probability (the redraw's expectation); every interval also reaches the figure "
     "of the links as decided (thresholded, no redraw), since the point is only as good as the match "
     "probabilities' calibration, which the data cannot check; the sensitivity block's figures use "

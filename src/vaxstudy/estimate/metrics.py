@@ -174,7 +174,7 @@ class Estimator:
         # the record rates move with the links only through their counts' numerators; the late
         # entries: at least the nowcast's own back-tested error (relative), which the bootstrap of
         # its fit cannot show (a change of the last days the weekly tilt does not follow), on the
-        # part it measures: the late entries of the cohorts under a week old
+        # part it measures: the late entries of the cohorts young enough to reach its horizon
         ones = np.ones((1, self.S))
         late = nc.young_late(self.lags)[None, :]
         for fam, (_, G) in self.rgroups.items():

@@ -106,6 +106,8 @@ TILT_SD = 0.5  # prior sd of a week's change of the tilt (log-ratio of successiv
 SAME_DAY_SD = 0.5  # prior sd of a week's change of the same-day share (log-odds)
 NEWTON_STEPS = 25
 BACKTEST_DAYS = (7, 10, 14)  # the nowcast re-run this many days before the extract date (backtest_error)
+# the ages the back-test's predicted entries reach: its cohorts aged 0..WEEK-1, entered within 14 days
+BACKTEST_REACH = WEEK + max(BACKTEST_DAYS)
 DESCRIPTION = (
     "doses of the period tallied but not entered by extract_date that are expected to be entered later: "
     "entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the reverse-time hazard "
@@ -117,7 +119,7 @@ DESCRIPTION = (
     "identified: model uncertainty), and draws the late entries of the province's own sites, each once, as a "
     "Poisson count per site; the interval is at least as wide as the nowcast's own error back-tested on the "
     "export 7, 10 and 14 days before the extract date (backtest_error), applied to the late entries of the "
-    "cohorts under a week old, whose error it measures. F_<d>d: F of the youngest cohort with entries"
+    "cohorts under 21 days old, the ages its predicted entries reach (cohorts aged 0-6, entered within 14 days). F_<d>d: F of the youngest cohort with entries"
 )
 
 
@@ -383,10 +385,13 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
     return late
 
 
-def young_late(ld: LagData, young: int = WEEK) -> np.ndarray:
+def young_late(ld: LagData, young: int = BACKTEST_REACH) -> np.ndarray:
     """(S,) expected late entries of the cohorts aged under ``young`` days at the extract date (the
-    point's fit, each site once): the part of the late entries whose error :func:`backtest_error`
-    measures (it back-tests the cohorts aged 0 .. young - 1)."""
+    point's fit, each site once): by default the part of the late entries whose error
+    :func:`backtest_error` measures. It back-tests the cohorts aged 0..6 over the next 7-14 days,
+    so their entries at ages up to 20: the second week's lags, where a backlog that stretches
+    them makes most of the model's miss (docs/estimation.md, "where the early extracts' shortfall
+    comes from": cohorts aged 7-13 at the extract), are in what it measures."""
     D = ld.recent.shape[1]
     if D == 0:
         return np.zeros(ld.recent.shape[0])
