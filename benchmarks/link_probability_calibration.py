@@ -241,7 +241,7 @@ def second_profiles(db: str, end: str) -> None:
     area = pd.factorize(r.district.fillna("?"))[0]
     subj = profiles.linked_profiles(rows)
     prior = profiles.profile_prior(rows, n_reg, None, subj)
-    second, taken = profiles.second_profile_rows(rows, subj)
+    second, taken, _ = profiles.second_profile_rows(rows, subj)
     ev, hs, ht = profiles.dose_pattern(rows, second, taken, area)
     q0, c0, _ = profiles.adjusted_probabilities(rows, prior, subj, pattern=False)
     q1, c1, _ = profiles.adjusted_probabilities(rows, prior, subj, area=area)

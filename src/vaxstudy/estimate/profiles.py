@@ -93,10 +93,12 @@ def profile_prior(rows: pd.DataFrame, n_register: int | None, pop_person_ids: np
     return ProfilePrior(float(min(r, 1.0)), d, f, n)
 
 
-def second_profile_rows(rows: pd.DataFrame, subj: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(second, taken) per row: a linked row of a profile that is not its person's most certain
-    one (highest q, then the earliest; the person having several), and an unlinked row whose best
-    candidate already has a linked profile. ``subj``: :func:`linked_profiles`, when already made."""
+def second_profile_rows(rows: pd.DataFrame, subj: pd.DataFrame | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(second, taken, taken2) per row: a linked row of a profile that is not its person's most
+    certain one (highest q, then the earliest; the person having several), an unlinked row whose
+    best candidate already has a linked profile, and one whose runner-up candidate has.
+    ``subj``: :func:`linked_profiles`, when already made."""
     q = rows["q"].to_numpy(dtype=float)
     linked = rows["person_id"].notna().to_numpy()
     pk, sid = rows["person_key"].to_numpy(np.int64), rows["subject_id"].to_numpy(np.int64)
@@ -109,7 +111,7 @@ def second_profile_rows(rows: pd.DataFrame, subj: pd.DataFrame | None = None) ->
     best_sid = sorting.lookup(lpk[first], lsid[first], pk, -1)
     several = sorting.lookup(persons, n_prof, pk, 0) >= 2
     second = linked & several & (sid != best_sid)
-    return second, _profiled(rows, linked, persons, n_prof)
+    return second, _profiled(rows, linked, persons, n_prof), _profiled(rows, linked, persons, n_prof, "cand2")
 
 
 def _profiled(rows: pd.DataFrame, linked: np.ndarray, persons: np.ndarray, n_prof: np.ndarray,
@@ -123,14 +125,6 @@ def _profiled(rows: pd.DataFrame, linked: np.ndarray, persons: np.ndarray, n_pro
     has = ~linked & np.isfinite(cand) & np.isfinite(rows[f"{col}_q"].to_numpy(dtype=float))
     taken[has] = sorting.lookup(persons, n_prof, cand[has].astype(np.int64), 0) >= 1
     return taken
-
-
-def runner_up_taken(rows: pd.DataFrame, subj: pd.DataFrame | None = None) -> np.ndarray:
-    """Unlinked rows whose runner-up candidate already has a linked profile (as ``taken`` of
-    :func:`second_profile_rows` for the best candidate)."""
-    subj = linked_profiles(rows) if subj is None else subj
-    persons, n_prof = np.unique(subj["person_key"].to_numpy(), return_counts=True)
-    return _profiled(rows, rows["person_id"].notna().to_numpy(), persons, n_prof, "cand2")
 
 
 def dose_pattern(rows: pd.DataFrame, second: np.ndarray, taken: np.ndarray, area: np.ndarray | None = None,
@@ -183,8 +177,8 @@ def adjusted_probabilities(rows: pd.DataFrame, prior: ProfilePrior, subj: pd.Dat
     cq2 = rows["cand2_q"].to_numpy(dtype=float).copy() if "cand2_q" in rows else np.full(len(rows), np.nan)
     if len(rows) == 0:
         return (q, cq, ca, cq2) if runner_up else (q, cq, ca)
-    second, taken = second_profile_rows(rows, subj)
-    taken2 = runner_up_taken(rows, subj) if runner_up else np.zeros(len(rows), dtype=bool)
+    second, taken, taken2 = second_profile_rows(rows, subj)
+    taken2 = taken2 if runner_up else np.zeros(len(rows), dtype=bool)
     f_second = np.full(int(second.sum()), prior.factor)
     f_taken, f_taken2 = np.full(int(taken.sum()), prior.factor), np.full(int(taken2.sum()), prior.factor)
     base, base2 = cq[taken], cq2[taken2]
