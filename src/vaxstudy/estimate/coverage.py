@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from vaxstudy.estimate import tally_errors
 from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs, tally_ok
 
 COVERAGE_RATES = (
@@ -67,9 +68,10 @@ class CoverageParts:
     D: np.ndarray  # (2, C) residents with a higher dose but no dose-K row
     person_maxdose: pd.Series  # highest recorded dose per linked resident (index person_id)
     person_dose_rows: pd.DataFrame  # per linked resident: n rows with dose >= 1, >= 2
-    a: np.ndarray | None = None  # (2, S, C) tally-error allowance: visible undercounts x site mix
     undercount: np.ndarray | None = None  # (2,) doses entered beyond the tally, summed over site-days
-    over: np.ndarray | None = None  # (2, 2, S) hidden over-counts per site: n x mean size, n x mean squared size
+    # (2, 3, S) tally errors per site that no visible excess shows (over-counts, and under-counts'
+    # parts behind missing entries): expected doses, mean square, net excess taken off (over - under)
+    err: np.ndarray | None = None
     n_visible: float = 0.0  # visible under-count site-days (both doses): the count their number is estimated from
 
 
@@ -94,10 +96,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     e = np.zeros((2, S, C))
     tally = np.zeros((2, S))
     c = np.zeros((2, S, C))
-    a = np.zeros((2, S, C))
-    tv, tv2, undercount_site, n_tal = (np.zeros((2, S)) for _ in range(4))
-    sizes: list[np.ndarray] = []  # visible under-counts: (size, entered doses) of each site-day
-    undercount = np.zeros(2)
+    days: list[pd.DataFrame] = []
+    undercount_site = np.zeros((2, S))
     # the columns read below only (a copy of every column of ~1 M rows costs more than the sums)
     ent = rows.loc[~rows["is_dup"].to_numpy(), [c for c in ("site", "cell", "vdate", "dose", "tally_ok") if c in rows]]
     for i, k in enumerate(DOSES):
@@ -109,29 +109,25 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         e[i] = np.bincount(ek["site"].to_numpy() * C + ek["cell"].to_numpy(), minlength=S * C).reshape(S, C)
         tally[i] = np.bincount(tk["site"].to_numpy(), weights=tk["doses"].to_numpy(dtype=float), minlength=S)
         c[i] = _impute_missing(ek_t, tk, e[i], S, C, other)
-        tv[i], undercount_site[i], sizes_k = _tally_errors(ek_t, tk, S)
-        sizes.append(sizes_k)
-        n_tal[i] = np.bincount(tk["site"].to_numpy(), minlength=S)
-        undercount[i] = undercount_site[i].sum()
-    # counting errors up as often as down, at one rate per tally (both doses, every site counted
-    # alike): as many over-counts hide behind missing entries as under-counts show, spread over the
-    # sites by their number of tallies, each of the size the visible under-counts give once their
-    # truncation by the day's true count is undone (error_sizes); the net missing doses already hold
-    # the visible under-counts, so the excess of the hidden over-counts over them is taken off,
-    # spread over each site's mix
-    s1, s2 = error_sizes(*np.concatenate(sizes, axis=1))
-    n_visible = float(tv.sum())
-    tv = n_tal * (n_visible / max(n_tal.sum(), 1.0))  # expected hidden over-counts per site
+        days.append(tally_errors.site_days(ek_t, tk))
+        d = days[-1]
+        vis = (d["e"] > d["t"]).to_numpy()
+        undercount_site[i] = np.bincount(d["site"].to_numpy()[vis], weights=(d["e"] - d["t"]).to_numpy()[vis],
+                                         minlength=S)
+    # the net missing doses hold every over-count minus every under-count: the visible under-counts'
+    # excess is known; the over-counts and the under-counts' part that no excess shows (hidden behind
+    # the day's missing entries) are expected from one error model of both doses (tally_errors), and
+    # their net is taken off the doses never entered, spread over each site's mix
+    model = tally_errors.fit(np.concatenate([d["t"].to_numpy() for d in days]),
+                             np.concatenate([d["e"].to_numpy() for d in days]))
+    err = np.zeros((2, 3, S))
     for i in range(len(DOSES)):
         tot = e[i].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             mix = np.where(tot > 0, e[i] / np.where(tot > 0, tot, 1.0), 0.0)
-        c[i] -= (tv[i] * s1 - undercount_site[i])[:, None] * mix
-        # not identified beyond that (how large the hidden over-counts are): the lower end is
-        # lowered by the visible under-counts too, as many doses as they show
-        a[i] = undercount_site[i][:, None] * mix
-        tv2[i] = tv[i] * s2
-        tv[i] = tv[i] * s1
+        o1, o2, h1, h2 = tally_errors.site_errors(model, days[i], S)
+        c[i] -= (o1 - h1 - undercount_site[i])[:, None] * mix
+        err[i] = (o1 + h1, o2 + h2, o1 - h1)
     return CoverageParts(
         N=N,
         rec=rec,
@@ -141,10 +137,9 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         D=D,
         person_maxdose=per["maxdose"],
         person_dose_rows=per[["n_ge1", "n_ge2"]],
-        a=a,
-        undercount=undercount,
-        over=np.stack([tv, tv2]),
-        n_visible=n_visible,
+        undercount=undercount_site.sum(axis=1),
+        err=err,
+        n_visible=model.n_visible,
     )
 
 
@@ -173,59 +168,6 @@ def _per_person(res: pd.DataFrame) -> pd.DataFrame:
          "has2": per(np.maximum, (d == 2).astype(np.int64)).astype(bool),
          "n_ge1": per(np.add, (d >= 1).astype(np.int64)), "n_ge2": per(np.add, (d >= 2).astype(np.int64))},
         index=pd.Index(ps[st], name="person_id"))
-
-
-def _tally_errors(ek: pd.DataFrame, tk: pd.DataFrame, S: int) -> tuple[np.ndarray, ...]:
-    """Visible paper under-counts of one dose: per site the site-days with more distinct entered
-    doses than their tally (n) and the doses by which they exceed it (u); and (2, n) the size and
-    the entered doses of each (for :func:`error_sizes`).
-
-    Without counting errors (and with right dates) no site-day holds more distinct entered
-    doses than its tally. If counting errors go up as often as down, as many site-days are
-    over-counted, hidden behind missing entries, and the net missing doses hold those
-    over-counts minus the visible under-counts: more than 0 where counts cannot go below 0.
-    """
-    e = ek.groupby(["site", "vdate"]).size().rename("e")
-    t = tk.groupby(["site", "vdate"])["doses"].sum().rename("t")
-    # only site-days with a tally: entries at a site without tallies (another province's) are no
-    # paper count's error
-    j = pd.concat([e, t], axis=1, join="inner")
-    j = j[j["e"] > j["t"]]
-    u = (j["e"] - j["t"]).to_numpy(dtype=float)
-    site = j.index.get_level_values("site").to_numpy(dtype=np.int64)
-    return (np.bincount(site, minlength=S).astype(float), np.bincount(site, weights=u, minlength=S),
-            np.stack([u, j["e"].to_numpy(dtype=float)]))
-
-
-def error_sizes(u: np.ndarray, e: np.ndarray) -> tuple[float, float]:
-    """Mean and mean square size of a tally's counting error, from the visible under-counts (size u,
-    entered doses e of each site-day; ``(0.0, 0.0)`` without any).
-
-    A count cannot go below 0, so an under-count shows its whole size j only on a day whose true
-    count exceeds j: the sizes are right-truncated at the day's count, and their plain mean is
-    too small where days are small, while nothing truncates an over-count (dev seed 21000, scale
-    0.05, dose 1: hidden over-counts 401 doses expected for 537 written, 517 with the truncation
-    undone; the excess left in the doses never entered made corrected coverage high). As for the
-    entry lags (nowcast.py), the size distribution is estimated through its reverse hazard
-    ``P(size = j | size <= j)``, each j from the days that could show it whole: those with more
-    than j doses entered (the true count is at least the entries). The largest size seen is taken
-    as the largest there is."""
-    u, e = np.asarray(u, dtype=float), np.asarray(e, dtype=float)
-    if not len(u):
-        return 0.0, 0.0
-    J = int(u[e > u].max()) if (e > u).any() else 0
-    if J == 0:  # every under-count stopped at 0 (no size seen whole): their visible sizes
-        return float(u.mean()), float((u**2).mean())
-    F = np.ones(J + 1)  # F[j] = P(size <= j); F[J] = 1
-    for j in range(J, 1, -1):
-        risk = e > j
-        den = float((risk & (u <= j)).sum())
-        g = float((risk & (u == j)).sum()) / den if den > 0 else 0.0
-        F[j - 1] = F[j] * (1.0 - g)
-    F[0] = 0.0
-    p = np.diff(F)  # p[j - 1] = P(size = j), j = 1..J
-    j = np.arange(1, J + 1, dtype=float)
-    return float((p * j).sum()), float((p * j**2).sum())
 
 
 WEEK_ORIGIN = np.datetime64("2021-01-04")  # a Monday
@@ -323,14 +265,15 @@ def allocation_sd(inp: Inputs, parts: CoverageParts, groups: dict[str, np.ndarra
             a0 = np.where(n_sw > 0, PRIOR_DOSES, np.where(site_n[sw_site] > 0, site_n[sw_site], tot_all))
             p = (ng + a0[:, None] * base[sw_site]) / (n_sw + a0)[:, None]
             out[f][i] += dm_var(m_sw[:, None], (n_sw + a0)[:, None], p).sum(0)
-            if parts.over is not None:
-                # the hidden over-counts' number (Poisson, as many as the visible under-counts) and
-                # the group of each dose (the site's mix): n (s1 p (1 - p) + s2 p^2); and the error of
-                # their expected number, itself read from a count (the visible under-counts, N): the
-                # excess taken off each group, E_g = sum_s n_s s1 p_sg, varies as E_g^2 / N
-                out[f][i] += (parts.over[0, i][:, None] * base * (1 - base) + parts.over[1, i][:, None] * base**2).sum(0)
+            if parts.err is not None:
+                # the realised errors around their expectation (Poisson numbers, each dose of an error
+                # to a group with the site's mix): sum n (s1 p (1 - p) + s2 p^2) over the over-counts and
+                # the under-counts' unseen parts; and the error of their expected number, read from a
+                # count (the visible under-counts, N): the net excess taken off a group, E_g, varies
+                # as E_g^2 / N (the model's other parts scale with it)
+                out[f][i] += (parts.err[i, 0][:, None] * base * (1 - base) + parts.err[i, 1][:, None] * base**2).sum(0)
                 if parts.n_visible > 0:
-                    out[f][i] += (parts.over[0, i] @ base) ** 2 / parts.n_visible
+                    out[f][i] += (parts.err[i, 2] @ base) ** 2 / parts.n_visible
     return {f: np.sqrt(v) for f, v in out.items()}
 
 
@@ -366,8 +309,6 @@ def group_sums(parts: CoverageParts, H: np.ndarray) -> dict[str, np.ndarray]:
         "cG": np.stack([parts.c[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
         "eG": np.stack([parts.e[i] @ H for i in range(len(DOSES))]),  # (2, S, G)
         "DG": parts.D @ H,  # (2, G)
-        "AG": (np.stack([parts.a[i].sum(axis=0) @ H for i in range(len(DOSES))])
-               if parts.a is not None else np.zeros((len(DOSES), H.shape[1]))),  # (2, G)
     }
 
 
@@ -411,10 +352,6 @@ def coverage_from(
         out[f"coverage_dose{k}_recorded"] = np.where(NG > 0, recG / safe_N, np.nan)
         # a share of residents cannot exceed 1, whatever the tallies say
         out[f"coverage_dose{k}"] = np.where(NG > 0, np.minimum((recG + corr) / safe_N, 1.0), np.nan)
-        # share by which tally over-counts may inflate the correction beyond their expected excess
-        # (lowers the interval)
-        out[f"allowance:coverage_dose{k}"] = np.broadcast_to(
-            np.where(NG > 0, g["AG"][i] / safe_N, np.nan), (B, H.shape[1]))
     return out
 
 
