@@ -332,13 +332,6 @@ def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> 
             dec = point[fam].get(f"decided:{r}")
             if dec is not None and np.isfinite(dec[0, j]):
                 lo, hi = min(lo, float(dec[0, j])), max(hi, float(dec[0, j]))
-            allow = point[fam].get(f"allowance:{r}")
-            if allow is not None and np.isfinite(allow[0, j]) and allow[0, j] > 0:
-                # how large the tally over-counts hidden by missing entries are is not identified
-                # beyond their expected excess (taken off the point): the lower end goes down by as
-                # many doses as the visible under-counts, never below recorded coverage's lower end
-                rec_lo = _interval(point, reps, fam, j, f"{r}_recorded", spreads)[0]
-                lo = max(lo - allow[0, j], min(rec_lo, lo))
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
     return d
 
@@ -440,14 +433,11 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "denominator": "register residents of the province aged >= 18 at period_end",
         "tally_undercount_doses": {f"dose{k}": int(round(float(u))) for k, u in zip((1, 2), est.parts.undercount)},
         "missed_links": {"description": ms.DESCRIPTION, **est.missed_persons()},
-        "tally_allowance": "paper counting errors taken to go up as often as down, at one rate per tally: as many "
-        "over-counts hide behind missing entries as site-days show more entered doses than their tally, spread over "
-        "the sites by their tallies, each of the size the visible under-counts give once their truncation by the "
-        "day's count is undone (a count cannot go below 0: only a day of more than j doses shows a size j whole); "
-        "their expected excess over the visible under-counts is taken off the doses never entered (spread over "
-        "each site's mix) and their number's spread is in the interval; their number is not identified beyond "
-        "that (under-counts also hide behind missing entries), so the lower end of corrected coverage is lowered "
-        "by as many doses as the visible under-counts, never below recorded coverage's lower end",
+        "tally_allowance": "paper counting errors taken to go up as often as down, at one rate per tally and one size "
+        "distribution, a count never below 0: the number and sizes of the errors are fitted to the visible under-counts "
+        "(days with more entered doses than their tally) given each tallied day's chance of showing one (an under-count "
+        "hides behind the day's missing entries); the expected over-counts minus the under-counts' unseen part are taken "
+        "off the doses never entered (each site's mix), their spread and their number's error are in the interval",
         "notes": list(inp.notes),
         "nowcast": {
             "window_days": nc.DEFAULT_WINDOW,
