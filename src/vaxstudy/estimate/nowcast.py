@@ -28,15 +28,14 @@ short lags only, and extrapolates the longer ones from before it (on the
 synthetic province the young cohorts' lags 8-12 came out 0.5-1.5 logit too
 rare: late entries 0.2-0.4 point low at +0 days). So the short lags
 (d <= ``SHORT_LAGS``, given d <= M) share **one shape, stretched week by week**:
-``log P(d | t) = beta_d + theta_w min(d, TILT_LAGS) + eta_w [d = 0] + const``,
-w = the cohort's week of age: a backlog slows the typing of every pending dose
-of a week (a geometric queue's log-shares tilt linearly in d: theta), and may
-move the same-day share (eta). A week's tilt is learned from the lags its own
-cohorts already show (a cohort 4 days old shows the ratios of lags 0-4), and
-carried to its lags not yet seen. The tilt stops at a week's lag: rows typed
-later are catch-up batches (a missed sheet, a bulk import) whose timing need not
-scale with the queue; tilting lags up to 21 over-stretched them (+0.42 point on
-8 dev seeds; ``TILT_LAGS`` = 7 was chosen after trying 21 there). Weeks are tied
+``log P(d | t) = beta_d + theta_w h(d) + eta_w [d = 0] + const``, w = the cohort's
+week of age, h(d) = min(d, 7) (or a reach of ``STRETCHES``, below): a backlog slows the
+typing of every pending dose of a week (a geometric queue's log-shares tilt linearly in
+d: theta), and may move the same-day share (eta). A week's tilt is learned from the lags
+its own cohorts already show (a cohort 4 days old shows the ratios of lags 0-4), and
+carried to its lags not yet seen. The full tilt stops near a week's lag: rows typed later
+are mostly catch-up batches (a missed sheet, a bulk import) whose timing need not scale
+with the queue; tilting lags up to 21 over-stretched them (+0.42 point on 8 dev seeds). Weeks are tied
 by a random walk (sd ``TILT_SD`` per week), the oldest week at 0; cohorts weigh
 0.5 ** (age / ``HALF_LIFE``); the fit is the conditional likelihood of each
 cohort's lags given lag <= its age (right truncation, no cohort total needed).
@@ -54,19 +53,18 @@ clustering included. The late entries it predicts are those of the province's
 own sites, each once (the redraw is the fit's, not another set of sites). It then draws
 each site's late entries as a Poisson count around their expectation, since the
 truth is the realised number still to come (the predictive interval of a
-nowcast; it matters in districts with few late entries). An earlier version
-also drew the trend's parameters from the fit's binomial Laplace posterior in each replicate:
-that counted the same parameter uncertainty twice (once through the re-fit on
-redrawn sites, once through the posterior) and made the intervals 2-4 times too
-wide (4.0 points at +0 days for a rate of 5%, holding the truth in every run).
-**Where the tilt stops** (``TILT_LAGS``) is a fit choice the data do not pin down: on the
-synthetic provinces the truth lay between the caps 7 and 10 on most dev seeds, and at scale 1.0
-(where the count's and the fit's sampling error are small) the interval of the cap-7 fit alone
-missed the +3-day truth (1.82% for 1.91%, 0.15 point wide). So the replicates take the cap
-from ``TILT_CHOICES`` (7, 5, 9) in turn: their spread holds that model uncertainty too
-(at scale 0.05 the interval grows ~10-20%, at scale 1.0 it doubles). The point stays the
-cap-7 fit. Not covered: a stretch reaching beyond lag 9, or a lag shape that changes
-otherwise than by the tilt.
+nowcast; it matters in districts with few late entries). Drawing the fit's parameters
+from its posterior as well counted their uncertainty twice (intervals 2-4 times too wide).
+**How far the stretch reaches** past a week is a fit choice the data do not pin down (the
+profile likelihood of a slope carried on beyond lag 7 ranged over 0-1 across development
+seeds). The cap of 7 alone left the late entries 3-10% short at +3 and +7 days on every set
+(the cohorts aged 7-13, waiting for lags 8-16), a cap of 5 was 5-11% short on every
+development set, a cap of 9 or a quarter of the slope beyond 7 within a few percent either
+way (docs/estimation.md). So the model is averaged over
+``STRETCHES``: the tilt up to lag 7, up to lag 9, and up to lag 7 with a quarter of its slope
+beyond. The point is the mean of their late entries, and the bootstrap's replicates take them
+in turn, so their spread holds that model uncertainty too. Not covered: a stretch reaching
+well beyond these, or a lag shape that changes otherwise than by the tilt.
 
 What it assumes: lags do not depend on whether a dose is ever entered (a dose
 that will never be typed is not "very late"); a week's lags stretch together
@@ -98,9 +96,10 @@ SHORT_LAGS = 21  # lags 0..SHORT_LAGS: one shape, tilted week by week
 MAX_LAG = 180  # lags beyond this are taken as this (bulk imports months later)
 HALF_LIFE = 14.0  # days: a cohort's weight in the short lags' fit halves every two weeks of age
 TILT_LAGS = 7  # the tilt stretches lags up to a week; later shares move with lag 7's (catch-up batches)
-# where the tilt stops is a fit choice the data do not pin down: the bootstrap's replicates take
-# it in turn from these (the first is the point's), so the interval carries that model uncertainty
-TILT_CHOICES = (TILT_LAGS, 5, 9)
+# how far a backlog's stretch reaches is a fit choice the data do not pin down: (cap, rho) stretches
+# lags up to cap with the week's tilt and the lags beyond at rho times its slope. The point is the
+# mean of their late entries; the bootstrap's replicates take them in turn (model uncertainty)
+STRETCHES = ((TILT_LAGS, 0.0), (9, 0.0), (TILT_LAGS, 0.25))
 WEEK = 7  # cohorts of the same week of age share their tilt (a weekday mix averages out)
 TILT_SD = 0.5  # prior sd of a week's change of the tilt (log-ratio of successive lags' shares)
 SAME_DAY_SD = 0.5  # prior sd of a week's change of the same-day share (log-odds)
@@ -112,11 +111,12 @@ DESCRIPTION = (
     "doses of the period tallied but not entered by extract_date that are expected to be entered later: "
     "entries per day x (1 - F_t(age)) / F_t(age), F_t the entry-lag distribution by the reverse-time hazard "
     "over the cohorts old enough to show each lag; lags 0-21 share one shape (cohorts aged 0 .. 21 + window_days), "
-    "stretched week by week (a log-linear tilt of lags 0-7 and a same-day shift per cohort week, tied by a random "
+    "stretched week by week (a log-linear tilt of the lags and a same-day shift per cohort week, tied by a random "
     "walk, each week's learned from the short lags its cohorts show), longer lags pooled over 56 days; never "
-    "more than the doses tallied but not entered. Each bootstrap replicate re-fits it on its redrawn sites (the "
-    "extrapolated tail's uncertainty), with the tilt stopping at lag 7, 5 or 9 in turn (where it stops is not "
-    "identified: model uncertainty), and draws the late entries of the province's own sites, each once, as a "
+    "more than the doses tallied but not entered. How far the tilt reaches is not identified (model uncertainty): "
+    "the point is the mean over three reaches (lags 0-7; lags 0-9; lags 0-7 and a quarter of its slope beyond), "
+    "and each bootstrap replicate re-fits one of them in turn on its redrawn sites (the extrapolated tail's "
+    "uncertainty), and draws the late entries of the province's own sites, each once, as a "
     "Poisson count per site; the interval is at least as wide as the nowcast's own error back-tested on the "
     "export 7, 10 and 14 days before the extract date (backtest_error), applied to the late entries of the "
     "cohorts under 21 days old, the ages its predicted entries reach (cohorts aged 0-6, entered within 14 days). F_<d>d: F of the youngest cohort with entries"
@@ -234,16 +234,19 @@ def lag_cdf(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return F
 
 
-def _design(T: int, M: int, tilt_lags: int = TILT_LAGS) -> np.ndarray:
+def _design(T: int, M: int, stretch: tuple = STRETCHES[0]) -> np.ndarray:
     """x[a, d, p] of the short lags' model: p < M the shape of lag d = 1..M (lag 0 the
     reference); then per cohort week k but the oldest (reference 0) the tilt
-    min(d, tilt_lags) * [week = k] and the same-day shift [d = 0] * [week = k]."""
+    (min(d, cap) + rho * max(d - cap, 0)) * [week = k], (cap, rho) = ``stretch``, and the
+    same-day shift [d = 0] * [week = k]."""
     K = (T - 1) // WEEK
     x = np.zeros((T, M + 1, M + 2 * K))
     x[:, np.arange(1, M + 1), np.arange(M)] = 1.0
     wk = np.arange(T) // WEEK
+    cap, rho = stretch
+    d = np.arange(M + 1)
     for k in range(K):
-        x[wk == k, :, M + k] = np.minimum(np.arange(M + 1), tilt_lags)
+        x[wk == k, :, M + k] = np.minimum(d, cap) + rho * np.maximum(d - cap, 0)
         x[wk == k, 0, M + K + k] = 1.0
     return x
 
@@ -266,12 +269,13 @@ def _penalty(M: int, nb: int) -> np.ndarray:
     return P
 
 
-def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None, tilt_lags: int = TILT_LAGS) -> np.ndarray:
+def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None, stretch: tuple = STRETCHES[0]) -> np.ndarray:
     """(B, T, M+1): P(lag = d | lag <= M) of the cohort aged a, from the entries n (B, T, M+1)
     of the cohorts aged a = 0..T-1 (lags d <= min(a, M) observed).
 
-    log P(d) = beta_d + theta_w min(d, tilt_lags) + eta_w [d = 0] + const, w = the cohort's
-    week of age: one lag shape for all cohorts, stretched (theta) and its same-day share
+    log P(d) = beta_d + theta_w h(d) + eta_w [d = 0] + const, w = the cohort's
+    week of age, h(d) = min(d, cap) + rho max(d - cap, 0) for (cap, rho) = ``stretch``:
+    one lag shape for all cohorts, stretched (theta) and its same-day share
     moved (eta) week by week, the weeks tied by a random walk. Fitted by the conditional
     likelihood of each cohort's lags given that they are <= its age (right truncation),
     Newton steps vectorised over B (warm-started from the fit of the summed counts), the
@@ -281,7 +285,7 @@ def short_lag_shape(n: np.ndarray, ages: np.ndarray | None = None, tilt_lags: in
     ages = np.arange(T) if ages is None else ages
     obs = np.arange(D1)[None, :] <= np.minimum(ages, M)[:, None]  # (T, D1)
     n = n * (0.5 ** (ages / HALF_LIFE))[None, :, None] * obs
-    x = _design(T, M, tilt_lags)
+    x = _design(T, M, stretch)
     wk = np.arange(T) // WEEK
     nb = int(wk.max()) + 1
     xw = np.stack([x[wk == k][0] for k in range(nb)])  # (nb, D1, P): x depends on the week only
@@ -330,16 +334,19 @@ def _fit(n, obs, x, xw, wk, pen, th):
     return th
 
 
-def late_factor(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarray:
+def late_factor(ld: LagData, W: np.ndarray, stretch: tuple | None = None) -> np.ndarray:
     """(B, D): (1 - F_t(a)) / F_t(a) for the cohort aged a, entries still to come per entry
-    already in, with F re-estimated from the sites weighted by each row of W (B x S)."""
-    B, D = W.shape[0], ld.recent.shape[1]
-    logF = _log_cdf(ld, W, tilt_lags)[:, :D]
+    already in, with F re-estimated from the sites weighted by each row of W (B x S); the
+    mean over ``STRETCHES`` unless one ``stretch`` is given."""
+    if stretch is None:
+        return np.mean([late_factor(ld, W, s) for s in STRETCHES], axis=0)
+    D = ld.recent.shape[1]
+    logF = _log_cdf(ld, W, stretch)[:, :D]
     F = np.exp(logF)
     return np.where(F > 0, (1.0 - F) / np.where(F > 0, F, 1.0), 0.0)
 
 
-def _log_cdf(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarray:
+def _log_cdf(ld: LagData, W: np.ndarray, stretch: tuple) -> np.ndarray:
     """(B, D+1): log F_t(a) of the cohort aged a = 0..D at the extract date: the long lags'
     reverse hazards beyond max(a, M), times P(lag <= a | lag <= M) of the cohort's own week."""
     B, S = W.shape
@@ -352,7 +359,7 @@ def _log_cdf(ld: LagData, W: np.ndarray, tilt_lags: int = TILT_LAGS) -> np.ndarr
     logF = suffix[:, np.maximum(ages + 1, M + 1)]
     if M:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1), tilt_lags=tilt_lags)
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1), stretch=stretch)
         Q = np.cumsum(pi[:, :M, :], -1)[:, np.arange(M), np.arange(M)]  # (B, M): P(lag <= a | <= M), a < M
         logF[:, :M] += np.log(np.maximum(Q, 1e-300))
     return logF
@@ -401,16 +408,16 @@ def young_late(ld: LagData, young: int = BACKTEST_REACH) -> np.ndarray:
 
 def _replicate_factor(ld: LagData, W: np.ndarray, mix: bool) -> np.ndarray:
     """late_factor of each row of W; with ``mix`` (bootstrap replicates) row b fits the short
-    lags with the tilt stopping at TILT_CHOICES[b % len], so the replicates' spread holds the
-    choice of that cap (model uncertainty) besides the fit's sampling error. Row 0 (and a
-    single row) uses the point's choice."""
-    if not mix or W.shape[0] == 1 or len(TILT_CHOICES) == 1:
+    lags with STRETCHES[b % len], so the replicates' spread holds how far the stretch reaches
+    (model uncertainty) besides the fit's sampling error. Without it (the point) each row is
+    the mean over STRETCHES."""
+    if not mix or W.shape[0] == 1 or len(STRETCHES) == 1:
         return late_factor(ld, W)
-    pick = np.arange(W.shape[0]) % len(TILT_CHOICES)
+    pick = np.arange(W.shape[0]) % len(STRETCHES)
     fac = np.empty((W.shape[0], ld.recent.shape[1]))
-    for i, t in enumerate(TILT_CHOICES):
+    for i, st in enumerate(STRETCHES):
         if (pick == i).any():
-            fac[pick == i] = late_factor(ld, W[pick == i], t)
+            fac[pick == i] = late_factor(ld, W[pick == i], st)
     return fac
 
 
@@ -419,8 +426,11 @@ def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
     return cohort_cdfs(ld, [age])[0]
 
 
-def cohort_cdfs(ld: LagData, ages) -> np.ndarray:
-    """(len(ages), D+1): F(d) of the cohorts aged ``ages`` at the extract date, one fit."""
+def cohort_cdfs(ld: LagData, ages, stretch: tuple | None = None) -> np.ndarray:
+    """(len(ages), D+1): F(d) of the cohorts aged ``ages`` at the extract date, one fit per
+    ``stretch`` (the mean over ``STRETCHES`` unless one is given)."""
+    if stretch is None:
+        return np.mean([cohort_cdfs(ld, ages, st) for st in STRETCHES], axis=0)
     S, D1 = ld.num.shape
     W = np.ones((1, S))
     M = ld.cnt.shape[2] - 1
@@ -429,7 +439,7 @@ def cohort_cdfs(ld: LagData, ages) -> np.ndarray:
     F = np.repeat(np.exp(suffix[1:])[None, :], len(ages), 0)  # F(d) = prod over lags > d
     if M:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1))[0]
+        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1), stretch=stretch)[0]
         for i, a in enumerate(ages):
             F[i, :M] = F[i, M] * np.cumsum(pi[min(a, T - 1)])[:M]
     return F
@@ -460,15 +470,20 @@ def backtest_error(inp, horizons=BACKTEST_DAYS, young: int = WEEK) -> float:
         ages = [a for a in range(young) if a < ld.recent.shape[1]]
         if not ages:
             continue
-        F = cohort_cdfs(ld, ages)
-        D = F.shape[1] - 1
-        pred = sum(ld.recent[:, a].sum() * (F[i, min(a + h, D)] - F[i, min(a, D)]) / F[i, min(a, D)]
-                   for i, a in enumerate(ages) if F[i, min(a, D)] > 0)
+        pred = np.mean([_due_within(ld, ages, h, st) for st in STRETCHES])  # the point's model average
         age = (xp - vd).dt.days.to_numpy()
         obs = int(((age >= 0) & (age < young) & (ed > xp) & (ed <= x)).to_numpy().sum())
         if pred > 0 and obs > 0:
             logs.append(np.log(obs / pred))
     return float(np.sqrt(np.mean(np.square(logs)))) if logs else 0.0
+
+
+def _due_within(ld: LagData, ages: list, h: int, stretch: tuple) -> float:
+    """Entries the cohorts aged ``ages`` are expected to add within h days, under one stretch."""
+    F = cohort_cdfs(ld, ages, stretch)
+    D = F.shape[1] - 1
+    return sum(ld.recent[:, a].sum() * (F[i, min(a + h, D)] - F[i, min(a, D)]) / F[i, min(a, D)]
+               for i, a in enumerate(ages) if F[i, min(a, D)] > 0)
 
 
 def lag_summary(ld: LagData) -> dict:
