@@ -444,6 +444,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
             **nc.lag_summary(est.lags),
             "late_doses": rnd(float(nc.expected_late(est.lags, np.ones((1, est.S)))[0][inp.sites["in_province"].to_numpy()].sum())),
             "doses_after_extract": rnd(float(est.lags.after.sum())),
+            "backtest_error": rnd(float(est.backtest)),
             "description": nc.DESCRIPTION,
         },
     }
