@@ -28,6 +28,9 @@ def test_under_counts_hidden_behind_missing_entries_are_counted():
     over, over2, unseen, unseen2 = te.site_errors(m, d, 1)[:, 0]
     assert (over, over2, unseen, unseen2) == (pytest.approx(4.0), pytest.approx(4.0), pytest.approx(2.0),
                                               pytest.approx(2.0))
+    # one size: the number's variance is that of a count read from 2 visible ones, 4^2 / 2
+    assert m.cov == pytest.approx(np.array([[8.0]]))
+    assert te.net_weights(m, d, 1) == pytest.approx(np.array([[(20 - 10) / 20]]))  # net 0.5 x 4 = 4 - 2
 
 
 def test_sizes_undo_the_selection_by_missing_entries():
@@ -42,6 +45,11 @@ def test_sizes_undo_the_selection_by_missing_entries():
     assert m.sizes == pytest.approx([0.5, 0.5])
     assert m.moments == (pytest.approx(1.5), pytest.approx(2.5))
     assert te.site_errors(m, d, 1)[:, 0] == pytest.approx([12.0, 20.0, 4.0, 4.0])
+    # the inverse Fisher information of the visible counts (4 and 2, means A theta): the sizes'
+    # split is uncertain too, not the number alone (which would give 8^2 / 6 in all, spread alike)
+    assert m.cov == pytest.approx(np.array([[24.0, -8.0], [-8.0, 8.0]]))
+    w = te.net_weights(m, d, 1)[0]  # (20 j - 10 min(j, 1)) / 20 per size j
+    assert w == pytest.approx([0.5, 1.5]) and w @ m.sizes * 8 == pytest.approx(12.0 - 4.0)
 
 
 def test_a_count_cannot_go_below_zero():

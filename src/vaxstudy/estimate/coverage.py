@@ -72,7 +72,8 @@ class CoverageParts:
     # (2, 3, S) tally errors per site that no visible excess shows (over-counts, and under-counts'
     # parts behind missing entries): expected doses, mean square, net excess taken off (over - under)
     err: np.ndarray | None = None
-    n_visible: float = 0.0  # visible under-count site-days (both doses): the count their number is estimated from
+    err_w: np.ndarray | None = None  # (2, S, J) the net excess per expected under-count of size j (tally_errors)
+    err_cov: np.ndarray | None = None  # (J, J) covariance of those expected under-counts
 
 
 def coverage_parts(inp: Inputs) -> CoverageParts:
@@ -121,6 +122,7 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
     model = tally_errors.fit(np.concatenate([d["t"].to_numpy() for d in days]),
                              np.concatenate([d["e"].to_numpy() for d in days]))
     err = np.zeros((2, 3, S))
+    err_w = np.stack([tally_errors.net_weights(model, d, S) for d in days])
     for i in range(len(DOSES)):
         tot = e[i].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -139,7 +141,8 @@ def coverage_parts(inp: Inputs) -> CoverageParts:
         person_dose_rows=per[["n_ge1", "n_ge2"]],
         undercount=undercount_site.sum(axis=1),
         err=err,
-        n_visible=model.n_visible,
+        err_w=err_w,
+        err_cov=model.cov,
     )
 
 
@@ -268,12 +271,13 @@ def allocation_sd(inp: Inputs, parts: CoverageParts, groups: dict[str, np.ndarra
             if parts.err is not None:
                 # the realised errors around their expectation (Poisson numbers, each dose of an error
                 # to a group with the site's mix): sum n (s1 p (1 - p) + s2 p^2) over the over-counts and
-                # the under-counts' unseen parts; and the error of their expected number, read from a
-                # count (the visible under-counts, N): the net excess taken off a group, E_g, varies
-                # as E_g^2 / N (the model's other parts scale with it)
+                # the under-counts' unseen parts; and the error of their expected numbers of each size,
+                # fitted to the visible excesses: the net excess taken off a group is w_g . theta, its
+                # variance w_g' cov w_g (number and sizes; before: the number only, E_g^2 / N)
                 out[f][i] += (parts.err[i, 0][:, None] * base * (1 - base) + parts.err[i, 1][:, None] * base**2).sum(0)
-                if parts.n_visible > 0:
-                    out[f][i] += (parts.err[i, 2] @ base) ** 2 / parts.n_visible
+                if parts.err_w is not None and parts.err_cov is not None and parts.err_cov.size:
+                    wg = base.T @ parts.err_w[i]  # (G, J)
+                    out[f][i] += np.einsum("gj,jk,gk->g", wg, parts.err_cov, wg)
     return {f: np.sqrt(v) for f, v in out.items()}
 
 

@@ -29,7 +29,7 @@ are as many, of the same sizes, untruncated. Not identified from the data: the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,10 @@ class ErrorModel:
     rate: float  # expected under-counts (= over-counts) per tally
     sizes: np.ndarray  # sizes[j - 1] = P(size = j), j = 1..J
     n_visible: float  # visible under-count site-days the model is read from
+    n_tallies: float = 0.0  # the tallies it is read from (both doses)
+    # (J, J) covariance of the expected under-counts of each size over those tallies (theta): the
+    # inverse Fisher information of the Poisson fit, sizes fitted to 0 held there
+    cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def moments(self) -> tuple[float, float]:
@@ -96,7 +100,39 @@ def fit(t: np.ndarray, e: np.ndarray) -> ErrorModel:
         if done:
             break
     tot = float(theta.sum())
-    return ErrorModel(tot / len(t), theta / tot if tot > 0 else theta, float(vis.sum()))
+    return ErrorModel(tot / len(t), theta / tot if tot > 0 else theta, float(vis.sum()), float(len(t)),
+                      _covariance(A, theta))
+
+
+def _covariance(A: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Inverse Fisher information of the Poisson counts n_v ~ Poisson((A theta)_v), over the sizes
+    fitted above 0 (a size at 0 is held there: a boundary has no normal spread)."""
+    lam = A @ theta
+    rows = lam > 0
+    free = theta > EM_TOL * max(float(theta.sum()), 1.0)
+    cov = np.zeros((len(theta), len(theta)))
+    if free.any():
+        Af = A[np.ix_(rows, free)]
+        info = Af.T @ (Af / lam[rows, None])
+        cov[np.ix_(free, free)] = np.linalg.pinv(info)
+    return cov
+
+
+def net_weights(model: ErrorModel, days: pd.DataFrame, S: int) -> np.ndarray:
+    """(S, J) per site, for one dose's tallied days: the net excess taken off (over-counts minus the
+    under-counts' unseen part) per expected under-count of each size over all tallies, so that the
+    net is ``weights @ theta`` and its variance ``w' cov w`` (:attr:`ErrorModel.cov`)."""
+    J = len(model.sizes)
+    if model.n_tallies == 0 or not len(days) or J == 0:
+        return np.zeros((S, J))
+    site = days["site"].to_numpy(dtype=np.int64)
+    t, e = days["t"].to_numpy(dtype=float), days["e"].to_numpy(dtype=float)
+    c, m = np.maximum(t, e), np.maximum(t - e, 0.0)
+    j = np.arange(1, J + 1, dtype=float)
+    h = np.minimum(np.minimum(j[None, :], c[:, None]), m[:, None])  # (days, J)
+    n_tal = np.bincount(site, minlength=S).astype(float)
+    unseen = np.stack([np.bincount(site, weights=h[:, k], minlength=S) for k in range(J)], axis=1)
+    return (n_tal[:, None] * j[None, :] - unseen) / model.n_tallies
 
 
 def site_errors(model: ErrorModel, days: pd.DataFrame, S: int) -> np.ndarray:
