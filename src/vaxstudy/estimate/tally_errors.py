@@ -125,11 +125,7 @@ def net_weights(model: ErrorModel, days: pd.DataFrame, S: int) -> np.ndarray:
     J = len(model.sizes)
     if model.n_tallies == 0 or not len(days) or J == 0:
         return np.zeros((S, J))
-    site = days["site"].to_numpy(dtype=np.int64)
-    t, e = days["t"].to_numpy(dtype=float), days["e"].to_numpy(dtype=float)
-    c, m = np.maximum(t, e), np.maximum(t - e, 0.0)
-    j = np.arange(1, J + 1, dtype=float)
-    h = np.minimum(np.minimum(j[None, :], c[:, None]), m[:, None])  # (days, J)
+    site, j, h = _unseen(days, J)
     n_tal = np.bincount(site, minlength=S).astype(float)
     unseen = np.stack([np.bincount(site, weights=h[:, k], minlength=S) for k in range(J)], axis=1)
     return (n_tal[:, None] * j[None, :] - unseen) / model.n_tallies
@@ -143,14 +139,20 @@ def site_errors(model: ErrorModel, days: pd.DataFrame, S: int) -> np.ndarray:
     out = np.zeros((4, S))
     if model.rate == 0 or not len(days):
         return out
-    site = days["site"].to_numpy(dtype=np.int64)
-    t, e = days["t"].to_numpy(dtype=float), days["e"].to_numpy(dtype=float)
-    c, m = np.maximum(t, e), np.maximum(t - e, 0.0)
-    j = np.arange(1, len(model.sizes) + 1, dtype=float)
-    h = np.minimum(np.minimum(j[None, :], c[:, None]), m[:, None])  # (days, J)
+    site, j, h = _unseen(days, len(model.sizes))
     s1, s2 = model.moments
     n_tal = np.bincount(site, minlength=S).astype(float)
     out[0], out[1] = model.rate * n_tal * s1, model.rate * n_tal * s2
     out[2] = np.bincount(site, weights=model.rate * (h @ model.sizes), minlength=S)
     out[3] = np.bincount(site, weights=model.rate * (h**2 @ model.sizes), minlength=S)
     return out
+
+
+def _unseen(days: pd.DataFrame, J: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tallied day's site, the sizes j = 1..J, and (days, J) the part min(j, c, m) of a size-j
+    under-count there that no visible excess shows (c = the day's count, m = its missing entries)."""
+    site = days["site"].to_numpy(dtype=np.int64)
+    t, e = days["t"].to_numpy(dtype=float), days["e"].to_numpy(dtype=float)
+    c, m = np.maximum(t, e), np.maximum(t - e, 0.0)
+    j = np.arange(1, J + 1, dtype=float)
+    return site, j, np.minimum(np.minimum(j[None, :], c[:, None]), m[:, None])
