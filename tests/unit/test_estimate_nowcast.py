@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from vaxstudy.estimate import nowcast as nc
+from vaxstudy.estimate import nowcast_backtest as nbt
 
 X = pd.Timestamp("2021-10-31")
 P = (0.5, 0.3, 0.2)  # P(lag = 0, 1, 2 days) of the doses that are entered
@@ -222,13 +223,13 @@ def test_the_backtest_measures_the_nowcasts_own_recent_misses():
     earlier runs took for ordinary: they under-predicted, by ~40-60% (log scale), and the interval
     of the late entries is then at least that wide (metrics: sd >= error x the point). A change
     of the last 3 days only is not in the past it can see (error 0): that case stays uncovered."""
-    assert nc.backtest_error(_inputs(n_days=40)) < 1e-6
+    assert nbt.backtest_error(_inputs(n_days=40)) < 1e-6
     inp, _ = _stretched(young=10)
-    assert 0.4 < nc.backtest_error(inp) < 0.7
+    assert 0.4 < nbt.backtest_error(inp) < 0.7
     inp, _ = _stretched(young=3)
-    assert nc.backtest_error(inp) < 1e-6
+    assert nbt.backtest_error(inp) < 1e-6
     inp.extract_date = None
-    assert nc.backtest_error(inp) == 0.0
+    assert nbt.backtest_error(inp) == 0.0
 
 
 def _two_sites(per_day_tally=(100, 200)):
@@ -285,8 +286,8 @@ def test_the_backtested_error_applies_to_the_late_entries_it_measures():
                         "in_scope": True})
     ld = nc.lag_data(SimpleNamespace(rows=r, sites=pd.DataFrame({"site_id": ["A"], "in_province": [True]}),
                                      tallies=tal, extract_date=X.date()))
-    assert nc.young_late(ld)[0] == pytest.approx(1050.0, rel=0.02)
-    assert nc.young_late(ld, nc.WEEK)[0] == pytest.approx(350.0, rel=0.02)
+    assert nbt.young_late(ld)[0] == pytest.approx(1050.0, rel=0.02)
+    assert nbt.young_late(ld, nc.WEEK)[0] == pytest.approx(350.0, rel=0.02)
     assert nc.expected_late(ld, np.ones((1, 1)))[0, 0] == pytest.approx(1500.0, rel=0.02)
     est = Estimator.__new__(Estimator)
     est.S, est.lags, est.cgroups, est.backtest = 1, ld, {}, 0.1
@@ -296,4 +297,4 @@ def test_the_backtested_error_applies_to_the_late_entries_it_measures():
     none = pd.DataFrame({c: [] for c in ("u", "kind", "site", "cell", "value", "part")})
     est.flips = iv.LinkFlips(flips=pd.DataFrame({"row": [], "linked": [], "q": [], "q_any": []}), contrib=none)
     sd = est.recorded_spreads()["rec:province"]["late_entry_rate"][0, 0]
-    assert sd == pytest.approx(0.1 * nc.young_late(ld)[0] / 4000.0)
+    assert sd == pytest.approx(0.1 * nbt.young_late(ld)[0] / 4000.0)

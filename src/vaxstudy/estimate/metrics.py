@@ -11,6 +11,7 @@ import numpy as np
 from vaxstudy.estimate import intervals as iv
 from vaxstudy.estimate import missed as ms
 from vaxstudy.estimate import nowcast as nc
+from vaxstudy.estimate import nowcast_backtest as nbt
 from vaxstudy.estimate.coverage import (
     COVERAGE_RATES,
     allocation_sd,
@@ -118,7 +119,7 @@ class Estimator:
         self.C = inp.n_cells
         # the nowcast's lag data and back-test (rows read only) on a thread beside the rest: numpy, mostly no GIL
         with ThreadPoolExecutor(1) as side:
-            nowcast = side.submit(lambda: (nc.lag_data(inp), nc.backtest_error(inp)))
+            nowcast = side.submit(lambda: (nc.lag_data(inp), nbt.backtest_error(inp)))
             scope = inp.scope_rows()
             subjects = subject_table(scope)  # read by the site sums and the link flips
             subjects_d = district_subject_table(inp, scope)  # the same, each district's rows apart
@@ -176,7 +177,7 @@ class Estimator:
         # its fit cannot show (a change of the last days the weekly tilt does not follow), on the
         # part it measures: the late entries of the cohorts young enough to reach its horizon
         ones = np.ones((1, self.S))
-        late = nc.young_late(self.lags)[None, :]
+        late = nbt.young_late(self.lags)[None, :]
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
