@@ -12,7 +12,7 @@ from typing import Any
 
 from vaxstudy.link import decide, prepared
 from vaxstudy.link.dedupe import TF_COLUMNS, dedupe_unlinked
-from vaxstudy.link.doses import build_record_links, key_rows
+from vaxstudy.link.doses import NO_CANDIDATES_SQL, build_record_links, key_rows
 from vaxstudy.link.incomplete import add_to_record_links, score_incomplete_register
 from vaxstudy.link.namesex import correct_pairs
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs
@@ -234,12 +234,7 @@ def link_db(db_path: str | Path, out_dir: str | Path, options: LinkOptions | Non
                                           vax_source=VAX, register_source=REGISTER,
                                           n_reg=n_reg, exclusive=o.exclusive, pi=pi))
         else:
-            backend.tables.create_table(con, "ident_candidate", "SELECT CAST(NULL AS VARCHAR) AS ident, "
-                                 "CAST(NULL AS VARCHAR) AS best_person_id, "
-                                 "CAST(NULL AS DOUBLE) AS best_match_probability, "
-                                 "CAST(NULL AS DOUBLE) AS in_register_probability, "
-                                 "CAST(NULL AS VARCHAR) AS second_person_id, "
-                                 "CAST(NULL AS DOUBLE) AS second_match_probability LIMIT 0")
+            backend.tables.create_table(con, "ident_candidate", NO_CANDIDATES_SQL)
         timings["wide_pass"] = time.perf_counter() - t
 
         # Rows of a profile whose other identities link to exactly one person.

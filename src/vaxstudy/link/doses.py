@@ -52,6 +52,9 @@ def links_join_on(con: duckdb.DuckDBPyConnection, rows: str, v: str = "v", l: st
 CANDIDATE_COLUMNS = {"best_person_id": "VARCHAR", "best_match_probability": "DOUBLE",
                      "in_register_probability": "DOUBLE",
                      "second_person_id": "VARCHAR", "second_match_probability": "DOUBLE"}
+# ident_candidate without any row (no wide pass): an identity and its candidate columns
+NO_CANDIDATES_SQL = ("SELECT CAST(NULL AS VARCHAR) AS ident, "
+                     + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in CANDIDATE_COLUMNS.items()) + " LIMIT 0")
 
 
 def reviewed_duplicate_sql(rows: str, decisions: str) -> str:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from vaxstudy.link import prepared
+from vaxstudy.link.doses import NO_CANDIDATES_SQL
 from vaxstudy.link.prepare import open_work_connection, prepare_inputs, record_key
 from vaxstudy.link.run import TABLE as LINK_RUN_TABLE
 from vaxstudy.link.run import model_sha256, new_link_run, read_link_run, write_link_run
@@ -432,9 +433,7 @@ def update_links(db_path: str | Path, link_dir: str | Path, *, full: bool = Fals
                                           vax_source=VAX, register_source=REGISTER, n_reg=fz.n_reg,
                                           exclusive=fz.exclusive, pi=fz.pi, prior_unseen=fz.prior_unseen))
         else:
-            con.execute("CREATE OR REPLACE TABLE ident_candidate (ident VARCHAR, best_person_id VARCHAR, "
-                        "best_match_probability DOUBLE, in_register_probability DOUBLE, "
-                        "second_person_id VARCHAR, second_match_probability DOUBLE)")
+            con.execute(f"CREATE OR REPLACE TABLE ident_candidate AS {NO_CANDIDATES_SQL}")
         timings["wide_pass"] = time.perf_counter() - t
         t = time.perf_counter()
         n_rescued = decide.subject_rescue(con, rows="link_rows_r", backend=be) if fz.subject_rescue else 0
