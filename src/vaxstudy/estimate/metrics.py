@@ -119,7 +119,7 @@ class Estimator:
         self.C = inp.n_cells
         # the nowcast's lag data and back-test (rows read only) on a thread beside the rest: numpy, mostly no GIL
         with ThreadPoolExecutor(1) as side:
-            nowcast = side.submit(lambda: (nc.lag_data(inp), nbt.backtest_error(inp)))
+            nowcast = side.submit(lambda: (nc.lag_data(inp), nbt.backtest(inp)))
             scope = inp.scope_rows()
             subjects = subject_table(scope)  # read by the site sums and the link flips
             subjects_d = district_subject_table(inp, scope)  # the same, each district's rows apart
@@ -130,7 +130,7 @@ class Estimator:
             self.flips = iv.link_flips(inp, self.parts, scope, subjects, subjects_d)
             self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
             self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
-            self.lags, self.backtest = nowcast.result()  # backtest: the nowcast's relative error
+            self.lags, self.backtest = nowcast.result()  # backtest: the nowcast's own relative error
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
     def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
@@ -145,7 +145,8 @@ class Estimator:
         out: dict[str, dict[str, np.ndarray]] = {}
         # the late entries are a prediction: their replicates redraw the sites (W_fit) for the lag
         # model's fit; the entries still to come are these sites' own, each site counted as in W
-        late = W * nc.expected_late(self.lags, W if W_fit is None else W_fit, rng)  # (B, S)
+        late = W * nc.expected_late(self.lags, W if W_fit is None else W_fit, rng,
+                                    (self.backtest.model_error, nbt.BACKTEST_REACH))  # (B, S)
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, W, rec_d, fam)
             rates = record_rates(tot)
@@ -172,12 +173,9 @@ class Estimator:
             safe = np.where(NG > 0, NG, np.nan)
             out[f"cov:{fam}"] = {f"coverage_dose{k}_recorded": np.stack(iv.redraw_spread(self.flips, f"cov{k}", H)) / safe
                                  for k in (1, 2)}
-        # the record rates move with the links only through their counts' numerators; the late
-        # entries: at least the nowcast's own back-tested error (relative), which the bootstrap of
-        # its fit cannot show (a change of the last days the weekly tilt does not follow), on the
-        # part it measures: the late entries of the cohorts young enough to reach its horizon
+        # the record rates move with the links only through their counts' numerators (the late
+        # entries' model error beyond the fit's is drawn in their replicates: expected_late's miss)
         ones = np.ones((1, self.S))
-        late = nbt.young_late(self.lags)[None, :]
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
@@ -188,11 +186,6 @@ class Estimator:
                     spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
                 d = tot[den][0]
                 blk[r] = spread[kind] / np.where(d > 0, d, np.nan)
-            tally = tot["tally"][0]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate = np.where(tally > 0, (late @ G)[0] / tally, np.nan)
-            sp = np.stack([self.backtest * rate, np.full_like(rate, -1.0), np.full_like(rate, 1.0)])
-            blk.update({r: sp for r in NOWCAST_RATES})
             out[f"rec:{fam}"] = blk
         return out
 
@@ -445,7 +438,8 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
             **nc.lag_summary(est.lags),
             "late_doses": rnd(float(nc.expected_late(est.lags, np.ones((1, est.S)))[0][inp.sites["in_province"].to_numpy()].sum())),
             "doses_after_extract": rnd(float(est.lags.after.sum())),
-            "backtest_error": rnd(float(est.backtest)),
+            "backtest_error": rnd(est.backtest.error),
+            "backtest_model_error": rnd(est.backtest.model_error),
             "description": nc.DESCRIPTION,
         },
     }

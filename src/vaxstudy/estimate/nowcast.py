@@ -113,9 +113,10 @@ DESCRIPTION = (
     "the point is the mean over three reaches (lags 0-7; lags 0-9; lags 0-7 and a quarter of its slope beyond), "
     "and each bootstrap replicate re-fits one of them in turn on its redrawn sites (the extrapolated tail's "
     "uncertainty), and draws the late entries of the province's own sites, each once, as a "
-    "Poisson count per site; the interval is at least as wide as the nowcast's own error back-tested on the "
-    "export 7, 10 and 14 days before the extract date (backtest_error), applied to the late entries of the "
-    "cohorts under 21 days old, the ages its predicted entries reach (cohorts aged 0-6, entered within 14 days). F_<d>d: F of the youngest cohort with entries"
+    "Poisson count per site, and the model's own error: the nowcast re-run on the export 3, 5 and 7 days before "
+    "the extract date misses by backtest_error, of which backtest_model_error is beyond the noise of its count "
+    "and fit; each replicate draws a factor of that relative sd on the late entries of the cohorts under 14 days "
+    "old, the ages its predicted entries reach. F_<d>d: F of the youngest cohort with entries"
 )
 
 
@@ -361,10 +362,14 @@ def _log_cdf(ld: LagData, W: np.ndarray, stretch: tuple) -> np.ndarray:
     return logF
 
 
-def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = None,
+                  miss: tuple[float, int] = (0.0, 0)) -> np.ndarray:
     """(B, S) expected late entries per site (the site counted once) for each row of site
     weights W (B x S): F (the short lags' shape and tilts included) is re-estimated from the weighted
-    sites of each replicate; with ``rng`` each replicate draws the count still to come. The
+    sites of each replicate; with ``rng`` each replicate draws the count still to come, and with
+    ``miss`` = (sd, ages) the model's own error beyond the fit's (nowcast_backtest.Backtest.model_error):
+    one lognormal factor of mean 1 and relative sd ~sd per replicate on the late entries of the
+    cohorts under ``ages`` days, the same for every site (a model's miss is the province's). The
     weights are the lag model's fit only: the late entries still to come are those of *these*
     sites, each once (a replicate that also weighted the sites' late entries by W measured how
     another set of sites would differ: between 20 and 35% of a district's sd at full scale)."""
@@ -372,7 +377,12 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
         return np.broadcast_to(ld.after, W.shape).copy()
     if rng is None and W.shape[0] > 1 and (W == W[:1]).all():  # every replicate the same: once
         return np.broadcast_to(expected_late(ld, W[:1]), W.shape).copy()
-    late = _replicate_factor(ld, W, rng is not None) @ ld.recent.T + ld.after[None, :]
+    fac = _replicate_factor(ld, W, rng is not None)
+    late = fac @ ld.recent.T + ld.after[None, :]
+    if rng is not None and miss[0] > 0:
+        sd, young = miss[0], min(miss[1], fac.shape[1])
+        g = np.exp(sd * rng.standard_normal((W.shape[0], 1)) - sd**2 / 2)
+        late = late + (g - 1.0) * (fac[:, :young] @ ld.recent[:, :young].T)
     if rng is not None:
         # the doses still to come are a count, not their expectation: a replicate draws it
         # (Poisson per site) so the interval holds the realised late entries of a district
@@ -408,23 +418,25 @@ def cohort_cdf(ld: LagData, age: int) -> np.ndarray:
     return cohort_cdfs(ld, [age])[0]
 
 
-def cohort_cdfs(ld: LagData, ages, stretch: tuple | None = None) -> np.ndarray:
+def cohort_cdfs(ld: LagData, ages, stretch: tuple | None = None, W: np.ndarray | None = None) -> np.ndarray:
     """(len(ages), D+1): F(d) of the cohorts aged ``ages`` at the extract date, one fit per
-    ``stretch`` (the mean over ``STRETCHES`` unless one is given)."""
+    ``stretch`` (the mean over ``STRETCHES`` unless one is given); with site weights W (B x S)
+    and one ``stretch``, (B, len(ages), D+1): the fit on each row's sites."""
     if stretch is None:
         return np.mean([cohort_cdfs(ld, ages, st) for st in STRETCHES], axis=0)
     S, D1 = ld.num.shape
-    W = np.ones((1, S))
+    Wb = np.ones((1, S)) if W is None else W
     M = ld.cnt.shape[2] - 1
-    gp = reverse_hazard(W @ ld.num, W @ ld.den)[0]
-    suffix = np.concatenate([np.flip(np.cumsum(np.flip(np.log1p(-gp)))), [0.0]])
-    F = np.repeat(np.exp(suffix[1:])[None, :], len(ages), 0)  # F(d) = prod over lags > d
+    gp = reverse_hazard(Wb @ ld.num, Wb @ ld.den)  # (B, D+1)
+    lp = np.log1p(-gp)
+    suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp, -1), -1), -1), np.zeros((len(Wb), 1))], -1)
+    F = np.repeat(np.exp(suffix[:, None, 1:]), len(ages), 1)  # F(d) = prod over lags > d
     if M:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(1, T, M + 1), stretch=stretch)[0]
+        pi = short_lag_shape((Wb @ ld.cnt.reshape(S, -1)).reshape(len(Wb), T, M + 1), stretch=stretch)
         for i, a in enumerate(ages):
-            F[i, :M] = F[i, M] * np.cumsum(pi[min(a, T - 1)])[:M]
-    return F
+            F[:, i, :M] = F[:, i, M : M + 1] * np.cumsum(pi[:, min(a, T - 1)], -1)[:, :M]
+    return F[0] if W is None else F
 
 
 def lag_summary(ld: LagData) -> dict:
