@@ -381,7 +381,8 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
     late = fac @ ld.recent.T + ld.after[None, :]
     if rng is not None and miss[0] > 0:
         sd, young = miss[0], min(miss[1], fac.shape[1])
-        g = np.exp(sd * rng.standard_normal((W.shape[0], 1)) - sd**2 / 2)
+        # from a child stream: every other draw of the bootstrap stays as it was without the miss
+        g = np.exp(sd * rng.spawn(1)[0].standard_normal((W.shape[0], 1)) - sd**2 / 2)
         late = late + (g - 1.0) * (fac[:, :young] @ ld.recent[:, :young].T)
     if rng is not None:
         # the doses still to come are a count, not their expectation: a replicate draws it
