@@ -68,7 +68,8 @@ def backtest(inp, horizons=BACKTEST_DAYS, young: int = WEEK) -> Backtest:
         ages = [a for a in range(young) if a < ld.recent.shape[1]]
         if not ages:
             continue
-        pred, count_var = np.mean([_due_within(ld, ages, h, cohort_cdfs(ld, ages, st)) for st in STRETCHES], 0)  # the point's model average
+        # the point's model average, and its count's variance
+        pred, count_var = np.mean([_due_within(ld, ages, h, cohort_cdfs(ld, ages, st)) for st in STRETCHES], 0)
         W = site_weights(strata, BACKTEST_BOOT, rng)
         pick = np.arange(BACKTEST_BOOT) % len(STRETCHES)
         reps = np.concatenate([_due_within(ld, ages, h, cohort_cdfs(ld, ages, st, W[pick == i]))[0]
