@@ -75,6 +75,11 @@ lags would mostly add noise). Days after the extract date (a period ending
 after the export) have no entry at all: their tallies count wholly as not yet
 entered. Rows without an entered_date count as entered, with no lag.
 
+**The tallies' second estimate** (:mod:`vaxstudy.estimate.nowcast_tally`): for the cohorts under
+two weeks old, tallied - entered - the never-entered share learned from the matured cohorts is a
+second estimate of their late entries with an independent error; each week's band is combined
+with the lag model's by inverse variance, in the point and in every replicate.
+
 Everything is kept as per-site matrices (sites x lag, sites x age), so the
 bootstrap of :mod:`vaxstudy.estimate.intervals` redraws sites and re-estimates F
 in each replicate with two matrix products.
@@ -87,6 +92,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from vaxstudy.estimate import nowcast_tally as ntally
 from vaxstudy.estimate.data import Inputs, tally_ok
 
 DEFAULT_WINDOW = 28  # cohorts aged 0 .. SHORT_LAGS + window behind the short lags' shape
@@ -116,7 +122,11 @@ DESCRIPTION = (
     "Poisson count per site, and the model's own error: the nowcast re-run on the export 3, 5 and 7 days before "
     "the extract date misses by backtest_error, of which backtest_model_error is beyond the noise of its count "
     "and fit; each replicate draws a factor of that relative sd on the late entries of the cohorts under 14 days "
-    "old, the ages its predicted entries reach. F_<d>d: F of the youngest cohort with entries"
+    "old, the ages its predicted entries reach. "
+    "The cohorts aged 0-6 and 7-13 days are each combined by inverse variance with a second estimate from the tallies: "
+    "tallied - entered - the never-entered share per tallied dose of the cohorts aged 14-55 days (recent ones weighing "
+    "more, per site and weekday shrunk to the province's), whose variance includes the share's drift back-tested on older "
+    "cohorts. F_<d>d: F of the youngest cohort with entries"
 )
 
 
@@ -141,6 +151,7 @@ class LagData:
     recent: np.ndarray
     after: np.ndarray
     short: np.ndarray | None = None
+    tally: ntally.TallyData | None = None  # the tallied site-days behind the young cohorts' second estimate
 
     @property
     def max_lag(self) -> int:
@@ -184,7 +195,27 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
                                  * (t_scope["vdate"].to_numpy().astype("datetime64[D]") > x)), minlength=S)
     sc_all = ent["in_scope"].to_numpy() & tally_ok(ent)
     short = _short(t_scope, ent[sc_all], S)
-    return LagData(num, den, cnt_s, recent, after, short)
+    return LagData(num, den, cnt_s, recent, after, short, _tally_days(inp, ent, x, inprov))
+
+
+def _tally_days(inp, ent: pd.DataFrame, x, inprov: np.ndarray) -> ntally.TallyData | None:
+    """The province's tallied site-days (tally and distinct entries) of the last HISTORY days."""
+    since = x - np.timedelta64(ntally.HISTORY, "D")
+    tl = inp.tallies[tally_ok(inp.tallies) & inprov[inp.tallies["site"].to_numpy()]
+                     & (inp.tallies["vdate"].to_numpy().astype("datetime64[D]") > since)]
+    ent = ent[ent["vdate"].to_numpy().astype("datetime64[D]") > since]
+    t = tl.groupby(["site", "vdate"])["doses"].sum()
+    if t.empty:
+        return None
+    sc = tl.groupby(["site", "vdate"])["in_scope"].any()
+    e = ent[tally_ok(ent)].groupby(["site", "vdate"]).size()
+    j = pd.concat([t.rename("t"), sc.rename("sc"), e.rename("e")], axis=1, join="outer")
+    j = j[j["t"].notna()]
+    vd = pd.DatetimeIndex(j.index.get_level_values("vdate"))
+    age = (x - vd.to_numpy().astype("datetime64[D]")).astype(np.int64)
+    return ntally.tally_data(j.index.get_level_values("site").to_numpy(), age, vd.dayofweek,
+                             j["t"].to_numpy(dtype=float), j["e"].fillna(0.0).to_numpy(dtype=float),
+                             j["sc"].fillna(False).to_numpy(dtype=bool), len(inp.sites))
 
 
 def lag_counts(s: np.ndarray, a: np.ndarray, l: np.ndarray, S: int, D: int, M: int, T: int):
@@ -384,11 +415,20 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
         # from a child stream: every other draw of the bootstrap stays as it was without the miss
         g = np.exp(sd * rng.spawn(1)[0].standard_normal((W.shape[0], 1)) - sd**2 / 2)
         late = late + (g - 1.0) * (fac[:, :young] @ ld.recent[:, :young].T)
+        fac = np.concatenate([fac[:, :young] * g, fac[:, young:]], axis=1)  # the late entries drawn on
+    put = None
+    if ld.tally is not None:  # the youngest cohorts' part: combined with the tallies' estimate
+        point = late_factor(ld, np.ones((1, ld.recent.shape[0])))[0] if ld.tally.fac is None else None
+        off, put = ntally.band_parts(ld.tally, fac, point, ld.recent, W, None if rng is None else rng.spawn(1)[0],
+                                     lambda Wb: _replicate_factor(ld, Wb, True))
+        late = late - off
     if rng is not None:
         # the doses still to come are a count, not their expectation: a replicate draws it
         # (Poisson per site) so the interval holds the realised late entries of a district
         # with few of them, not only their expected number (a nowcast's predictive interval)
         late = rng.poisson(np.maximum(late, 0.0)).astype(float)
+    if put is not None:
+        late = np.maximum(late + put, 0.0)
     if ld.short is not None:
         # no more late entries than the sites lack: tallied doses not entered. Binds rarely at
         # the point; it stops a few extreme replicates of the tail (the factor is convex in the
