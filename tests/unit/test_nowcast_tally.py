@@ -80,6 +80,8 @@ def test_a_replicate_carries_both_errors_about_the_point():
     expect = np.sqrt((1 - bw["w"]) ** 2 * lag_count + bw["w"] ** 2 * bw["v_noise"])
     assert reps.mean() == pytest.approx(point, abs=3 * expect / np.sqrt(400))
     assert reps.std() == pytest.approx(expect, rel=0.15)
+    # each site keeps its own count's scatter (a district's interval), not only the province's share of it
+    assert np.corrcoef(put[:, 0], put[:, 1])[0, 1] < 0.9
 
 
 def test_a_drifting_share_weighs_the_tallies_less():

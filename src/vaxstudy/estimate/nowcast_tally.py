@@ -17,7 +17,8 @@ standing for what was never entered). The two estimates of a band, whose errors 
 lag model's from the lag shape and the count still to come, the tallies' from what is never entered),
 are combined by inverse-variance weights, the lag model's variance from a fixed bootstrap of its fit
 plus the count still to come (negative binomial). The band's combined late entries are spread over
-its sites in proportion to the lag model's (a district's share of them is the lag model's).
+its sites in proportion to the lag model's (a district's share of them is the lag model's; in a
+replicate, its drawn count's).
 
 What it assumes: the never-entered share (and the tallies' net counting error, which it holds) of the
 young cohorts is that of the recent matured ones, up to the drift the back-test shows: a share that
@@ -176,7 +177,7 @@ def band_parts(td: TallyData, fac: np.ndarray, fac_point: np.ndarray, recent: np
     its expectation) and the bands' combined late entries per site (to put in their place).
 
     ``fac`` (B, D): the replicates' lag factors; the combined total of a band goes to its sites in
-    proportion to the lag model's expected part. In a replicate (``rng``) the tallies' share is
+    proportion to the lag model's part (its expectation in the point, its draw in a replicate). In a replicate (``rng``) the tallies' share is
     re-fitted on the sites weighted by W and the never-entered count's scatter (with the drift's
     variance) drawn about it, the lag part drawn as a count (Poisson), so the replicates' spread
     holds both estimates' errors, each weighted as in the point."""
@@ -196,8 +197,10 @@ def band_parts(td: TallyData, fac: np.ndarray, fac_point: np.ndarray, recent: np
         if rng is not None:
             late_t = late_t - rng.normal(0.0, 1.0, B) * np.sqrt(bw["v_noise"])
         comb = (1.0 - bw["w"]) * lag_s.sum(1) + bw["w"] * np.maximum(late_t, 0.0)
-        tot = exp_s.sum(1, keepdims=True)
-        share = np.where(tot > 0, exp_s / np.where(tot > 0, tot, 1.0), 1.0 / S)
+        # to the sites as the lag model's (drawn) counts: a district keeps its own count's scatter
+        base = np.where(lag_s.sum(1, keepdims=True) > 0, lag_s, exp_s)
+        tot = base.sum(1, keepdims=True)
+        share = np.where(tot > 0, base / np.where(tot > 0, tot, 1.0), 1.0 / S)
         off += exp_s
         put += comb[:, None] * share
     return off, put
