@@ -90,4 +90,6 @@ def test_late_and_never_entered_split_near_the_truth(estimated):
     nowcast = m["method"]["nowcast"]
     assert 0.0 < nowcast["backtest_error"] < 1.0
     assert 0.0 <= nowcast["backtest_model_error"] <= nowcast["backtest_error"]
+    # the lag model alone is stated beside the combined figure (the tallies' weight on the young cohorts)
+    assert nowcast["late_doses_lag_model"] > 0 and nowcast["late_doses"] > 0
     assert m["never_entered_rate"] == pytest.approx(m["missing_entry_rate"] - m["late_entry_rate"], abs=2e-6)

@@ -18,7 +18,7 @@ X = pd.Timestamp("2021-10-31")
 def _lag_model_alone(monkeypatch):
     """These cases test the lag model; the tallies' second estimate of the youngest cohorts is
     tested in test_nowcast_tally.py."""
-    monkeypatch.setattr(nc, "_tally_days", lambda *a, **k: None)
+    monkeypatch.setattr(nc.ntally, "tally_days", lambda *a, **k: None)
 P = (0.5, 0.3, 0.2)  # P(lag = 0, 1, 2 days) of the doses that are entered
 
 

@@ -436,7 +436,10 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "nowcast": {
             "window_days": nc.DEFAULT_WINDOW,
             **nc.lag_summary(est.lags),
-            "late_doses": rnd(float(nc.expected_late(est.lags, np.ones((1, est.S)))[0][inp.sites["in_province"].to_numpy()].sum())),
+            "late_doses": rnd(_late_doses(est, est.lags)),
+            # the lag model alone (the tallies' second estimate of the young cohorts left out): a reader
+            # sees how far the tallies moved the figure
+            "late_doses_lag_model": rnd(_late_doses(est, dataclasses.replace(est.lags, tally=None))),
             "doses_after_extract": rnd(float(est.lags.after.sum())),
             "backtest_error": rnd(est.backtest.error),
             "backtest_model_error": rnd(est.backtest.model_error),
@@ -444,6 +447,11 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         },
     }
     return m
+
+
+def _late_doses(est: Estimator, lags: nc.LagData) -> float:
+    """The province's expected late doses under the lag data ``lags`` (the point: every site once)."""
+    return float(nc.expected_late(lags, np.ones((1, est.S)))[0][est.inp.sites["in_province"].to_numpy()].sum())
 
 
 def _odds_shift(t: float, factor: float) -> float:

@@ -195,27 +195,7 @@ def lag_data(inp: Inputs, window: int = DEFAULT_WINDOW) -> LagData:
                                  * (t_scope["vdate"].to_numpy().astype("datetime64[D]") > x)), minlength=S)
     sc_all = ent["in_scope"].to_numpy() & tally_ok(ent)
     short = _short(t_scope, ent[sc_all], S)
-    return LagData(num, den, cnt_s, recent, after, short, _tally_days(inp, ent, x, inprov))
-
-
-def _tally_days(inp, ent: pd.DataFrame, x, inprov: np.ndarray) -> ntally.TallyData | None:
-    """The province's tallied site-days (tally and distinct entries) of the last HISTORY days."""
-    since = x - np.timedelta64(ntally.HISTORY, "D")
-    tl = inp.tallies[tally_ok(inp.tallies) & inprov[inp.tallies["site"].to_numpy()]
-                     & (inp.tallies["vdate"].to_numpy().astype("datetime64[D]") > since)]
-    ent = ent[ent["vdate"].to_numpy().astype("datetime64[D]") > since]
-    t = tl.groupby(["site", "vdate"])["doses"].sum()
-    if t.empty:
-        return None
-    sc = tl.groupby(["site", "vdate"])["in_scope"].any()
-    e = ent[tally_ok(ent)].groupby(["site", "vdate"]).size()
-    j = pd.concat([t.rename("t"), sc.rename("sc"), e.rename("e")], axis=1, join="outer")
-    j = j[j["t"].notna()]
-    vd = pd.DatetimeIndex(j.index.get_level_values("vdate"))
-    age = (x - vd.to_numpy().astype("datetime64[D]")).astype(np.int64)
-    return ntally.tally_data(j.index.get_level_values("site").to_numpy(), age, vd.dayofweek,
-                             j["t"].to_numpy(dtype=float), j["e"].fillna(0.0).to_numpy(dtype=float),
-                             j["sc"].fillna(False).to_numpy(dtype=bool), len(inp.sites))
+    return LagData(num, den, cnt_s, recent, after, short, ntally.tally_days(inp, ent, x, inprov))
 
 
 def lag_counts(s: np.ndarray, a: np.ndarray, l: np.ndarray, S: int, D: int, M: int, T: int):

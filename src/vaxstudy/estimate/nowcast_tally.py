@@ -32,6 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+
+from vaxstudy.estimate.data import tally_ok
 
 MATURE = 14  # cohorts this old or older teach the never-entered share (their late entries: the lag model's remainder)
 TRAIN = 42  # days of matured cohorts behind the share (weights halve every HALF_LIFE days of age)
@@ -204,3 +207,24 @@ def band_parts(td: TallyData, fac: np.ndarray, fac_point: np.ndarray, recent: np
         off += exp_s
         put += comb[:, None] * share
     return off, put
+
+
+def tally_days(inp, ent: pd.DataFrame, x, inprov: np.ndarray) -> TallyData | None:
+    """The province's tallied site-days (tally and distinct entries ``ent``, in-province rows not
+    duplicates) of the last HISTORY days before the extract date x."""
+    since = x - np.timedelta64(HISTORY, "D")
+    tl = inp.tallies[tally_ok(inp.tallies) & inprov[inp.tallies["site"].to_numpy()]
+                     & (inp.tallies["vdate"].to_numpy().astype("datetime64[D]") > since)]
+    ent = ent[ent["vdate"].to_numpy().astype("datetime64[D]") > since]
+    t = tl.groupby(["site", "vdate"])["doses"].sum()
+    if t.empty:
+        return None
+    sc = tl.groupby(["site", "vdate"])["in_scope"].any()
+    e = ent[tally_ok(ent)].groupby(["site", "vdate"]).size()
+    j = pd.concat([t.rename("t"), sc.rename("sc"), e.rename("e")], axis=1, join="outer")
+    j = j[j["t"].notna()]
+    vd = pd.DatetimeIndex(j.index.get_level_values("vdate"))
+    age = (x - vd.to_numpy().astype("datetime64[D]")).astype(np.int64)
+    return tally_data(j.index.get_level_values("site").to_numpy(), age, vd.dayofweek,
+                             j["t"].to_numpy(dtype=float), j["e"].fillna(0.0).to_numpy(dtype=float),
+                             j["sc"].fillna(False).to_numpy(dtype=bool), len(inp.sites))
