@@ -132,6 +132,13 @@ def _remainder(td: TallyData, fac: np.ndarray) -> np.ndarray:
     return np.where(td.age < D, td.e * fac[np.minimum(td.age, D - 1)], 0.0)
 
 
+def _tally_var(phi: float, nhat: float, tallied: float, wsum: float) -> float:
+    """Variance of a band's tally estimate: the never-entered count's over-dispersed scatter about its
+    expectation nhat, and the share's sampling error (its variance phi x share / weight sum) times the
+    band's tallied doses squared."""
+    return phi * max(nhat, 0.0) + phi * max(nhat / max(tallied, 1e-12), 0.0) / wsum * tallied**2
+
+
 def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -> dict:
     """Per band (lo, hi): the tallies' weight w, phi, the share's priors and the tally estimate's variance,
     from the point's lag factor ``fac`` (D,), the entries per site and age ``recent`` (S, D) and
@@ -152,8 +159,7 @@ def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -
         f = fac[lo:min(hi, D)]
         v_lag = float((boot[:, lo:min(hi, D)] @ n).var(ddof=1) + (n * f * (1 + f)).sum())
         late_t, nhat, phi, prior, wsum, b = _band_tally(td, rem, lo, hi, 0, ones)
-        tb = float(td.t[b].sum())
-        v_tally = phi * max(float(nhat[0]), 0.0) + phi * max(float(nhat[0]) / max(tb, 1e-12), 0.0) / wsum * tb**2
+        v_tally = _tally_var(phi, float(nhat[0]), float(td.t[b].sum()), wsum)
         drift = []
         for sh in SHIFTS:
             if not (td.age >= MATURE + sh).any():
@@ -161,8 +167,7 @@ def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -
             lt, nh, ph, _, ws, bb = _band_tally(td, rem, lo, hi, sh, ones)
             if not bb.any():
                 continue
-            tbb = float(td.t[bb].sum())
-            v = ph * max(float(nh[0]), 0.0) + ph * max(float(nh[0]) / max(tbb, 1e-12), 0.0) / ws * tbb**2
+            v = _tally_var(ph, float(nh[0]), float(td.t[bb].sum()), ws)
             drift.append(float((lt[0] - rem[bb].sum()) ** 2) - v)
         v_drift = max(float(np.mean(drift)), 0.0) if drift else 0.0
         v_t = v_tally + v_drift
