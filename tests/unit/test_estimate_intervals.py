@@ -240,6 +240,9 @@ def test_a_written_end_beyond_the_point_stays_beyond_it():
     assert written_ci(0.0463779225757, 0.0463779225757, 0.0463779225757) == [0.046378, 0.046378]
     assert written_ci(0.0463779225757, 0.0463779225757, 0.05) == [0.046378, 0.05]
     assert written_ci(0.25, 0.25, 0.5) == [0.25, 0.5]  # the point an end where the interval says so
+    # an end that differs from the point by floating-point noise (the same sum in another order) is
+    # the point: a held-out district's degenerate duplicate-dose rate was written 0.013656-0.013657
+    assert written_ci(0.013657056145675266, 0.013657056145675259, 0.013657056145675266) == [0.013657, 0.013657]
 
 
 def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp_path):

@@ -69,19 +69,23 @@ def rnd_up(x: float) -> float:
     return 0.0 if v == 0 else v
 
 
+SAME_AS_POINT = 1e-12  # an interval end this close to the point is the point (floating-point noise, not a width)
+
+
 def written_ci(point: float, lo: float, hi: float) -> list[float]:
     """The interval as written (6 decimals, ends rounded outwards): an end the computed
     interval holds strictly beyond the point stays beyond the written point, however
     close (a redraw that moves a figure by under 1e-6 one way is not an end); an end that
     *is* the point (nothing can move the figure that way: a degenerate interval, or a share
     of 0 or 1) is written as the point, not rounded away from it (rounded outwards, a
-    degenerate interval got a width of 1e-6 with the point at one end)."""
+    degenerate interval got a width of 1e-6 with the point at one end). An end within
+    ``SAME_AS_POINT`` of the point is the point: sums taken in another order differ by ~1e-17."""
     p, wlo, whi = rnd(point), rnd_down(lo), rnd_up(hi)
     if p is not None:
-        if lo == point:
-            wlo = p
-        if hi == point:
-            whi = p
+        if abs(lo - point) <= SAME_AS_POINT:
+            lo, wlo = point, p
+        if abs(hi - point) <= SAME_AS_POINT:
+            hi, whi = point, p
         step = 10.0**-DECIMALS
         if lo < point and wlo >= p:
             wlo = rnd(p - step)
