@@ -69,7 +69,7 @@ def rnd_up(x: float) -> float:
     return 0.0 if v == 0 else v
 
 
-SAME_AS_POINT = 1e-12  # an interval end this close to the point is the point (floating-point noise, not a width)
+SAME_AS_POINT = 1e-15  # an interval end this close to the point is the point (floating-point noise, not a width)
 
 
 def written_ci(point: float, lo: float, hi: float) -> list[float]:
