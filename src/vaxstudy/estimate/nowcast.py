@@ -354,20 +354,29 @@ def late_factor(ld: LagData, W: np.ndarray, stretch: tuple | None = None) -> np.
     return np.where(F > 0, (1.0 - F) / np.where(F > 0, F, 1.0), 0.0)
 
 
-def _log_cdf(ld: LagData, W: np.ndarray, stretch: tuple) -> np.ndarray:
-    """(B, D+1): log F_t(a) of the cohort aged a = 0..D at the extract date: the long lags'
-    reverse hazards beyond max(a, M), times P(lag <= a | lag <= M) of the cohort's own week."""
+def _fitted_lags(ld: LagData, W: np.ndarray, stretch: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """The lag model fitted on the sites weighted by each row of W (B x S), for :func:`_log_cdf` and
+    :func:`cohort_cdfs`: (B, D+2) the long lags' log reverse-hazard survivals summed over d >= j
+    (0 beyond D), and (B, T, M+1) the short lags' shape per cohort age (None without short lags)."""
     B, S = W.shape
-    D1 = ld.num.shape[1]
     gp = reverse_hazard(W @ ld.num, W @ ld.den)  # (B, D+1)
     lp = np.log1p(-gp)
     suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp, -1), -1), -1), np.zeros((B, 1))], -1)  # sum d >= j
-    ages = np.arange(D1)
+    M = ld.cnt.shape[2] - 1
+    if not M:
+        return suffix, None
+    T = ld.cnt.shape[1]
+    return suffix, short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1), stretch=stretch)
+
+
+def _log_cdf(ld: LagData, W: np.ndarray, stretch: tuple) -> np.ndarray:
+    """(B, D+1): log F_t(a) of the cohort aged a = 0..D at the extract date: the long lags'
+    reverse hazards beyond max(a, M), times P(lag <= a | lag <= M) of the cohort's own week."""
+    suffix, pi = _fitted_lags(ld, W, stretch)
+    ages = np.arange(ld.num.shape[1])
     M = ld.cnt.shape[2] - 1
     logF = suffix[:, np.maximum(ages + 1, M + 1)]
-    if M:
-        T = ld.cnt.shape[1]
-        pi = short_lag_shape((W @ ld.cnt.reshape(S, -1)).reshape(B, T, M + 1), stretch=stretch)
+    if pi is not None:
         Q = np.cumsum(pi[:, :M, :], -1)[:, np.arange(M), np.arange(M)]  # (B, M): P(lag <= a | <= M), a < M
         logF[:, :M] += np.log(np.maximum(Q, 1e-300))
     return logF
@@ -445,16 +454,12 @@ def cohort_cdfs(ld: LagData, ages, stretch: tuple | None = None, W: np.ndarray |
     and one ``stretch``, (B, len(ages), D+1): the fit on each row's sites."""
     if stretch is None:
         return np.mean([cohort_cdfs(ld, ages, st) for st in STRETCHES], axis=0)
-    S, D1 = ld.num.shape
-    Wb = np.ones((1, S)) if W is None else W
+    Wb = np.ones((1, ld.num.shape[0])) if W is None else W
     M = ld.cnt.shape[2] - 1
-    gp = reverse_hazard(Wb @ ld.num, Wb @ ld.den)  # (B, D+1)
-    lp = np.log1p(-gp)
-    suffix = np.concatenate([np.flip(np.cumsum(np.flip(lp, -1), -1), -1), np.zeros((len(Wb), 1))], -1)
+    suffix, pi = _fitted_lags(ld, Wb, stretch)
     F = np.repeat(np.exp(suffix[:, None, 1:]), len(ages), 1)  # F(d) = prod over lags > d
-    if M:
+    if pi is not None:
         T = ld.cnt.shape[1]
-        pi = short_lag_shape((Wb @ ld.cnt.reshape(S, -1)).reshape(len(Wb), T, M + 1), stretch=stretch)
         for i, a in enumerate(ages):
             F[:, i, :M] = F[:, i, M : M + 1] * np.cumsum(pi[:, min(a, T - 1)], -1)[:, :M]
     return F[0] if W is None else F

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from vaxstudy.estimate.data import tally_ok
+from vaxstudy.estimate.intervals import site_weights
 
 MATURE = 14  # cohorts this old or older teach the never-entered share (their late entries: the lag model's remainder)
 TRAIN = 42  # days of matured cohorts behind the share (weights halve every HALF_LIFE days of age)
@@ -148,7 +149,7 @@ def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -
     td.fac = fac
     S, D = recent.shape
     rng = np.random.default_rng(20211031)  # fixed: the point does not depend on a run's seed
-    boot = lag_boot(rng.multinomial(S, np.full(S, 1.0 / S), size=LAG_REPLICATES).astype(float))
+    boot = lag_boot(site_weights(np.zeros(S), LAG_REPLICATES, rng))  # one stratum: every site alike
     rem = _remainder(td, fac)
     ones = np.ones((1, S))
     out = {}
