@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -485,3 +486,42 @@ def test_link_stage_follows_review_decisions(tmp_path):
     assert not after.set_index("record_id").at[flagged["record_id"], "is_duplicate_dose"]
     rv = json.loads((tmp_path / "b" / "link_summary.json").read_text())["review_decisions"]
     assert rv["identities_changed"] >= 3 and rv["pairs"]["applied"] == 2
+
+
+
+def test_a_scored_review_caps_the_residents_the_linkage_missed(tmp_path):
+    """Without a review, recorded coverage's upper end counts every unlinked local person as a
+    resident the linkage missed; a review whose missed-link estimate reaches at most c rows
+    caps that count at c in every group (estimate/missed.py), and the point does not move."""
+    from helpers.estimatedb import make_db
+    from vaxstudy.estimate import estimate_db
+    from vaxstudy.review.summaries import save_summary
+
+    sites = [dict(site_id="S1", site_name="a", province_code="40", district_code="412", commune_code="17000")]
+    # 20 residents, 8 linked with a dose; 6 unlinked rows typed with a local address (6 persons)
+    v = [dict(record_id=f"r{i}", subject_id=f"s{i}", person=f"P{i}" if i < 8 else None,
+              vaccination_date="2021-08-02", entered_date="2021-08-03", site_id="S1") for i in range(14)]
+    tal = [dict(site_id="S1", vaccination_date="2021-08-02", dose_number=1, doses_administered=14)]
+    std = [dict(record_id=x["record_id"], province_code="40", district_code="412", sex="M",
+                dob=date(1980, 1, 1), birth_year=1980, dob_precision="day") for x in v]
+    db = make_db(tmp_path / "40.duckdb", [dict(person_id=f"P{i}") for i in range(20)], v, sites, tal,
+                 vaccinations_std=std)
+    args = (db, "40", "2021-08-01", "2021-08-31")
+    m0 = estimate_db(*args, tmp_path / "before", n_boot=50, audit=False)
+    assert m0["method"]["missed_links"]["review_cap"] is None
+    assert m0["method"]["missed_links"]["possible_persons_dose1"] == 6
+    assert m0["coverage_dose1_recorded"] == pytest.approx(8 / 20)
+    assert m0["coverage_dose1_recorded_ci"][1] == pytest.approx(14 / 20)
+
+    summary = {**SUMMARY, "missed_links_est": 1.0, "missed_links_est_ci": [0.0, 2.0]}
+    save_summary(db, summary, "40_2021-08-01_2021-08-31", tmp_path / "review_summary.json")
+    m1 = estimate_db(*args, tmp_path / "after", n_boot=50, audit=False)
+    assert m1["method"]["missed_links"]["review_cap"] == 2.0
+    assert m1["review"]["n_reviewed"] == SUMMARY["n_reviewed"]
+    assert m1["coverage_dose1_recorded"] == m0["coverage_dose1_recorded"]
+    assert m1["coverage_dose1_recorded_ci"][1] == pytest.approx(10 / 20)
+    for fam in ("by_district", "by_sex", "by_age_group"):
+        for g, blk in m1[fam].items():
+            if blk.get("coverage_dose1_recorded_ci"):
+                hi0 = m0[fam][g]["coverage_dose1_recorded_ci"][1]
+                assert blk["coverage_dose1_recorded_ci"][1] <= hi0, (fam, g)

@@ -564,3 +564,23 @@ def test_regenerating_in_another_format_replaces_tables(tmp_path):
     generate(tmp_path, scale=0.0005, seed=1, fmt="parquet")
     assert not list(tmp_path.glob("*.csv"))
     assert (tmp_path / "vaccinations.parquet").exists()
+
+
+def test_outsiders_type_their_local_address_only_when_asked(tmp_path):
+    """People registered elsewhere type their home province by default; with
+    ``outsider_local_address`` = 1 every one of them types this province (the site's district),
+    a row recorded coverage's upper end must count as a possible missed resident; the residents'
+    rows are the same either way (a stream of its own)."""
+    typed = {}
+    for q in (0.0, 1.0):
+        p = generate(tmp_path / str(q), scale=0.002, seed=3, outsider_local_address=q)
+        v = pd.read_csv(p / "vaccinations.csv", dtype=str).merge(pd.read_csv(p / "truth.csv", dtype=str), on="record_id")
+        typed[q] = v
+    for q, v in typed.items():
+        out = v[v["true_person_id"].fillna("") == ""]
+        local = (out["province_code"] == "40").sum()
+        assert len(out) > 20
+        assert local == 0 if q == 0 else local >= len(out) - out["province_code"].isna().sum() - 1
+    res = [v[v["true_person_id"].fillna("") != ""].drop(columns="_row", errors="ignore").reset_index(drop=True)
+           for v in typed.values()]
+    pd.testing.assert_frame_equal(res[0], res[1])

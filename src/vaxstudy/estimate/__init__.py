@@ -228,7 +228,12 @@ def estimate_db(
     from vaxstudy.estimate import quality, truthcheck
     from vaxstudy.report import aggregates as report_aggregates
 
+    from vaxstudy.estimate.missed import review_cap
+    from vaxstudy.layout import run_name
+    from vaxstudy.review.summaries import summary_for_run
+
     out_dir = Path(out_dir)
+    review = summary_for_run(db_path, run_name(province, period_start, period_end))  # before the database is opened
     own_engine = backend is None or isinstance(backend, str)
     engine = get_engine(backend)
     con = connect(db_path)
@@ -252,6 +257,7 @@ def estimate_db(
             if checking is not None:
                 checking.result()  # EmptyScope (no residents and no sites) first, as the cause
             raise
+        inp.missed_cap = review_cap(review[0])  # a scored review caps the residents the linkage missed
         if checking is not None:
             shared["scope_warnings"] = checking.result()
         scope_warnings = list(shared["scope_warnings"])
@@ -284,7 +290,7 @@ def estimate_db(
         metrics["linkage"] = linkage
     from vaxstudy.review.adjust import add_review
 
-    metrics = add_review(metrics, db_path)  # audited precision/recall of a scored review, if any
+    metrics = add_review(metrics, found=review)  # audited precision/recall of a scored review, if any
     write_metrics(metrics, out_dir / "metrics.json")
     report_aggregates.write(report_tables, out_dir)
     return metrics

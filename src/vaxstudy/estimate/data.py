@@ -123,6 +123,7 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
     extract_date: date | None = None
     unlinked_typed: pd.DataFrame | None = None  # typed address, sex, birth date of unlinked rows (missed.py)
+    missed_cap: float | None = None  # a scored review's cap on the residents the linkage missed (missed.review_cap)
     n_register: int | None = None  # register entries the linkage chose among (estimate/profiles.py)
 
     @property

@@ -208,10 +208,11 @@ class Estimator:
         """Province level: distinct unlinked persons who could be a covered resident (None
         without the typed fields)."""
         if self.inp.unlinked_typed is None:
-            return {"possible_persons_dose1": None, "possible_persons_dose2": None}
+            return {"possible_persons_dose1": None, "possible_persons_dose2": None, "review_cap": self.inp.missed_cap}
         M = ms.missed_counts(self.inp, self.inp.unlinked_typed, {"province": [self.inp.province]},
                              self._possible_groups())["province"]
-        return {f"possible_persons_dose{k}": int(M[i, 0]) for i, k in enumerate((1, 2))}
+        return {**{f"possible_persons_dose{k}": int(M[i, 0]) for i, k in enumerate((1, 2))},
+                "review_cap": self.inp.missed_cap}
 
     def _possible_groups(self):
         """missed.possible_groups of the unlinked rows, made once (three callers)."""
@@ -224,13 +225,14 @@ class Estimator:
         ``missed_hi:<recorded>`` = (linked residents + every unlinked person who could be a
         covered adult of the group) / residents, ``missed:<corrected>`` = that count / residents."""
         groups = {fam: names for fam, (names, _) in self.cgroups.items()}
-        M = ms.missed_counts(self.inp, self.inp.unlinked_typed, groups, self._possible_groups())
+        cap = self.inp.missed_cap
+        M = ms.capped(ms.missed_counts(self.inp, self.inp.unlinked_typed, groups, self._possible_groups()), cap)
         m_site = ms.rows_by_site(self.inp, self.inp.unlinked_typed, self._possible_groups())
         for fam, (_, G) in self.rgroups.items():
             with np.errstate(divide="ignore", invalid="ignore"):
                 rec, unl = self.agg["rec"] @ G, self.agg["unl"] @ G
                 point[f"rec:{fam}"]["missed_lo:unlinked_record_rate"] = np.where(
-                    rec > 0, (unl - m_site @ G) / np.where(rec > 0, rec, 1.0), np.nan)[None, :]
+                    rec > 0, (unl - ms.capped(m_site @ G, cap)) / np.where(rec > 0, rec, 1.0), np.nan)[None, :]
         for fam, (_, H) in self.cgroups.items():
             s = self.cov_sums[fam]
             NG, recG = s["NG"], s["recG"]

@@ -27,8 +27,11 @@ could be such residents' (:func:`rows_by_site`): at scale 1.0 the rate's interva
 and its truth lay below it.
 
 Where typed addresses are wrong (a resident typing another province) the bound can miss;
-where many local people are missing from the register it is wide, as it must be: only a
-review can narrow it.
+where many local people are missing from the register (or people registered elsewhere type
+the address where they live here) it is wide, as it must be: only a review can narrow it.
+A scored clerical review of this export does (:func:`review_cap`): its estimate of the unlinked
+rows whose person is in the register has an upper 95% end, and no group can have more missed
+residents than that many rows, so every group's count is capped there.
 """
 
 from __future__ import annotations
@@ -46,6 +49,25 @@ DESCRIPTION = (
     "best register candidate is an adult resident of the group (a mistyped field moves a missed resident): without a "
     "review the data cannot tell a resident the linkage missed from a local person not in the register"
 )
+
+
+def review_cap(summary: dict | None) -> float | None:
+    """The most residents the linkage can have missed by a scored review (``review_summary.json``
+    of this run and export): the upper end of ``missed_links_est_ci``, unlinked rows whose person
+    is in the register (a person has at least one row); None without a review that measured it."""
+    ci = (summary or {}).get("missed_links_est_ci")
+    if not (summary or {}).get("n_reviewed") or not ci or ci[1] is None:
+        return None
+    return float(ci[1])
+
+
+def capped(counts, cap: float | None):
+    """``counts`` (an array, or a dict of arrays) no higher than ``cap`` (no cap: unchanged)."""
+    if cap is None:
+        return counts
+    if isinstance(counts, dict):
+        return {k: np.minimum(v, cap) for k, v in counts.items()}
+    return np.minimum(counts, cap)
 
 
 TYPED_COLUMNS = ("record_id", "province_code", "district_code", "sex", "dob", "birth_year", "dob_precision")

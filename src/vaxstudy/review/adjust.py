@@ -1,6 +1,8 @@
 """What a review summary changes in metrics.json: the ``review`` block and the adjusted unlinked rate.
 
-The estimate stage calls :func:`add_review` once. When a review of the run was scored (recorded
+The estimate stage reads the summary once, before its bootstrap: its ``missed_links_est_ci`` caps
+the residents the linkage missed (:func:`vaxstudy.estimate.missed.review_cap`), and then calls
+:func:`add_review`. When a review of the run was scored (recorded
 in the project database by ``review score``, :mod:`vaxstudy.review.summaries`), ``metrics["review"]`` holds the audited figures (aggregates
 only) and ``unlinked_record_rate_review_adjusted``: of the rows the link left linked, a share
 P (audited precision) truly belongs to their person, and those are a share R (audited recall) of
@@ -49,15 +51,15 @@ def review_block(metrics: dict, summary: dict) -> dict:
     return out
 
 
-def add_review(metrics: dict, db_path: str | Path) -> dict:
+def add_review(metrics: dict, db_path: str | Path | None = None, found: tuple | None = None) -> dict:
     """``metrics`` with its ``review`` block when a review of this run (province and period) was
     scored on this export (:func:`vaxstudy.review.summaries.summary_for_run`, wherever the
-    summary file was written); unchanged else, with a note in ``notes`` when a recorded review
-    is not used (another run's, or scored on another export)."""
+    summary file was written, or ``found``, what it returned); unchanged else, with a note in
+    ``notes`` when a recorded review is not used (another run's, or scored on another export)."""
     from vaxstudy.review.summaries import summary_for_run
 
     run = run_name(metrics["province_code"], metrics["period_start"], metrics["period_end"])
-    summary, note = summary_for_run(db_path, run)
+    summary, note = found if found is not None else summary_for_run(db_path, run)
     if note is not None:
         log.warning(note)
         return {**metrics, "notes": [*metrics.get("notes", []), note]}

@@ -121,6 +121,11 @@ def generate(out_dir, province: str = "40", scale: float = 0.01, seed: int = 1,
     # outsiders are vaccinated where they live or work in the province
     work = outsiders.copy()
     work["district_code"], work["commune_code"] = campaign.outsider_sites(n_out, sites, residents, r_ovac)
+    if params.outsider_local_address > 0:  # outsiders typing their local address, on a stream of their own
+        local = np.random.default_rng(ss.spawn(1)[0]).random(n_out) < params.outsider_local_address
+        idx = outsiders.index[local]
+        persons.loc[idx, "province_code"] = province
+        persons.loc[idx, ["district_code", "commune_code"]] = work.loc[idx, ["district_code", "commune_code"]].to_numpy()
     events = campaign.vaccinate(pd.concat([residents, work]), sites, end_day, r_vac, cp, n_register=n_res)
     events = events.sort_values(["day", "site_id", "person_key", "dose_number"], ignore_index=True)
     events["event_id"] = np.arange(1, len(events) + 1)
