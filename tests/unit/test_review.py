@@ -402,6 +402,19 @@ def test_report_shows_review_figures_in_linkage_and_methods(tmp_path):
     assert Report(run_dir=tmp_path)._review() == []
 
 
+def test_methods_say_the_review_caps_the_missed_residents_only_when_it_did(tmp_path):
+    from vaxstudy.report.sections import Report
+
+    def methods(lang, cap):
+        m = {"review": SUMMARY, "method": {"missed_links": {"review_cap": cap}}}
+        (tmp_path / "metrics.json").write_text(json.dumps(m))
+        return "".join(getattr(b, "data", "") or "" for b in Report(run_dir=tmp_path, language=lang).methods())
+
+    assert "at most 1,234 persons" in methods("en", 1234.6)
+    assert "tối đa 1.234 người" in methods("vi", 1234.6)
+    assert "at most" not in methods("en", None) and "tối đa" not in methods("vi", None)
+
+
 def test_notebook_session_writes_decisions_that_score_reads(run):
     from vaxstudy.review.widget import ReviewSession
 

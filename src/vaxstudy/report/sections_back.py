@@ -20,7 +20,11 @@ class BackMatterSections:
         out = [heading("methods", self.language), Markdown(self._t("methods_text", k=self.k))]
         rv = self.metrics.get("review")
         if isinstance(rv, dict) and rv.get("n_reviewed"):
-            out.append(Markdown(self._t("methods_review", n=fmt_int(rv["n_reviewed"], self.language))))
+            text = self._t("methods_review", n=fmt_int(rv["n_reviewed"], self.language))
+            cap = ((self.metrics.get("method") or {}).get("missed_links") or {}).get("review_cap")
+            if cap is not None:  # the review's missed links cap the coverage intervals' upper end
+                text += " " + self._t("methods_review_cap", cap=fmt_int(int(cap), self.language))
+            out.append(Markdown(text))
         notes = self.metrics.get("notes")
         if isinstance(notes, list) and notes:  # the estimate writes them in English: named, not quoted, in vi
             out.append(Markdown(self._t("notes_text", n=fmt_int(len(notes), self.language))))
