@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 import numpy as np
 import pytest
+from IPython.display import Markdown
 
 from vaxstudy.report import figures as F
 from vaxstudy.report import privacy
@@ -162,6 +163,46 @@ def test_missing_entries_split_into_not_yet_and_never_entered(tmp_path):
     (run_dir / "metrics.json").write_text(json.dumps(m2))
     assert "likely never entered" not in "".join(
         str(getattr(x, "data", x)) for x in Report(language="en", **kw).summary())
+
+
+def test_the_entry_lags_alone_beside_the_split(tmp_path):
+    """The missing-entry section gives the not-yet-entered share by the entry lags alone
+    (late_doses_lag_model over the tallied doses, as late_entry_rate is late_doses over them) and
+    what a rise of the never-entered share in the last days would mean; the summary stays as it is."""
+    run_dir, db, _ = make_run(tmp_path / "lag")
+    base = json.loads((run_dir / "metrics.json").read_text())
+    base.update({"extract_date": "2021-11-03", "n_tally_doses": 1000, "missing_entry_rate": 0.08,
+                 "missing_entry_rate_ci": [0.07, 0.09], "late_entry_rate": 0.05, "late_entry_rate_ci": [0.045, 0.056],
+                 "never_entered_rate": 0.03, "never_entered_rate_ci": [0.02, 0.04]})
+    kw = dict(run_dir=run_dir, db_path=db, province="40", period_start="2021-09-01", period_end="2021-10-31")
+
+    def texts(nowcast, language):
+        (run_dir / "metrics.json").write_text(json.dumps({**base, "method": {"nowcast": nowcast}}))
+        rep = Report(language=language, **kw)
+        words = lambda objs: "".join(str(x.data) for x in objs if isinstance(x, Markdown))  # noqa: E731
+        return words(rep.summary()), words(rep.entry_gap())
+
+    # the lag model alone: 38.2 of 1000 tallied doses, below the combined 5.0% (50 doses)
+    summary, section = texts({"late_doses": 50.0, "late_doses_lag_model": 38.2}, "en")
+    assert ("By the entry lags alone, 3.8% of tallied doses are not yet entered" in section
+            and "nearer 3.8% and the share likely never entered nearer 4.2%" in section)  # 8.0% - 3.8%
+    assert section.index("likely never entered.") < section.index("By the entry lags alone")  # after the split
+    assert "entry lags alone" not in summary
+    _, section = texts({"late_doses": 50.0, "late_doses_lag_model": 38.2}, "vi")
+    assert "chỉ tính theo độ trễ nhập liệu, 3,8% số liều đã kiểm đếm là chưa nhập" in section
+    assert "gần 3,8% hơn" in section and "gần 4,2% hơn" in section
+    # above the combined figure: the tallies pulled it down, no rise to warn of
+    _, section = texts({"late_doses": 50.0, "late_doses_lag_model": 61.0}, "en")
+    assert "By the entry lags alone, 6.1% of tallied doses" in section and "points to fewer" in section
+    # less than 0.1 percentage point apart: they agree
+    _, section = texts({"late_doses": 50.0, "late_doses_lag_model": 49.2}, "en")
+    assert "nearly the same share not yet entered (4.9%, less than 0.1 percentage point apart)" in section
+    # an older metrics.json without the lag model's figure (or without the tallied doses): no sentence
+    for nowcast, n_tally in (({"late_doses": 50.0}, 1000), ({"late_doses": 50.0, "late_doses_lag_model": 38.2}, None)):
+        base["n_tally_doses"] = n_tally
+        summary_old, section = texts(nowcast, "en")
+        assert "likely never entered." in section and "entry lags alone" not in section
+        assert summary_old == summary  # the summary never holds it
 
 
 def test_reader_facing_fixes(run, tmp_path):
