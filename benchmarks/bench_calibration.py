@@ -36,7 +36,7 @@ from pathlib import Path
 
 from machine import describe  # benchmarks/machine.py
 
-from vaxstudy.estimate.metrics import HEADLINE_RATES as HEADLINE  # the record rates come first
+from vaxstudy.estimate.figures import HEADLINE_RATES as HEADLINE  # the record rates come first
 
 PERIOD = ("2021-03-08", "2021-10-31")
 

@@ -74,7 +74,7 @@ def instrument() -> None:
     _timed(M, "subject_table", "  subject_table")
     _timed(M, "record_site_aggregates", "  record_site_aggregates")
     _timed(M, "coverage_parts", "  coverage_parts")
-    _timed(M.iv, "link_flips", "  link_flips")
+    _timed(M.fl, "link_flips", "  link_flips")
     _timed(M.nc, "lag_data", "  lag_data")
     for meth in ("__init__", "expected_point", "replicates", "recorded_spreads"):
         _timed(M.Estimator, meth, f"  Estimator.{meth}")

@@ -259,7 +259,7 @@ def test_threads_beside_the_bootstrap_run_behind_it():
 def _flips_by_hand():
     """Six flips, contributions of each kind with values -1, 1 and 2, a flip adding to two
     columns, columns shared by several flips and out of order, a namesake part."""
-    from vaxstudy.estimate.intervals import LinkFlips, PART_ANY, PART_BEST, PART_NAMESAKE
+    from vaxstudy.estimate.flips import LinkFlips, PART_ANY, PART_BEST, PART_NAMESAKE
 
     contrib = pd.DataFrame({
         "u": [0, 1, 2, 3, 4, 5, 5, 0, 2, 3, 1, 4, 4, 5],

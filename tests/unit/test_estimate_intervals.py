@@ -209,7 +209,7 @@ def test_a_namesakes_share_of_an_unlinked_row_can_add_a_covered_resident(tmp_pat
 def test_centred_interval_is_centred_on_the_point():
     """Replicates centred elsewhere than the point: the interval keeps their spread around the
     point (and reaches their own percentiles, which the redraw's centre may justify)."""
-    from vaxstudy.estimate.intervals import centred_ci
+    from vaxstudy.estimate.ci import centred_ci
 
     reps = np.random.default_rng(0).normal(0.30, 0.01, 20000)
     lo, hi = centred_ci(0.30, reps)
@@ -230,7 +230,7 @@ def test_centred_interval_is_centred_on_the_point():
 def test_a_written_end_beyond_the_point_stays_beyond_it():
     """Rounded to 6 decimals, an end less than 1e-6 beyond the point would meet it: the written
     interval keeps the point strictly inside (a degenerate one stays degenerate)."""
-    from vaxstudy.estimate.metrics import written_ci
+    from vaxstudy.estimate.figures import written_ci
 
     assert written_ci(0.0378299, 0.0378, 0.03783) == [0.0378, 0.037831]
     assert written_ci(0.0378301, 0.03782997, 0.0379) == [0.037829, 0.0379]
@@ -288,7 +288,7 @@ def test_the_interval_reaches_the_figure_of_the_links_as_decided():
     """The point counts each uncertain link with its probability, so it is only as good as their
     calibration: the interval reaches the figure of the links as decided on that side, and the
     other side stays the redraw's. A decided figure already inside changes nothing."""
-    from vaxstudy.estimate.metrics import _block
+    from vaxstudy.estimate.figures import rate_block
 
     r = "duplicate_subject_rate"
     reps = {"rec:province": {r: np.random.default_rng(5).normal(0.10, 0.005, (2000, 1))}}
@@ -297,7 +297,7 @@ def test_the_interval_reaches_the_figure_of_the_links_as_decided():
         pt = {"rec:province": {r: np.array([[0.10]])}}
         if decided is not None:
             pt["rec:province"][f"decided:{r}"] = np.array([[decided]])
-        return _block(pt, reps, "rec:province", None, 0, None, (r,))[f"{r}_ci"]
+        return rate_block(pt, reps, "rec:province", None, 0, None, (r,))[f"{r}_ci"]
 
     lo, hi = ci()
     assert 0.088 < lo < 0.092 and 0.108 < hi < 0.112

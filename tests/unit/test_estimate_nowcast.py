@@ -206,7 +206,7 @@ def test_the_point_and_interval_carry_how_far_the_stretch_reaches(monkeypatch):
     up to lag 7 alone is ~5% short of the 5,050 entries still to come, and its interval misses
     them (the second week's shortfall of the held-out sets). Averaged over the reaches of
     STRETCHES the point comes closer, and the replicates taking the reaches in turn hold them."""
-    from vaxstudy.estimate.intervals import centred_ci
+    from vaxstudy.estimate.ci import centred_ci
 
     # lags 0-11, shares exp(-0.5 d) for cohorts older than 14 days, exp(-0.3 d) for the young
     inp, still = _stretched(per_day=2000, D=12, old_rate=0.5, new_rate=0.3)

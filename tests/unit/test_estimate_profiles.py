@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vaxstudy.estimate import flips as fl
 from vaxstudy.estimate import intervals as iv
 from vaxstudy.estimate.profiles import ProfilePrior, adjusted_probabilities, odds_scaled, profile_prior
 
@@ -67,8 +68,8 @@ def test_a_namesake_branch_repeats_no_dose():
     # same dose already: the duplicate-dose count rises by the best branch only
     flips = pd.DataFrame({"row": [0], "linked": [False], "q": [0.2], "q_any": [0.8]})
     contrib = pd.DataFrame({"u": [0, 0], "kind": ["dup", "unl"], "site": [0, 0], "cell": [-1, -1],
-                            "value": [1.0, -1.0], "part": [iv.PART_BEST, iv.PART_ANY]})
-    lf = iv.LinkFlips(flips=flips, contrib=contrib)
+                            "value": [1.0, -1.0], "part": [fl.PART_BEST, fl.PART_ANY]})
+    lf = fl.LinkFlips(flips=flips, contrib=contrib)
     sub, F, F_best, _ = iv.expected_flips(lf)
     rec, _ = iv.flip_deltas(sub, F, 1, 1, F_best)
     assert rec["dup"][0, 0] == pytest.approx(0.2)

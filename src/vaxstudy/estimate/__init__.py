@@ -31,7 +31,8 @@ from datetime import date
 from pathlib import Path
 
 from vaxstudy.estimate.data import Inputs, connect, load_inputs, period_shared
-from vaxstudy.estimate.metrics import HEADLINE_RATES, compute_metrics
+from vaxstudy.estimate.figures import HEADLINE_RATES
+from vaxstudy.estimate.metrics import compute_metrics
 
 __all__ = [
     "HEADLINE_RATES",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from vaxstudy.estimate import flips as fl
 from vaxstudy.estimate import intervals as iv
 from vaxstudy.estimate import missed as ms
 from vaxstudy.estimate import nowcast as nc
@@ -22,76 +22,15 @@ from vaxstudy.estimate.coverage import (
     group_sums,
 )
 from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
+from vaxstudy.estimate.figures import ALL_RATES, SITE_RATES, linkage_only_ci, rate_block, rnd
 from vaxstudy.estimate.profiles import odds_scaled
 from vaxstudy.estimate.rates import (
     RECORD_QUANTITIES,
-    RECORD_RATES,
     counts, counts_by_district, district_subject_table, record_rates, record_site_aggregates, subject_table,
     unlinked_split,
 )
 
-NOWCAST_RATES = ("late_entry_rate", "never_entered_rate")
-HEADLINE_RATES = (
-    "duplicate_subject_rate",
-    "duplicate_dose_rate",
-    "unlinked_record_rate",
-    "missing_entry_rate",
-    *NOWCAST_RATES,
-    "coverage_dose1",
-    "coverage_dose2",
-    "coverage_dose1_recorded",
-    "coverage_dose2_recorded",
-)
-SITE_RATES = (*RECORD_RATES, *NOWCAST_RATES)  # rates of the sites' tallies and rows (site's district)
-ALL_RATES = (*SITE_RATES, *COVERAGE_RATES)
-DECIMALS = 6
 CHUNK = 50
-
-
-def rnd(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    if math.isnan(x) or math.isinf(x):
-        return None
-    v = round(x, DECIMALS)
-    return 0.0 if v == 0 else v
-
-
-def rnd_down(x: float) -> float:
-    """Round an interval's lower end down (the written interval holds the computed one)."""
-    v = math.floor(float(x) * 10**DECIMALS + 1e-6) / 10**DECIMALS
-    return 0.0 if v == 0 else v
-
-
-def rnd_up(x: float) -> float:
-    v = math.ceil(float(x) * 10**DECIMALS - 1e-6) / 10**DECIMALS
-    return 0.0 if v == 0 else v
-
-
-SAME_AS_POINT = 1e-15  # an interval end this close to the point is the point (floating-point noise, not a width)
-
-
-def written_ci(point: float, lo: float, hi: float) -> list[float]:
-    """The interval as written (6 decimals, ends rounded outwards): an end the computed
-    interval holds strictly beyond the point stays beyond the written point, however
-    close (a redraw that moves a figure by under 1e-6 one way is not an end); an end that
-    *is* the point (nothing can move the figure that way: a degenerate interval, or a share
-    of 0 or 1) is written as the point, not rounded away from it (rounded outwards, a
-    degenerate interval got a width of 1e-6 with the point at one end). An end within
-    ``SAME_AS_POINT`` of the point is the point: sums taken in another order differ by ~1e-17."""
-    p, wlo, whi = rnd(point), rnd_down(lo), rnd_up(hi)
-    if p is not None:
-        if abs(lo - point) <= SAME_AS_POINT:
-            lo, wlo = point, p
-        if abs(hi - point) <= SAME_AS_POINT:
-            hi, whi = point, p
-        step = 10.0**-DECIMALS
-        if lo < point and wlo >= p:
-            wlo = rnd(p - step)
-        if hi > point and whi <= p:
-            whi = rnd(p + step)
-    return [wlo, whi]
 
 
 def _record_groups(inp: Inputs) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -131,13 +70,13 @@ class Estimator:
             self.parts = coverage_parts(inp)
             self.rgroups = _record_groups(inp)
             self.cgroups = group_matrices(inp)
-            self.flips = iv.link_flips(inp, self.parts, scope, subjects, subjects_d)
+            self.flips = fl.link_flips(inp, self.parts, scope, subjects, subjects_d)
             self.cov_sums = {fam: group_sums(self.parts, H) for fam, (_, H) in self.cgroups.items()}
             self.alloc_sd = allocation_sd(inp, self.parts, {fam: H for fam, (_, H) in self.cgroups.items()})
             self.lags, self.backtest = nowcast.result()  # backtest: the nowcast's own relative error
 
     # -- one evaluation: W (B x S) site weights, F (B x U) flips of `lf` --------------
-    def evaluate(self, W: np.ndarray, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None,
+    def evaluate(self, W: np.ndarray, lf: fl.LinkFlips | None = None, F: np.ndarray | None = None,
                  F_best: np.ndarray | None = None, rng: np.random.Generator | None = None,
                  W_fit: np.ndarray | None = None, d_miss: dict[str, np.ndarray] | None = None, F_second=None):
         """Every rate for the site weights W; ``W_fit``: the sites the nowcast's lag model is
@@ -164,7 +103,7 @@ class Estimator:
                                               None if d_miss is None else d_miss[fam])
         return out
 
-    def point(self, lf: iv.LinkFlips | None = None, F: np.ndarray | None = None):
+    def point(self, lf: fl.LinkFlips | None = None, F: np.ndarray | None = None):
         return self.evaluate(np.ones((1, self.S)), lf, F)
 
     def recorded_spreads(self) -> dict[str, dict[str, np.ndarray]]:
@@ -185,7 +124,7 @@ class Estimator:
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
             for r, kind, den in (("unlinked_record_rate", "unl", "rec"), ("duplicate_dose_rate", "dup", "rec"),
                                  ("missing_entry_rate", "dup", "tally"), ("duplicate_subject_rate", "dsub", "subj")):
-                kind = f"{kind}_district" if fam == "district" and f"{kind}_district" in iv.RECORD_KINDS else kind
+                kind = f"{kind}_district" if fam == "district" and f"{kind}_district" in fl.RECORD_KINDS else kind
                 if kind not in spread:
                     spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
                 d = tot[den][0]
@@ -200,7 +139,7 @@ class Estimator:
         lf, F, F_best, F_second = iv.expected_flips(self.flips)
         point = self.evaluate(np.ones((1, self.S)), lf, F, F_best, F_second=F_second)
         self._add_missed_bounds(point)
-        for fam, blk in self.point().items():  # the links as decided, no redraw: see _block
+        for fam, blk in self.point().items():  # the links as decided, no redraw: see figures.rate_block
             point[fam].update({f"decided:{r}": v for r, v in blk.items()})
         return point
 
@@ -268,96 +207,6 @@ class Estimator:
         }, int(len(p)), float(p.sum())
 
 
-SIGNED_RATES = ("missing_entry_rate", "missing_entry_rate_naive", "never_entered_rate")
-
-
-def _clip_to_range(r: str, lo: float, hi: float) -> tuple[float, float]:
-    """A share of residents or rows lies in [0, 1] (missing and never-entered rates may be
-    negative, the late-entry rate may exceed 1): a centred interval is cut there, which
-    is the one case where the point estimate can be an end (a rate of 0 or 1)."""
-    if r in SIGNED_RATES:
-        return lo, min(hi, 1.0)
-    if r == "late_entry_rate":
-        return max(lo, 0.0), hi
-    return max(lo, 0.0), min(hi, 1.0)
-
-
-def _interval(point, reps, fam, j, r, spreads=None) -> tuple[float, float]:
-    """The centred interval of rate ``r`` in group j of ``fam``, cut to the rate's range."""
-    sp = (spreads or {}).get(fam, {})
-    # corrected coverage moves with the links exactly as recorded coverage does (the redraw only
-    # changes the recorded count): the recorded figure's exact spread holds for it too
-    sp = sp.get(r, sp.get(f"{r}_recorded"))
-    lo, hi = iv.centred_ci(point[fam][r][0, j], reps[fam][r][:, j], spread=None if sp is None else sp[:, j])
-    if rnd(lo) is None:
-        return lo, hi
-    return _clip_to_range(r, lo, hi)
-
-
-def _missed_lower(point, fam, j, r, lo: float) -> float:
-    """The unlinked-record rate's lower end lowered to the rows that could be residents the
-    linkage missed (missed.py)."""
-    b = point[fam].get(f"missed_lo:{r}")
-    if b is not None and np.isfinite(b[0, j]):
-        return min(lo, max(float(b[0, j]), 0.0))
-    return lo
-
-
-def _missed_upper(point, fam, j, r, hi: float) -> float:
-    """The upper end raised to cover residents the linkage may have missed (missed.py): up to
-    the bound for recorded coverage, by the same count for corrected coverage (capped at 1)."""
-    b = point[fam].get(f"missed_hi:{r}")
-    if b is not None and np.isfinite(b[0, j]):
-        return max(hi, min(float(b[0, j]), 1.0))
-    m = point[fam].get(f"missed:{r}")
-    if m is not None and np.isfinite(m[0, j]) and m[0, j] > 0:
-        return min(hi + float(m[0, j]), 1.0)
-    return hi
-
-
-def _block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:
-    d = {}
-    for r in rates:
-        fam, j = (fam_rec, j_rec) if r in SITE_RATES else (fam_cov, j_cov)
-        if fam is None or j is None:
-            d[r] = None
-            d[f"{r}_ci"] = None
-            continue
-        d[r] = rnd(point[fam][r][0, j])
-        lo, hi = _interval(point, reps, fam, j, r, spreads)
-        if d[r] is not None and rnd(lo) is not None:
-            lo, hi = _missed_lower(point, fam, j, r, lo), _missed_upper(point, fam, j, r, hi)
-            # the point counts each uncertain link with its probability, so it is only as good as their
-            # calibration, which the data cannot check; the figure of the links as decided is reached
-            dec = point[fam].get(f"decided:{r}")
-            if dec is not None and np.isfinite(dec[0, j]):
-                lo, hi = min(lo, float(dec[0, j])), max(hi, float(dec[0, j]))
-        d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
-    return d
-
-
-LINKAGE_ONLY_RATES = tuple(r for r in ALL_RATES if r not in ("coverage_dose1", "coverage_dose2"))
-
-
-def linkage_only_ci(point, reps, spreads=None) -> dict:
-    """Province-level 95% intervals from the link redraw alone (centred on the point estimate,
-    see intervals.centred_ci). For the record rates and recorded coverage the same question as the
-    main intervals (a second draw); for the late entries without the prediction's uncertainty. Not
-    for the corrected coverages: their main error is the imputation of doses never entered, which
-    the main interval draws; a linkage-only interval would look precise and be wrong."""
-    out = {}
-    for r in LINKAGE_ONLY_RATES:
-        fam = "rec:province" if r in SITE_RATES else "cov:province"
-        pt = point[fam][r][0, 0]
-        sp = None if r in NOWCAST_RATES else (spreads or {}).get(fam, {}).get(r)
-        lo, hi = iv.centred_ci(pt, reps[fam][r][:, 0], spread=None if sp is None else sp[:, 0])
-        if rnd(pt) is None or rnd(lo) is None:
-            out[r] = None
-            continue
-        lo, hi = _clip_to_range(r, lo, hi)
-        out[r] = written_ci(pt, _missed_lower(point, fam, 0, r, lo), _missed_upper(point, fam, 0, r, hi))
-    return out
-
 
 #: the rows' text columns, which no estimator reads (the truth check and the link to the typed
 #: fields read them, beside the estimate): left out of the rows the estimators select from
@@ -389,7 +238,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         "n_tally_doses": int(round(float(est.agg["tally"][inp.sites["in_province"].to_numpy()].sum()))),
     }
     spreads = est.recorded_spreads()
-    m.update(_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES, spreads))
+    m.update(rate_block(point, reps, "rec:province", "cov:province", 0, 0, ALL_RATES, spreads))
     m["unlinked_records"] = unlinked_split(inp)
 
     # by district: the site's district for record rates, residence for coverage
@@ -400,7 +249,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
     for d in sorted(set(rcodes) | set(ccodes)):
         jr = rcodes.index(d) if d in rcodes else None
         jc = ccodes.index(d) if d in ccodes else None
-        blk = _block(point, reps, "rec:district", "cov:district", jr, jc, ALL_RATES, spreads)
+        blk = rate_block(point, reps, "rec:district", "cov:district", jr, jc, ALL_RATES, spreads)
         blk.update(cnt.get(d, {"n_records": 0, "n_subjects": 0, "n_persons_est": 0}))
         blk["n_population"] = int(round(float(est.parts.N @ est.cgroups["district"][1][:, jc]))) if jc is not None else 0
         by_d[d] = blk
@@ -409,7 +258,7 @@ def compute_metrics(inp: Inputs, seed: int = 1, n_boot: int = 1000) -> dict:
         H = est.cgroups[fam][1]
         m[key] = {}
         for j, g in enumerate(groups):
-            blk = _block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES, spreads)
+            blk = rate_block(point, reps, None, f"cov:{fam}", None, j, COVERAGE_RATES, spreads)
             blk["n_population"] = int(round(float(est.parts.N @ H[:, j])))
             m[key][g] = blk
 

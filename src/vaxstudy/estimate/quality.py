@@ -221,7 +221,7 @@ def worst_sites(inp, sites_n, invalid, ident_empty, cons, time_tab) -> pd.DataFr
 
 def summary(tables: dict[str, pd.DataFrame], inp: Inputs) -> dict:
     """Province-level values of every check, and the worst sites, for metrics.json."""
-    from vaxstudy.estimate.metrics import rnd
+    from vaxstudy.estimate.figures import rnd
 
     out: dict = {}
     for k in ("completeness", "validity", "consistency", "timeliness"):

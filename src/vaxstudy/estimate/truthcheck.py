@@ -8,7 +8,7 @@ import duckdb
 
 from vaxstudy.accuracy import linkage_accuracy as accuracy
 from vaxstudy.estimate.data import Inputs, columns_of, fetch, table_exists
-from vaxstudy.estimate.metrics import rnd
+from vaxstudy.estimate.figures import rnd
 
 FIGURES = ("link_precision", "link_recall", "link_f1", "dup_precision", "dup_recall", "dup_f1")
 
