@@ -94,6 +94,24 @@ def test_a_drifting_share_weighs_the_tallies_less():
     assert wd["w"] < wf["w"]
 
 
+def test_the_lag_models_back_tested_error_weighs_it_less():
+    """The replicates draw the lag model's back-tested error on the youngest cohorts (a lognormal
+    factor of relative sd √(e^{sd²} − 1)): its weight must count that variance too, on every band it
+    reaches and no other."""
+    fac = FAC + 0.05  # entries still to come at every age, so both bands have late entries
+    lag = {}
+    for miss in ((0.0, 0), (0.2, 14), (0.2, 7)):
+        td, recent, _ = _days()
+        lag[miss] = nt.band_weights(td, fac, recent, _boot(0.1), miss)
+    for lo, hi in nt.BANDS:
+        band = recent[:, lo:hi].sum(0) @ fac[lo:hi]
+        added = lag[(0.2, 14)][(lo, hi)]["v_lag"] - lag[(0.0, 0)][(lo, hi)]["v_lag"]
+        assert added == pytest.approx(np.expm1(0.04) * band ** 2)
+    assert lag[(0.2, 7)][(7, 14)]["v_lag"] == lag[(0.0, 0)][(7, 14)]["v_lag"]  # beyond the ages it reaches
+    w = [nt.band_weights(_days()[0], FAC, _days()[1], _boot(0.1), miss)[(0, 7)]["w"] for miss in ((0.0, 0), (0.2, 14))]
+    assert 0 < w[0] < w[1] < 1  # the tallies' estimate, unchanged, now weighs more
+
+
 def test_a_weekday_that_loses_more_doses_is_expected_to_in_the_young_band_too():
     td, _, late = _days(S=4, extra=lambda age, wday: np.where(wday >= 5, 6.0, 0.0))
     p, g, *_ = nt._share(td, np.zeros(len(td.t)), nt.MATURE, np.ones((1, 4)))

@@ -409,7 +409,7 @@ def expected_late(ld: LagData, W: np.ndarray, rng: np.random.Generator | None = 
     if ld.tally is not None:  # the youngest cohorts' part: combined with the tallies' estimate
         point = late_factor(ld, np.ones((1, ld.recent.shape[0])))[0] if ld.tally.fac is None else None
         off, put = ntally.band_parts(ld.tally, fac, point, ld.recent, W, None if rng is None else rng.spawn(1)[0],
-                                     lambda Wb: _replicate_factor(ld, Wb, True))
+                                     lambda Wb: _replicate_factor(ld, Wb, True), miss)
         late = late - off
     if rng is not None:
         # the doses still to come are a count, not their expectation: a replicate draws it

@@ -16,7 +16,10 @@ the same prediction on older bands (``SHIFTS`` days older, their gap minus the l
 standing for what was never entered). The two estimates of a band, whose errors are independent (the
 lag model's from the lag shape and the count still to come, the tallies' from what is never entered),
 are combined by inverse-variance weights, the lag model's variance from a fixed bootstrap of its fit
-plus the count still to come (negative binomial). The band's combined late entries are spread over
+plus the count still to come (negative binomial) plus its own error beyond them, the back-test's model
+error (the factor each replicate draws on these cohorts, :func:`vaxstudy.estimate.nowcast.expected_late`):
+a weight that left it out would put the lag model's whole model error into a combination that trusts it
+as if it had none. The band's combined late entries are spread over
 its sites in proportion to the lag model's (a district's share of them is the lag model's; in a
 replicate, its drawn count's).
 
@@ -140,10 +143,12 @@ def _tally_var(phi: float, nhat: float, tallied: float, wsum: float) -> float:
     return phi * max(nhat, 0.0) + phi * max(nhat / max(tallied, 1e-12), 0.0) / wsum * tallied**2
 
 
-def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -> dict:
+def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot,
+                 miss: tuple[float, int] = (0.0, 0)) -> dict:
     """Per band (lo, hi): the tallies' weight w, phi, the share's priors and the tally estimate's variance,
-    from the point's lag factor ``fac`` (D,), the entries per site and age ``recent`` (S, D) and
-    ``lag_boot(W)`` -> (B, D) factors re-fitted on redrawn sites (the lag model's fit variance)."""
+    from the point's lag factor ``fac`` (D,), the entries per site and age ``recent`` (S, D),
+    ``lag_boot(W)`` -> (B, D) factors re-fitted on redrawn sites (the lag model's fit variance) and
+    ``miss`` = (sd, ages), the lag model's back-tested error on the cohorts under ``ages`` days."""
     if td.fac is not None:
         return td.weights
     td.fac = fac
@@ -159,6 +164,9 @@ def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -
             continue
         f = fac[lo:min(hi, D)]
         v_lag = float((boot[:, lo:min(hi, D)] @ n).var(ddof=1) + (n * f * (1 + f)).sum())
+        k = max(min(hi, D, miss[1]) - lo, 0)  # the band's ages the model error reaches
+        # the replicates draw it as a lognormal factor of mean 1: relative sd √(e^{sd²} − 1)
+        v_lag += float(np.expm1(miss[0] ** 2)) * float(f[:k] @ n[:k]) ** 2
         late_t, nhat, phi, prior, wsum, b = _band_tally(td, rem, lo, hi, 0, ones)
         v_tally = _tally_var(phi, float(nhat[0]), float(td.t[b].sum()), wsum)
         drift = []
@@ -181,7 +189,8 @@ def band_weights(td: TallyData, fac: np.ndarray, recent: np.ndarray, lag_boot) -
 
 
 def band_parts(td: TallyData, fac: np.ndarray, fac_point: np.ndarray, recent: np.ndarray, W: np.ndarray,
-               rng: np.random.Generator | None, lag_boot) -> tuple[np.ndarray, np.ndarray]:
+               rng: np.random.Generator | None, lag_boot, miss: tuple[float, int] = (0.0, 0)
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(B, S) twice: the lag model's expected late entries of the young bands per site (to take off
     its expectation) and the bands' combined late entries per site (to put in their place).
 
@@ -192,7 +201,7 @@ def band_parts(td: TallyData, fac: np.ndarray, fac_point: np.ndarray, recent: np
     holds both estimates' errors, each weighted as in the point."""
     B, S = W.shape
     off, put = np.zeros((B, S)), np.zeros((B, S))
-    weights = band_weights(td, fac_point, recent, lag_boot)
+    weights = band_weights(td, fac_point, recent, lag_boot, miss)
     D = recent.shape[1]
     rem = _remainder(td, td.fac)
     for (lo, hi), bw in weights.items():
