@@ -227,10 +227,9 @@ def estimate_db(
     """
     from vaxstudy.engines import get_engine
     from vaxstudy.estimate import quality, truthcheck
-    from vaxstudy.report import aggregates as report_aggregates
-
     from vaxstudy.estimate.missed import review_cap
     from vaxstudy.layout import run_name
+    from vaxstudy.report import aggregates as report_aggregates
     from vaxstudy.review.summaries import summary_for_run
 
     out_dir = Path(out_dir)
