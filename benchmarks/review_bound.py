@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench_nowcast import cells  # benchmarks/bench_nowcast.py
+from bench_nowcast import _strip, cells  # benchmarks/bench_nowcast.py
 from machine import describe  # benchmarks/machine.py
 
 GEN_PERIOD = ("2021-03-08", "2021-10-31")
@@ -95,8 +95,7 @@ def run_seed(work: Path, scale: float, seed: int, local: float, items: int, n_bo
     res["missed_links"] = {"possible_persons_dose1": m0["method"]["missed_links"]["possible_persons_dose1"],
                            "review_cap": m1["method"]["missed_links"]["review_cap"],
                            "review_est": summary.get("missed_links_est")}
-    strip = lambda m: {k: v for k, v in m.items() if not isinstance(v, dict) or k.startswith("by_")}  # noqa: E731
-    res["runs"] = {"plain": {"metrics": strip(m0), "truth": truth}, "review": {"metrics": strip(m1), "truth": truth}}
+    res["runs"] = {"plain": {"metrics": _strip(m0), "truth": truth}, "review": {"metrics": _strip(m1), "truth": truth}}
     cache.write_text(json.dumps(res))
     return res
 

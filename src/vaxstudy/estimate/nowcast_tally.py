@@ -241,5 +241,5 @@ def tally_days(inp, ent: pd.DataFrame, x, inprov: np.ndarray) -> TallyData | Non
     vd = pd.DatetimeIndex(j.index.get_level_values("vdate"))
     age = (x - vd.to_numpy().astype("datetime64[D]")).astype(np.int64)
     return tally_data(j.index.get_level_values("site").to_numpy(), age, vd.dayofweek,
-                             j["t"].to_numpy(dtype=float), j["e"].fillna(0.0).to_numpy(dtype=float),
-                             j["sc"].fillna(False).to_numpy(dtype=bool), len(inp.sites))
+                      j["t"].to_numpy(dtype=float), j["e"].fillna(0.0).to_numpy(dtype=float),
+                      j["sc"].fillna(False).to_numpy(dtype=bool), len(inp.sites))
