@@ -284,6 +284,28 @@ def test_unlinked_local_adults_raise_the_upper_end_of_coverage_not_the_point(tmp
 
 
 
+def test_the_interval_reaches_the_figure_of_the_links_as_decided():
+    """The point counts each uncertain link with its probability, so it is only as good as their
+    calibration: the interval reaches the figure of the links as decided on that side, and the
+    other side stays the redraw's. A decided figure already inside changes nothing."""
+    from vaxstudy.estimate.figures import rate_block
+
+    r = "duplicate_subject_rate"
+    reps = {"rec:province": {r: np.random.default_rng(5).normal(0.10, 0.005, (2000, 1))}}
+
+    def ci(decided=None):
+        pt = {"rec:province": {r: np.array([[0.10]])}}
+        if decided is not None:
+            pt["rec:province"][f"decided:{r}"] = np.array([[decided]])
+        return rate_block(pt, reps, "rec:province", None, 0, None, (r,))[f"{r}_ci"]
+
+    lo, hi = ci()
+    assert 0.088 < lo < 0.092 and 0.108 < hi < 0.112
+    assert ci(0.05) == [0.05, hi]
+    assert ci(0.13) == [lo, 0.13]
+    assert ci(0.095) == [lo, hi]
+
+
 def test_an_interval_holds_whole_counts():
     """A figure is a count over a total no draw moves, so its truth is a whole count: an interval
     reaching 38.6 to 39.4 duplicate profiles of 1,000 (a district whose uncertain links are all near

@@ -139,6 +139,8 @@ class Estimator:
         lf, F, F_best, F_second = iv.expected_flips(self.flips)
         point = self.evaluate(np.ones((1, self.S)), lf, F, F_best, F_second=F_second)
         self._add_missed_bounds(point)
+        for fam, blk in self.point().items():  # the links as decided, no redraw: see figures.rate_block
+            point[fam].update({f"decided:{r}": v for r, v in blk.items()})
         for fam, dens in self.denominators().items():
             point[fam].update({f"den:{r}": v for r, v in dens.items()})
         return point
