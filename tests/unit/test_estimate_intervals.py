@@ -306,6 +306,34 @@ def test_the_interval_reaches_the_figure_of_the_links_as_decided():
     assert ci(0.095) == [lo, hi]
 
 
+def test_an_interval_holds_whole_counts():
+    """A figure is a count over a total no draw moves, so its truth is a whole count: an interval
+    reaching 38.6 to 39.4 duplicate profiles of 1,000 (a district whose uncertain links are all near
+    certain, its point 39.03 a fraction off the count) is written 38 to 40. Ends already whole stay,
+    a point that is an end stays one (nothing can move the figure that way), and without its total
+    a figure's interval is the redraw's."""
+    from vaxstudy.estimate.figures import rate_block
+
+    r = "duplicate_subject_rate"
+    reps = {"rec:province": {r: np.random.default_rng(5).normal(0.03903, 0.0002, (2000, 1))}}
+
+    def ci(point=0.03903, den=1000.0, reps=reps):
+        pt = {"rec:province": {r: np.array([[point]])}}
+        if den is not None:
+            pt["rec:province"][f"den:{r}"] = np.array([[den]])
+        return rate_block(pt, reps, "rec:province", None, 0, None, (r,))[f"{r}_ci"]
+
+    lo, hi = ci(den=None)
+    assert 0.0386 < lo < 0.0387 and 0.0394 < hi < 0.0395
+    assert ci() == [0.038, 0.04]
+    # a count known exactly: its interval is the point
+    assert ci(0.04, reps={"rec:province": {r: np.full((2000, 1), 0.04)}}) == [0.04, 0.04]
+    # an interval already reaching whole counts on both sides keeps them
+    wide = {"rec:province": {r: np.random.default_rng(5).normal(0.039, 0.0051, (2000, 1))}}
+    assert ci(0.039, reps=wide) == pytest.approx([0.029, 0.049], abs=0.0011)
+    assert all(abs(e * 1000 - round(e * 1000)) < 1e-9 for e in ci(0.039, reps=wide))
+
+
 def _two_districts(tmp_path, pop: list[dict], v: list[dict], tallied_412: int) -> dict:
     """Estimate a province of two sites, S1 in district 412
     (``tallied_412`` doses tallied on 1 August) and S2 in 413 (one dose)."""

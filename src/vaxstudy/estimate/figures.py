@@ -1,5 +1,6 @@
 """The figures as metrics.json writes them: rounded to 6 decimals, each rate with its 95% interval
-made from its point and replicates (cut to its range, widened for missed links and the links as decided)."""
+made from its point and replicates (cut to its range, widened for missed links and the links as decided,
+out to whole counts)."""
 
 from __future__ import annotations
 
@@ -121,6 +122,24 @@ def _missed_upper(point, fam, j, r, hi: float) -> float:
     return hi
 
 
+def whole_counts(point, fam, j, r, lo: float, hi: float) -> tuple[float, float]:
+    """The interval's ends moved out to whole counts. Every figure is a count (rows, profiles,
+    doses, residents) over a total no draw moves (``den:<rate>``, Estimator.denominators), so its
+    truth is a whole number of them, and an interval inside one count's width says the count is
+    known to a fraction of one, which no registry is: a district whose uncertain links are all
+    near-certain has a redraw spread of a tenth of a profile, and its misses were one profile or
+    dose the link model gave no chance (docs/estimation.md, "Whole counts"). Ends already whole
+    stay, so a point that is an end (nothing can move it that way) stays one."""
+    den = point[fam].get(f"den:{r}")
+    if den is None or not np.isfinite(den[0, j]) or den[0, j] <= 0:
+        return lo, hi
+    n = float(den[0, j])
+    return math.floor(lo * n + WHOLE_TOL) / n, math.ceil(hi * n - WHOLE_TOL) / n
+
+
+WHOLE_TOL = 1e-6  # of a count: a count computed as a sum of shares is whole within this
+
+
 def rate_block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:
     """Each of ``rates`` in one group (j_rec of the record family, j_cov of the coverage one) as
     metrics.json writes it: the rounded point and its interval (None where the group has none)."""
@@ -136,10 +155,11 @@ def rate_block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None)
         if d[r] is not None and rnd(lo) is not None:
             lo, hi = _missed_lower(point, fam, j, r, lo), _missed_upper(point, fam, j, r, hi)
             # the point counts each uncertain link with its probability, so it is only as good as their
-            # calibration, which the data cannot check; the figure of the links as decided is reached
+            # calibration, which the data cannot check: the figure of the links as decided is reached
             dec = point[fam].get(f"decided:{r}")
             if dec is not None and np.isfinite(dec[0, j]):
                 lo, hi = min(lo, float(dec[0, j])), max(hi, float(dec[0, j]))
+            lo, hi = whole_counts(point, fam, j, r, lo, hi)
         d[f"{r}_ci"] = None if rnd(lo) is None or d[r] is None else written_ci(point[fam][r][0, j], lo, hi)
     return d
 
@@ -163,5 +183,6 @@ def linkage_only_ci(point, reps, spreads=None) -> dict:
             out[r] = None
             continue
         lo, hi = _clip_to_range(r, lo, hi)
-        out[r] = written_ci(pt, _missed_lower(point, fam, 0, r, lo), _missed_upper(point, fam, 0, r, hi))
+        lo, hi = _missed_lower(point, fam, 0, r, lo), _missed_upper(point, fam, 0, r, hi)
+        out[r] = written_ci(pt, *whole_counts(point, fam, 0, r, lo, hi))
     return out

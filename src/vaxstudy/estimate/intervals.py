@@ -52,11 +52,16 @@ the sd and the reachable range of the link redraw are also computed exactly
 (:func:`redraw_spread`): links of q = 0.999 almost never break in a few hundred
 replicates, which then do not vary although the expectation differs from the
 thresholded count. The point is thus strictly inside whenever anything is
-uncertain (up to the 6 decimals written). Last, every interval is extended to reach the
+uncertain (up to the 6 decimals written). Then every interval is extended to reach the
 figure of the links as decided (thresholded, no redraw; ``figures.rate_block``): the point is
 the expectation under the match probabilities, so it is only as good as their calibration,
-which no data without truth can check. On two full-scale provinces the truth of the record
-rates lay between the two (docs/estimation.md, "The links as decided").
+which no data without truth can check (at full scale the duplicate rows' links are less often
+wrong than 1 - q says, which puts the point of the duplicate doses a few doses below their
+truth; docs/estimation.md, "The links as decided" and "Whole counts").
+Last, each end is moved out to a whole count (``figures.whole_counts``): every figure is a
+count over a total no draw moves, so its truth is whole, and at full scale a district's misses
+were single profiles or doses the link model gave no chance, beyond a redraw spread of a tenth
+of one.
 
 **Not covered** here: probabilities that are themselves wrong (a miscalibrated
 linkage model: links it is sure of that are wrong, e.g. two people merged; at
@@ -94,8 +99,9 @@ INTERVAL_DESCRIPTION = (
     "back-tested relative error on the cohorts under 21 days old. The point estimates count every site once and each "
     "uncertain link with its probability (the redraw's expectation); every interval also reaches the figure "
     "of the links as decided (thresholded, no redraw), since the point is only as good as the match "
-    "probabilities' calibration, which the data cannot check; the sensitivity block's figures use "
-    "the thresholded links"
+    "probabilities' calibration, which the data cannot check; each end is then moved out to a whole count "
+    "(every figure is a count of rows, profiles, doses or residents over a total no draw moves); the "
+    "sensitivity block's figures use the thresholded links"
 )
 
 

@@ -25,7 +25,7 @@ from vaxstudy.estimate.data import AGE_GROUPS, SEXES, Inputs
 from vaxstudy.estimate.figures import ALL_RATES, SITE_RATES, linkage_only_ci, rate_block, rnd
 from vaxstudy.estimate.profiles import odds_scaled
 from vaxstudy.estimate.rates import (
-    RECORD_QUANTITIES,
+    RATE_DENOMINATOR, RECORD_QUANTITIES,
     counts, counts_by_district, district_subject_table, record_rates, record_site_aggregates, subject_table,
     unlinked_split,
 )
@@ -122,12 +122,12 @@ class Estimator:
         for fam, (_, G) in self.rgroups.items():
             tot = _record_totals(self.agg, G, ones, None, fam)
             blk, spread = {}, {}  # one spread per count: the duplicate-dose and missing-entry rates share "dup"
-            for r, kind, den in (("unlinked_record_rate", "unl", "rec"), ("duplicate_dose_rate", "dup", "rec"),
-                                 ("missing_entry_rate", "dup", "tally"), ("duplicate_subject_rate", "dsub", "subj")):
+            for r, kind in (("unlinked_record_rate", "unl"), ("duplicate_dose_rate", "dup"),
+                            ("missing_entry_rate", "dup"), ("duplicate_subject_rate", "dsub")):
                 kind = f"{kind}_district" if fam == "district" and f"{kind}_district" in fl.RECORD_KINDS else kind
                 if kind not in spread:
                     spread[kind] = np.stack(iv.redraw_spread(self.flips, kind, G, col="site"))
-                d = tot[den][0]
+                d = tot[RATE_DENOMINATOR[r]][0]
                 blk[r] = spread[kind] / np.where(d > 0, d, np.nan)
             out[f"rec:{fam}"] = blk
         return out
@@ -141,7 +141,23 @@ class Estimator:
         self._add_missed_bounds(point)
         for fam, blk in self.point().items():  # the links as decided, no redraw: see figures.rate_block
             point[fam].update({f"decided:{r}": v for r, v in blk.items()})
+        for fam, dens in self.denominators().items():
+            point[fam].update({f"den:{r}": v for r, v in dens.items()})
         return point
+
+    def denominators(self) -> dict[str, dict[str, np.ndarray]]:
+        """{family: {rate: (1, G)}}: what each figure's count is divided by (rows, profiles,
+        tallied doses, residents), none of which the links or the draws move: every figure is a
+        whole count over it (figures.whole_counts)."""
+        ones = np.ones((1, self.S))
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for fam, (_, G) in self.rgroups.items():
+            tot = _record_totals(self.agg, G, ones, None, fam)
+            out[f"rec:{fam}"] = {r: tot[RATE_DENOMINATOR[r]] for r in SITE_RATES}
+        for fam in self.cgroups:
+            out[f"cov:{fam}"] = {r: np.asarray(self.cov_sums[fam]["NG"], dtype=float).reshape(1, -1)
+                                 for r in COVERAGE_RATES}
+        return out
 
     def missed_persons(self) -> dict[str, int | None]:
         """Province level: distinct unlinked persons who could be a covered resident (None

@@ -136,6 +136,19 @@ def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
 
 
 
+#: the total each site rate is a share of (record_rates; the late entries and the never entered
+#: are shares of the tallied doses too)
+RATE_DENOMINATOR = {
+    "duplicate_subject_rate": "subj",
+    "duplicate_dose_rate": "rec",
+    "unlinked_record_rate": "rec",
+    "missing_entry_rate": "tally",
+    "missing_entry_rate_naive": "tally",
+    "late_entry_rate": "tally",
+    "never_entered_rate": "tally",
+}
+
+
 def record_rates(tot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Rates from totals (any shape; arrays broadcast). NaN where a denominator is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
