@@ -122,6 +122,9 @@ def _missed_upper(point, fam, j, r, hi: float) -> float:
     return hi
 
 
+WHOLE_TOL = 1e-6  # of a count: a count computed as a sum of shares is whole within this
+
+
 def whole_counts(point, fam, j, r, lo: float, hi: float) -> tuple[float, float]:
     """The interval's ends moved out to whole counts. Every figure is a count (rows, profiles,
     doses, residents) over a total no draw moves (``den:<rate>``, Estimator.denominators), so its
@@ -135,9 +138,6 @@ def whole_counts(point, fam, j, r, lo: float, hi: float) -> tuple[float, float]:
         return lo, hi
     n = float(den[0, j])
     return math.floor(lo * n + WHOLE_TOL) / n, math.ceil(hi * n - WHOLE_TOL) / n
-
-
-WHOLE_TOL = 1e-6  # of a count: a count computed as a sum of shares is whole within this
 
 
 def rate_block(point, reps, fam_rec, fam_cov, j_rec, j_cov, rates, spreads=None) -> dict:

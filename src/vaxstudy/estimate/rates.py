@@ -135,7 +135,6 @@ def record_site_aggregates(inp: Inputs, sc: pd.DataFrame | None = None,
     return out
 
 
-
 #: the total each site rate is a share of (record_rates; the late entries and the never entered
 #: are shares of the tallied doses too)
 RATE_DENOMINATOR = {
