@@ -15,8 +15,10 @@ Reports: ``late_entry_rate`` and ``never_entered_rate`` within 0.5 point of the
 truth and inside their 95% interval, by extract day; the estimated and true
 late-entry rate as the extract moves later; for the province and every
 breakdown cell (district, sex, age group) the share of cells whose truth is
-inside the 95% interval, per figure; and how often a point estimate is an end
-of its interval (with the interval degenerate or not).
+inside the 95% interval, per figure, also apart from the cells whose point is
+the truth to the count and from recorded coverage (a bound); the z-score rms;
+and how often a point estimate is an end of its interval (with the interval
+degenerate or not).
 
     .venv/bin/python benchmarks/bench_nowcast.py --first-seed 12000 --n 20      # held out
     .venv/bin/python benchmarks/bench_nowcast.py --first-seed 1104 --n 1 --n-boot 200   # smoke
@@ -167,32 +169,80 @@ def nowcast_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# each count rate's denominator as metrics.json names it in a block (rates.RATE_DENOMINATOR's totals)
+BLOCK_TOTAL = {"subj": "n_subjects", "rec": "n_records", "tally": "n_tally_doses"}
+
+
+def count_total(run: dict, fam: str, group: str, r: str) -> float | None:
+    """The total a count rate of this cell is taken over (None where the block does not give it:
+    the districts' tallied doses, and the coverages)."""
+    from vaxstudy.estimate.rates import RATE_DENOMINATOR
+
+    blk = run["metrics"] if fam == "province" else run["metrics"].get(fam, {}).get(group, {})
+    n = blk.get(BLOCK_TOTAL.get(RATE_DENOMINATOR.get(r, ""), ""))
+    return float(n) if n else None
+
+
+def cell_class(run: dict, fam: str, group: str, r: str, v: float, tv: float) -> str:
+    """``bound`` (recorded coverage: its upper end is an identification bound, docs/contract.md,
+    Readings), ``exact`` (a count rate whose point is its truth to within half a count: an interval
+    that holds its point holds the truth, so no valid interval can miss it, whatever its width) or
+    ``calibrated`` (every other cell: where the share inside says something of the interval)."""
+    if r in BOUNDS:
+        return "bound"
+    n = count_total(run, fam, group, r)
+    return "exact" if n is not None and abs(v - tv) * n < 0.5 else "calibrated"
+
+
+CLASS_TOTALS = (("all figures", ("bound", "exact", "calibrated")),
+                ("all but recorded coverage (a bound)", ("exact", "calibrated")),
+                ("calibrated cells (not a bound, point not the truth)", ("calibrated",)))
+
+
 def cell_table(results: list[dict]) -> str:
+    """Per breakdown and figure: the share of cells whose truth is inside the 95% interval; the cells
+    whose point is the truth to the count (``exact``) and the share inside among the others; the
+    z-score rms (error over the interval's width / 3.92; about 1 when the width matches the error,
+    under 1 where it is wider: approximate for an asymmetric interval); the points at an end. Then
+    per breakdown the shares over all figures, over all but recorded coverage, and over the
+    calibrated cells alone, the only ones whose share can fall below 100% for a valid interval."""
+    import math
     from collections import defaultdict
 
-    agg: dict = defaultdict(lambda: [0, 0, 0, 0])  # n, inside, point at an end (non-degenerate), degenerate
+    # n, inside, point at an end (non-degenerate), degenerate, exact, inside and not exact, z^2 sum,
+    # cells with a width
+    agg: dict = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0, 0])
+    tot: dict = defaultdict(lambda: [0, 0, 0])  # (fam, class) -> n, inside, point at an end
     for res in results:
         for run in res["runs"]:
-            for fam, _, r, v, (lo, hi), tv in cells(run):
+            for fam, g, r, v, (lo, hi), tv in cells(run):
                 a = agg[(fam, r)]
+                inside, end = lo <= tv <= hi, (v in (lo, hi)) and hi > lo
+                cls = cell_class(run, fam, g, r, v, tv)
                 a[0] += 1
-                a[1] += lo <= tv <= hi
-                a[2] += (v in (lo, hi)) and hi > lo
+                a[1] += inside
+                a[2] += end
                 a[3] += hi == lo
-    lines = ["| breakdown | figure | cells | truth in 95% CI | point = an end (width > 0) | width 0 |",
-             "|---|---|---|---|---|---|"]
-    tot: dict = {}
-    for (fam, r), (n, i, e, d) in sorted(agg.items()):
-        lines.append(f"| {fam} | {r} | {n} | {i / n:.3f} | {e} | {d} |")
-        # recorded coverage's upper end is an identification bound (docs/contract.md, Readings):
-        # the figures whose interval is a 95% interval are also summed without it
-        for label in ("all figures", "all but recorded coverage (a bound)")[:1 + (r not in BOUNDS)]:
-            t = tot.setdefault((fam, label), [0, 0, 0])
-            t[0] += n
-            t[1] += i
-            t[2] += e
-    for (fam, label), (n, i, e) in sorted(tot.items()):
-        lines.append(f"| **{fam}, {label}** | | {n} | {i / n:.3f} | {e} | |")
+                a[4] += cls == "exact"
+                a[5] += inside and cls != "exact"
+                if hi > lo:
+                    a[6] += ((v - tv) / ((hi - lo) / 3.92)) ** 2
+                    a[7] += 1
+                t = tot[(fam, cls)]
+                t[0] += 1
+                t[1] += inside
+                t[2] += end
+    lines = ["| breakdown | figure | cells | truth in 95% CI | point = truth (to the count) | truth in CI, the others "
+             "| z-score rms | point = an end (width > 0) | width 0 |", "|---|---|---|---|---|---|---|---|---|"]
+    for (fam, r), (n, i, e, d, x, ix, z2, nz) in sorted(agg.items()):
+        others = f"{ix / (n - x):.3f}" if n > x else ""
+        z = f"{math.sqrt(z2 / nz):.2f}" if nz else ""
+        lines.append(f"| {fam} | {r} | {n} | {i / n:.3f} | {x} | {others} | {z} | {e} | {d} |")
+    for fam in sorted({f for f, _ in tot}):
+        for label, classes in CLASS_TOTALS:
+            n, i, e = (sum(tot[(fam, c)][k] for c in classes) for k in range(3))
+            if n:
+                lines.append(f"| **{fam}, {label}** | | {n} | {i / n:.3f} | | | | {e} | |")
     return "\n".join(lines)
 
 
