@@ -201,17 +201,20 @@ CLASS_TOTALS = (("all figures", ("bound", "exact", "calibrated")),
 
 def cell_table(results: list[dict]) -> str:
     """Per breakdown and figure: the share of cells whose truth is inside the 95% interval; the cells
-    whose point is the truth to the count (``exact``) and the share inside among the others; the
-    z-score rms (error over the interval's width / 3.92; about 1 when the width matches the error,
-    under 1 where it is wider: approximate for an asymmetric interval); the points at an end. Then
-    per breakdown the shares over all figures, over all but recorded coverage, and over the
-    calibrated cells alone, the only ones whose share can fall below 100% for a valid interval."""
+    whose truth is below its lower end and above its upper end (a bound's upper end is not a 95%
+    end: its lower end is, missed in about 2.5% of cells); the cells whose point is the truth to the
+    count (``exact``) and the share inside among the others; the z-score rms (error over the
+    interval's width / 3.92; about 1 when the width matches the error, under 1 where it is wider:
+    approximate for an asymmetric interval); the points at an end. Then per breakdown the shares
+    over all figures, over all but recorded coverage, and over the calibrated cells alone: an exact
+    cell holds whatever the interval's width, and a bound holds on its upper side by design, so
+    only the calibrated cells' share says whether a 95% interval is as wide as it should be."""
     import math
     from collections import defaultdict
 
     # n, inside, point at an end (non-degenerate), degenerate, exact, inside and not exact, z^2 sum,
-    # cells with a width
-    agg: dict = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0, 0])
+    # cells with a width, truth below the lower end, above the upper end
+    agg: dict = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0])
     tot: dict = defaultdict(lambda: [0, 0, 0])  # (fam, class) -> n, inside, point at an end
     for res in results:
         for run in res["runs"]:
@@ -228,21 +231,24 @@ def cell_table(results: list[dict]) -> str:
                 if hi > lo:
                     a[6] += ((v - tv) / ((hi - lo) / 3.92)) ** 2
                     a[7] += 1
+                a[8] += tv < lo
+                a[9] += tv > hi
                 t = tot[(fam, cls)]
                 t[0] += 1
                 t[1] += inside
                 t[2] += end
-    lines = ["| breakdown | figure | cells | truth in 95% CI | point = truth (to the count) | truth in CI, the others "
-             "| z-score rms | point = an end (width > 0) | width 0 |", "|---|---|---|---|---|---|---|---|---|"]
-    for (fam, r), (n, i, e, d, x, ix, z2, nz) in sorted(agg.items()):
+    lines = ["| breakdown | figure | cells | truth in 95% CI | below / above it | point = truth (to the count) "
+             "| truth in CI, the others | z-score rms | point = an end (width > 0) | width 0 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (fam, r), (n, i, e, d, x, ix, z2, nz, below, above) in sorted(agg.items()):
         others = f"{ix / (n - x):.3f}" if n > x else ""
         z = f"{math.sqrt(z2 / nz):.2f}" if nz else ""
-        lines.append(f"| {fam} | {r} | {n} | {i / n:.3f} | {x} | {others} | {z} | {e} | {d} |")
+        lines.append(f"| {fam} | {r} | {n} | {i / n:.3f} | {below} / {above} | {x} | {others} | {z} | {e} | {d} |")
     for fam in sorted({f for f, _ in tot}):
         for label, classes in CLASS_TOTALS:
             n, i, e = (sum(tot[(fam, c)][k] for c in classes) for k in range(3))
             if n:
-                lines.append(f"| **{fam}, {label}** | | {n} | {i / n:.3f} | | | | {e} | |")
+                lines.append(f"| **{fam}, {label}** | | {n} | {i / n:.3f} | | | | | {e} | |")
     return "\n".join(lines)
 
 

@@ -58,4 +58,6 @@ def test_the_calibrated_share_leaves_out_exact_cells_and_bounds(bench):
     # the figure's own row: one exact cell, none other to count
     row = next(line for line in bench.cell_table(res).splitlines()
                if line.startswith("| province | duplicate_dose_rate |"))
-    assert row.startswith("| province | duplicate_dose_rate | 1 | 1.000 | 1 |  |")
+    assert row.startswith("| province | duplicate_dose_rate | 1 | 1.000 | 0 / 0 | 1 |  |")
+    row = next(line for line in bench.cell_table(res).splitlines() if line.startswith("| province | coverage_dose1 |"))
+    assert row.startswith("| province | coverage_dose1 | 1 | 0.000 | 0 / 1 | 0 | 0.000 |")
