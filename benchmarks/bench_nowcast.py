@@ -43,6 +43,8 @@ REPORT_PERIOD = ("2021-10-01", "2021-10-31")
 EXTRACT_DAYS = (0, 3, 7, 14)
 NOWCAST = ("late_entry_rate", "never_entered_rate")
 BOUNDS = ("coverage_dose1_recorded", "coverage_dose2_recorded")
+# corrected coverage's upper end is raised by the same count of residents the linkage may have missed
+UPPER_BOUNDS = ("coverage_dose1", "coverage_dose2")
 
 
 def prepare(base: Path, scale: float, seed: int) -> dict[str, float]:
@@ -184,19 +186,28 @@ def count_total(run: dict, fam: str, group: str, r: str) -> float | None:
 
 
 def cell_class(run: dict, fam: str, group: str, r: str, v: float, tv: float) -> str:
-    """``bound`` (recorded coverage: its upper end is an identification bound, docs/contract.md,
-    Readings), ``exact`` (a count rate whose point is its truth to within half a count: an interval
-    that holds its point holds the truth, so no valid interval can miss it, whatever its width) or
-    ``calibrated`` (every other cell: where the share inside says something of the interval)."""
+    """``bound`` (recorded coverage) and ``upper bound`` (corrected coverage): their upper end is
+    raised to an identification bound, the residents the linkage may have missed (docs/contract.md,
+    Readings), so only their lower end is a 95% interval's (missed in about 2.5% of cells);
+    ``exact`` (a count rate whose point is its truth to within half a count: an interval that
+    holds its point holds the truth, whatever its width) or ``calibrated`` (the record rates and
+    late entries otherwise: where the share inside says whether the interval is as wide as it
+    should be)."""
     if r in BOUNDS:
         return "bound"
+    if r in UPPER_BOUNDS:
+        return "upper bound"
     n = count_total(run, fam, group, r)
     return "exact" if n is not None and abs(v - tv) * n < 0.5 else "calibrated"
 
 
-CLASS_TOTALS = (("all figures", ("bound", "exact", "calibrated")),
-                ("all but recorded coverage (a bound)", ("exact", "calibrated")),
-                ("calibrated cells (not a bound, point not the truth)", ("calibrated",)))
+# (label, classes, what is counted: the share inside, or the share below the lower end)
+CLASS_TOTALS = (("all figures", ("bound", "upper bound", "exact", "calibrated"), "inside"),
+                ("all but recorded coverage (a bound)", ("upper bound", "exact", "calibrated"), "inside"),
+                ("record rates and late entries, point not the truth (calibrated)", ("calibrated",), "inside"),
+                ("corrected coverage (its upper end a bound)", ("upper bound",), "inside"),
+                ("corrected coverage, truth below the lower end (a 97.5% end)", ("upper bound",), "below"),
+                ("recorded coverage, truth below the lower end (a 97.5% end)", ("bound",), "below"))
 
 
 def cell_table(results: list[dict]) -> str:
@@ -206,16 +217,18 @@ def cell_table(results: list[dict]) -> str:
     count (``exact``) and the share inside among the others; the z-score rms (error over the
     interval's width / 3.92; about 1 when the width matches the error, under 1 where it is wider:
     approximate for an asymmetric interval); the points at an end. Then per breakdown the shares
-    over all figures, over all but recorded coverage, and over the calibrated cells alone: an exact
-    cell holds whatever the interval's width, and a bound holds on its upper side by design, so
-    only the calibrated cells' share says whether a 95% interval is as wide as it should be."""
+    inside over all figures, over all but recorded coverage, over the calibrated cells alone and
+    over corrected coverage, and the coverages' shares below their lower end: an exact cell holds
+    whatever the interval's width, and a bound holds on its upper side by design, so the calibrated
+    cells' share inside and the bounds' share below say whether a 95% interval is as wide as it
+    should be (cell_class)."""
     import math
     from collections import defaultdict
 
     # n, inside, point at an end (non-degenerate), degenerate, exact, inside and not exact, z^2 sum,
     # cells with a width, truth below the lower end, above the upper end
     agg: dict = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0])
-    tot: dict = defaultdict(lambda: [0, 0, 0])  # (fam, class) -> n, inside, point at an end
+    tot: dict = defaultdict(lambda: [0, 0, 0, 0])  # (fam, class) -> n, inside, point at an end, below
     for res in results:
         for run in res["runs"]:
             for fam, g, r, v, (lo, hi), tv in cells(run):
@@ -237,6 +250,7 @@ def cell_table(results: list[dict]) -> str:
                 t[0] += 1
                 t[1] += inside
                 t[2] += end
+                t[3] += tv < lo
     lines = ["| breakdown | figure | cells | truth in 95% CI | below / above it | point = truth (to the count) "
              "| truth in CI, the others | z-score rms | point = an end (width > 0) | width 0 |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -245,10 +259,11 @@ def cell_table(results: list[dict]) -> str:
         z = f"{math.sqrt(z2 / nz):.2f}" if nz else ""
         lines.append(f"| {fam} | {r} | {n} | {i / n:.3f} | {below} / {above} | {x} | {others} | {z} | {e} | {d} |")
     for fam in sorted({f for f, _ in tot}):
-        for label, classes in CLASS_TOTALS:
-            n, i, e = (sum(tot[(fam, c)][k] for c in classes) for k in range(3))
+        for label, classes, what in CLASS_TOTALS:
+            n, i, e, b = (sum(tot[(fam, c)][k] for c in classes) for k in range(4))
             if n:
-                lines.append(f"| **{fam}, {label}** | | {n} | {i / n:.3f} | | | | | {e} | |")
+                share = i / n if what == "inside" else b / n
+                lines.append(f"| **{fam}, {label}** | | {n} | {share:.3f} | | | | | {e} | |")
     return "\n".join(lines)
 
 

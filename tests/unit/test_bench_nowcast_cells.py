@@ -40,24 +40,33 @@ def test_a_point_within_half_a_count_of_its_truth_is_exact(bench):
     assert bench.cell_class(run, "province", "40", "duplicate_dose_rate", 0.0206, 0.020) == "calibrated"
 
 
-def test_recorded_coverage_is_a_bound_and_coverage_has_no_count_unit(bench):
+def test_coverage_upper_ends_are_bounds_and_coverage_has_no_count_unit(bench):
     run = _run(0.02, (0.019, 0.021), 0.02)
     assert bench.cell_class(run, "province", "40", "coverage_dose1_recorded", 0.40, 0.40) == "bound"
     assert bench.count_total(run, "province", "40", "coverage_dose1") is None
-    assert bench.cell_class(run, "province", "40", "coverage_dose1", 0.42, 0.42) == "calibrated"
+    assert bench.cell_class(run, "province", "40", "coverage_dose1", 0.42, 0.42) == "upper bound"
 
 
 def test_the_calibrated_share_leaves_out_exact_cells_and_bounds(bench):
-    # duplicate doses exact (inside), corrected coverage missed (truth 0.44 above 0.43), recorded inside
-    res = [{"runs": [_run(0.020, (0.019, 0.021), 0.020, cov_true=0.44)]}]
+    # duplicate doses: the point 20.6 of 1,000 rows for a truth of 20 (inside); corrected coverage
+    # missed above (truth 0.44 over 0.43), its lower end held; recorded coverage inside
+    res = [{"runs": [_run(0.0206, (0.019, 0.021), 0.020, cov_true=0.44)]}]
     rows = {line.split(" | ")[0].strip("|* "): line for line in bench.cell_table(res).splitlines()}
-    # per breakdown: three cells over all figures, two inside; one calibrated cell, missed
+    # per breakdown: three cells over all figures, two inside; one calibrated cell, inside
     assert "| 3 | 0.667 |" in rows["province, all figures"]
     assert "| 2 | 0.500 |" in rows["province, all but recorded coverage (a bound)"]
-    assert "| 1 | 0.000 |" in rows["province, calibrated cells (not a bound, point not the truth)"]
+    assert "| 1 | 1.000 |" in rows["province, record rates and late entries, point not the truth (calibrated)"]
+    assert "| 1 | 0.000 |" in rows["province, corrected coverage (its upper end a bound)"]
+    assert "| 1 | 0.000 |" in rows["province, corrected coverage, truth below the lower end (a 97.5% end)"]
+    res = [{"runs": [_run(0.0206, (0.019, 0.021), 0.020, cov_true=0.395)]}]  # now below its lower end
+    rows = {line.split(" | ")[0].strip("|* "): line for line in bench.cell_table(res).splitlines()}
+    assert "| 1 | 1.000 |" in rows["province, corrected coverage, truth below the lower end (a 97.5% end)"]
+    res = [{"runs": [_run(0.020, (0.019, 0.021), 0.020)]}]  # an exact point: no calibrated cell
+    assert "calibrated" not in bench.cell_table(res)
     # the figure's own row: one exact cell, none other to count
     row = next(line for line in bench.cell_table(res).splitlines()
                if line.startswith("| province | duplicate_dose_rate |"))
     assert row.startswith("| province | duplicate_dose_rate | 1 | 1.000 | 0 / 0 | 1 |  |")
+    res = [{"runs": [_run(0.020, (0.019, 0.021), 0.020, cov_true=0.44)]}]
     row = next(line for line in bench.cell_table(res).splitlines() if line.startswith("| province | coverage_dose1 |"))
     assert row.startswith("| province | coverage_dose1 | 1 | 0.000 | 0 / 1 | 0 | 0.000 |")
