@@ -15,10 +15,11 @@ Reports: ``late_entry_rate`` and ``never_entered_rate`` within 0.5 point of the
 truth and inside their 95% interval, by extract day; the estimated and true
 late-entry rate as the extract moves later; for the province and every
 breakdown cell (district, sex, age group) the share of cells whose truth is
-inside the 95% interval, per figure, also apart from the cells whose point is
-the truth to the count and from recorded coverage (a bound); the z-score rms;
-and how often a point estimate is an end of its interval (with the interval
-degenerate or not).
+inside the 95% interval, per figure and by class (cell_class: cells whose
+point is the truth to the count; coverage, whose upper end is a bound and
+whose lower end is read apart; the calibrated rest); the z-score rms; and how
+often a point estimate is an end of its interval (with the interval degenerate
+or not).
 
     .venv/bin/python benchmarks/bench_nowcast.py --first-seed 12000 --n 20      # held out
     .venv/bin/python benchmarks/bench_nowcast.py --first-seed 1104 --n 1 --n-boot 200   # smoke

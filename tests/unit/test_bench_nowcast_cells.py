@@ -1,7 +1,7 @@
 """How the nowcast benchmark reads its cells: a count rate whose point is its truth to the count is
-``exact`` (no valid interval can miss it, so it says nothing of the interval's calibration), recorded
-coverage is a ``bound``, everything else is ``calibrated``; the table reports the share inside
-over the calibrated cells apart."""
+``exact`` (no valid interval can miss it, so it says nothing of the interval's calibration); the
+coverages' upper ends are bounds, read by their lower end; everything else is ``calibrated``, and
+the table gives its share inside apart."""
 
 from __future__ import annotations
 
