@@ -199,6 +199,8 @@ def cell_class(run: dict, fam: str, group: str, r: str, v: float, tv: float) -> 
     if r in UPPER_BOUNDS:
         return "upper bound"
     n = count_total(run, fam, group, r)
+    # v and tv as written (6 decimals): over a province's ~1 M rows at full scale that is itself up
+    # to half a row, so a province cell there can be called exact or not by rounding alone
     return "exact" if n is not None and abs(v - tv) * n < 0.5 else "calibrated"
 
 
